@@ -1,0 +1,47 @@
+"""Forward mode: each traced value carries its tangent alongside its primal.
+
+A primitive call pushes the tangents of its traced inputs through its forward rule at
+once. Inputs of other traces, and constants, carry the symbolic zero (`None`), so rules
+never run for them; a result whose tangent is zero is returned unboxed.
+"""
+
+from __future__ import annotations
+
+from .box import Box
+from .primitive import Primitive
+from .trace import Trace
+from .vspace import broadcast_tangent
+
+
+class ForwardBox(Box):
+    """A value traced in forward mode, with its tangent."""
+
+    __slots__ = ("tangent",)
+
+    def __init__(self, value, trace, tangent):
+        self.value = value
+        self.trace = trace
+        self.tangent = tangent
+
+
+class ForwardTrace(Trace):
+    """A forward-mode transformation call; it pushes tangents forward."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("forward")
+
+    def process(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
+        tangents = [None] * len(args)
+        for i, box in zip(argnums, boxes):
+            tangents[i] = box.tangent
+        tangent = primitive.jvp(tangents, ans, args, kwargs)
+        if tangent is None:
+            return ans
+        if primitive.broadcasts:
+            tangent = broadcast_tangent(tangent, ans)
+        return ForwardBox(ans, self, tangent)
+
+    def new_input(self, value, tangent) -> Box:
+        return ForwardBox(value, self, tangent)

@@ -1,0 +1,149 @@
+"""Primitives: a function plus its derivative rules, and `bind`, which traces it.
+
+A primitive's reverse rule for argument i is ``vjp(g, ans, *args, **kwargs)`` giving
+the cotangent of argument i from the output cotangent ``g``; its forward rule is either
+one ``jvp(t, ans, *args, **kwargs)`` per argument (the contributions are summed) or one
+rule for all tangents at once, ``jvp_all(tangents, ans, *args, **kwargs)`` with ``None``
+for an argument that carries no tangent (the symbolic zero). Rules receive the values
+under this trace's boxes, which may still be boxes of outer traces, and are written with
+wengert's own functions, so their derivatives can be taken in turn.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import EscapedTracerError, MissingRuleError
+from .box import Box
+
+
+class Primitive:
+    """A function whose derivative rules wengert knows; calling it traces it."""
+
+    def __init__(self, fun: Callable, name: str | None = None, broadcasts: bool = False):
+        self.fun = fun
+        self.name = name or getattr(fun, "__name__", repr(fun))
+        self.vjp_rules: tuple[Callable | None, ...] = ()
+        self.jvp_rules: tuple[Callable | None, ...] = ()
+        self.jvp_all: Callable | None = None
+        self.vjp_all: Callable | None = None
+        # Broadcasting primitives get cotangents summed back to each input's shape, and
+        # tangents broadcast to the output's shape, centrally (see vspace).
+        self.broadcasts = broadcasts
+        functools.update_wrapper(self, fun, updated=())
+        self.__name__ = self.name
+        self.__qualname__ = self.name
+
+    def __repr__(self) -> str:
+        return f"<wengert primitive {self.name}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            if isinstance(arg, Box):
+                return bind(self, args, kwargs)
+        return self.fun(*args, **kwargs)
+
+    # --- rule registration ----------------------------------------------------------
+    def defvjp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None) -> Primitive:
+        """Register reverse rules, one per argument (``None`` marks no derivative)."""
+        argnums = tuple(range(len(rules))) if argnums is None else tuple(argnums)
+        table = list(self.vjp_rules) + [None] * (max(argnums, default=-1) + 1 - len(self.vjp_rules))
+        for i, rule in zip(argnums, rules):
+            table[i] = rule
+        self.vjp_rules = tuple(table)
+        return self
+
+    def defjvp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None) -> Primitive:
+        """Register forward rules, one per argument; their contributions are summed."""
+        argnums = tuple(range(len(rules))) if argnums is None else tuple(argnums)
+        table = list(self.jvp_rules) + [None] * (max(argnums, default=-1) + 1 - len(self.jvp_rules))
+        for i, rule in zip(argnums, rules):
+            table[i] = rule
+        self.jvp_rules = tuple(table)
+        self.jvp_all = None
+        return self
+
+    def defvjp_all(self, rule: Callable) -> Primitive:
+        """Register one reverse rule for all arguments at once.
+
+        ``rule(g, ans, argnums, *args, **kwargs)`` returns one cotangent per entry of
+        ``argnums``; use it when the cotangents share work.
+        """
+        self.vjp_all = rule
+        return self
+
+    def defjvp_all(self, rule: Callable) -> Primitive:
+        """Register one forward rule taking all tangents (``None`` where zero)."""
+        self.jvp_all = rule
+        return self
+
+    # --- applying the rules (called by the engine) ----------------------------------
+    def vjp(self, argnum: int, g: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
+        rules = self.vjp_rules
+        rule = rules[argnum] if argnum < len(rules) else None
+        if rule is None:
+            raise MissingRuleError(
+                f"primitive {self.name} has no reverse (VJP) rule for argument {argnum}. "
+                "Define one with .defvjp(...), or use wengert.stop_gradient on that "
+                "argument if no derivative is needed through it."
+            )
+        return rule(g, ans, *args, **kwargs)
+
+    def jvp(self, tangents: list, ans: Any, args: tuple, kwargs: dict) -> Any:
+        if self.jvp_all is not None:
+            return self.jvp_all(tangents, ans, *args, **kwargs)
+        rules = self.jvp_rules
+        out = None
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            rule = rules[i] if i < len(rules) else None
+            if rule is None:
+                raise MissingRuleError(
+                    f"primitive {self.name} has no forward (JVP) rule for argument {i}. "
+                    "Define one with .defjvp(...), or use wengert.stop_gradient on that "
+                    "argument if no derivative is needed through it."
+                )
+            contribution = rule(t, ans, *args, **kwargs)
+            out = contribution if out is None else out + contribution
+        return out
+
+
+def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
+    """Apply a primitive to arguments of which some are boxes.
+
+    The innermost live trace among the boxes handles the call: its boxes are opened, the
+    primitive is applied to what is inside (recursing for outer traces), and the trace
+    records or pushes forward the result.
+    """
+    top, values, argnums, boxes = open_innermost(primitive.name, args)
+    ans = primitive(*values, **kwargs)
+    return top.process(primitive, ans, values, kwargs, argnums, boxes)
+
+
+def open_innermost(name: str, args: tuple):
+    """The innermost live trace among `args`, the args with its boxes opened, and which."""
+    top = None
+    for arg in args:
+        if isinstance(arg, Box):
+            trace = arg.trace
+            if not trace.alive:
+                raise EscapedTracerError(
+                    f"{name} received a value traced by {trace!r}, whose "
+                    "transformation has already finished, so its derivative is lost. "
+                    "Return the value from the differentiated function (or use has_aux) "
+                    "instead of keeping it in an outer variable."
+                )
+            if top is None or trace.level > top.level:
+                top = trace
+    values = list(args)
+    argnums = []
+    boxes = []
+    for i, arg in enumerate(args):
+        if isinstance(arg, Box) and arg.trace is top:
+            values[i] = arg.value
+            argnums.append(i)
+            boxes.append(arg)
+    return top, tuple(values), argnums, boxes

@@ -1,0 +1,135 @@
+"""Reverse mode: record the evaluation as a graph, then walk it backward.
+
+Each primitive call on a reverse box adds a `Node` that points to the nodes of its
+traced inputs and holds the primitive, its arguments and its result: exactly what the
+reverse rules need, and no closure. The backward walk visits nodes in reverse
+topological order with an explicit stack (no recursion), sums the cotangents arriving
+at each node, and drops each one as soon as it has been passed on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .box import Box
+from .primitive import Primitive
+from .trace import Trace
+from .vspace import unbroadcast
+
+
+class Node:
+    """One recorded primitive application (or an input, when `primitive` is None)."""
+
+    __slots__ = ("ans", "args", "argnums", "kwargs", "parents", "primitive")
+
+    def __init__(self, primitive, ans, args, kwargs, argnums, parents):
+        self.primitive = primitive
+        self.ans = ans
+        self.args = args
+        self.kwargs = kwargs
+        self.argnums = argnums
+        self.parents = parents
+
+
+class ReverseBox(Box):
+    """A value traced in reverse mode: its node in the recorded graph."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, value, trace, node):
+        self.value = value
+        self.trace = trace
+        self.node = node
+
+
+class ReverseTrace(Trace):
+    """A reverse-mode transformation call; it records nodes."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("reverse")
+
+    def process(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
+        parents = tuple([box.node for box in boxes])
+        node = Node(primitive, ans, args, kwargs, argnums, parents)
+        return ReverseBox(ans, self, node)
+
+    def new_input(self, value) -> ReverseBox:
+        return ReverseBox(value, self, Node(None, value, (), None, (), ()))
+
+
+def _toposort(root: Node) -> list[Node]:
+    """Nodes reachable from `root`, each after every node that consumes it."""
+    child_counts: dict[Node, int] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node in child_counts:
+            child_counts[node] += 1
+        else:
+            child_counts[node] = 1
+            stack.extend(node.parents)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            count = child_counts[parent]
+            if count == 1:
+                ready.append(parent)
+            else:
+                child_counts[parent] = count - 1
+    return order
+
+
+def backward(outputs: list[tuple[Node, Any]], inputs: list[Node]) -> list[Any]:
+    """Cotangents of `inputs` given the cotangents of output nodes (None: no path)."""
+    root = Node(None, None, (), None, (), tuple({id(n): n for n, _ in outputs}.values()))
+    cotangents: dict[Node, Any] = {}
+    owned: set[Node] = set()
+    for node, g in outputs:
+        _accumulate(cotangents, owned, node, g)
+    input_set = set(inputs)
+    for node in _toposort(root):
+        primitive = node.primitive
+        if primitive is None:
+            continue
+        g = cotangents.pop(node, None)
+        if g is None:
+            continue
+        ans, args, kwargs = node.ans, node.args, node.kwargs
+        if primitive.vjp_all is not None:
+            cs = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
+        else:
+            cs = [primitive.vjp(argnum, g, ans, args, kwargs) for argnum in node.argnums]
+        for argnum, parent, c in zip(node.argnums, node.parents, cs):
+            if c is None:
+                continue
+            if primitive.broadcasts:
+                c = unbroadcast(c, args[argnum])
+            _accumulate(cotangents, owned, parent, c)
+    return [cotangents.get(node) if node in input_set else None for node in inputs]
+
+
+def _accumulate(cotangents: dict, owned: set, node: Node, c: Any) -> None:
+    """Add `c` into the cotangent of `node`, in place only into buffers made here."""
+    prev = cotangents.get(node)
+    if prev is None:
+        cotangents[node] = c
+        return
+    if (
+        node in owned
+        and type(c) is np.ndarray
+        and c.shape == prev.shape
+        and np.can_cast(c.dtype, prev.dtype, "same_kind")
+    ):
+        np.add(prev, c, out=prev)
+        return
+    total = prev + c
+    cotangents[node] = total
+    if type(total) is np.ndarray and not isinstance(c, Box):
+        owned.add(node)

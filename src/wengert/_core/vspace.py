@@ -1,0 +1,83 @@
+"""What the engine needs to know about values: shapes, zeros and broadcasting.
+
+Broadcasting is undone here, in one place: a primitive marked `broadcasts` may return
+cotangents in the broadcast shape and tangents in an input's shape, and the engine
+calls `unbroadcast` and `broadcast_tangent` to fix them. The two linear primitives
+used for that are each other's transpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .box import Box, getval, ops
+from .primitive import Primitive
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    """Shape of a value, traced or not."""
+    return np.shape(getval(x))
+
+
+def is_complex(x: Any) -> bool:
+    return np.iscomplexobj(getval(x))
+
+
+def _sum_to_shape(x, shape):
+    """Sum `x` over the axes that broadcasting from `shape` added or stretched."""
+    xshape = np.shape(x)
+    if xshape == shape:
+        return x
+    lead = len(xshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1
+    )
+    out = np.sum(x, axis=axes, keepdims=True)
+    return np.reshape(out, shape) if lead or np.ndim(out) != len(shape) else out
+
+
+sum_to_shape = Primitive(_sum_to_shape, "sum_to_shape")
+broadcast_to = Primitive(np.broadcast_to, "broadcast_to")
+sum_to_shape.defvjp(lambda g, ans, x, shape: broadcast_to(g, shape_of(x)))
+sum_to_shape.defjvp(lambda t, ans, x, shape: sum_to_shape(t, shape))
+broadcast_to.defvjp(lambda g, ans, x, shape, **kw: sum_to_shape(g, shape_of(x)))
+broadcast_to.defjvp(lambda t, ans, x, shape, **kw: broadcast_to(t, shape))
+
+
+def unbroadcast(cotangent: Any, primal: Any) -> Any:
+    """The cotangent summed back to the shape (and real-ness) of `primal`."""
+    shape = shape_of(primal)
+    if shape_of(cotangent) != shape:
+        cotangent = sum_to_shape(cotangent, shape)
+    if is_complex(cotangent) and not is_complex(primal):
+        cotangent = ops.real(cotangent)
+    return cotangent
+
+
+def broadcast_tangent(tangent: Any, ans: Any) -> Any:
+    """The tangent broadcast to the shape of the result `ans`."""
+    shape = shape_of(ans)
+    if shape_of(tangent) != shape:
+        tangent = broadcast_to(tangent, shape)
+    return tangent
+
+
+def zeros_like(x: Any) -> Any:
+    """A zero of the same shape and (inexact) dtype as `x`, untraced."""
+    value = getval(x)
+    if np.isscalar(value) and not isinstance(value, np.generic):
+        return 0.0 * value if isinstance(value, complex) else 0.0
+    return np.zeros_like(value, dtype=np.result_type(value, np.float16))
+
+
+def ones_like(x: Any) -> Any:
+    """A one of the same shape and (inexact) dtype as `x`, untraced."""
+    value = getval(x)
+    if np.isscalar(value) and not isinstance(value, np.generic):
+        return 1.0 + 0.0 * value if isinstance(value, complex) else 1.0
+    return np.ones_like(value, dtype=np.result_type(value, np.float16))
+
+
+__all__ = ["Box", "broadcast_tangent", "ones_like", "shape_of", "unbroadcast", "zeros_like"]

@@ -1,0 +1,315 @@
+"""The transformations users call: vjp, jvp, grad and friends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._core.box import Box, getval
+from ._core.forward import ForwardTrace
+from ._core.reverse import ReverseTrace, backward
+from ._core.tree import tree_flatten, tree_map, tree_unflatten
+from ._core.vspace import ones_like, shape_of, zeros_like
+from .errors import EscapedTracerError, NonScalarOutputError
+
+__all__ = ["elementwise_grad", "grad", "jvp", "stop_gradient", "value_and_grad", "vjp"]
+
+
+def _check_inexact(leaves: Sequence, what: str) -> None:
+    for i, leaf in enumerate(leaves):
+        value = getval(leaf)
+        if isinstance(value, float):
+            continue
+        dtype = np.result_type(value)
+        if not np.issubdtype(dtype, np.inexact):
+            raise TypeError(
+                f"{what} needs floating-point (or complex) inputs, but input leaf {i} has "
+                f"dtype {dtype}: an integer or boolean has no derivative. Pass it as a float "
+                "(e.g. 3.0 or x.astype(float)), or leave it out of argnums."
+            )
+
+
+def _read_out(leaves: list, trace) -> tuple[list, list]:
+    """Split output leaves into primal values and the boxes of `trace` (None if constant)."""
+    values, boxes = [], []
+    for leaf in leaves:
+        if isinstance(leaf, Box):
+            if leaf.trace is trace:
+                values.append(leaf.value)
+                boxes.append(leaf)
+                continue
+            if not leaf.trace.alive:
+                raise EscapedTracerError(
+                    f"the function returned a value traced by {leaf.trace!r}, a "
+                    "transformation that has already finished; return values computed "
+                    "inside this call instead."
+                )
+        values.append(leaf)
+        boxes.append(None)
+    return values, boxes
+
+
+def _strip(tree: Any, trace) -> Any:
+    """Open this trace's boxes in an auxiliary output, which is not differentiated."""
+    return tree_map(lambda x: x.value if isinstance(x, Box) and x.trace is trace else x, tree)
+
+
+def _split_aux(out: Any, has_aux: bool, name: str) -> tuple[Any, Any]:
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(
+            f"{name} with has_aux=True needs the function to return a pair (output, aux); "
+            f"it returned {type(out).__name__}."
+        )
+    return out[0], out[1]
+
+
+class Pullback:
+    """The reverse-mode derivative of a function at a point: cotangent in, cotangents out.
+
+    It holds the recorded graph, which is freed when the pullback is.
+    """
+
+    __slots__ = ("_in_def", "_in_nodes", "_in_values", "_out_boxes", "_out_def", "_out_values")
+
+    def __init__(self, in_nodes, in_values, in_def, out_boxes, out_values, out_def):
+        self._in_nodes = in_nodes
+        self._in_values = in_values
+        self._in_def = in_def
+        self._out_boxes = out_boxes
+        self._out_values = out_values
+        self._out_def = out_def
+
+    def __call__(self, cotangent: Any) -> tuple:
+        leaves, treedef = tree_flatten(cotangent)
+        if treedef != self._out_def:
+            raise ValueError(
+                f"vjp: the cotangent has structure {treedef}, but the function's output has "
+                f"structure {self._out_def}; pass one cotangent per output leaf."
+            )
+        outputs = []
+        for i, (g, box, value) in enumerate(zip(leaves, self._out_boxes, self._out_values)):
+            if shape_of(g) != shape_of(value):
+                raise ValueError(
+                    f"vjp: cotangent leaf {i} has shape {shape_of(g)}, but the output it "
+                    f"belongs to has shape {shape_of(value)}."
+                )
+            if box is not None:
+                outputs.append((box.node, g))
+        grads = backward(outputs, self._in_nodes) if outputs else [None] * len(self._in_nodes)
+        grads = [zeros_like(x) if g is None else g for g, x in zip(grads, self._in_values)]
+        return tree_unflatten(self._in_def, grads)
+
+
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """Evaluate `fun` at `primals` and return its output and its pullback (reverse mode).
+
+    The pullback maps a cotangent shaped like the output to a tuple with one cotangent per
+    primal, each shaped like that primal.
+
+    >>> import wengert as wg
+    >>> out, pullback = wg.vjp(lambda x, y: x * y, 2.0, 3.0)
+    >>> out, pullback(1.0)
+    (6.0, (3.0, 2.0))
+    """
+    leaves, in_def = tree_flatten(primals)
+    _check_inexact(leaves, "vjp")
+    trace = ReverseTrace()
+    try:
+        boxes = [trace.new_input(x) for x in leaves]
+        out = fun(*tree_unflatten(in_def, boxes))
+    finally:
+        trace.alive = False
+    out, aux = _split_aux(out, has_aux, "vjp")
+    out_leaves, out_def = tree_flatten(out)
+    out_values, out_boxes = _read_out(out_leaves, trace)
+    pullback = Pullback([b.node for b in boxes], leaves, in_def, out_boxes, out_values, out_def)
+    primal_out = tree_unflatten(out_def, out_values)
+    if has_aux:
+        return primal_out, pullback, _strip(aux, trace)
+    return primal_out, pullback
+
+
+def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False) -> tuple:
+    """Evaluate `fun` at `primals` and its derivative along `tangents` (forward mode).
+
+    `primals` and `tangents` are sequences with one entry per argument of `fun`, of the
+    same structure and shapes. Returns ``(output, output_tangent)``.
+
+    >>> import wengert as wg
+    >>> wg.jvp(lambda x: x ** 3, (2.0,), (1.0,))
+    (8.0, 12.0)
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "jvp takes primals and tangents as tuples with one entry per argument, "
+            f"e.g. jvp(f, (x,), (v,)); got {type(primals).__name__} and "
+            f"{type(tangents).__name__}."
+        )
+    p_leaves, p_def = tree_flatten(tuple(primals))
+    t_leaves, t_def = tree_flatten(tuple(tangents))
+    if p_def != t_def:
+        raise ValueError(f"jvp: primals have structure {p_def} but tangents have {t_def}.")
+    for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
+        if shape_of(p) != shape_of(t):
+            raise ValueError(
+                f"jvp: tangent leaf {i} has shape {shape_of(t)}, but its primal has shape "
+                f"{shape_of(p)}; each tangent must have its primal's shape."
+            )
+    _check_inexact(p_leaves, "jvp")
+    trace = ForwardTrace()
+    try:
+        boxes = [trace.new_input(p, t) for p, t in zip(p_leaves, t_leaves)]
+        out = fun(*tree_unflatten(p_def, boxes))
+    finally:
+        trace.alive = False
+    out, aux = _split_aux(out, has_aux, "jvp")
+    out_leaves, out_def = tree_flatten(out)
+    out_values, out_boxes = _read_out(out_leaves, trace)
+    out_tangents = [
+        zeros_like(v) if b is None else b.tangent for v, b in zip(out_values, out_boxes)
+    ]
+    result = tree_unflatten(out_def, out_values), tree_unflatten(out_def, out_tangents)
+    return (*result, _strip(aux, trace)) if has_aux else result
+
+
+def _normalize_argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not -nargs <= n < nargs:
+            raise ValueError(f"{name}: argnums {argnums!r} is out of range for {nargs} arguments.")
+    return tuple(n % nargs for n in nums)
+
+
+def _with_args(fun: Callable, args: tuple, kwargs: dict, argnums: tuple[int, ...]) -> Callable:
+    """`fun` as a function of the arguments in `argnums` only, the others fixed."""
+
+    def partial(*diff_args):
+        full = list(args)
+        for i, a in zip(argnums, diff_args):
+            full[i] = a
+        return fun(*full, **kwargs)
+
+    return partial
+
+
+def value_and_grad(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable:
+    """A function returning both ``fun(*args)`` and its gradient (reverse mode).
+
+    With ``has_aux=True`` `fun` returns ``(value, aux)`` and so does the value part.
+
+    >>> import wengert as wg
+    >>> wg.value_and_grad(lambda x: x ** 2)(3.0)
+    (9.0, 6.0)
+    """
+
+    def value_and_grad_fun(*args, **kwargs):
+        nums = _normalize_argnums(argnums, len(args), "grad")
+        diff_args = tuple(args[i] for i in nums)
+        if not holomorphic:
+            _check_real(tree_flatten(diff_args)[0])
+        result = vjp(_with_args(fun, args, kwargs, nums), *diff_args, has_aux=has_aux)
+        out, pullback = result[0], result[1]
+        _check_scalar(out, holomorphic)
+        grads = pullback(ones_like(out))
+        grads = grads[0] if isinstance(argnums, int) else grads
+        return ((out, result[2]) if has_aux else out), grads
+
+    value_and_grad_fun.__name__ = f"value_and_grad_{getattr(fun, '__name__', 'fun')}"
+    value_and_grad_fun.__doc__ = f"Value and gradient of {getattr(fun, '__name__', 'fun')}."
+    return value_and_grad_fun
+
+
+def _check_real(leaves: list) -> None:
+    for leaf in leaves:
+        if np.iscomplexobj(getval(leaf)):
+            raise TypeError(
+                "grad of a function of complex inputs needs holomorphic=True (for a "
+                "holomorphic function); for a real function of complex inputs use vjp."
+            )
+
+
+def _check_scalar(out: Any, holomorphic: bool) -> None:
+    if isinstance(out, (tuple, list, dict)):
+        raise NonScalarOutputError(
+            f"grad needs the function to return one scalar, but it returned a "
+            f"{type(out).__name__}; use has_aux=True to return extra values, or jacobian."
+        )
+    shape = shape_of(out)
+    if shape != ():
+        raise NonScalarOutputError(
+            f"grad needs a scalar output, but the function returned shape {shape}. Reduce it "
+            "to a scalar (e.g. sum), use wengert.elementwise_grad for elementwise functions, "
+            "or wengert.vjp for a Jacobian-vector product."
+        )
+    if np.iscomplexobj(getval(out)) and not holomorphic:
+        raise NonScalarOutputError(
+            "grad needs a real scalar output, but the function returned a complex one; pass "
+            "holomorphic=True if the function is holomorphic, or take its real part or abs."
+        )
+
+
+def grad(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable:
+    """The gradient of a scalar function `fun` with respect to argument(s) `argnums`.
+
+    Reverse mode: one pass backward costs a small multiple of one evaluation.
+
+    >>> import wengert as wg
+    >>> wg.grad(lambda x: 1.0 / (x ** 2 + 1.0))(3.0)
+    -0.06
+    """
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux, holomorphic)
+
+    def grad_fun(*args, **kwargs):
+        value, grads = value_and_grad_fun(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    grad_fun.__name__ = f"grad_{getattr(fun, '__name__', 'fun')}"
+    grad_fun.__doc__ = f"Gradient of {getattr(fun, '__name__', 'fun')}."
+    return grad_fun
+
+
+def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The derivative of an elementwise function at each point of its input.
+
+    It is the gradient of ``sum(fun(x))``, which equals the elementwise derivative when
+    each output depends only on the input at the same position.
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wg.elementwise_grad(wnp.sin)(wnp.array([0.0, 1.0]))
+    array([1.        , 0.54030231])
+    """
+
+    def elementwise_grad_fun(*args, **kwargs):
+        nums = _normalize_argnums(argnums, len(args), "elementwise_grad")
+        diff_args = tuple(args[i] for i in nums)
+        out, pullback = vjp(_with_args(fun, args, kwargs, nums), *diff_args)
+        grads = pullback(tree_map(ones_like, out))
+        return grads[0] if isinstance(argnums, int) else grads
+
+    elementwise_grad_fun.__name__ = f"elementwise_grad_{getattr(fun, '__name__', 'fun')}"
+    return elementwise_grad_fun
+
+
+def stop_gradient(x: Any) -> Any:
+    """`x` as a constant: no derivative flows through it, in any mode or at any order.
+
+    >>> import wengert as wg
+    >>> wg.grad(lambda x: x * wg.stop_gradient(x))(3.0)
+    3.0
+    """
+    return tree_map(getval, x)

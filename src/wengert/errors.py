@@ -1,0 +1,31 @@
+"""Exceptions raised by wengert, each naming the problem and the way out."""
+
+from __future__ import annotations
+
+
+class WengertError(Exception):
+    """Base class of the errors that wengert raises itself."""
+
+
+class EscapedTracerError(WengertError):
+    """A traced value was used after the transformation that made it had finished."""
+
+
+class NonScalarOutputError(WengertError, TypeError):
+    """A function passed to `grad` returned something other than a real scalar."""
+
+
+class UnsupportedFunctionError(WengertError, TypeError):
+    """A NumPy function that wengert does not differentiate met a traced value."""
+
+
+class InPlaceWriteError(WengertError, TypeError):
+    """Code tried to write into a traced array in place."""
+
+
+class MissingRuleError(WengertError, NotImplementedError):
+    """A primitive was differentiated in a mode or argument it has no rule for."""
+
+
+class TracedConversionError(WengertError, ValueError):
+    """A traced value was converted to a Python number, which would drop its derivative."""
