@@ -1,0 +1,52 @@
+"""A differentiable NumPy namespace: ``import wengert.numpy as np``.
+
+Every function here accepts traced values and has derivative rules, or is a
+non-differentiable pass-through (see `nondiff`). Plain NumPy code also works on traced
+values through NumPy's dispatch protocols for the functions listed here.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from .._core import box as _box
+from . import contractions, elementwise, indexing, nondiff, random, reductions, shaping
+from .contractions import *  # noqa: F403
+from .elementwise import *  # noqa: F403
+from .indexing import index_add, index_update
+from .nondiff import *  # noqa: F403
+from .reductions import *  # noqa: F403
+from .shaping import *  # noqa: F403
+
+# Constants and types, so that `import wengert.numpy as np` covers everyday code.
+from numpy import (  # noqa: E402, F401
+    bool_, complex64, complex128, dtype, e, euler_gamma, finfo, float16, float32, float64,
+    iinfo, inf, int8, int16, int32, int64, nan, ndarray, newaxis, pi, uint8,
+)
+
+_MODULES = (elementwise, reductions, shaping, contractions, nondiff)
+
+
+def _register() -> None:
+    """Route Box operators and NumPy's dispatch protocols to these functions."""
+    ops = _box.ops
+    for module in _MODULES:
+        for name in module.__all__:
+            fun = getattr(module, name)
+            setattr(ops, name, fun)
+            np_fun = getattr(_np, name, None)
+            if np_fun is not None and callable(np_fun):
+                _box.numpy_dispatch[np_fun] = fun
+    ops.getitem = indexing.take_index
+    ops.astype = shaping.astype
+    _box.numpy_dispatch[_np.true_divide] = elementwise.true_divide
+    _box.numpy_dispatch[_np.linalg.matmul if hasattr(_np.linalg, "matmul") else _np.matmul] = (
+        contractions.matmul
+    )
+
+
+_register()
+
+__all__ = sorted(
+    {name for m in _MODULES for name in m.__all__} | {"index_add", "index_update", "random"}
+)

@@ -1,0 +1,226 @@
+"""Products that contract axes: matmul, tensordot, einsum and those built on them.
+
+Each is bilinear: the forward rule applies the product to one tangent at a time, and the
+reverse rule contracts the cotangent with the other factor.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from .._core.box import getval
+from .._core.primitive import Primitive
+from .._core.vspace import broadcast_to, shape_of
+from .elementwise import multiply
+from .shaping import reshape, swapaxes, transpose
+
+
+def _ndim(x) -> int:
+    return np.ndim(getval(x))
+
+
+# --- matmul ------------------------------------------------------------------------------
+
+
+def _matmul_vjp_a(g, ans, a, b):
+    if _ndim(a) == 1 and _ndim(b) == 1:
+        return g * b
+    if _ndim(b) == 1:  # (..., n, k) @ (k,) -> (..., n)
+        return reshape(g, (*shape_of(g), 1)) * b
+    if _ndim(a) == 1:  # (k,) @ (..., k, m) -> (..., m)
+        return matmul(b, reshape(g, (*shape_of(g), 1)))[..., 0]
+    return matmul(g, swapaxes(b, -1, -2))
+
+
+def _matmul_vjp_b(g, ans, a, b):
+    if _ndim(a) == 1 and _ndim(b) == 1:
+        return g * a
+    if _ndim(a) == 1:  # (k,) @ (..., k, m) -> (..., m)
+        return reshape(a, (-1, 1)) * reshape(g, (*shape_of(g)[:-1], 1, shape_of(g)[-1]))
+    if _ndim(b) == 1:  # (..., n, k) @ (k,) -> (..., n)
+        return matmul(swapaxes(a, -1, -2), reshape(g, (*shape_of(g), 1)))[..., 0]
+    return matmul(swapaxes(a, -1, -2), g)
+
+
+matmul = Primitive(np.matmul, "matmul", broadcasts=True)
+matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
+matmul.defjvp(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
+
+
+# --- tensordot -----------------------------------------------------------------------------
+
+
+def _normalize_axes(axes, na: int, nb: int) -> tuple[list[int], list[int]]:
+    if isinstance(axes, (int, np.integer)):
+        return list(range(na - axes, na)), list(range(axes))
+    a_axes, b_axes = axes
+    a_axes = [a_axes] if isinstance(a_axes, (int, np.integer)) else list(a_axes)
+    b_axes = [b_axes] if isinstance(b_axes, (int, np.integer)) else list(b_axes)
+    return [a % na for a in a_axes], [b % nb for b in b_axes]
+
+
+def _tensordot_impl(a, b, axes=2):
+    return np.tensordot(a, b, axes)
+
+
+def _tensordot_vjp_a(g, ans, a, b, axes=2):
+    na, nb = _ndim(a), _ndim(b)
+    a_axes, b_axes = _normalize_axes(axes, na, nb)
+    a_free = [i for i in range(na) if i not in a_axes]
+    b_free = [i for i in range(nb) if i not in b_axes]
+    nfa = len(a_free)
+    out = tensordot(g, b, (list(range(nfa, nfa + len(b_free))), b_free))
+    # `out` has a's free axes, then a's contracted axes in the order b holds them.
+    order = a_free + [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
+    return transpose(out, tuple(np.argsort(order)))
+
+
+def _tensordot_vjp_b(g, ans, a, b, axes=2):
+    na, nb = _ndim(a), _ndim(b)
+    a_axes, b_axes = _normalize_axes(axes, na, nb)
+    a_free = [i for i in range(na) if i not in a_axes]
+    b_free = [i for i in range(nb) if i not in b_axes]
+    out = tensordot(a, g, (a_free, list(range(len(a_free)))))
+    # `out` has b's contracted axes in the order a holds them, then b's free axes.
+    order = [b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free
+    return transpose(out, tuple(np.argsort(order)))
+
+
+tensordot = Primitive(_tensordot_impl, "tensordot")
+tensordot.defvjp(_tensordot_vjp_a, _tensordot_vjp_b)
+tensordot.defjvp(
+    lambda t, ans, a, b, axes=2: tensordot(t, b, axes),
+    lambda t, ans, a, b, axes=2: tensordot(a, t, axes),
+)
+
+
+def dot(a, b):
+    """NumPy's dot: a product of scalars, a matrix product, or a sum over a's last axis
+    and b's second-to-last."""
+    na, nb = _ndim(a), _ndim(b)
+    if na == 0 or nb == 0:
+        return multiply(a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    return tensordot(a, b, ([na - 1], [max(nb - 2, 0)]))
+
+
+def inner(a, b):
+    """Sum over the last axes of a and b."""
+    na, nb = _ndim(a), _ndim(b)
+    if na == 0 or nb == 0:
+        return multiply(a, b)
+    return tensordot(a, b, ([na - 1], [nb - 1]))
+
+
+def vdot(a, b):
+    """Dot product of the flattened arrays, conjugating the first."""
+    from .elementwise import conj
+
+    a = conj(a) if np.iscomplexobj(getval(a)) else a
+    return matmul(reshape(a, (-1,)), reshape(b, (-1,)))
+
+
+def outer(a, b):
+    """Outer product of the flattened arrays."""
+    return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+# --- einsum ----------------------------------------------------------------------------------
+
+
+def _parse_einsum(subscripts: str, shapes: list[tuple]) -> tuple[list[str], str]:
+    """Explicit per-operand letters and output letters, with ellipses spelled out."""
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        ins, out = subscripts.split("->")
+    else:
+        ins, out = subscripts, None
+    parts = ins.split(",")
+    if len(parts) != len(shapes):
+        raise ValueError(f"einsum: {len(parts)} operand subscripts for {len(shapes)} operands")
+    used = set(subscripts) - set(".,->")
+    spare = [c for c in string.ascii_letters if c not in used]
+    n_ell = max((len(s) - (len(p) - 3) for p, s in zip(parts, shapes) if "..." in p), default=0)
+    ell = "".join(spare[:n_ell])
+    explicit = []
+    for p, s in zip(parts, shapes):
+        if "..." in p:
+            k = len(s) - (len(p) - 3)
+            p = p.replace("...", ell[n_ell - k:] if k else "")
+        explicit.append(p)
+    if out is None:
+        counts = {c: "".join(explicit).count(c) for c in set("".join(explicit))}
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return explicit, out
+
+
+def _einsum_impl(subscripts, *operands):
+    return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
+
+
+def _einsum_vjp(g, ans, argnums, subscripts, *operands):
+    shapes = [shape_of(op) for op in operands]
+    ins, out = _parse_einsum(subscripts, shapes)
+    sizes = {c: n for sub, s in zip(ins, shapes) for c, n in zip(sub, s)}
+    result = []
+    for argnum in argnums:
+        i = argnum - 1
+        target = ins[i]
+        others = [(ins[j], operands[j]) for j in range(len(operands)) if j != i]
+        terms = [(out, g), *others]
+        # A letter repeated in the target (a diagonal) is split into two letters tied by
+        # an identity matrix; the cotangent lives on that diagonal only.
+        letters, renamed = [], []
+        spare = iter(c for c in string.ascii_letters if c not in "".join(ins) + out)
+        for c in target:
+            if c in letters:
+                d = next(spare)
+                eye = np.eye(sizes[c], dtype=np.result_type(getval(g)))
+                terms.append((c + d, eye))
+                renamed.append(d)
+            else:
+                renamed.append(c)
+            letters.append(c)
+        available = set("".join(sub for sub, _ in terms))
+        kept = "".join(c for c in renamed if c in available)
+        spec = ",".join(sub for sub, _ in terms) + "->" + kept
+        piece = einsum(spec, *[op for _, op in terms])
+        if len(kept) < len(renamed):  # letters summed only within this operand
+            shape = tuple(sizes[c] if c in available else 1 for c in renamed)
+            full = tuple(sizes[c] for c in target)
+            piece = broadcast_to(reshape(piece, shape), full)
+        result.append(piece)
+    return result
+
+
+def _einsum_jvp(tangents, ans, subscripts, *operands):
+    total = None
+    for k, t in enumerate(tangents[1:]):
+        if t is None:
+            continue
+        ops_ = list(operands)
+        ops_[k] = t
+        term = einsum(subscripts, *ops_)
+        total = term if total is None else total + term
+    return total
+
+
+_einsum = Primitive(_einsum_impl, "einsum")
+_einsum.defvjp_all(_einsum_vjp)
+_einsum.defjvp_all(_einsum_jvp)
+
+
+def einsum(subscripts, *operands, optimize=None):
+    """Einstein summation over the given subscripts (string form), differentiable in
+    every operand."""
+    if not isinstance(subscripts, str):
+        raise TypeError("wengert.numpy.einsum takes the subscripts as a string, e.g. 'ij,jk->ik'")
+    return _einsum(subscripts, *operands)
+
+
+__all__ = ["dot", "einsum", "inner", "matmul", "outer", "tensordot", "vdot"]

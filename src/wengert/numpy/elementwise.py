@@ -1,0 +1,244 @@
+"""Elementwise functions: each a primitive with both rules, most in one line.
+
+Binary ones broadcast; the engine sums their cotangents back to each input's shape.
+Rules follow the transpose convention (no complex conjugation): for a holomorphic
+function the reverse rule multiplies by the derivative itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core.box import getval
+from .._core.primitive import Primitive
+from .._core.vspace import broadcast_to
+from ._define import binary, elementwise, linear, nondiff, zeros_of
+
+_LN2 = np.log(2.0)
+_LN10 = np.log(10.0)
+
+# --- arithmetic ---------------------------------------------------------------------
+
+add = Primitive(np.add, "add", broadcasts=True)
+add.defvjp(lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: g)
+add.defjvp(lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: t)
+
+subtract = Primitive(np.subtract, "subtract", broadcasts=True)
+subtract.defvjp(lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: negative(g))
+subtract.defjvp(lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: negative(t))
+
+multiply = Primitive(np.multiply, "multiply", broadcasts=True)
+multiply.defvjp(lambda g, ans, x, y, **kw: g * y, lambda g, ans, x, y, **kw: g * x)
+multiply.defjvp(lambda t, ans, x, y, **kw: t * y, lambda t, ans, x, y, **kw: x * t)
+
+true_divide = Primitive(np.true_divide, "true_divide", broadcasts=True)
+true_divide.defvjp(
+    lambda g, ans, x, y, **kw: g / y,
+    lambda g, ans, x, y, **kw: negative(g) * ans / y,
+)
+true_divide.defjvp(
+    lambda t, ans, x, y, **kw: t / y,
+    lambda t, ans, x, y, **kw: negative(t) * ans / y,
+)
+divide = true_divide
+
+negative = linear(np.negative, lambda g, ans, x, **kw: negative(g), "negative")
+
+
+def _positive_impl(x, **kw):
+    return np.positive(x, **kw)
+
+
+positive = linear(_positive_impl, lambda g, ans, x, **kw: g, "positive")
+
+
+def _power_dx(ans, x, y):
+    return where(y == 0, 0.0, y * power(x, y - 1))
+
+
+def _power_dy(ans, x, y):
+    # d/dy x**y = x**y log x; at x = 0 the limit from x > 0 is 0 (for y > 0).
+    return ans * log(where(x == 0, 1.0, x))
+
+
+power = binary(np.power, _power_dx, _power_dy, "power")
+float_power = binary(np.float_power, _power_dx, _power_dy, "float_power")
+
+square = elementwise(np.square, lambda ans, x: 2 * x, "square")
+sqrt = elementwise(np.sqrt, lambda ans, x: 0.5 / ans, "sqrt")
+cbrt = elementwise(np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), "cbrt")
+reciprocal = elementwise(np.reciprocal, lambda ans, x: negative(ans * ans), "reciprocal")
+
+# mod(x, y) = x - floor(x / y) * y: slopes 1 and -floor(x / y) where it is continuous.
+mod = binary(
+    np.mod,
+    lambda ans, x, y: 1.0,
+    lambda ans, x, y: negative(floor_divide(x, y)),
+    "remainder",
+)
+remainder = mod
+fmod = binary(
+    np.fmod, lambda ans, x, y: 1.0, lambda ans, x, y: negative(trunc(x / y)), "fmod"
+)
+
+# --- exponentials and logarithms -------------------------------------------------------
+
+exp = elementwise(np.exp, lambda ans, x: ans, "exp")
+exp2 = elementwise(np.exp2, lambda ans, x: ans * _LN2, "exp2")
+expm1 = elementwise(np.expm1, lambda ans, x: ans + 1.0, "expm1")
+log = elementwise(np.log, lambda ans, x: 1.0 / x, "log")
+log2 = elementwise(np.log2, lambda ans, x: 1.0 / (x * _LN2), "log2")
+log10 = elementwise(np.log10, lambda ans, x: 1.0 / (x * _LN10), "log10")
+log1p = elementwise(np.log1p, lambda ans, x: 1.0 / (x + 1.0), "log1p")
+logaddexp = binary(
+    np.logaddexp,
+    lambda ans, x, y: exp(x - ans),
+    lambda ans, x, y: exp(y - ans),
+    "logaddexp",
+)
+logaddexp2 = binary(
+    np.logaddexp2,
+    lambda ans, x, y: exp2(x - ans),
+    lambda ans, x, y: exp2(y - ans),
+    "logaddexp2",
+)
+
+# --- trigonometric and hyperbolic ----------------------------------------------------
+
+sin = elementwise(np.sin, lambda ans, x: cos(x), "sin")
+cos = elementwise(np.cos, lambda ans, x: negative(sin(x)), "cos")
+tan = elementwise(np.tan, lambda ans, x: 1.0 + ans * ans, "tan")
+arcsin = elementwise(np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x), "arcsin")
+arccos = elementwise(np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x), "arccos")
+arctan = elementwise(np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), "arctan")
+sinh = elementwise(np.sinh, lambda ans, x: cosh(x), "sinh")
+cosh = elementwise(np.cosh, lambda ans, x: sinh(x), "cosh")
+tanh = elementwise(np.tanh, lambda ans, x: 1.0 - ans * ans, "tanh")
+arcsinh = elementwise(np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), "arcsinh")
+arccosh = elementwise(
+    np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)), "arccosh"
+)
+arctanh = elementwise(np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), "arctanh")
+arctan2 = binary(
+    np.arctan2,
+    lambda ans, y, x: x / (x * x + y * y),
+    lambda ans, y, x: negative(y) / (x * x + y * y),
+    "arctan2",
+)
+hypot = binary(np.hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans, "hypot")
+deg2rad = elementwise(np.deg2rad, lambda ans, x: np.pi / 180.0, "deg2rad")
+rad2deg = elementwise(np.rad2deg, lambda ans, x: 180.0 / np.pi, "rad2deg")
+radians, degrees = deg2rad, rad2deg
+
+# --- absolute value, extrema, selection ----------------------------------------------
+
+# The derivative of |x| at 0 is taken as 0, the subgradient closest to both sides.
+absolute = elementwise(np.absolute, lambda ans, x: sign(x), "absolute")
+abs = absolute
+fabs = elementwise(np.fabs, lambda ans, x: sign(x), "fabs")
+
+
+def _tie_split(x, y):
+    """1 where x wins, 1/2 where x and y tie, 0 where y wins."""
+    return where(x > y, 1.0, where(x == y, 0.5, 0.0))
+
+
+maximum = binary(
+    np.maximum,
+    lambda ans, x, y: _tie_split(x, y),
+    lambda ans, x, y: _tie_split(y, x),
+    "maximum",
+)
+minimum = binary(
+    np.minimum,
+    lambda ans, x, y: _tie_split(y, x),
+    lambda ans, x, y: _tie_split(x, y),
+    "minimum",
+)
+fmax = binary(
+    np.fmax, lambda ans, x, y: _tie_split(x, y), lambda ans, x, y: _tie_split(y, x), "fmax"
+)
+fmin = binary(
+    np.fmin, lambda ans, x, y: _tie_split(y, x), lambda ans, x, y: _tie_split(x, y), "fmin"
+)
+
+
+def _where_impl(condition, x, y):
+    return np.where(condition, x, y)
+
+
+_where = Primitive(_where_impl, "where", broadcasts=True)
+_where.defvjp(
+    None,
+    lambda g, ans, c, x, y: _where(c, g, 0.0),
+    lambda g, ans, c, x, y: _where(c, 0.0, g),
+)
+_where.defjvp(
+    None,
+    lambda t, ans, c, x, y: _where(c, t, 0.0),
+    lambda t, ans, c, x, y: _where(c, 0.0, t),
+)
+
+
+def where(condition, x=None, y=None):
+    """Elements of `x` where `condition` holds, else of `y` (differentiable in x and y).
+
+    With only `condition`, the indices where it holds (no derivative).
+    """
+    if x is None and y is None:
+        return nonzero(condition)
+    return _where(getval(condition), x, y)
+
+
+def clip(a, a_min=None, a_max=None):
+    """`a` limited to [a_min, a_max]; at a bound the derivative is split evenly."""
+    if a_min is not None:
+        a = maximum(a, a_min)
+    if a_max is not None:
+        a = minimum(a, a_max)
+    return a
+
+
+# --- complex parts ---------------------------------------------------------------------
+
+real = linear(np.real, lambda g, ans, x: _real_cotangent(g, x), "real")
+imag = linear(np.imag, lambda g, ans, x: _imag_cotangent(g, x), "imag")
+conj = linear(np.conj, lambda g, ans, x: conj(g), "conjugate")
+conjugate = conj
+
+
+def _real_cotangent(g, x):
+    return g if not np.iscomplexobj(getval(x)) else g + 0j
+
+
+def _imag_cotangent(g, x):
+    if not np.iscomplexobj(getval(x)):
+        return zeros_of(x)
+    return -1j * g
+
+
+# --- piecewise constant: no derivative --------------------------------------------------
+
+sign = nondiff(np.sign)
+floor = nondiff(np.floor)
+ceil = nondiff(np.ceil)
+trunc = nondiff(np.trunc)
+rint = nondiff(np.rint)
+fix = nondiff(np.fix)
+round = nondiff(np.round, "round")
+around = round
+floor_divide = nondiff(np.floor_divide)
+heaviside = nondiff(np.heaviside)
+nonzero = nondiff(np.nonzero)
+
+
+__all__ = [
+    "abs", "absolute", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "around", "broadcast_to", "cbrt", "ceil", "clip", "conj", "conjugate", "cos",
+    "cosh", "deg2rad", "degrees", "divide", "exp", "exp2", "expm1", "fabs", "fix", "float_power",
+    "floor", "floor_divide", "fmax", "fmin", "fmod", "heaviside", "hypot", "imag", "log",
+    "log10", "log1p", "log2", "logaddexp", "logaddexp2", "maximum", "minimum", "mod",
+    "multiply", "negative", "nonzero", "positive", "power", "rad2deg", "radians", "real",
+    "reciprocal", "remainder", "rint", "round", "sign", "sin", "sinh", "sqrt", "square",
+    "subtract", "tan", "tanh", "trunc", "true_divide", "where",
+]

@@ -1,0 +1,118 @@
+"""Indexing `x[index]` and its functional counterparts for writes.
+
+Reading is linear; its transpose scatters the cotangent into zeros, adding where an
+integer-array index repeats an entry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core.box import getval
+from .._core.primitive import Primitive
+from .._core.vspace import shape_of
+from ._define import zeros_of
+
+
+def _is_basic(index) -> bool:
+    """Whether an index has no integer arrays (so no entry can repeat)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for p in parts:
+        if isinstance(p, (list, np.ndarray)) and np.asarray(p).dtype != bool:
+            return False
+    return True
+
+
+def _getitem_impl(x, index):
+    return x[index]
+
+
+def _scatter_impl(g, index, shape):
+    out = np.zeros(shape, dtype=np.result_type(g, np.float16))
+    if _is_basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+getitem = Primitive(_getitem_impl, "getitem")
+_scatter = Primitive(_scatter_impl, "scatter_add")
+
+getitem.defvjp(lambda g, ans, x, index: _scatter(g, index, shape_of(x)))
+getitem.defjvp(lambda t, ans, x, index: getitem(t, index))
+_scatter.defvjp(lambda g, ans, c, index, shape: getitem(g, index))
+_scatter.defjvp(lambda t, ans, c, index, shape: _scatter(t, index, shape))
+
+
+def _normalize_index(index):
+    """Indices may hold traced integers; they carry no derivative."""
+    if isinstance(index, tuple):
+        return tuple(getval(i) for i in index)
+    return getval(index)
+
+
+def take_index(x, index):
+    """``x[index]``, differentiable in `x`."""
+    return getitem(x, _normalize_index(index))
+
+
+def _update_impl(x, index, y):
+    out = np.array(x, dtype=np.result_type(x, y), copy=True)
+    out[index] = y
+    return out
+
+
+def _add_impl(x, index, y):
+    out = np.array(x, dtype=np.result_type(x, y), copy=True)
+    np.add.at(out, index, y)
+    return out
+
+
+def _unbroadcast_to_index(g, index, y):
+    """The part of `g` at `index`, summed back to the shape of `y`."""
+    from .._core.vspace import unbroadcast
+
+    return unbroadcast(getitem(g, index), y)
+
+
+_index_update = Primitive(_update_impl, "index_update")
+_index_update.defvjp(
+    lambda g, ans, x, index, y: _index_update(g, index, 0.0),
+    None,
+    lambda g, ans, x, index, y: _unbroadcast_to_index(g, index, y),
+)
+_index_update.defjvp_all(lambda ts, ans, x, index, y: _index_update(
+    zeros_of(x) if ts[0] is None else ts[0], index, zeros_of(y) if ts[2] is None else ts[2]))
+
+_index_add = Primitive(_add_impl, "index_add")
+_index_add.defvjp(
+    lambda g, ans, x, index, y: g,
+    None,
+    lambda g, ans, x, index, y: _unbroadcast_to_index(g, index, y),
+)
+_index_add.defjvp_all(lambda ts, ans, x, index, y: _index_add(
+    zeros_of(x) if ts[0] is None else ts[0], index, zeros_of(y) if ts[2] is None else ts[2]))
+
+
+def index_update(x, index, y):
+    """A copy of `x` with ``x[index] = y``: the differentiable form of an in-place write.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.index_update(wnp.zeros(3), 1, 5.0)
+    array([0., 5., 0.])
+    """
+    return _index_update(x, _normalize_index(index), y)
+
+
+def index_add(x, index, y):
+    """A copy of `x` with `y` added at `index` (repeated indices add up), like np.add.at.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.index_add(wnp.zeros(3), [0, 0, 2], 1.0)
+    array([2., 0., 1.])
+    """
+    return _index_add(x, _normalize_index(index), y)
+
+
+__all__ = ["getitem", "index_add", "index_update"]

@@ -1,0 +1,215 @@
+"""Shape functions: they move entries around, so each is linear and its reverse rule
+is the inverse move (or, for joins, the matching split)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core.box import Box, getval
+from .._core.primitive import Primitive
+from .._core.vspace import broadcast_to, shape_of
+from ._define import linear
+
+
+def _reshape_back(g, ans, x, *args, **kwargs):
+    return reshape(g, shape_of(x))
+
+
+def _reshape_impl(x, shape, order="C"):
+    return np.reshape(x, shape, order=order)
+
+
+def _reshape_vjp(g, ans, x, shape, order="C"):
+    return reshape(g, shape_of(x), order=order)
+
+
+reshape = linear(_reshape_impl, _reshape_vjp, "reshape")
+
+
+def _ravel_impl(x, order="C"):
+    return np.ravel(x, order=order)
+
+
+ravel = linear(_ravel_impl, lambda g, ans, x, order="C": reshape(g, shape_of(x), order=order),
+               "ravel")
+
+
+def _transpose_impl(x, axes=None):
+    return np.transpose(x, axes)
+
+
+def _transpose_vjp(g, ans, x, axes=None):
+    if axes is None:
+        return transpose(g)
+    return transpose(g, tuple(np.argsort([a % len(axes) for a in axes])))
+
+
+transpose = linear(_transpose_impl, _transpose_vjp, "transpose")
+permute_dims = transpose
+
+moveaxis = linear(
+    np.moveaxis, lambda g, ans, x, source, destination: moveaxis(g, destination, source),
+    "moveaxis",
+)
+swapaxes = linear(
+    np.swapaxes, lambda g, ans, x, axis1, axis2: swapaxes(g, axis1, axis2), "swapaxes"
+)
+expand_dims = linear(np.expand_dims, _reshape_back, "expand_dims")
+
+
+def _squeeze_impl(x, axis=None):
+    return np.squeeze(x, axis)
+
+
+squeeze = linear(_squeeze_impl, _reshape_back, "squeeze")
+
+
+def _concatenate_impl(axis, *arrays):
+    return np.concatenate(arrays, axis=axis)
+
+
+def _concatenate_vjp(g, ans, argnums, axis, *arrays):
+    axis_ = 0 if axis is None else axis
+    sizes = [1 if axis is None and np.ndim(getval(a)) == 0 else _len_along(a, axis)
+             for a in arrays]
+    bounds = np.cumsum([0, *sizes])
+    out = []
+    for i in argnums:
+        index = [slice(None)] * len(shape_of(g))
+        index[axis_] = slice(int(bounds[i - 1]), int(bounds[i]))
+        piece = g[tuple(index)]
+        out.append(reshape(piece, shape_of(arrays[i - 1])) if axis is None else piece)
+    return out
+
+
+def _len_along(a, axis):
+    shape = shape_of(a)
+    return int(np.prod(shape)) if axis is None else shape[axis]
+
+
+_concatenate = Primitive(_concatenate_impl, "concatenate")
+_concatenate.defvjp_all(_concatenate_vjp)
+_concatenate.defjvp_all(lambda ts, ans, axis, *arrays: _concatenate(axis, *[
+    _zeros(a) if t is None else t for t, a in zip(ts[1:], arrays)]))
+
+
+def concatenate(arrays, axis=0):
+    """Join arrays along an existing axis (`axis=None` flattens them first)."""
+    return _concatenate(axis, *arrays)
+
+
+def _stack_impl(axis, *arrays):
+    return np.stack(arrays, axis=axis)
+
+
+def _stack_vjp(g, ans, argnums, axis, *arrays):
+    moved = moveaxis(g, axis, 0)
+    return [moved[i - 1] for i in argnums]
+
+
+_stack = Primitive(_stack_impl, "stack")
+_stack.defvjp_all(_stack_vjp)
+_stack.defjvp_all(lambda ts, ans, axis, *arrays: _stack(axis, *[
+    _zeros(a) if t is None else t for t, a in zip(ts[1:], arrays)]))
+
+
+def stack(arrays, axis=0):
+    """Join arrays along a new axis."""
+    return _stack(axis, *arrays)
+
+
+def _zeros(a):
+    value = getval(a)
+    return np.zeros(np.shape(value), dtype=np.result_type(value, np.float16))
+
+
+def atleast_1d(*arys):
+    out = [x if np.ndim(getval(x)) >= 1 else reshape(x, (1,)) for x in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*arys):
+    out = []
+    for x in arys:
+        nd = np.ndim(getval(x))
+        out.append(x if nd >= 2 else reshape(x, (1,) * (2 - nd) + shape_of(x)))
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*arys):
+    out = []
+    for x in arys:
+        nd, shape = np.ndim(getval(x)), shape_of(x)
+        if nd == 0:
+            x = reshape(x, (1, 1, 1))
+        elif nd == 1:
+            x = reshape(x, (1, shape[0], 1))
+        elif nd == 2:
+            x = reshape(x, (*shape, 1))
+        out.append(x)
+    return out[0] if len(out) == 1 else out
+
+
+def hstack(tup):
+    arrs = atleast_1d(*tup) if len(tup) > 1 else [atleast_1d(tup[0])]
+    return concatenate(arrs, axis=0 if np.ndim(getval(arrs[0])) == 1 else 1)
+
+
+def vstack(tup):
+    arrs = atleast_2d(*tup) if len(tup) > 1 else [atleast_2d(tup[0])]
+    return concatenate(arrs, axis=0)
+
+
+def array(obj, dtype=None, copy=True, ndmin=0):
+    """An array from nested lists or tuples, which may hold traced values."""
+    if isinstance(obj, Box):
+        out = obj if dtype is None else astype(obj, dtype)
+    elif isinstance(obj, (list, tuple)) and _holds_box(obj):
+        out = stack([array(o, dtype) for o in obj])
+    else:
+        out = np.array(obj, dtype=dtype, copy=copy)
+    if ndmin > len(shape_of(out)):
+        out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + shape_of(out))
+    return out
+
+
+def asarray(obj, dtype=None):
+    """Like `array`, without copying untraced arrays."""
+    if isinstance(obj, Box) or (isinstance(obj, (list, tuple)) and _holds_box(obj)):
+        return array(obj, dtype)
+    return np.asarray(obj, dtype=dtype)
+
+
+def _holds_box(obj) -> bool:
+    for o in obj:
+        if isinstance(o, Box) or (isinstance(o, (list, tuple)) and _holds_box(o)):
+            return True
+    return False
+
+
+def _astype_impl(x, dtype):
+    return np.asarray(x).astype(dtype)
+
+
+_astype = Primitive(_astype_impl, "astype")
+_astype.defvjp(lambda g, ans, x, dtype: _astype(g, np.result_type(getval(x))))
+_astype.defjvp(lambda t, ans, x, dtype: _astype(t, dtype))
+
+
+def astype(x, dtype):
+    """`x` converted to `dtype`; to an integer or boolean type it has no derivative."""
+    if not np.issubdtype(np.dtype(dtype), np.inexact):
+        return _astype_impl(getval(x), dtype)
+    return _astype(x, dtype)
+
+
+def copy(a):
+    """A copy of `a` (traced values are never written in place, so this is `a`)."""
+    return a if isinstance(a, Box) else np.copy(a)
+
+
+__all__ = [
+    "array", "asarray", "astype", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to",
+    "concatenate", "copy", "expand_dims", "hstack", "moveaxis", "permute_dims", "ravel",
+    "reshape", "squeeze", "stack", "swapaxes", "transpose", "vstack",
+]
