@@ -4,7 +4,8 @@ Forward and reverse mode of any order (`jvp`, `vjp`, `grad`), user-defined primi
 numerical derivatives (`wengert.numeric`) and a gradient checker (`check_grads`).
 """
 
-from . import numpy  # registers the differentiable functions behind traced values
+from . import numeric, numpy  # numpy registers the differentiable functions behind traced values
+from ._core.tree import tree_flatten, tree_map, tree_unflatten
 from .api import elementwise_grad, grad, jvp, stop_gradient, value_and_grad, vjp
 from .custom import Primitive, custom_jvp, custom_vjp, primitive
 from .errors import (
@@ -16,13 +17,33 @@ from .errors import (
     UnsupportedFunctionError,
     WengertError,
 )
-from ._core.tree import tree_flatten, tree_map, tree_unflatten
+from .testing import GradientCheckError, check_grads
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "EscapedTracerError", "InPlaceWriteError", "MissingRuleError", "NonScalarOutputError",
-    "Primitive", "TracedConversionError", "UnsupportedFunctionError", "WengertError", "custom_jvp", "custom_vjp",
-    "elementwise_grad", "grad", "jvp", "numpy", "primitive", "stop_gradient", "tree_flatten",
-    "tree_map", "tree_unflatten", "value_and_grad", "vjp",
+    "EscapedTracerError",
+    "GradientCheckError",
+    "InPlaceWriteError",
+    "MissingRuleError",
+    "NonScalarOutputError",
+    "Primitive",
+    "TracedConversionError",
+    "check_grads",
+    "UnsupportedFunctionError",
+    "WengertError",
+    "custom_jvp",
+    "custom_vjp",
+    "elementwise_grad",
+    "grad",
+    "jvp",
+    "numeric",
+    "numpy",
+    "primitive",
+    "stop_gradient",
+    "tree_flatten",
+    "tree_map",
+    "tree_unflatten",
+    "value_and_grad",
+    "vjp",
 ]

@@ -129,15 +129,19 @@ def open_innermost(name: str, args: tuple):
     for arg in args:
         if isinstance(arg, Box):
             trace = arg.trace
+            if trace is top:
+                continue
             if not trace.alive:
                 raise EscapedTracerError(
-                    f"{name} received a value traced by {trace!r}, whose "
-                    "transformation has already finished, so its derivative is lost. "
-                    "Return the value from the differentiated function (or use has_aux) "
-                    "instead of keeping it in an outer variable."
+                    f"{name} received a value traced by {trace!r}, whose transformation has "
+                    "already finished, so its derivative is lost. Return the value from the "
+                    "differentiated function (or use has_aux) instead of keeping it in an "
+                    "outer variable."
                 )
             if top is None or trace.level > top.level:
                 top = trace
+    if len(args) == 1:
+        return top, (args[0].value,), (0,), args
     values = list(args)
     argnums = []
     boxes = []

@@ -22,7 +22,7 @@ from .vspace import unbroadcast
 class Node:
     """One recorded primitive application (or an input, when `primitive` is None)."""
 
-    __slots__ = ("ans", "args", "argnums", "kwargs", "parents", "primitive")
+    __slots__ = ("ans", "argnums", "args", "kwargs", "parents", "primitive")
 
     def __init__(self, primitive, ans, args, kwargs, argnums, parents):
         self.primitive = primitive
@@ -104,9 +104,18 @@ def backward(outputs: list[tuple[Node, Any]], inputs: list[Node]) -> list[Any]:
         ans, args, kwargs = node.ans, node.args, node.kwargs
         if primitive.vjp_all is not None:
             cs = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
-        else:
-            cs = [primitive.vjp(argnum, g, ans, args, kwargs) for argnum in node.argnums]
-        for argnum, parent, c in zip(node.argnums, node.parents, cs):
+            for argnum, parent, c in zip(node.argnums, node.parents, cs):
+                if c is not None:
+                    if primitive.broadcasts:
+                        c = unbroadcast(c, args[argnum])
+                    _accumulate(cotangents, owned, parent, c)
+            continue
+        rules = primitive.vjp_rules
+        for argnum, parent in zip(node.argnums, node.parents):
+            rule = rules[argnum] if argnum < len(rules) else None
+            if rule is None:
+                primitive.vjp(argnum, g, ans, args, kwargs)  # raises MissingRuleError
+            c = rule(g, ans, *args, **kwargs)
             if c is None:
                 continue
             if primitive.broadcasts:

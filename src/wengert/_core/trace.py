@@ -8,8 +8,8 @@ has finished, so a value that escapes it is caught when it is used again.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 _next_level = 0
 

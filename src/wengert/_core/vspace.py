@@ -18,11 +18,17 @@ from .primitive import Primitive
 
 def shape_of(x: Any) -> tuple[int, ...]:
     """Shape of a value, traced or not."""
-    return np.shape(getval(x))
+    shape = getattr(x, "shape", None)  # arrays, NumPy scalars and boxes
+    return np.shape(x) if shape is None else shape
 
 
 def is_complex(x: Any) -> bool:
-    return np.iscomplexobj(getval(x))
+    """Whether a value, traced or not, has a complex dtype."""
+    x = getval(x)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return dtype.kind == "c"
+    return isinstance(x, complex) or np.iscomplexobj(x)
 
 
 def _sum_to_shape(x, shape):
@@ -64,12 +70,17 @@ def broadcast_tangent(tangent: Any, ans: Any) -> Any:
     return tangent
 
 
+def inexact_dtype(value: Any) -> np.dtype:
+    """The floating (or complex) dtype that derivatives of `value` take."""
+    return np.result_type(np.asarray(value).dtype, np.float16)
+
+
 def zeros_like(x: Any) -> Any:
     """A zero of the same shape and (inexact) dtype as `x`, untraced."""
     value = getval(x)
     if np.isscalar(value) and not isinstance(value, np.generic):
         return 0.0 * value if isinstance(value, complex) else 0.0
-    return np.zeros_like(value, dtype=np.result_type(value, np.float16))
+    return np.zeros_like(value, dtype=inexact_dtype(value))
 
 
 def ones_like(x: Any) -> Any:
@@ -77,7 +88,7 @@ def ones_like(x: Any) -> Any:
     value = getval(x)
     if np.isscalar(value) and not isinstance(value, np.generic):
         return 1.0 + 0.0 * value if isinstance(value, complex) else 1.0
-    return np.ones_like(value, dtype=np.result_type(value, np.float16))
+    return np.ones_like(value, dtype=inexact_dtype(value))
 
 
 __all__ = ["Box", "broadcast_tangent", "ones_like", "shape_of", "unbroadcast", "zeros_like"]
