@@ -9,20 +9,47 @@ from __future__ import annotations
 
 import numpy as _np
 
+# Constants and types, so that `import wengert.numpy as np` covers everyday code.
+from numpy import (  # noqa: F401
+    bool_,
+    complex64,
+    complex128,
+    dtype,
+    e,
+    euler_gamma,
+    finfo,
+    float16,
+    float32,
+    float64,
+    iinfo,
+    inf,
+    int8,
+    int16,
+    int32,
+    int64,
+    nan,
+    ndarray,
+    newaxis,
+    pi,
+    uint8,
+)
+
 from .._core import box as _box
-from . import contractions, elementwise, indexing, nondiff, random, reductions, shaping
+from . import (
+    contractions,
+    elementwise,
+    indexing,
+    nondiff,
+    random,  # noqa: F401
+    reductions,
+    shaping,
+)
 from .contractions import *  # noqa: F403
 from .elementwise import *  # noqa: F403
-from .indexing import index_add, index_update
+from .indexing import index_add, index_update  # noqa: F401
 from .nondiff import *  # noqa: F403
 from .reductions import *  # noqa: F403
 from .shaping import *  # noqa: F403
-
-# Constants and types, so that `import wengert.numpy as np` covers everyday code.
-from numpy import (  # noqa: E402, F401
-    bool_, complex64, complex128, dtype, e, euler_gamma, finfo, float16, float32, float64,
-    iinfo, inf, int8, int16, int32, int64, nan, ndarray, newaxis, pi, uint8,
-)
 
 _MODULES = (elementwise, reductions, shaping, contractions, nondiff)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from .._core.box import getval
 from .._core.primitive import Primitive
 from .._core.tree import tree_map
@@ -66,9 +64,3 @@ def nondiff(fun: Callable, name: str | None = None) -> Callable:
     wrapper.__wrapped__ = fun
     wrapper.nondifferentiable = True
     return wrapper
-
-
-def zeros_of(x):
-    """An untraced zero array shaped like `x`."""
-    value = getval(x)
-    return np.zeros(np.shape(value), dtype=np.result_type(value, np.float16))

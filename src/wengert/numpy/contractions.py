@@ -149,7 +149,7 @@ def _parse_einsum(subscripts: str, shapes: list[tuple]) -> tuple[list[str], str]
     for p, s in zip(parts, shapes):
         if "..." in p:
             k = len(s) - (len(p) - 3)
-            p = p.replace("...", ell[n_ell - k:] if k else "")
+            p = p.replace("...", ell[n_ell - k :] if k else "")
         explicit.append(p)
     if out is None:
         counts = {c: "".join(explicit).count(c) for c in set("".join(explicit))}

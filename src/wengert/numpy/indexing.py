@@ -10,8 +10,8 @@ import numpy as np
 
 from .._core.box import getval
 from .._core.primitive import Primitive
-from .._core.vspace import shape_of
-from ._define import zeros_of
+from .._core.vspace import inexact_dtype, shape_of
+from .._core.vspace import zeros_like as zeros_of
 
 
 def _is_basic(index) -> bool:
@@ -28,7 +28,7 @@ def _getitem_impl(x, index):
 
 
 def _scatter_impl(g, index, shape):
-    out = np.zeros(shape, dtype=np.result_type(g, np.float16))
+    out = np.zeros(shape, dtype=inexact_dtype(g))
     if _is_basic(index):
         out[index] = g
     else:
@@ -82,8 +82,11 @@ _index_update.defvjp(
     None,
     lambda g, ans, x, index, y: _unbroadcast_to_index(g, index, y),
 )
-_index_update.defjvp_all(lambda ts, ans, x, index, y: _index_update(
-    zeros_of(x) if ts[0] is None else ts[0], index, zeros_of(y) if ts[2] is None else ts[2]))
+_index_update.defjvp_all(
+    lambda ts, ans, x, index, y: _index_update(
+        zeros_of(x) if ts[0] is None else ts[0], index, zeros_of(y) if ts[2] is None else ts[2]
+    )
+)
 
 _index_add = Primitive(_add_impl, "index_add")
 _index_add.defvjp(
@@ -91,8 +94,11 @@ _index_add.defvjp(
     None,
     lambda g, ans, x, index, y: _unbroadcast_to_index(g, index, y),
 )
-_index_add.defjvp_all(lambda ts, ans, x, index, y: _index_add(
-    zeros_of(x) if ts[0] is None else ts[0], index, zeros_of(y) if ts[2] is None else ts[2]))
+_index_add.defjvp_all(
+    lambda ts, ans, x, index, y: _index_add(
+        zeros_of(x) if ts[0] is None else ts[0], index, zeros_of(y) if ts[2] is None else ts[2]
+    )
+)
 
 
 def index_update(x, index, y):

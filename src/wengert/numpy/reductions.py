@@ -43,10 +43,14 @@ def _sum_impl(x, axis=None, dtype=None, keepdims=False):
 
 
 sum = Primitive(_sum_impl, "sum")
-sum.defvjp(lambda g, ans, x, axis=None, dtype=None, keepdims=False: expand_reduced(
-    g, x, axis, keepdims))
-sum.defjvp(lambda t, ans, x, axis=None, dtype=None, keepdims=False: sum(
-    t, axis=axis, dtype=dtype, keepdims=keepdims))
+sum.defvjp(
+    lambda g, ans, x, axis=None, dtype=None, keepdims=False: expand_reduced(g, x, axis, keepdims)
+)
+sum.defjvp(
+    lambda t, ans, x, axis=None, dtype=None, keepdims=False: sum(
+        t, axis=axis, dtype=dtype, keepdims=keepdims
+    )
+)
 
 
 def _mean_impl(x, axis=None, dtype=None, keepdims=False):
@@ -54,10 +58,16 @@ def _mean_impl(x, axis=None, dtype=None, keepdims=False):
 
 
 mean = Primitive(_mean_impl, "mean")
-mean.defvjp(lambda g, ans, x, axis=None, dtype=None, keepdims=False: expand_reduced(
-    g, x, axis, keepdims) / _count(shape_of(x), axis))
-mean.defjvp(lambda t, ans, x, axis=None, dtype=None, keepdims=False: mean(
-    t, axis=axis, dtype=dtype, keepdims=keepdims))
+mean.defvjp(
+    lambda g, ans, x, axis=None, dtype=None, keepdims=False: (
+        expand_reduced(g, x, axis, keepdims) / _count(shape_of(x), axis)
+    )
+)
+mean.defjvp(
+    lambda t, ans, x, axis=None, dtype=None, keepdims=False: mean(
+        t, axis=axis, dtype=dtype, keepdims=keepdims
+    )
+)
 
 
 def _prod_impl(x, axis=None, dtype=None, keepdims=False):
@@ -75,11 +85,11 @@ def _prod_partials(ans, x, axis, keepdims):
         return _prod_others_traced(x, axes)
     # With zeros, products of the entries left and right of each one (exact, no 0/0).
     moved = np.moveaxis(value, axes, tuple(range(-len(axes), 0)))
-    flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
+    flat = moved.reshape((*moved.shape[: moved.ndim - len(axes)], -1))
     left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
-    right = np.cumprod(
-        np.concatenate([np.ones_like(flat[..., :1]), flat[..., :0:-1]], -1), -1
-    )[..., ::-1]
+    right = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :0:-1]], -1), -1)[
+        ..., ::-1
+    ]
     others = (left * right).reshape(moved.shape)
     return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
 
@@ -101,10 +111,16 @@ def _prod_others_traced(x, axes):
 
 
 prod = Primitive(_prod_impl, "prod")
-prod.defvjp(lambda g, ans, x, axis=None, dtype=None, keepdims=False: expand_reduced(
-    g, x, axis, keepdims) * _prod_partials(ans, x, axis, keepdims))
-prod.defjvp(lambda t, ans, x, axis=None, dtype=None, keepdims=False: sum(
-    t * _prod_partials(ans, x, axis, keepdims), axis=axis, keepdims=keepdims))
+prod.defvjp(
+    lambda g, ans, x, axis=None, dtype=None, keepdims=False: (
+        expand_reduced(g, x, axis, keepdims) * _prod_partials(ans, x, axis, keepdims)
+    )
+)
+prod.defjvp(
+    lambda t, ans, x, axis=None, dtype=None, keepdims=False: sum(
+        t * _prod_partials(ans, x, axis, keepdims), axis=axis, keepdims=keepdims
+    )
+)
 
 
 def _extremum(np_fun, name):
@@ -118,10 +134,16 @@ def _extremum(np_fun, name):
         hit = getval(x) == getval(expand_reduced(ans, x, axis, keepdims))
         return hit / np.sum(hit, axis=axis, keepdims=True)
 
-    prim.defvjp(lambda g, ans, x, axis=None, keepdims=False, **kw: expand_reduced(
-        g, x, axis, keepdims) * weights(ans, x, axis, keepdims))
-    prim.defjvp(lambda t, ans, x, axis=None, keepdims=False, **kw: sum(
-        t * weights(ans, x, axis, keepdims), axis=axis, keepdims=keepdims))
+    prim.defvjp(
+        lambda g, ans, x, axis=None, keepdims=False, **kw: (
+            expand_reduced(g, x, axis, keepdims) * weights(ans, x, axis, keepdims)
+        )
+    )
+    prim.defjvp(
+        lambda t, ans, x, axis=None, keepdims=False, **kw: sum(
+            t * weights(ans, x, axis, keepdims), axis=axis, keepdims=keepdims
+        )
+    )
     return prim
 
 

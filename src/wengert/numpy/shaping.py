@@ -7,7 +7,7 @@ import numpy as np
 
 from .._core.box import Box, getval
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, shape_of
+from .._core.vspace import broadcast_to, shape_of, zeros_like
 from ._define import linear
 
 
@@ -30,8 +30,9 @@ def _ravel_impl(x, order="C"):
     return np.ravel(x, order=order)
 
 
-ravel = linear(_ravel_impl, lambda g, ans, x, order="C": reshape(g, shape_of(x), order=order),
-               "ravel")
+ravel = linear(
+    _ravel_impl, lambda g, ans, x, order="C": reshape(g, shape_of(x), order=order), "ravel"
+)
 
 
 def _transpose_impl(x, axes=None):
@@ -48,7 +49,8 @@ transpose = linear(_transpose_impl, _transpose_vjp, "transpose")
 permute_dims = transpose
 
 moveaxis = linear(
-    np.moveaxis, lambda g, ans, x, source, destination: moveaxis(g, destination, source),
+    np.moveaxis,
+    lambda g, ans, x, source, destination: moveaxis(g, destination, source),
     "moveaxis",
 )
 swapaxes = linear(
@@ -70,8 +72,7 @@ def _concatenate_impl(axis, *arrays):
 
 def _concatenate_vjp(g, ans, argnums, axis, *arrays):
     axis_ = 0 if axis is None else axis
-    sizes = [1 if axis is None and np.ndim(getval(a)) == 0 else _len_along(a, axis)
-             for a in arrays]
+    sizes = [1 if axis is None and np.ndim(getval(a)) == 0 else _len_along(a, axis) for a in arrays]
     bounds = np.cumsum([0, *sizes])
     out = []
     for i in argnums:
@@ -89,8 +90,11 @@ def _len_along(a, axis):
 
 _concatenate = Primitive(_concatenate_impl, "concatenate")
 _concatenate.defvjp_all(_concatenate_vjp)
-_concatenate.defjvp_all(lambda ts, ans, axis, *arrays: _concatenate(axis, *[
-    _zeros(a) if t is None else t for t, a in zip(ts[1:], arrays)]))
+_concatenate.defjvp_all(
+    lambda ts, ans, axis, *arrays: _concatenate(
+        axis, *[zeros_like(a) if t is None else t for t, a in zip(ts[1:], arrays)]
+    )
+)
 
 
 def concatenate(arrays, axis=0):
@@ -109,18 +113,16 @@ def _stack_vjp(g, ans, argnums, axis, *arrays):
 
 _stack = Primitive(_stack_impl, "stack")
 _stack.defvjp_all(_stack_vjp)
-_stack.defjvp_all(lambda ts, ans, axis, *arrays: _stack(axis, *[
-    _zeros(a) if t is None else t for t, a in zip(ts[1:], arrays)]))
+_stack.defjvp_all(
+    lambda ts, ans, axis, *arrays: _stack(
+        axis, *[zeros_like(a) if t is None else t for t, a in zip(ts[1:], arrays)]
+    )
+)
 
 
 def stack(arrays, axis=0):
     """Join arrays along a new axis."""
     return _stack(axis, *arrays)
-
-
-def _zeros(a):
-    value = getval(a)
-    return np.zeros(np.shape(value), dtype=np.result_type(value, np.float16))
 
 
 def atleast_1d(*arys):
@@ -209,7 +211,24 @@ def copy(a):
 
 
 __all__ = [
-    "array", "asarray", "astype", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to",
-    "concatenate", "copy", "expand_dims", "hstack", "moveaxis", "permute_dims", "ravel",
-    "reshape", "squeeze", "stack", "swapaxes", "transpose", "vstack",
+    "array",
+    "asarray",
+    "astype",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "broadcast_to",
+    "concatenate",
+    "copy",
+    "expand_dims",
+    "hstack",
+    "moveaxis",
+    "permute_dims",
+    "ravel",
+    "reshape",
+    "squeeze",
+    "stack",
+    "swapaxes",
+    "transpose",
+    "vstack",
 ]
