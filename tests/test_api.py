@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from collections import namedtuple
 
-import numpy as onp
 import pytest
 
+import numpy as onp
 import wengert as wg
 import wengert.numpy as wnp
 
@@ -72,7 +72,7 @@ def test_elementwise_grad():
 def test_outputs_that_do_not_depend_on_inputs_give_zeros():
     g = wg.grad(lambda x, y: wnp.sum(x) * 0.0 + 3.0, argnums=1)(onp.ones(2), onp.ones(3))
     onp.testing.assert_array_equal(g, onp.zeros(3))
-    out, t = wg.jvp(lambda x: onp.ones(2), (1.0,), (1.0,))
+    _, t = wg.jvp(lambda x: onp.ones(2), (1.0,), (1.0,))
     onp.testing.assert_array_equal(t, onp.zeros(2))
 
 
@@ -90,7 +90,12 @@ def test_trees_in_and_out():
         (a, b), d, p, params = tree
         return d["u"] * a + b * p.x * p.y + wnp.sum(params.w) * params.b
 
-    tree = ((1.0, 2.0), {"u": 3.0, "unused": onp.ones(2)}, Point(4.0, 5.0), Params(onp.ones(3), 2.0))
+    tree = (
+        (1.0, 2.0),
+        {"u": 3.0, "unused": onp.ones(2)},
+        Point(4.0, 5.0),
+        Params(onp.ones(3), 2.0),
+    )
     g = wg.grad(fun)(tree)
     (ga, gb), gd, gp, gparams = g
     assert (ga, gb) == (3.0, 20.0)
@@ -105,7 +110,7 @@ def test_tree_outputs_in_vjp_and_jvp():
     def fun(x):
         return {"a": x * 2.0, "b": [x**2, wnp.sin(x)]}
 
-    out, pullback = wg.vjp(fun, 1.5)
+    _, pullback = wg.vjp(fun, 1.5)
     (g,) = pullback({"a": 1.0, "b": [1.0, 1.0]})
     assert g == pytest.approx(2.0 + 3.0 + onp.cos(1.5))
     _, tangent = wg.jvp(fun, (1.5,), (1.0,))
