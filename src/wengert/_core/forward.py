@@ -43,5 +43,16 @@ class ForwardTrace(Trace):
             tangent = broadcast_tangent(tangent, ans)
         return ForwardBox(ans, self, tangent)
 
+    def process_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
+        tangents = [None] * len(args)
+        for i, box in zip(argnums, boxes):
+            tangents[i] = box.tangent
+        out_tangents = primitive.jvp(tangents, ans, args, kwargs)
+        if out_tangents is None:
+            return ans
+        return tuple(
+            [a if t is None else ForwardBox(a, self, t) for a, t in zip(ans, out_tangents)]
+        )
+
     def new_input(self, value, tangent) -> Box:
         return ForwardBox(value, self, tangent)

@@ -22,7 +22,13 @@ from .box import Box
 class Primitive:
     """A function whose derivative rules wengert knows; calling it traces it."""
 
-    def __init__(self, fun: Callable, name: str | None = None, broadcasts: bool = False):
+    def __init__(
+        self,
+        fun: Callable,
+        name: str | None = None,
+        broadcasts: bool = False,
+        multiple_results: bool = False,
+    ):
         self.fun = fun
         self.name = name or getattr(fun, "__name__", repr(fun))
         self.vjp_rules: tuple[Callable | None, ...] = ()
@@ -32,6 +38,10 @@ class Primitive:
         # Broadcasting primitives get cotangents summed back to each input's shape, and
         # tangents broadcast to the output's shape, centrally (see vspace).
         self.broadcasts = broadcasts
+        # A primitive with multiple results returns a tuple; its reverse rules receive a
+        # tuple of output cotangents and its forward rule returns a tuple of tangents
+        # (None where zero).
+        self.multiple_results = multiple_results
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = self.name
         self.__qualname__ = self.name
@@ -120,6 +130,8 @@ def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
     """
     top, values, argnums, boxes = open_innermost(primitive.name, args)
     ans = primitive(*values, **kwargs)
+    if primitive.multiple_results:
+        return top.process_multiple(primitive, ans, values, kwargs, argnums, boxes)
     return top.process(primitive, ans, values, kwargs, argnums, boxes)
 
 

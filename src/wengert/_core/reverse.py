@@ -16,7 +16,7 @@ import numpy as np
 from .box import Box
 from .primitive import Primitive
 from .trace import Trace
-from .vspace import unbroadcast
+from .vspace import unbroadcast, zeros_like
 
 
 class Node:
@@ -57,8 +57,30 @@ class ReverseTrace(Trace):
         node = Node(primitive, ans, args, kwargs, argnums, parents)
         return ReverseBox(ans, self, node)
 
+    def process_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
+        """Record one node for the call and a selection node for each of its results."""
+        parents = (Node(primitive, ans, args, kwargs, argnums, tuple([b.node for b in boxes])),)
+        return tuple(
+            [
+                ReverseBox(a, self, Node(select, a, (ans, i), {}, (0,), parents))
+                for i, a in enumerate(ans)
+            ]
+        )
+
     def new_input(self, value) -> ReverseBox:
         return ReverseBox(value, self, Node(None, value, (), None, (), ()))
+
+
+def _select_vjp(g, ans, results, i):
+    """Cotangent of the whole result tuple: `g` at position i, the symbolic zero elsewhere."""
+    out = [None] * len(results)
+    out[i] = g
+    return tuple(out)
+
+
+select = Primitive(lambda results, i: results[i], "select")
+select.defvjp(_select_vjp)
+select.defjvp(lambda t, ans, results, i: t[i])
 
 
 def _toposort(root: Node) -> list[Node]:
@@ -102,6 +124,8 @@ def backward(outputs: list[tuple[Node, Any]], inputs: list[Node]) -> list[Any]:
         if g is None:
             continue
         ans, args, kwargs = node.ans, node.args, node.kwargs
+        if type(g) is tuple:  # several results: instantiate the zeros rules may need
+            g = tuple([zeros_like(a) if c is None else c for c, a in zip(g, ans)])
         if primitive.vjp_all is not None:
             cs = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
             for argnum, parent, c in zip(node.argnums, node.parents, cs):
@@ -129,6 +153,11 @@ def _accumulate(cotangents: dict, owned: set, node: Node, c: Any) -> None:
     prev = cotangents.get(node)
     if prev is None:
         cotangents[node] = c
+        return
+    if type(prev) is tuple:  # cotangents of a primitive with several results
+        cotangents[node] = tuple(
+            [b if a is None else a if b is None else a + b for a, b in zip(prev, c)]
+        )
         return
     if (
         node in owned
