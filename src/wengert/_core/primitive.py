@@ -125,14 +125,50 @@ def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
     """Apply a primitive to arguments of which some are boxes.
 
     The innermost live trace among the boxes handles the call: its boxes are opened, the
-    primitive is applied to what is inside (recursing for outer traces), and the trace
-    records or pushes forward the result.
+    primitive is applied to what is inside (recursing only if outer traces' boxes remain),
+    and the trace records or pushes forward the result.
     """
-    top, values, argnums, boxes = open_innermost(primitive.name, args)
-    ans = primitive(*values, **kwargs)
+    if len(args) == 1:  # the common unary case, without loops
+        box = args[0]
+        top = box.trace
+        if not top.alive:
+            raise _escaped(primitive.name, top)
+        value = box.value
+        values = (value,)
+        argnums = (0,)
+        boxes = args
+        nested = isinstance(value, Box)
+    elif len(args) == 2 and not (isinstance(args[0], Box) and isinstance(args[1], Box)):
+        # The common binary case with one traced operand (x * 2.0).
+        x, y = args
+        if isinstance(x, Box):
+            top, value, values, argnums, boxes = x.trace, x.value, None, (0,), (x,)
+            values = (value, y)
+        else:
+            top, value, argnums, boxes = y.trace, y.value, (1,), (y,)
+            values = (x, value)
+        if not top.alive:
+            raise _escaped(primitive.name, top)
+        nested = isinstance(value, Box)
+    else:
+        top, values, argnums, boxes = open_innermost(primitive.name, args)
+        nested = False
+        for value in values:
+            if isinstance(value, Box):
+                nested = True
+                break
+    ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
     if primitive.multiple_results:
         return top.process_multiple(primitive, ans, values, kwargs, argnums, boxes)
     return top.process(primitive, ans, values, kwargs, argnums, boxes)
+
+
+def _escaped(name: str, trace) -> EscapedTracerError:
+    return EscapedTracerError(
+        f"{name} received a value traced by {trace!r}, whose transformation has already "
+        "finished, so its derivative is lost. Return the value from the differentiated "
+        "function (or use has_aux) instead of keeping it in an outer variable."
+    )
 
 
 def open_innermost(name: str, args: tuple):
@@ -144,12 +180,7 @@ def open_innermost(name: str, args: tuple):
             if trace is top:
                 continue
             if not trace.alive:
-                raise EscapedTracerError(
-                    f"{name} received a value traced by {trace!r}, whose transformation has "
-                    "already finished, so its derivative is lost. Return the value from the "
-                    "differentiated function (or use has_aux) instead of keeping it in an "
-                    "outer variable."
-                )
+                raise _escaped(name, trace)
             if top is None or trace.level > top.level:
                 top = trace
     if len(args) == 1:

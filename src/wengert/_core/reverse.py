@@ -53,9 +53,11 @@ class ReverseTrace(Trace):
         super().__init__("reverse")
 
     def process(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
-        parents = tuple([box.node for box in boxes])
-        node = Node(primitive, ans, args, kwargs, argnums, parents)
-        return ReverseBox(ans, self, node)
+        if len(boxes) == 1:
+            parents = (boxes[0].node,)
+        else:
+            parents = tuple([box.node for box in boxes])
+        return ReverseBox(ans, self, Node(primitive, ans, args, kwargs, argnums, parents))
 
     def process_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
         """Record one node for the call and a selection node for each of its results."""
@@ -135,6 +137,7 @@ def backward(outputs: list[tuple[Node, Any]], inputs: list[Node]) -> list[Any]:
                     _accumulate(cotangents, owned, parent, c)
             continue
         rules = primitive.vjp_rules
+        broadcasts = primitive.broadcasts
         for argnum, parent in zip(node.argnums, node.parents):
             rule = rules[argnum] if argnum < len(rules) else None
             if rule is None:
@@ -142,9 +145,12 @@ def backward(outputs: list[tuple[Node, Any]], inputs: list[Node]) -> list[Any]:
             c = rule(g, ans, *args, **kwargs)
             if c is None:
                 continue
-            if primitive.broadcasts:
+            if broadcasts:
                 c = unbroadcast(c, args[argnum])
-            _accumulate(cotangents, owned, parent, c)
+            if parent in cotangents:
+                _accumulate(cotangents, owned, parent, c)
+            else:
+                cotangents[parent] = c
     return [cotangents.get(node) if node in input_set else None for node in inputs]
 
 

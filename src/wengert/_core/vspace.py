@@ -52,8 +52,30 @@ broadcast_to.defvjp(lambda g, ans, x, shape, **kw: sum_to_shape(g, shape_of(x)))
 broadcast_to.defjvp(lambda t, ans, x, shape, **kw: broadcast_to(t, shape))
 
 
+_ARRAYS = (np.ndarray, np.float64)
+_PYTHON_SCALARS = (float, int)
+
+
 def unbroadcast(cotangent: Any, primal: Any) -> Any:
     """The cotangent summed back to the shape (and real-ness) of `primal`."""
+    # Fast path for plain arrays and scalars, which is every first-order backward pass.
+    if type(cotangent) in _ARRAYS:
+        primal_type = type(primal)
+        if primal_type in _PYTHON_SCALARS:
+            shape, real = (), True
+        elif primal_type in _ARRAYS:
+            shape, real = primal.shape, primal.dtype.kind != "c"
+        else:
+            return _unbroadcast(cotangent, primal)
+        if cotangent.shape != shape:
+            cotangent = sum_to_shape(cotangent, shape)
+        if real and cotangent.dtype.kind == "c":
+            cotangent = ops.real(cotangent)
+        return cotangent
+    return _unbroadcast(cotangent, primal)
+
+
+def _unbroadcast(cotangent: Any, primal: Any) -> Any:
     shape = shape_of(primal)
     if shape_of(cotangent) != shape:
         cotangent = sum_to_shape(cotangent, shape)
