@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from collections import namedtuple
 
+import numpy as onp
 import pytest
 
-import numpy as onp
 import wengert as wg
 import wengert.numpy as wnp
 

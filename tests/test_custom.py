@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as onp
 import pytest
 
-import numpy as onp
 import wengert as wg
 import wengert.numpy as wnp
 

@@ -205,6 +205,10 @@ def value_and_grad(
     """A function returning both ``fun(*args)`` and its gradient (reverse mode).
 
     With ``has_aux=True`` `fun` returns ``(value, aux)`` and so does the value part.
+    Complex inputs: for a holomorphic `fun` (``holomorphic=True``, complex output) the
+    gradient is the complex derivative f'(z). For a real-valued `fun` of complex inputs
+    it is df/dx - i df/dy = 2 df/dz (z = x + iy), the conjugate of the steepest-ascent
+    direction, as in JAX: descend with ``z - step * conj(gradient)``.
 
     >>> import wengert as wg
     >>> wg.value_and_grad(lambda x: x ** 2)(3.0)
@@ -214,8 +218,6 @@ def value_and_grad(
     def value_and_grad_fun(*args, **kwargs):
         nums = _normalize_argnums(argnums, len(args), "grad")
         diff_args = tuple(args[i] for i in nums)
-        if not holomorphic:
-            _check_real(tree_flatten(diff_args)[0])
         result = vjp(_with_args(fun, args, kwargs, nums), *diff_args, has_aux=has_aux)
         out, pullback = result[0], result[1]
         _check_scalar(out, holomorphic)
@@ -226,15 +228,6 @@ def value_and_grad(
     value_and_grad_fun.__name__ = f"value_and_grad_{getattr(fun, '__name__', 'fun')}"
     value_and_grad_fun.__doc__ = f"Value and gradient of {getattr(fun, '__name__', 'fun')}."
     return value_and_grad_fun
-
-
-def _check_real(leaves: list) -> None:
-    for leaf in leaves:
-        if np.iscomplexobj(getval(leaf)):
-            raise TypeError(
-                "grad of a function of complex inputs needs holomorphic=True (for a "
-                "holomorphic function); for a real function of complex inputs use vjp."
-            )
 
 
 def _check_scalar(out: Any, holomorphic: bool) -> None:

@@ -78,19 +78,28 @@ def check_grads(
 
 def _is_float(x) -> bool:
     value = getval(x)
-    return isinstance(value, float) or np.issubdtype(np.result_type(value), np.floating)
+    return isinstance(value, (float, complex)) or np.issubdtype(np.result_type(value), np.inexact)
 
 
 def _random_like(x, rng):
-    shape = np.shape(getval(x))
-    value = rng.standard_normal(shape)
-    return float(value) if shape == () and isinstance(getval(x), float) else value
+    """A random direction shaped like `x`: complex where `x` is complex."""
+    value = getval(x)
+    shape = np.shape(value)
+    out = rng.standard_normal(shape)
+    if np.iscomplexobj(value):
+        out = out + 1j * rng.standard_normal(shape)
+    if shape == () and isinstance(value, (float, complex)):
+        return complex(out) if np.iscomplexobj(out) else float(out)
+    return out
 
 
-def _vdot(a_leaves, b_leaves) -> complex | float:
-    return sum(
-        np.vdot(np.ravel(getval(a)), np.ravel(getval(b))) for a, b in zip(a_leaves, b_leaves)
-    )
+def _pairing(a, b) -> float:
+    """Re sum(a * b): the bilinear pairing under which reverse rules are transposes.
+
+    Rules follow the transpose convention (no conjugation), so for every R-linear map J
+    and its reverse rule J^T: Re <J^T u, v> = Re <u, J v> with this pairing.
+    """
+    return float(np.real(np.sum(np.ravel(a) * np.ravel(b))))
 
 
 def _numeric_jvp(fun, xs, vs):
@@ -99,17 +108,11 @@ def _numeric_jvp(fun, xs, vs):
 
     def along(t):
         shifted = [getval(x) + t * v for x, v in zip(xs, vs)]
-        out_leaves = tree_flatten(fun(*shifted))[0]
-        return (
-            np.concatenate(
-                [
-                    np.ravel(getval(o)).astype(complex if np.iscomplexobj(getval(o)) else float)
-                    for o in out_leaves
-                ]
-            )
-            if out_leaves
-            else np.zeros(0)
-        )
+        out_leaves = [getval(o) for o in tree_flatten(fun(*shifted))[0]]
+        if not out_leaves:
+            return np.zeros(0)
+        dtype = complex if any(np.iscomplexobj(o) for o in out_leaves) else float
+        return np.concatenate([np.ravel(np.asarray(o, dtype=dtype)) for o in out_leaves])
 
     estimate, error = richardson(along, 0.0, 1.0)
     return estimate, error, out_def
@@ -148,8 +151,8 @@ def _check(fun, xs, modes, order, rtol, atol, rng, level) -> None:
         out_leaves, _ = tree_flatten(out)
         us = [_random_like(o, rng) for o in out_leaves]
         cotangents = pullback(tree_unflatten(out_def, us))
-        lhs = _vdot(cotangents, vs)
-        rhs = np.vdot(_flat(tree_unflatten(out_def, us)), numeric)
+        lhs = sum(_pairing(getval(c), v) for c, v in zip(cotangents, vs))
+        rhs = _pairing(_flat(tree_unflatten(out_def, us)), numeric)
         bound = float(np.sum(np.abs(_flat(tree_unflatten(out_def, us))) * error))
         if not _close(lhs, rhs, rtol, atol, bound):
             raise _fail("reverse", level, xs, lhs, rhs, "<J^T u, v> against <u, J v>")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as onp
 import pytest
 
-import numpy as onp
 import wengert as wg
 import wengert.numpy as wnp
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
+import numpy as onp
 import pytest
 
-import numpy as onp
 import wengert as wg
 import wengert.numpy as wnp
 from wengert._core.reverse import Node

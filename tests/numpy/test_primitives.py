@@ -7,9 +7,9 @@ is in no row.
 
 from __future__ import annotations
 
+import numpy as onp
 import pytest
 
-import numpy as onp
 import wengert as wg
 import wengert.numpy as wnp
 from wengert._core import vspace

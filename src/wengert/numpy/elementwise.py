@@ -135,7 +135,22 @@ radians, degrees = deg2rad, rad2deg
 # --- absolute value, extrema, selection ----------------------------------------------
 
 # The derivative of |x| at 0 is taken as 0, the subgradient closest to both sides.
-absolute = elementwise(np.absolute, lambda ans, x: sign(x), "absolute")
+def _abs_vjp(g, ans, x, **kw):
+    if not np.iscomplexobj(getval(x)):
+        return g * sign(x)
+    # |z| is R-linearised by Re(conj(z) dz) / |z|; its transpose takes g to g conj(z)/|z|.
+    return g * conj(x) / where(getval(ans) == 0, 1.0, ans)
+
+
+def _abs_jvp(t, ans, x, **kw):
+    if not np.iscomplexobj(getval(x)):
+        return t * sign(x)
+    return real(conj(x) * t) / where(getval(ans) == 0, 1.0, ans)
+
+
+absolute = Primitive(np.absolute, "absolute")
+absolute.defvjp(_abs_vjp)
+absolute.defjvp(_abs_jvp)
 abs = absolute
 fabs = elementwise(np.fabs, lambda ans, x: sign(x), "fabs")
 
