@@ -37,5 +37,6 @@ def test_multiple_results_to_second_order(fun):
 def test_values_and_gradient():
     s, c = sincos(X)
     onp.testing.assert_allclose(s, onp.sin(X))
+    onp.testing.assert_allclose(c, onp.cos(X))
     g = wg.grad(lambda x: wnp.sum(sincos(x)[0] * sincos(x)[1]))(X)
     onp.testing.assert_allclose(g, onp.cos(2 * X))
