@@ -13,9 +13,9 @@ import os
 import platform
 from importlib import metadata
 
+import numpy as onp
 from _timing import median_time, optional, print_table
 
-import numpy as onp
 import wengert as wg
 import wengert.numpy as wnp
 
