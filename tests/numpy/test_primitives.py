@@ -313,3 +313,14 @@ def test_nondifferentiable_functions_are_constants():
         onp.testing.assert_allclose(g, fun(x))
     g = wg.grad(lambda x: wnp.sum(x * wnp.argmax(x)))(onp.array([1.0, 3.0]))
     onp.testing.assert_array_equal(g, [1.0, 1.0])
+
+
+def test_array_building_helpers():
+    x = onp.array([0.5, -1.5])
+    for fun in (wnp.atleast_1d, wnp.atleast_2d, wnp.atleast_3d, wnp.asarray, wnp.copy):
+        wg.check_grads(lambda x, f=fun: f(x) * x.sum(), order=2)(x)
+        wg.check_grads(lambda s, f=fun: f(s) * 2.0, order=2)(0.7)
+    assert wnp.atleast_3d(onp.ones(2)).shape == (1, 2, 1)
+    wg.check_grads(lambda v: wnp.full((2, 3), v) * onp.arange(6.0).reshape(2, 3), order=2)(0.3)
+    wg.check_grads(lambda v: wnp.full_like(onp.ones(3), v) ** 2, order=2)(0.3)
+    assert wnp.full(2, 1.5).tolist() == [1.5, 1.5]

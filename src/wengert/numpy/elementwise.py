@@ -131,6 +131,9 @@ hypot = binary(np.hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans, "
 deg2rad = elementwise(np.deg2rad, lambda ans, x: np.pi / 180.0, "deg2rad")
 rad2deg = elementwise(np.rad2deg, lambda ans, x: 180.0 / np.pi, "rad2deg")
 radians, degrees = deg2rad, rad2deg
+# NumPy 2's array-API spellings.
+acos, acosh, asin, asinh = arccos, arccosh, arcsin, arcsinh
+atan, atan2, atanh, pow = arctan, arctan2, arctanh, power
 
 # --- absolute value, extrema, selection ----------------------------------------------
 
@@ -252,7 +255,14 @@ nonzero = nondiff(np.nonzero)
 __all__ = [
     "abs",
     "absolute",
+    "acos",
+    "acosh",
     "add",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
     "arccos",
     "arccosh",
     "arcsin",
@@ -299,6 +309,7 @@ __all__ = [
     "negative",
     "nonzero",
     "positive",
+    "pow",
     "power",
     "rad2deg",
     "radians",

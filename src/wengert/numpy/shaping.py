@@ -205,6 +205,21 @@ def astype(x, dtype):
     return _astype(x, dtype)
 
 
+def full(shape, fill_value, dtype=None):
+    """An array of `shape` filled with `fill_value` (differentiable in `fill_value`)."""
+    if not isinstance(fill_value, Box):
+        return np.full(shape, fill_value, dtype=dtype)
+    value = fill_value if dtype is None else astype(fill_value, dtype)
+    return broadcast_to(value, (shape,) if isinstance(shape, int) else tuple(shape))
+
+
+def full_like(a, fill_value, dtype=None):
+    """An array shaped like `a` filled with `fill_value` (differentiable in `fill_value`)."""
+    if not isinstance(fill_value, Box):
+        return np.full_like(getval(a), fill_value, dtype=dtype)
+    return full(shape_of(a), fill_value, dtype=dtype if dtype is not None else getval(a).dtype)
+
+
 def copy(a):
     """A copy of `a` (traced values are never written in place, so this is `a`)."""
     return a if isinstance(a, Box) else np.copy(a)
@@ -221,6 +236,8 @@ __all__ = [
     "concatenate",
     "copy",
     "expand_dims",
+    "full",
+    "full_like",
     "hstack",
     "moveaxis",
     "permute_dims",
