@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as onp
 import pytest
-import scipy.special  # noqa: F401  (an uncovered function for the dispatch test)
 
 import wengert as wg
 import wengert.numpy as wnp
