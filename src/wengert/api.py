@@ -84,6 +84,13 @@ class Pullback:
         self._out_def = out_def
 
     def __call__(self, cotangent: Any) -> tuple:
+        return self.pull(cotangent)
+
+    def pull(self, cotangent: Any, release: bool = False) -> tuple:
+        """The cotangents of the inputs; with `release`, the graph is freed on the way
+        and the pullback cannot be used again."""
+        if self._in_nodes is None:
+            raise RuntimeError("this pullback released its graph and cannot be used again")
         leaves, treedef = tree_flatten(cotangent)
         if treedef != self._out_def:
             raise ValueError(
@@ -99,7 +106,10 @@ class Pullback:
                 )
             if box is not None:
                 outputs.append((box.node, g))
-        grads = backward(outputs, self._in_nodes) if outputs else [None] * len(self._in_nodes)
+        in_nodes = self._in_nodes
+        if release:
+            self._in_nodes = self._out_boxes = None
+        grads = backward(outputs, in_nodes, release=release) if outputs else [None] * len(in_nodes)
         grads = [zeros_like(x) if g is None else g for g, x in zip(grads, self._in_values)]
         return tree_unflatten(self._in_def, grads)
 
@@ -221,7 +231,7 @@ def value_and_grad(
         result = vjp(_with_args(fun, args, kwargs, nums), *diff_args, has_aux=has_aux)
         out, pullback = result[0], result[1]
         _check_scalar(out, holomorphic)
-        grads = pullback(ones_like(out))
+        grads = pullback.pull(ones_like(out), release=True)
         grads = grads[0] if isinstance(argnums, int) else grads
         return ((out, result[2]) if has_aux else out), grads
 

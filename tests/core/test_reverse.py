@@ -87,3 +87,28 @@ def test_in_place_accumulation_does_not_touch_user_arrays():
     g = wg.grad(fun)(onp.zeros(2))
     onp.testing.assert_array_equal(g, 3 * w)
     onp.testing.assert_array_equal(w, [1.0, 2.0])
+
+
+def test_grad_releases_intermediates_during_the_backward_pass():
+    import weakref
+
+    refs = []
+    seen_alive = []
+
+    probe = wg.primitive(lambda x: x * 1.0)
+    probe.defvjp(lambda g, ans, x: seen_alive.append(refs[0]() is not None) or g)
+    probe.defjvp(lambda t, ans, x: t)
+
+    def f(x):
+        z = wnp.sin(probe(x)) * 3.0
+        refs.append(weakref.ref(wg.stop_gradient(z)))
+        return wnp.sum(z * z)
+
+    g = wg.grad(f)(onp.linspace(0.0, 1.0, 1000))
+    onp.testing.assert_allclose(
+        g, 18 * onp.sin(onp.linspace(0, 1, 1000)) * onp.cos(onp.linspace(0, 1, 1000))
+    )
+    assert seen_alive == [False], "the intermediate was still alive when the first node ran"
+    # vjp's pullback keeps its graph: it can be called again.
+    _, pullback = wg.vjp(f, onp.ones(3))
+    onp.testing.assert_allclose(pullback(1.0)[0], pullback(1.0)[0])

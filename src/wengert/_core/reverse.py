@@ -110,8 +110,17 @@ def _toposort(root: Node) -> list[Node]:
     return order
 
 
-def backward(outputs: list[tuple[Node, Any]], inputs: list[Node]) -> list[Any]:
-    """Cotangents of `inputs` given the cotangents of output nodes (None: no path)."""
+def backward(
+    outputs: list[tuple[Node, Any]], inputs: list[Node], rebox=None, release: bool = False
+) -> list[Any]:
+    """Cotangents of `inputs` given the cotangents of output nodes (None: no path).
+
+    With `release`, each node drops its values once its rules have run, so memory is
+    freed as the walk goes (for single-use passes such as `grad`).
+
+    `rebox(node) -> (ans, args)`, if given, presents each node's values to its rules as
+    boxes of the recording trace, so that the backward pass is itself recorded.
+    """
     root = Node(None, None, (), None, (), tuple({id(n): n for n, _ in outputs}.values()))
     cotangents: dict[Node, Any] = {}
     owned: set[Node] = set()
@@ -126,6 +135,10 @@ def backward(outputs: list[tuple[Node, Any]], inputs: list[Node]) -> list[Any]:
         if g is None:
             continue
         ans, args, kwargs = node.ans, node.args, node.kwargs
+        if release:
+            node.ans = node.args = node.kwargs = None
+        if rebox is not None:
+            ans, args = rebox(node)
         if type(g) is tuple:  # several results: instantiate the zeros rules may need
             g = tuple([zeros_like(a) if c is None else c for c, a in zip(g, ans)])
         if primitive.vjp_all is not None:
