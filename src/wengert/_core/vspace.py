@@ -97,20 +97,26 @@ def inexact_dtype(value: Any) -> np.dtype:
     return np.result_type(np.asarray(value).dtype, np.float16)
 
 
+def _filled_like(x: Any, fill: float) -> Any:
+    value = getval(x)
+    kind = type(value)
+    if kind is float or kind is int or kind is bool:
+        return fill
+    if kind is complex:
+        return complex(fill)
+    if kind is np.float64:
+        return np.float64(fill)
+    return np.full_like(value, fill, dtype=inexact_dtype(value))
+
+
 def zeros_like(x: Any) -> Any:
     """A zero of the same shape and (inexact) dtype as `x`, untraced."""
-    value = getval(x)
-    if np.isscalar(value) and not isinstance(value, np.generic):
-        return 0.0 * value if isinstance(value, complex) else 0.0
-    return np.zeros_like(value, dtype=inexact_dtype(value))
+    return _filled_like(x, 0.0)
 
 
 def ones_like(x: Any) -> Any:
     """A one of the same shape and (inexact) dtype as `x`, untraced."""
-    value = getval(x)
-    if np.isscalar(value) and not isinstance(value, np.generic):
-        return 1.0 + 0.0 * value if isinstance(value, complex) else 1.0
-    return np.ones_like(value, dtype=inexact_dtype(value))
+    return _filled_like(x, 1.0)
 
 
 __all__ = ["Box", "broadcast_tangent", "ones_like", "shape_of", "unbroadcast", "zeros_like"]
