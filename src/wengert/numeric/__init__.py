@@ -1,13 +1,14 @@
-"""Numerical differentiation: finite differences of orders 2, 4 and 6, Richardson
+"""Numerical differentiation: finite-difference stencils of orders 2, 4 and 6, Richardson
 extrapolation with an error estimate, and the complex-step derivative.
 
 They check automatic derivatives (see `wengert.check_grads`) and serve code that cannot
-be traced.
+be traced. Everything works along a direction v: the derivative of t -> fun(x + t v) at 0.
 """
 
 from .api import derivative, gradient, jacobian
-from .differences import complex_step, directional_derivative, richardson
-from .stencils import default_step, fd_weights, stencil
+from .complex_step import complex_step
+from .richardson import richardson, richardson_step
+from .stencils import default_step, directional_derivative, fd_weights, stencil
 
 __all__ = [
     "complex_step",
@@ -18,5 +19,6 @@ __all__ = [
     "gradient",
     "jacobian",
     "richardson",
+    "richardson_step",
     "stencil",
 ]
