@@ -67,6 +67,18 @@ def _split_aux(out: Any, has_aux: bool, name: str) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
+def _run_traced(trace, fun: Callable, in_def, boxes: list, has_aux: bool, name: str):
+    """Call `fun` on the input boxes, end the trace, and read the outputs out of it."""
+    try:
+        out = fun(*tree_unflatten(in_def, boxes))
+    finally:
+        trace.alive = False
+    out, aux = _split_aux(out, has_aux, name)
+    out_leaves, out_def = tree_flatten(out)
+    out_values, out_boxes = _read_out(out_leaves, trace)
+    return out_values, out_boxes, out_def, aux
+
+
 class Pullback:
     """The reverse-mode derivative of a function at a point: cotangent in, cotangents out.
 
@@ -128,14 +140,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     leaves, in_def = tree_flatten(primals)
     _check_inexact(leaves, "vjp")
     trace = ReverseTrace()
-    try:
-        boxes = [trace.new_input(x) for x in leaves]
-        out = fun(*tree_unflatten(in_def, boxes))
-    finally:
-        trace.alive = False
-    out, aux = _split_aux(out, has_aux, "vjp")
-    out_leaves, out_def = tree_flatten(out)
-    out_values, out_boxes = _read_out(out_leaves, trace)
+    boxes = [trace.new_input(x) for x in leaves]
+    out_values, out_boxes, out_def, aux = _run_traced(trace, fun, in_def, boxes, has_aux, "vjp")
     pullback = Pullback([b.node for b in boxes], leaves, in_def, out_boxes, out_values, out_def)
     primal_out = tree_unflatten(out_def, out_values)
     if has_aux:
@@ -171,14 +177,8 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
             )
     _check_inexact(p_leaves, "jvp")
     trace = ForwardTrace()
-    try:
-        boxes = [trace.new_input(p, t) for p, t in zip(p_leaves, t_leaves)]
-        out = fun(*tree_unflatten(p_def, boxes))
-    finally:
-        trace.alive = False
-    out, aux = _split_aux(out, has_aux, "jvp")
-    out_leaves, out_def = tree_flatten(out)
-    out_values, out_boxes = _read_out(out_leaves, trace)
+    boxes = [trace.new_input(p, t) for p, t in zip(p_leaves, t_leaves)]
+    out_values, out_boxes, out_def, aux = _run_traced(trace, fun, p_def, boxes, has_aux, "jvp")
     out_tangents = [
         zeros_like(v) if b is None else b.tangent for v, b in zip(out_values, out_boxes)
     ]

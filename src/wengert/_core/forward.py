@@ -24,6 +24,14 @@ class ForwardBox(Box):
         self.tangent = tangent
 
 
+def _tangents(args: tuple, argnums, boxes) -> list:
+    """The tangent of each argument: the box's where traced here, the symbolic zero else."""
+    tangents = [None] * len(args)
+    for i, box in zip(argnums, boxes):
+        tangents[i] = box.tangent
+    return tangents
+
+
 class ForwardTrace(Trace):
     """A forward-mode transformation call; it pushes tangents forward."""
 
@@ -33,10 +41,7 @@ class ForwardTrace(Trace):
         super().__init__("forward")
 
     def process(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
-        tangents = [None] * len(args)
-        for i, box in zip(argnums, boxes):
-            tangents[i] = box.tangent
-        tangent = primitive.jvp(tangents, ans, args, kwargs)
+        tangent = primitive.jvp(_tangents(args, argnums, boxes), ans, args, kwargs)
         if tangent is None:
             return ans
         if primitive.broadcasts:
@@ -44,10 +49,7 @@ class ForwardTrace(Trace):
         return ForwardBox(ans, self, tangent)
 
     def process_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
-        tangents = [None] * len(args)
-        for i, box in zip(argnums, boxes):
-            tangents[i] = box.tangent
-        out_tangents = primitive.jvp(tangents, ans, args, kwargs)
+        out_tangents = primitive.jvp(_tangents(args, argnums, boxes), ans, args, kwargs)
         if out_tangents is None:
             return ans
         return tuple(

@@ -58,20 +58,12 @@ class Primitive:
     # --- rule registration ----------------------------------------------------------
     def defvjp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None) -> Primitive:
         """Register reverse rules, one per argument (``None`` marks no derivative)."""
-        argnums = tuple(range(len(rules))) if argnums is None else tuple(argnums)
-        table = list(self.vjp_rules) + [None] * (max(argnums, default=-1) + 1 - len(self.vjp_rules))
-        for i, rule in zip(argnums, rules):
-            table[i] = rule
-        self.vjp_rules = tuple(table)
+        self.vjp_rules = _rule_table(self.vjp_rules, rules, argnums)
         return self
 
     def defjvp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None) -> Primitive:
         """Register forward rules, one per argument; their contributions are summed."""
-        argnums = tuple(range(len(rules))) if argnums is None else tuple(argnums)
-        table = list(self.jvp_rules) + [None] * (max(argnums, default=-1) + 1 - len(self.jvp_rules))
-        for i, rule in zip(argnums, rules):
-            table[i] = rule
-        self.jvp_rules = tuple(table)
+        self.jvp_rules = _rule_table(self.jvp_rules, rules, argnums)
         self.jvp_all = None
         return self
 
@@ -119,6 +111,15 @@ class Primitive:
             contribution = rule(t, ans, *args, **kwargs)
             out = contribution if out is None else out + contribution
         return out
+
+
+def _rule_table(table: tuple, rules: tuple, argnums) -> tuple:
+    """`table` with `rules` set at positions `argnums` (default 0, 1, ...)."""
+    argnums = tuple(range(len(rules))) if argnums is None else tuple(argnums)
+    out = list(table) + [None] * (max(argnums, default=-1) + 1 - len(table))
+    for i, rule in zip(argnums, rules):
+        out[i] = rule
+    return tuple(out)
 
 
 def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:

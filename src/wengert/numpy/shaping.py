@@ -90,11 +90,17 @@ def _len_along(a, axis):
 
 _concatenate = Primitive(_concatenate_impl, "concatenate")
 _concatenate.defvjp_all(_concatenate_vjp)
-_concatenate.defjvp_all(
-    lambda ts, ans, axis, *arrays: _concatenate(
-        axis, *[zeros_like(a) if t is None else t for t, a in zip(ts[1:], arrays)]
-    )
-)
+def _join_jvp(join: Primitive):
+    """The forward rule of a join: the same join of the tangents (zeros where untraced)."""
+
+    def rule(tangents, ans, axis, *arrays):
+        pieces = [zeros_like(a) if t is None else t for t, a in zip(tangents[1:], arrays)]
+        return join(axis, *pieces)
+
+    return rule
+
+
+_concatenate.defjvp_all(_join_jvp(_concatenate))
 
 
 def concatenate(arrays, axis=0):
@@ -113,11 +119,7 @@ def _stack_vjp(g, ans, argnums, axis, *arrays):
 
 _stack = Primitive(_stack_impl, "stack")
 _stack.defvjp_all(_stack_vjp)
-_stack.defjvp_all(
-    lambda ts, ans, axis, *arrays: _stack(
-        axis, *[zeros_like(a) if t is None else t for t, a in zip(ts[1:], arrays)]
-    )
-)
+_stack.defjvp_all(_join_jvp(_stack))
 
 
 def stack(arrays, axis=0):
