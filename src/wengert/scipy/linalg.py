@@ -1,0 +1,416 @@
+"""Differentiable `scipy.linalg` functions for real square matrices (2-D, no batches).
+
+Each is a primitive with both rules, written with wengert functions and these
+primitives themselves, so derivatives of every order follow; or a composition of them.
+
+- `solve_triangular` reads only the triangle it is told to (and not the diagonal with
+  ``unit_diagonal``); its derivative in `a` lives on those entries only.
+- `cholesky` factors the symmetric part ``(a + a.T) / 2``: equal to SciPy's result for a
+  symmetric `a`, and its derivative is the symmetric one, valid in every direction.
+- `lu_factor` returns SciPy's packed ``(lu, piv)``, differentiable in `a` (square, with
+  the pivots held fixed, as they are under small perturbations); `lu_solve` and
+  `cho_solve` are compositions of `solve_triangular`, so they are differentiable in the
+  factor and in `b`, and through the factor in the original matrix.
+- `expm` differentiates by the Frechet derivative ``expm([[A, E], [0, A]])[:n, n:]``.
+- `sqrtm` and `solve_sylvester` differentiate through Sylvester equations; derivatives
+  of every order follow.
+
+>>> import numpy as np
+>>> import wengert as wg
+>>> wg.grad(lambda a: det(expm(a)))(np.zeros((2, 2)))  # d exp(trace a) = identity
+array([[1., 0.],
+       [0., 1.]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sl
+
+from .. import numpy as wnp
+from .._core.box import Box, getval
+from .._core.primitive import Primitive
+from .._core.vspace import inexact_dtype, shape_of, zeros_like
+
+
+def _t(x):
+    """The transpose of the last two axes."""
+    return wnp.swapaxes(x, -1, -2)
+
+
+def _triangle(a, lower: bool, strict: bool) -> np.ndarray:
+    """A 0/1 mask of a's lower (or upper) triangle, without the diagonal if `strict`."""
+    ones = np.ones_like(getval(a), dtype=inexact_dtype(getval(a)))
+    if lower:
+        return np.tril(ones, -1 if strict else 0)
+    return np.triu(ones, 1 if strict else 0)
+
+
+def _trans_code(trans) -> int:
+    codes = {0: 0, "N": 0, "n": 0, 1: 1, "T": 1, "t": 1, 2: 2, "C": 2, "c": 2}
+    if trans not in codes:
+        raise ValueError(f"solve_triangular: trans must be 0/'N', 1/'T' or 2/'C', got {trans!r}")
+    return codes[trans]
+
+
+# --- triangular solves ---------------------------------------------------------------------
+
+
+def _solve_triangular_impl(a, b, trans=0, lower=False, unit_diagonal=False):
+    return sl.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+
+
+def _solve_triangular_vjp(g, ans, argnums, a, b, trans=0, lower=False, unit_diagonal=False):
+    gb = _solve_triangular(a, g, trans=1 - trans, lower=lower, unit_diagonal=unit_diagonal)
+    out = []
+    for i in argnums:
+        if i == 1:
+            out.append(gb)
+        else:
+            ga = -(gb @ _t(ans)) if trans == 0 else -(ans @ _t(gb))
+            out.append(ga * _triangle(a, lower, unit_diagonal))
+    return out
+
+
+def _solve_triangular_jvp(tangents, ans, a, b, trans=0, lower=False, unit_diagonal=False):
+    ta, rhs = tangents
+    if ta is not None:
+        dm = ta * _triangle(a, lower, unit_diagonal)
+        term = (_t(dm) if trans else dm) @ ans
+        rhs = -term if rhs is None else rhs - term
+    return _solve_triangular(a, rhs, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+
+
+_solve_triangular = Primitive(_solve_triangular_impl, "solve_triangular")
+_solve_triangular.defvjp_all(_solve_triangular_vjp)
+_solve_triangular.defjvp_all(_solve_triangular_jvp)
+
+
+def solve_triangular(a, b, trans=0, lower: bool = False, unit_diagonal: bool = False):
+    """The x with ``op(a) x = b`` for triangular `a`, differentiable in a and b.
+
+    ``trans`` is 0/'N' (a), 1/'T' (a transposed) or 2/'C' (conjugate transposed); `b` has
+    shape (n,) or (n, k).
+
+    >>> import numpy as np
+    >>> solve_triangular(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([2.0, 3.0]), lower=True)
+    array([1., 2.])
+    """
+    code = _trans_code(trans)
+    if code == 2:
+        if np.iscomplexobj(getval(a)):
+            a = wnp.conj(a)
+        code = 1
+    options = {"trans": code, "lower": bool(lower), "unit_diagonal": bool(unit_diagonal)}
+    if len(shape_of(b)) == 1:
+        return _solve_triangular(a, wnp.reshape(b, (-1, 1)), **options)[:, 0]
+    return _solve_triangular(a, b, **options)
+
+
+# --- Cholesky --------------------------------------------------------------------------------
+
+
+def _cholesky_impl(a):
+    return sl.cholesky(0.5 * (a + np.swapaxes(a, -1, -2)), lower=True)
+
+
+def _phi(a) -> np.ndarray:
+    """The lower triangle with the diagonal halved, as a mask."""
+    return _triangle(a, True, False) - 0.5 * np.eye(shape_of(a)[-1], dtype=inexact_dtype(getval(a)))
+
+
+def _cholesky_jvp(t, ans, a):
+    sym = 0.5 * (t + _t(t))
+    half = _solve_triangular(ans, sym, lower=True)  # L^-1 S
+    inner = _t(_solve_triangular(ans, _t(half), lower=True))  # L^-1 S L^-T
+    return ans @ (inner * _phi(a))
+
+
+def _cholesky_vjp(g, ans, a):
+    p = (_t(ans) @ g) * _phi(a)
+    half = _solve_triangular(ans, p, trans=1, lower=True)  # L^-T P
+    s = _t(_solve_triangular(ans, _t(half), trans=1, lower=True))  # L^-T P L^-1
+    return 0.5 * (s + _t(s))
+
+
+_cholesky = Primitive(_cholesky_impl, "cholesky")
+_cholesky.defvjp(_cholesky_vjp)
+_cholesky.defjvp(_cholesky_jvp)
+
+
+def cholesky(a, lower: bool = False):
+    """The Cholesky factor of the symmetric part of `a`: upper U with a = U^T U by default.
+
+    >>> import numpy as np
+    >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]), lower=True)
+    array([[2., 0.],
+           [1., 2.]])
+    """
+    factor = _cholesky(a)
+    return factor if lower else _t(factor)
+
+
+def cho_factor(a, lower: bool = False):
+    """``(c, lower)`` for `cho_solve`; the unused triangle of c holds zeros.
+
+    >>> import numpy as np
+    >>> c, low = cho_factor(np.array([[4.0, 2.0], [2.0, 5.0]]))
+    >>> c
+    array([[2., 1.],
+           [0., 2.]])
+    """
+    return cholesky(a, lower=lower), bool(lower)
+
+
+def cho_solve(c_and_lower, b):
+    """The x with ``a x = b`` from a's Cholesky factor, differentiable in the factor and b.
+
+    >>> import numpy as np
+    >>> a = np.array([[4.0, 2.0], [2.0, 5.0]])
+    >>> cho_solve(cho_factor(a), np.array([6.0, 7.0]))
+    array([1., 1.])
+    """
+    c, lower = c_and_lower
+    if lower:
+        return solve_triangular(c, solve_triangular(c, b, lower=True), trans=1, lower=True)
+    return solve_triangular(c, solve_triangular(c, b, trans=1, lower=False), lower=False)
+
+
+# --- LU ----------------------------------------------------------------------------------------
+
+
+def _permutation(piv: np.ndarray) -> np.ndarray:
+    """The row order `perm` with ``a[perm] = L U``, from LAPACK's row interchanges."""
+    perm = np.arange(len(piv))
+    for i, p in enumerate(piv):
+        perm[i], perm[p] = perm[p], perm[i]
+    return perm
+
+
+def _lu_impl(a, perm=None):
+    # `perm` is the row order of this factorization: the rules need it, SciPy does not.
+    return sl.lu_factor(a)[0]
+
+
+def _lu_parts(lu):
+    """L (unit lower) and U (upper) out of the packed factor, differentiably."""
+    eye = np.eye(shape_of(lu)[-1], dtype=inexact_dtype(getval(lu)))
+    return lu * _triangle(lu, True, True) + eye, lu * _triangle(lu, False, False)
+
+
+def _lu_jvp(t, ans, a, perm=None):
+    low, up = _lu_parts(ans)
+    half = _solve_triangular(ans, t[perm], lower=True, unit_diagonal=True)  # L^-1 P^T dA
+    x = _t(_solve_triangular(ans, _t(half), trans=1, lower=False))  # ... U^-1
+    return low @ (x * _triangle(ans, True, True)) + (x * _triangle(ans, False, False)) @ up
+
+
+def _lu_vjp(g, ans, a, perm=None):
+    low, up = _lu_parts(ans)
+    m = (_t(low) @ g) * _triangle(ans, True, True) + (g @ _t(up)) * _triangle(ans, False, False)
+    half = _solve_triangular(ans, m, trans=1, lower=True, unit_diagonal=True)  # L^-T M
+    z = _t(_solve_triangular(ans, _t(half), lower=False))  # L^-T M U^-T
+    return z[np.argsort(perm)]
+
+
+_lu_factor = Primitive(_lu_impl, "lu_factor")
+_lu_factor.defvjp(_lu_vjp)
+_lu_factor.defjvp(_lu_jvp)
+
+
+def lu_factor(a):
+    """SciPy's packed LU factorization ``(lu, piv)`` with partial pivoting.
+
+    `lu` is differentiable in a square `a` (the pivots are integers and carry none).
+
+    >>> import numpy as np
+    >>> lu, piv = lu_factor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> piv.tolist()
+    [1, 1]
+    """
+    lu, piv = sl.lu_factor(getval(a))
+    if not isinstance(a, Box):
+        return lu, piv
+    if len(shape_of(a)) != 2 or shape_of(a)[0] != shape_of(a)[1]:
+        raise ValueError(f"lu_factor: derivatives need a square matrix, got shape {shape_of(a)}")
+    return _lu_factor(a, perm=_permutation(piv)), piv
+
+
+def lu_solve(lu_and_piv, b, trans=0):
+    """The x with ``a x = b`` (trans=0) or ``a^T x = b`` (trans=1) from `lu_factor`.
+
+    Differentiable in `lu` and `b`, and through `lu_factor` in `a`.
+
+    >>> import numpy as np
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> lu_solve(lu_factor(a), np.array([5.0, 11.0]))
+    array([1., 2.])
+    """
+    lu, piv = lu_and_piv
+    b = b if isinstance(b, Box) else np.asarray(b)
+    perm = _permutation(np.asarray(getval(piv)))
+    code = _trans_code(trans)
+    if code == 0:
+        y = solve_triangular(lu, b[perm], lower=True, unit_diagonal=True)
+        return solve_triangular(lu, y, lower=False)
+    y = solve_triangular(lu, b, trans=code, lower=False)
+    z = solve_triangular(lu, y, trans=code, lower=True, unit_diagonal=True)
+    return z[np.argsort(perm)]
+
+
+# --- inverse and determinant -----------------------------------------------------------------
+
+
+def _inv_impl(a):
+    return np.linalg.inv(a)
+
+
+inv = Primitive(_inv_impl, "inv")
+inv.defvjp(lambda g, ans, a: -(_t(ans) @ g @ _t(ans)))
+inv.defjvp(lambda t, ans, a: -(ans @ t @ ans))
+inv.__doc__ = """The inverse of a square matrix; d inv = -inv da inv.
+
+>>> import numpy as np
+>>> inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
+array([[0.5 , 0.  ],
+       [0.  , 0.25]])
+"""
+
+
+def _det_impl(a):
+    return np.linalg.det(a)
+
+
+det = Primitive(_det_impl, "det")
+det.defvjp(lambda g, ans, a: wnp.reshape(g * ans, (*shape_of(ans), 1, 1)) * _t(inv(a)))
+det.defjvp(lambda t, ans, a: ans * wnp.sum(_t(inv(a)) * t, axis=(-2, -1)))
+det.__doc__ = """The determinant; d det = det * trace(inv(a) da), so `a` must be invertible.
+
+>>> import numpy as np
+>>> round(float(det(np.array([[2.0, 1.0], [1.0, 3.0]]))), 12)
+5.0
+"""
+
+
+# --- matrix functions ----------------------------------------------------------------------------
+
+
+def _frechet(a, e):
+    """The Frechet derivative of expm at a in direction e: a block of a bigger expm."""
+    n = shape_of(a)[-1]
+    top = wnp.concatenate([a, e], axis=-1)
+    bottom = wnp.concatenate([zeros_like(a), a], axis=-1)
+    return expm(wnp.concatenate([top, bottom], axis=-2))[..., :n, n:]
+
+
+def _expm_impl(a):
+    return sl.expm(a)
+
+
+expm = Primitive(_expm_impl, "expm")
+expm.defvjp(lambda g, ans, a: _frechet(_t(a), g))
+expm.defjvp(lambda t, ans, a: _frechet(a, t))
+expm.__doc__ = """The matrix exponential; its derivatives are blocks of bigger exponentials.
+
+>>> import numpy as np
+>>> expm(np.zeros((2, 2)))
+array([[1., 0.],
+       [0., 1.]])
+"""
+
+
+def _sylvester_impl(a, b, q):
+    return sl.solve_sylvester(a, b, q)
+
+
+def _sylvester_vjp(g, ans, argnums, a, b, q):
+    gq = solve_sylvester(_t(a), _t(b), g)
+    parts = {0: lambda: -(gq @ _t(ans)), 1: lambda: -(_t(ans) @ gq), 2: lambda: gq}
+    return [parts[i]() for i in argnums]
+
+
+def _sylvester_jvp(tangents, ans, a, b, q):
+    ta, tb, rhs = tangents
+    for term in (None if ta is None else ta @ ans, None if tb is None else ans @ tb):
+        if term is not None:
+            rhs = -term if rhs is None else rhs - term
+    return solve_sylvester(a, b, rhs)
+
+
+solve_sylvester = Primitive(_sylvester_impl, "solve_sylvester")
+solve_sylvester.defvjp_all(_sylvester_vjp)
+solve_sylvester.defjvp_all(_sylvester_jvp)
+solve_sylvester.__doc__ = """The x with ``a x + x b = q``, differentiable in a, b and q.
+
+>>> import numpy as np
+>>> solve_sylvester(np.eye(2), np.eye(2), np.array([[2.0, 4.0], [6.0, 8.0]]))
+array([[1., 2.],
+       [3., 4.]])
+"""
+
+
+def _sqrtm_impl(a):
+    return sl.sqrtm(a)
+
+
+sqrtm = Primitive(_sqrtm_impl, "sqrtm")
+sqrtm.defvjp(lambda g, ans, a: solve_sylvester(_t(ans), _t(ans), g))
+sqrtm.defjvp(lambda t, ans, a: solve_sylvester(ans, ans, t))
+sqrtm.__doc__ = """The principal square root x (x @ x = a); dx solves x dx + dx x = da.
+
+>>> import numpy as np
+>>> sqrtm(np.array([[4.0, 0.0], [0.0, 9.0]]))
+array([[2., 0.],
+       [0., 3.]])
+"""
+
+
+# --- block_diag ---------------------------------------------------------------------------------
+
+
+def _block_shapes(arrays) -> list[tuple[int, int]]:
+    """The (rows, cols) each argument occupies, as SciPy reads it (1-D is one row)."""
+    return [np.atleast_2d(getval(x)).shape for x in arrays]
+
+
+def _block_diag_vjp(g, ans, argnums, *arrays):
+    shapes = _block_shapes(arrays)
+    rows = np.cumsum([0] + [r for r, _ in shapes])
+    cols = np.cumsum([0] + [c for _, c in shapes])
+    out = []
+    for i in argnums:
+        piece = g[rows[i] : rows[i + 1], cols[i] : cols[i + 1]]
+        out.append(wnp.reshape(piece, shape_of(arrays[i])))
+    return out
+
+
+def _block_diag_jvp(tangents, ans, *arrays):
+    return block_diag(*[zeros_like(x) if t is None else t for t, x in zip(tangents, arrays)])
+
+
+block_diag = Primitive(sl.block_diag, "block_diag")
+block_diag.defvjp_all(_block_diag_vjp)
+block_diag.defjvp_all(_block_diag_jvp)
+block_diag.__doc__ = """Arrays placed along the diagonal of a zero matrix (1-D ones as rows).
+
+>>> import numpy as np
+>>> block_diag(np.ones((1, 2)), 3.0)
+array([[1., 1., 0.],
+       [0., 0., 3.]])
+"""
+
+
+__all__ = [
+    "block_diag",
+    "cho_factor",
+    "cho_solve",
+    "cholesky",
+    "det",
+    "expm",
+    "inv",
+    "lu_factor",
+    "lu_solve",
+    "solve_sylvester",
+    "solve_triangular",
+    "sqrtm",
+]

@@ -1,0 +1,399 @@
+"""Differentiable `scipy.special` functions, each a primitive with both rules.
+
+Values come from SciPy; derivatives from the classical identities (gamma' = gamma psi,
+erf' = 2/sqrt(pi) exp(-x^2), I0' = I1, J0' = -J1, ...), written with wengert functions so
+that every derivative can be differentiated again. Arguments that are integers or orders
+(the n of polygamma, the v of jv, the a of gammainc) carry no derivative: passing a traced
+value there raises `wengert.MissingRuleError` when its derivative is asked for.
+
+>>> import wengert as wg
+>>> from wengert.scipy import special
+>>> round(float(wg.grad(special.erf)(0.0)), 6)  # 2 / sqrt(pi)
+1.128379
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.special as sc
+
+from .. import numpy as wnp
+from .._core.box import Box, getval
+from .._core.primitive import Primitive
+from .._core.vspace import shape_of
+from ..errors import MissingRuleError
+from ..numpy._define import binary, elementwise
+from ..numpy.reductions import expand_reduced
+
+_SQRT_PI = float(np.sqrt(np.pi))
+_SQRT_2PI = float(np.sqrt(2.0 * np.pi))
+_LOG_SQRT_2PI = float(0.5 * np.log(2.0 * np.pi))
+_LOG_PI = float(np.log(np.pi))
+
+
+def _no_derivative(function: str, argument: str, why: str) -> Callable:
+    """A rule that refuses: `function` has no derivative rule in `argument`."""
+
+    def rule(*args: Any, **kwargs: Any):
+        raise MissingRuleError(
+            f"wengert.scipy.special.{function} is not differentiable in {argument} ({why}). "
+            f"Pass {argument} as a constant, or wrap it in wengert.stop_gradient(...) if a "
+            "zero derivative through it is what you mean."
+        )
+
+    return rule
+
+
+def _where0(x, at_zero: Callable, elsewhere: Callable):
+    """``at_zero(x)`` where x == 0, else ``elsewhere(safe_x)`` with 0 replaced by 1.
+
+    Both branches are evaluated at finite points, so no NaN leaks into any derivative.
+    """
+    zero = getval(x) == 0
+    if not np.any(zero):
+        return elsewhere(x)
+    return wnp.where(zero, at_zero(x), elsewhere(wnp.where(zero, 1.0, x)))
+
+
+# --- gamma function and friends ------------------------------------------------------
+
+gamma = elementwise(sc.gamma, lambda ans, x: ans * digamma(x), "gamma")
+# d/dx log|Gamma(x)| = psi(x) for every x that is not a pole.
+gammaln = elementwise(sc.gammaln, lambda ans, x: digamma(x), "gammaln")
+digamma = elementwise(sc.digamma, lambda ans, x: polygamma(1, x), "digamma")
+psi = digamma
+
+polygamma = Primitive(sc.polygamma, "polygamma", broadcasts=True)
+polygamma.defvjp(
+    _no_derivative("polygamma", "n", "n is an integer order"),
+    lambda g, ans, n, x: g * polygamma(n + 1, x),
+)
+polygamma.defjvp(
+    _no_derivative("polygamma", "n", "n is an integer order"),
+    lambda t, ans, n, x: t * polygamma(n + 1, x),
+)
+
+
+beta = binary(
+    sc.beta,
+    lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
+    lambda ans, a, b: ans * (digamma(b) - digamma(a + b)),
+    "beta",
+)
+betaln = binary(
+    sc.betaln,
+    lambda ans, a, b: digamma(a) - digamma(a + b),
+    lambda ans, a, b: digamma(b) - digamma(a + b),
+    "betaln",
+)
+
+
+def multigammaln(a, d: int):
+    """The log of the multivariate gamma function of dimension `d`, differentiable in `a`.
+
+    Built from gammaln: ``d(d-1)/4 log(pi) + sum_j gammaln(a - j/2)``, j = 0..d-1.
+
+    >>> round(float(multigammaln(3.0, 2)), 6)
+    1.550195
+    """
+    d = int(d)
+    if np.any(getval(a) <= 0.5 * (d - 1)):
+        raise ValueError(
+            f"multigammaln: every entry of a must exceed (d - 1) / 2 = {0.5 * (d - 1)}"
+        )
+    shifts = 0.5 * np.arange(d)
+    terms = gammaln(wnp.expand_dims(a, -1) - shifts)
+    return 0.25 * d * (d - 1) * _LOG_PI + wnp.sum(terms, axis=-1)
+
+
+# --- incomplete gamma and beta, Student's t (differentiable in x only) -------------------
+
+
+def _gammainc_dx(a, x):
+    """d/dx of the regularized lower incomplete gamma: x^(a-1) e^(-x) / Gamma(a)."""
+    return wnp.exp(xlogy(a - 1.0, x) - x - gammaln(a))
+
+
+_NO_A = "its derivative in the shape parameter has no closed form here"
+
+gammainc = Primitive(sc.gammainc, "gammainc", broadcasts=True)
+gammainc.defvjp(_no_derivative("gammainc", "a", _NO_A), lambda g, ans, a, x: g * _gammainc_dx(a, x))
+gammainc.defjvp(_no_derivative("gammainc", "a", _NO_A), lambda t, ans, a, x: t * _gammainc_dx(a, x))
+gammaincc = Primitive(sc.gammaincc, "gammaincc", broadcasts=True)
+gammaincc.defvjp(
+    _no_derivative("gammaincc", "a", _NO_A), lambda g, ans, a, x: -g * _gammainc_dx(a, x)
+)
+gammaincc.defjvp(
+    _no_derivative("gammaincc", "a", _NO_A), lambda t, ans, a, x: -t * _gammainc_dx(a, x)
+)
+
+
+def _betainc_dx(a, b, x):
+    """d/dx of the regularized incomplete beta: x^(a-1) (1-x)^(b-1) / B(a, b)."""
+    return wnp.exp(xlogy(a - 1.0, x) + xlog1py(b - 1.0, -x) - betaln(a, b))
+
+
+betainc = Primitive(sc.betainc, "betainc", broadcasts=True)
+betainc.defvjp(
+    _no_derivative("betainc", "a", _NO_A),
+    _no_derivative("betainc", "b", _NO_A),
+    lambda g, ans, a, b, x: g * _betainc_dx(a, b, x),
+)
+betainc.defjvp(
+    _no_derivative("betainc", "a", _NO_A),
+    _no_derivative("betainc", "b", _NO_A),
+    lambda t, ans, a, b, x: t * _betainc_dx(a, b, x),
+)
+
+
+def _stdtr_dt(df, t):
+    """The density of Student's t with `df` degrees of freedom at `t`."""
+    log_norm = gammaln(0.5 * (df + 1.0)) - gammaln(0.5 * df) - 0.5 * wnp.log(df * np.pi)
+    return wnp.exp(log_norm - 0.5 * (df + 1.0) * wnp.log1p(t * t / df))
+
+
+stdtr = Primitive(sc.stdtr, "stdtr", broadcasts=True)
+stdtr.defvjp(_no_derivative("stdtr", "df", _NO_A), lambda g, ans, df, t: g * _stdtr_dt(df, t))
+stdtr.defjvp(_no_derivative("stdtr", "df", _NO_A), lambda tan, ans, df, t: tan * _stdtr_dt(df, t))
+
+# --- error function and the normal distribution --------------------------------------
+
+erf = elementwise(sc.erf, lambda ans, x: (2.0 / _SQRT_PI) * wnp.exp(-x * x), "erf")
+erfc = elementwise(sc.erfc, lambda ans, x: (-2.0 / _SQRT_PI) * wnp.exp(-x * x), "erfc")
+erfinv = elementwise(sc.erfinv, lambda ans, x: (0.5 * _SQRT_PI) * wnp.exp(ans * ans), "erfinv")
+erfcinv = elementwise(sc.erfcinv, lambda ans, x: (-0.5 * _SQRT_PI) * wnp.exp(ans * ans), "erfcinv")
+ndtr = elementwise(sc.ndtr, lambda ans, x: wnp.exp(-0.5 * x * x) / _SQRT_2PI, "ndtr")
+ndtri = elementwise(sc.ndtri, lambda ans, x: _SQRT_2PI * wnp.exp(0.5 * ans * ans), "ndtri")
+# phi(x) / Phi(x) as one exponential, finite far into both tails.
+log_ndtr = elementwise(
+    sc.log_ndtr, lambda ans, x: wnp.exp(-0.5 * x * x - _LOG_SQRT_2PI - ans), "log_ndtr"
+)
+
+# --- logistic functions ------------------------------------------------------------------
+
+expit = elementwise(sc.expit, lambda ans, x: ans * (1.0 - ans), "expit")
+logit = elementwise(sc.logit, lambda ans, x: 1.0 / (x * (1.0 - x)), "logit")
+log_expit = elementwise(sc.log_expit, lambda ans, x: expit(-x), "log_expit")
+
+# --- x log y and entropies ---------------------------------------------------------------
+
+
+def _over(x, y, y_bad):
+    """x / y, with 0 (not 0/0) where x == 0 and y == y_bad; the y-limit at x == 0 is 0."""
+    both = (getval(x) == 0) & (getval(y) == y_bad)
+    if not np.any(both):
+        return x / y
+    return x / wnp.where(both, 1.0, y)
+
+
+# xlogy(0, y) = 0 for every y, so its y-derivative there is 0, even at y = 0.
+xlogy = binary(sc.xlogy, lambda ans, x, y: wnp.log(y), lambda ans, x, y: _over(x, y, 0.0), "xlogy")
+xlog1py = binary(
+    sc.xlog1py,
+    lambda ans, x, y: wnp.log1p(y),
+    lambda ans, x, y: _over(x, 1.0 + y, 0.0),
+    "xlog1py",
+)
+entr = elementwise(sc.entr, lambda ans, x: -(wnp.log(x) + 1.0), "entr")
+rel_entr = binary(
+    sc.rel_entr,
+    lambda ans, x, y: wnp.log(x) - wnp.log(y) + 1.0,
+    lambda ans, x, y: -_over(x, y, 0.0),
+    "rel_entr",
+)
+
+# --- Bessel functions --------------------------------------------------------------------
+
+
+def _i1_over_x(x):
+    """I1(x) / x, with its Taylor series at x == 0 (so derivatives there are right)."""
+    return _where0(x, lambda z: 0.5 + z * z / 16.0 + z**4 / 384.0, lambda z: i1(z) / z)
+
+
+def _j1_over_x(x):
+    """J1(x) / x, with its Taylor series at x == 0."""
+    return _where0(x, lambda z: 0.5 - z * z / 16.0 + z**4 / 384.0, lambda z: j1(z) / z)
+
+
+i0 = elementwise(sc.i0, lambda ans, x: i1(x), "i0")
+i1 = elementwise(sc.i1, lambda ans, x: i0(x) - _i1_over_x(x), "i1")
+# The exponentially scaled forms have a kink at 0 from exp(-|x|); sign(0) = 0 there.
+i0e = elementwise(sc.i0e, lambda ans, x: i1e(x) - wnp.sign(x) * ans, "i0e")
+i1e = elementwise(
+    sc.i1e,
+    lambda ans, x: i0e(x) - wnp.exp(-wnp.abs(x)) * _i1_over_x(x) - wnp.sign(x) * ans,
+    "i1e",
+)
+j0 = elementwise(sc.j0, lambda ans, x: -j1(x), "j0")
+j1 = elementwise(sc.j1, lambda ans, x: j0(x) - _j1_over_x(x), "j1")
+y0 = elementwise(sc.y0, lambda ans, x: -y1(x), "y0")
+y1 = elementwise(sc.y1, lambda ans, x: y0(x) - ans / x, "y1")
+
+
+def _bessel(fun, name: str, deriv: Callable) -> Primitive:
+    """A Bessel function of real order v, differentiable in x by ``deriv(v, x)``."""
+    prim = Primitive(fun, name, broadcasts=True)
+    refuse = _no_derivative(name, "v", "the order is not a differentiation variable here")
+    prim.defvjp(refuse, lambda g, ans, v, x: g * deriv(v, x))
+    prim.defjvp(refuse, lambda t, ans, v, x: t * deriv(v, x))
+    return prim
+
+
+jv = _bessel(sc.jv, "jv", lambda v, x: 0.5 * (jv(v - 1.0, x) - jv(v + 1.0, x)))
+yv = _bessel(sc.yv, "yv", lambda v, x: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)))
+iv = _bessel(sc.iv, "iv", lambda v, x: 0.5 * (iv(v - 1.0, x) + iv(v + 1.0, x)))
+kv = _bessel(sc.kv, "kv", lambda v, x: -0.5 * (kv(v - 1.0, x) + kv(v + 1.0, x)))
+
+# --- sinc --------------------------------------------------------------------------------
+
+
+def _sinc_deriv(ans, x):
+    """(cos(pi x) - sinc(x)) / x, by its Taylor series for |x| < 1e-3 (no cancellation)."""
+    small = np.abs(getval(x)) < 1e-3
+    p2 = np.pi**2
+
+    def series(z):
+        z2 = z * z
+        return z * (-p2 / 3.0 + z2 * (p2 * p2 / 30.0 - z2 * (p2**3 / 840.0)))
+
+    if not np.any(small):
+        return (wnp.cos(np.pi * x) - ans) / x
+    safe = wnp.where(small, 1.0, x)
+    return wnp.where(small, series(x), (wnp.cos(np.pi * safe) - sinc(safe)) / safe)
+
+
+sinc = elementwise(sc.sinc, _sinc_deriv, "sinc")
+
+# --- reductions over an axis: logsumexp, softmax, log_softmax ------------------------------
+
+
+def _logsumexp_impl(a, b, axis=None, keepdims=False):
+    return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[0]
+
+
+def _lse_weights(ans, a, b, axis, keepdims):
+    """exp(a - ans) (times b and the sign of the sum): d ans / d a is b times it."""
+    w = wnp.exp(a - expand_reduced(ans, a, axis, keepdims))
+    if b is None:
+        return w, None
+    sign = np.sign(np.sum(getval(b) * getval(w), axis=axis, keepdims=True))
+    w = w * sign
+    return w * b, w
+
+
+def _logsumexp_vjp(g, ans, argnums, a, b, axis=None, keepdims=False):
+    wa, wb = _lse_weights(ans, a, b, axis, keepdims)
+    g = expand_reduced(g, a, axis, keepdims)
+    return [g * wa if i == 0 else g * wb for i in argnums]
+
+
+def _logsumexp_jvp(tangents, ans, a, b, axis=None, keepdims=False):
+    wa, wb = _lse_weights(ans, a, b, axis, keepdims)
+    out = None
+    for t, w in zip(tangents, (wa, wb)):
+        if t is not None:
+            term = wnp.sum(t * w, axis=axis, keepdims=keepdims)
+            out = term if out is None else out + term
+    return out
+
+
+_logsumexp = Primitive(_logsumexp_impl, "logsumexp")
+_logsumexp.defvjp_all(_logsumexp_vjp)
+_logsumexp.defjvp_all(_logsumexp_jvp)
+
+
+def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False):
+    """``log(sum(b * exp(a)))`` over `axis`, computed stably; differentiable in a and b.
+
+    With weights `b` whose sum is negative, the result is NaN unless ``return_sign``,
+    which returns ``(log|sum|, sign)`` as SciPy does (the sign carries no derivative).
+
+    >>> import wengert as wg
+    >>> import numpy as np
+    >>> wg.grad(logsumexp)(np.zeros(4))
+    array([0.25, 0.25, 0.25, 0.25])
+    """
+    if not isinstance(a, Box) and not isinstance(b, Box):
+        return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    if b is not None and shape_of(a) != shape_of(b):
+        shape = np.broadcast_shapes(shape_of(a), shape_of(b))
+        a, b = wnp.broadcast_to(a, shape), wnp.broadcast_to(b, shape)
+    out = _logsumexp(a, b, axis=axis, keepdims=keepdims)
+    if b is None:
+        return (out, np.ones_like(getval(out))) if return_sign else out
+    _, sign = sc.logsumexp(getval(a), axis=axis, b=getval(b), keepdims=keepdims, return_sign=True)
+    if return_sign:
+        return out, sign
+    negative = np.asarray(sign) < 0
+    return wnp.where(negative, np.nan, out) if np.any(negative) else out
+
+
+def _softmax_impl(x, axis=None):
+    return sc.softmax(x, axis=axis)
+
+
+softmax = Primitive(_softmax_impl, "softmax")
+softmax.defvjp(lambda g, ans, x, axis=None: ans * (g - wnp.sum(g * ans, axis=axis, keepdims=True)))
+softmax.defjvp(lambda t, ans, x, axis=None: ans * (t - wnp.sum(t * ans, axis=axis, keepdims=True)))
+
+
+def _log_softmax_impl(x, axis=None):
+    return sc.log_softmax(x, axis=axis)
+
+
+log_softmax = Primitive(_log_softmax_impl, "log_softmax")
+log_softmax.defvjp(
+    lambda g, ans, x, axis=None: g - wnp.exp(ans) * wnp.sum(g, axis=axis, keepdims=True)
+)
+log_softmax.defjvp(
+    lambda t, ans, x, axis=None: t - wnp.sum(wnp.exp(ans) * t, axis=axis, keepdims=True)
+)
+
+
+__all__ = [
+    "beta",
+    "betainc",
+    "betaln",
+    "digamma",
+    "entr",
+    "erf",
+    "erfc",
+    "erfcinv",
+    "erfinv",
+    "expit",
+    "gamma",
+    "gammainc",
+    "gammaincc",
+    "gammaln",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "iv",
+    "j0",
+    "j1",
+    "jv",
+    "kv",
+    "log_expit",
+    "log_ndtr",
+    "log_softmax",
+    "logit",
+    "logsumexp",
+    "multigammaln",
+    "ndtr",
+    "ndtri",
+    "polygamma",
+    "psi",
+    "rel_entr",
+    "sinc",
+    "softmax",
+    "stdtr",
+    "xlog1py",
+    "xlogy",
+    "y0",
+    "y1",
+    "yv",
+]

@@ -1,0 +1,79 @@
+"""The multivariate normal distribution, differentiable in x, mean and cov.
+
+`cov` may be a scalar (a multiple of the identity), a 1-D array (a diagonal) or a 2-D
+positive definite matrix; a 2-D `cov` is read through its symmetric part
+``(cov + cov.T) / 2`` (the derivative in cov is the symmetric one). The last axis of `x`
+holds the components; as in SciPy, the result is squeezed (a float for a single point).
+`cdf` has no derivative rule and is not provided.
+
+>>> import numpy as np
+>>> round(float(logpdf(np.zeros(2), np.zeros(2), np.eye(2))), 6)  # -log(2 pi)
+-1.837877
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import numpy as wnp
+from ..._core.box import getval
+from ..._core.vspace import shape_of
+from .. import linalg
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def _dimension(mean, cov) -> int:
+    """The number of components, inferred as SciPy does: from mean, else from cov."""
+    if mean is not None:
+        return int(np.size(getval(mean)))
+    return 1 if len(shape_of(cov)) < 2 else shape_of(cov)[-1]
+
+
+def _points(x, dim: int):
+    """x as an (N, dim) array of points, following SciPy's reading of its shape."""
+    shape = shape_of(x)
+    if len(shape) == 0 or (len(shape) == 1 and dim == 1):
+        return wnp.reshape(x, (-1, 1))
+    if shape[-1] != dim:
+        raise ValueError(f"multivariate_normal: x of shape {shape} does not have {dim} components")
+    return wnp.reshape(x, (-1, dim))
+
+
+def logpdf(x, mean=None, cov=1.0):
+    """Log of the multivariate normal density at the points `x`.
+
+    >>> import numpy as np
+    >>> round(float(logpdf(np.array([1.0, 0.0]), np.zeros(2), np.eye(2))), 6)
+    -2.337877
+    """
+    dim = _dimension(mean, cov)
+    points = _points(x, dim)
+    diff = points if mean is None else points - wnp.reshape(mean, (1, -1))
+    ndim = len(shape_of(cov))
+    if ndim == 0:
+        logdet = dim * wnp.log(cov)
+        maha = wnp.sum(diff * diff, axis=1) / cov
+    elif ndim == 1:
+        logdet = wnp.sum(wnp.log(cov))
+        maha = wnp.sum(diff * diff / cov, axis=1)
+    else:
+        factor = linalg.cholesky(cov, lower=True)
+        idx = np.arange(dim)
+        logdet = 2.0 * wnp.sum(wnp.log(factor[idx, idx]))
+        y = linalg.solve_triangular(factor, wnp.transpose(diff), lower=True)
+        maha = wnp.sum(y * y, axis=0)
+    return wnp.squeeze(-0.5 * (dim * _LOG_2PI + logdet + maha))
+
+
+def pdf(x, mean=None, cov=1.0):
+    """The multivariate normal density at the points `x`.
+
+    >>> import numpy as np
+    >>> round(float(pdf(np.zeros(2), np.zeros(2), np.eye(2))), 6)  # 1 / (2 pi)
+    0.159155
+    """
+    return wnp.exp(logpdf(x, mean, cov))
+
+
+__all__ = ["logpdf", "pdf"]

@@ -1,0 +1,212 @@
+"""wengert.scipy.linalg: every primitive through check_grads, both modes, order 2."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("scipy")
+
+import numpy as onp
+import scipy.linalg as sl
+
+import wengert as wg
+import wengert.numpy as wnp
+from wengert._core.primitive import Primitive
+from wengert.scipy import linalg
+
+R = onp.random.default_rng(7)
+
+
+def real(*shape, lo=-1.0, hi=1.0):
+    def make():
+        x = R.uniform(lo, hi, size=shape)
+        return float(x) if shape == () else x
+
+    return make
+
+
+def well_conditioned(n, *batch):
+    """A full matrix near 3 I: its triangles are well conditioned, its eigenvalues > 0."""
+
+    def make():
+        return 3.0 * onp.eye(n) + R.uniform(-0.5, 0.5, size=(*batch, n, n))
+
+    return make
+
+
+def spd(n):
+    def make():
+        a = R.normal(size=(n, n))
+        return a @ a.T + n * onp.eye(n)
+
+    return make
+
+
+def pivoting(n):
+    """A matrix whose partial pivoting swaps rows, by clear margins (stable under steps)."""
+
+    def make():
+        a = 4.0 * onp.eye(n) + R.uniform(-0.5, 0.5, size=(n, n))
+        return a[R.permutation(n)]
+
+    return make
+
+
+CASES: list[tuple[str, object, list]] = []
+
+
+def case(name, fun, arg_sets):
+    CASES.extend((name, fun, args) for args in arg_sets)
+
+
+for lower in (True, False):
+    for trans in (0, 1, "T", "C"):
+        for unit in (False, True):
+            case(
+                "solve_triangular",
+                lambda a, b, lo=lower, tr=trans, u=unit: linalg.solve_triangular(
+                    a, b, trans=tr, lower=lo, unit_diagonal=u
+                ),
+                [(well_conditioned(3), real(3)), (well_conditioned(3), real(3, 2))],
+            )
+    case(
+        "cholesky",
+        lambda a, lo=lower: linalg.cholesky(a, lower=lo),
+        [(spd(3),), (spd(1),)],
+    )
+    case(
+        "cholesky",
+        lambda a, b, lo=lower: linalg.cho_solve(linalg.cho_factor(a, lower=lo), b),
+        [(spd(3), real(3)), (spd(3), real(3, 2))],
+    )
+    case(
+        "solve_triangular",
+        lambda c, b, lo=lower: linalg.cho_solve((c, lo), b),
+        [(well_conditioned(3), real(3, 2))],
+    )
+
+case("lu_factor", lambda a: linalg.lu_factor(a)[0], [(pivoting(3),), (pivoting(4),)])
+for trans in (0, 1):
+    case(
+        "lu_factor",
+        lambda a, b, t=trans: linalg.lu_solve(linalg.lu_factor(a), b, trans=t),
+        [(pivoting(3), real(3)), (pivoting(3), real(3, 2))],
+    )
+_PIV = onp.array([2, 2, 2], dtype=onp.int32)
+case(
+    "solve_triangular",
+    lambda lu, b: linalg.lu_solve((lu, _PIV), b),
+    [(well_conditioned(3), real(3, 2))],
+)
+
+case("inv", linalg.inv, [(well_conditioned(3),), (well_conditioned(2, 2),)])
+case("det", linalg.det, [(real(3, 3),), (well_conditioned(2, 2),)])
+case("expm", linalg.expm, [(real(3, 3),), (real(2, 2, 2),), (real(1, 1),)])
+case("sqrtm", linalg.sqrtm, [(well_conditioned(3),), (spd(2),)])
+case(
+    "solve_sylvester",
+    linalg.solve_sylvester,
+    [(well_conditioned(3), well_conditioned(2), real(3, 2))],
+)
+case(
+    "block_diag",
+    linalg.block_diag,
+    [(real(2, 2), real(3), real(1, 3)), (real(), real(2, 1))],
+)
+case("block_diag", lambda a: linalg.block_diag(a, onp.eye(2)) * 2.0, [(real(2, 3),)])
+
+
+@pytest.mark.parametrize(
+    "name, fun, gens", CASES, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)]
+)
+def test_linalg_rules(name, fun, gens):
+    args = [g() for g in gens]
+    wg.check_grads(fun, modes=("fwd", "rev"), order=2)(*args)
+
+
+def _primitives() -> dict[str, Primitive]:
+    return {v.name: v for v in vars(linalg).values() if isinstance(v, Primitive)}
+
+
+def test_every_primitive_is_in_the_table():
+    missing = sorted(set(_primitives()) - {name for name, _, _ in CASES})
+    assert not missing, f"primitives of wengert.scipy.linalg with no row: {missing}"
+
+
+def test_every_primitive_has_both_rules():
+    for name, prim in _primitives().items():
+        assert prim.vjp_rules or prim.vjp_all, name
+        assert prim.jvp_rules or prim.jvp_all, name
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def test_values_match_scipy():
+    a = well_conditioned(4)()
+    b = R.normal(size=(4, 2))
+    for lower in (True, False):
+        for trans in (0, 1, 2):
+            onp.testing.assert_allclose(
+                linalg.solve_triangular(a, b, trans=trans, lower=lower),
+                sl.solve_triangular(a, b, trans=trans, lower=lower),
+            )
+    s = spd(4)()
+    onp.testing.assert_allclose(linalg.cholesky(s), sl.cholesky(s))
+    onp.testing.assert_allclose(linalg.cho_solve(linalg.cho_factor(s), b), onp.linalg.solve(s, b))
+    lu, piv = linalg.lu_factor(a)
+    ref_lu, ref_piv = sl.lu_factor(a)
+    onp.testing.assert_allclose(lu, ref_lu)
+    onp.testing.assert_array_equal(piv, ref_piv)
+    for trans in (0, 1):
+        onp.testing.assert_allclose(
+            linalg.lu_solve((lu, piv), b, trans=trans), sl.lu_solve((lu, piv), b, trans=trans)
+        )
+    onp.testing.assert_allclose(linalg.expm(a / 3.0), sl.expm(a / 3.0))
+    onp.testing.assert_allclose(linalg.sqrtm(s), sl.sqrtm(s))
+    onp.testing.assert_allclose(linalg.block_diag(a, b), sl.block_diag(a, b))
+    onp.testing.assert_allclose(linalg.det(a), onp.linalg.det(a))
+
+
+def test_traced_lu_matches_scipy_and_its_pivots():
+    a = pivoting(4)()
+    lu, _ = wg.vjp(lambda a: linalg.lu_factor(a)[0], a)
+    onp.testing.assert_allclose(lu, sl.lu_factor(a)[0])
+    # d/da of sum(a^-1 b) is -(a^-T 1)(a^-1 b)^T.
+    b = onp.ones(4)
+    g = wg.grad(lambda a: wnp.sum(linalg.lu_solve(linalg.lu_factor(a), b)))(a)
+    ref = -onp.outer(onp.linalg.solve(a.T, onp.ones(4)), onp.linalg.solve(a, b))
+    onp.testing.assert_allclose(g, ref)
+
+
+def test_expm_derivative_is_the_frechet_derivative():
+    a = real(3, 3)()
+    e = real(3, 3)()
+    _, tangent = wg.jvp(linalg.expm, (a,), (e,))
+    onp.testing.assert_allclose(tangent, sl.expm_frechet(a, e, compute_expm=False))
+
+
+def test_sqrtm_tangent_solves_the_sylvester_equation():
+    a = spd(3)()
+    e = real(3, 3)()
+    x, dx = wg.jvp(linalg.sqrtm, (a,), (e,))
+    onp.testing.assert_allclose(x @ dx + dx @ x, e, atol=1e-12)
+
+
+def test_cholesky_reads_the_symmetric_part():
+    s = spd(3)()
+    skew = onp.triu(onp.ones((3, 3)), 1) - onp.tril(onp.ones((3, 3)), -1)
+    onp.testing.assert_allclose(linalg.cholesky(s + 0.3 * skew), sl.cholesky(s))
+    g = wg.grad(lambda a: wnp.sum(linalg.cholesky(a, lower=True)))(s)
+    onp.testing.assert_allclose(g, g.T)
+
+
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_lu_factor_needs_a_square_matrix_when_traced():
+    with pytest.raises(ValueError, match="square"):
+        wg.grad(lambda a: wnp.sum(linalg.lu_factor(a)[0]))(onp.ones((2, 3)))
+
+
+def test_bad_trans_is_refused():
+    with pytest.raises(ValueError, match="trans"):
+        linalg.solve_triangular(onp.eye(2), onp.ones(2), trans="X")

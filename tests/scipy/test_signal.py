@@ -1,0 +1,92 @@
+"""wengert.scipy.signal: convolve and correlate, every mode and method, both modes, order 2."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("scipy")
+
+import numpy as onp
+import scipy.signal as ss
+
+import wengert as wg
+from wengert._core.primitive import Primitive
+from wengert.scipy import signal
+
+R = onp.random.default_rng(11)
+
+
+def real(*shape):
+    return lambda: R.normal(size=shape)
+
+
+SHAPES = [((7,), (4,)), ((4,), (7,)), ((6,), (6,)), ((5, 6), (2, 3)), ((3, 4), (3, 5))]
+MODES = ("full", "same", "valid")
+
+CASES: list[tuple[str, object, list]] = []
+for name in ("convolve", "correlate"):
+    fun = getattr(signal, name)
+    for mode in MODES:
+        for method in ("direct", "fft"):
+            for a, b in SHAPES:
+                if mode == "valid" and not (
+                    all(x >= y for x, y in zip(a, b)) or all(x <= y for x, y in zip(a, b))
+                ):
+                    continue
+                CASES.append(
+                    (
+                        "convolve",
+                        lambda x, y, f=fun, m=mode, me=method: f(x, y, mode=m, method=me),
+                        [real(*a), real(*b)],
+                    )
+                )
+CASES.append(("convolve", lambda x: signal.convolve(x, x, mode="same"), [real(5)]))
+
+
+@pytest.mark.parametrize(
+    "name, fun, gens", CASES, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)]
+)
+def test_signal_rules(name, fun, gens):
+    args = [g() for g in gens]
+    wg.check_grads(fun, modes=("fwd", "rev"), order=2)(*args)
+
+
+def test_every_primitive_is_in_the_table():
+    prims = {v.name for v in vars(signal).values() if isinstance(v, Primitive)}
+    missing = sorted(prims - {name for name, _, _ in CASES})
+    assert not missing, f"primitives of wengert.scipy.signal with no row: {missing}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("method", ("auto", "direct", "fft"))
+def test_values_match_scipy(mode, method):
+    for a, b in [((7,), (4,)), ((4,), (7,)), ((5, 6), (2, 3))]:
+        x, y = R.normal(size=a), R.normal(size=b)
+        onp.testing.assert_allclose(
+            signal.convolve(x, y, mode, method), ss.convolve(x, y, mode, method), atol=1e-12
+        )
+        onp.testing.assert_allclose(
+            signal.correlate(x, y, mode, method), ss.correlate(x, y, mode, method), atol=1e-12
+        )
+
+
+def test_complex_correlate_conjugates_the_kernel():
+    x = R.normal(size=5) + 1j * R.normal(size=5)
+    y = R.normal(size=3) + 1j * R.normal(size=3)
+    onp.testing.assert_allclose(signal.correlate(x, y), ss.correlate(x, y))
+
+
+def test_reverse_rule_is_a_correlation():
+    # d/dx <g, x * k> = correlate(g, k, 'valid').
+    x, k, g = R.normal(size=6), R.normal(size=3), R.normal(size=8)
+    _, pullback = wg.vjp(lambda x: signal.convolve(x, k), x)
+    onp.testing.assert_allclose(pullback(g)[0], ss.correlate(g, k, mode="valid"))
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="mode"):
+        signal.convolve(onp.ones(3), onp.ones(2), mode="circular")
+    with pytest.raises(ValueError, match="method"):
+        signal.correlate(onp.ones(3), onp.ones(2), method="slow")
+    with pytest.raises(ValueError, match="dimensions"):
+        signal.convolve(onp.ones(3), onp.ones((2, 2)))
