@@ -39,19 +39,36 @@ from . import (
     contractions,
     elementwise,
     indexing,
+    manipulation,
     nondiff,
     random,  # noqa: F401
     reductions,
     shaping,
+    signal,
+    statistics,
 )
 from .contractions import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .indexing import index_add, index_update  # noqa: F401
+from .manipulation import *  # noqa: F403
 from .nondiff import *  # noqa: F403
 from .reductions import *  # noqa: F403
 from .shaping import *  # noqa: F403
+from .signal import *  # noqa: F403
+from .statistics import *  # noqa: F403
 
-_MODULES = (elementwise, reductions, shaping, contractions, nondiff)
+# Modules whose names join the main namespace, and submodules mirroring numpy.linalg/fft.
+_MODULES = (
+    elementwise,
+    reductions,
+    shaping,
+    contractions,
+    manipulation,
+    statistics,
+    signal,
+    nondiff,
+)
+_SUBMODULES = ()
 
 
 def _register() -> None:
@@ -64,6 +81,11 @@ def _register() -> None:
             np_fun = getattr(_np, name, None)
             if np_fun is not None and callable(np_fun):
                 _box.numpy_dispatch[np_fun] = fun
+    for module, np_module in _SUBMODULES:
+        for name in module.__all__:
+            np_fun = getattr(np_module, name, None)
+            if np_fun is not None and callable(np_fun):
+                _box.numpy_dispatch[np_fun] = getattr(module, name)
     ops.getitem = indexing.take_index
     ops.astype = shaping.astype
     _box.numpy_dispatch[_np.true_divide] = elementwise.true_divide
@@ -75,5 +97,6 @@ def _register() -> None:
 _register()
 
 __all__ = sorted(
-    {name for m in _MODULES for name in m.__all__} | {"index_add", "index_update", "random"}
+    {name for m in _MODULES for name in m.__all__}
+    | {"index_add", "index_update", "random"}
 )

@@ -137,6 +137,7 @@ atan, atan2, atanh, pow = arctan, arctan2, arctanh, power
 
 # --- absolute value, extrema, selection ----------------------------------------------
 
+
 # The derivative of |x| at 0 is taken as 0, the subgradient closest to both sides.
 def _abs_vjp(g, ans, x, **kw):
     if not np.iscomplexobj(getval(x)):
@@ -329,4 +330,103 @@ __all__ = [
     "trunc",
     "true_divide",
     "where",
+    "angle",
+    "copysign",
+    "nan_to_num",
+    "real_if_close",
 ]
+
+
+# --- NaN replacement, phase and sign transfer ---------------------------------------------
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """`x` with NaN and infinities replaced by finite numbers.
+
+    The derivative is 1 at finite entries and 0 at replaced ones (where it reaches the
+    replacement values instead, if those are traced). Complex entries are treated part by
+    part.
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wg.grad(lambda x: wnp.sum(wnp.nan_to_num(x) / 2.0))(wnp.array([1.0, wnp.inf]))
+    array([0.5, 0. ])
+    """
+    if not isinstance(x, Box):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    value = getval(x)
+    if np.iscomplexobj(value):
+        parts = (real(x), imag(x))
+        return nan_to_num(parts[0], True, nan, posinf, neginf) + 1j * nan_to_num(
+            parts[1], True, nan, posinf, neginf
+        )
+    if np.all(np.isfinite(value)):
+        return x
+    limits = np.finfo(np.result_type(value, 0.0))
+    posinf = limits.max if posinf is None else posinf
+    neginf = limits.min if neginf is None else neginf
+    out = where(np.isneginf(value), neginf, x)
+    out = where(np.isposinf(value), posinf, out)
+    return where(np.isnan(value), nan, out)
+
+
+def angle(z, deg=False):
+    """The argument (phase) of complex `z`, in radians or degrees.
+
+    For real input it is 0 or pi, piecewise constant, with derivative 0. At z = 0, where
+    the phase jumps, the derivative is taken as 0.
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wg.grad(lambda t: wnp.angle(wnp.exp(1j * t)))(0.5)
+    1.0
+    """
+    if not isinstance(z, Box):
+        return np.angle(z, deg)
+    value = getval(z)
+    if not np.iscomplexobj(value):
+        return np.angle(value, deg)
+    zero = value == 0
+    out = arctan2(imag(z), where(zero, 1.0, real(z)) if np.any(zero) else real(z))
+    if np.any(zero):
+        out = where(zero, np.angle(value), out)
+    return out * (180 / np.pi) if deg else out
+
+
+def real_if_close(a, tol=100):
+    """The real part of `a` if every imaginary part is within `tol` machine epsilons of
+    zero, else `a`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.real_if_close(wnp.array([1.0 + 1e-20j, 2.0]))
+    array([1., 2.])
+    """
+    if not isinstance(a, Box):
+        return np.real_if_close(a, tol)
+    value = getval(a)
+    if not np.iscomplexobj(value):
+        return a
+    if tol > 1:
+        tol = np.finfo(value.dtype).eps * tol
+    return real(a) if np.all(np.absolute(value.imag) < tol) else a
+
+
+def copysign(x1, x2, /, out=None, **kwargs):
+    """The magnitude of `x1` with the sign of `x2`.
+
+    Differentiable in `x1` (slope +-1; 0 at x1 = 0, as for ``abs``); piecewise constant
+    in `x2`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.copysign(wnp.array([1.0, -2.0]), -1.0)
+    array([-1., -2.])
+    """
+    if not isinstance(x1, Box) and not isinstance(x2, Box):
+        return np.copysign(x1, x2, out=out, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError(
+            "wengert.numpy.copysign takes no out= or other ufunc keywords for traced values"
+        )
+    dtype = np.result_type(getval(x1), 0.0)
+    sign = np.where(np.signbit(getval(x2)), -1.0, 1.0).astype(dtype)
+    return absolute(x1) * sign

@@ -1,0 +1,544 @@
+"""Signals and polynomials: convolution and correlation, interpolation, sinc, phase
+unwrapping, integration by the trapezoidal rule, and polynomial evaluation and arithmetic.
+
+Convolution is one bilinear primitive (its reverse rule correlates the cotangent with the
+other factor); sinc is a primitive whose derivatives of every order are exact at zero.
+The rest are composites.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._core.box import Box, getval
+from .._core.primitive import Primitive
+from .._core.vspace import is_complex, shape_of
+from . import reductions as _red
+from .elementwise import conj, mod, real, where
+from .manipulation import _along, _as_array, _axis, _traced, cumprod, diff, flip
+from .shaping import atleast_1d, concatenate, reshape
+
+# --- convolution and correlation ----------------------------------------------------------
+
+
+def _convolve_impl(a, v):
+    return np.convolve(a, v, "full")
+
+
+def _same_kind(c, primal):
+    """A cotangent made real where its primal is real."""
+    return real(c) if is_complex(c) and not is_complex(primal) else c
+
+
+def _convolve_vjp_a(g, ans, a, v):
+    n, m = shape_of(a)[0], shape_of(v)[0]
+    return _same_kind(_convolve(g, v[::-1])[m - 1 : m - 1 + n], a)
+
+
+def _convolve_vjp_v(g, ans, a, v):
+    n, m = shape_of(a)[0], shape_of(v)[0]
+    return _same_kind(_convolve(g, a[::-1])[n - 1 : n - 1 + m], v)
+
+
+_convolve = Primitive(_convolve_impl, "convolve")
+_convolve.defvjp(_convolve_vjp_a, _convolve_vjp_v)
+_convolve.defjvp(lambda t, ans, a, v: _convolve(t, v), lambda t, ans, a, v: _convolve(a, t))
+
+
+def _crop(full, n: int, m: int, mode: str, start_same: int):
+    if mode == "full":
+        return full
+    if mode == "same":
+        return full[start_same : start_same + max(n, m)]
+    if mode == "valid":
+        start = min(n, m) - 1
+        return full[start : start + max(n, m) - min(n, m) + 1]
+    raise ValueError(f"wengert.numpy: mode must be 'full', 'same' or 'valid', not {mode!r}")
+
+
+def _vectors(a, v, name):
+    a, v = atleast_1d(_as_array(a)), atleast_1d(_as_array(v))
+    n, m = shape_of(a)[0], shape_of(v)[0]
+    if len(shape_of(a)) != 1 or len(shape_of(v)) != 1:
+        raise ValueError(f"wengert.numpy.{name}: object too deep for desired array")
+    if n == 0 or m == 0:
+        raise ValueError(f"wengert.numpy.{name}: inputs cannot be empty")
+    return a, v, n, m
+
+
+def convolve(a: Any, v: Any, mode: str = "full") -> Any:
+    """Discrete linear convolution of two 1-d sequences ('full', 'same' or 'valid').
+
+    Differentiable in both sequences.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.convolve(wnp.array([1.0, 2.0]), wnp.array([1.0, 1.0, 1.0]))
+    array([1., 3., 3., 2.])
+    """
+    if not _traced(a, v):
+        return np.convolve(a, v, mode)
+    a, v, n, m = _vectors(a, v, "convolve")
+    return _crop(_convolve(a, v), n, m, mode, (min(n, m) - 1) // 2)
+
+
+def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
+    """Cross-correlation of two 1-d sequences, ``c[k] = sum_n a[n + k] conj(v[n])``.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.correlate(wnp.array([1.0, 2.0, 3.0]), wnp.array([0.0, 1.0]), "full")
+    array([1., 2., 3., 0.])
+    """
+    if not _traced(a, v):
+        return np.correlate(a, v, mode)
+    a, v, n, m = _vectors(a, v, "correlate")
+    if is_complex(v):
+        v = conj(v)
+    start_same = (m - 1) // 2 if n >= m else n // 2
+    return _crop(_convolve(a, v[::-1]), n, m, mode, start_same)
+
+
+# --- sinc ---------------------------------------------------------------------------------
+
+
+def _sinc_impl(x, order=0):
+    """The `order`-th derivative of sin(pi x) / (pi x).
+
+    Near zero from its Maclaurin series, elsewhere from Leibniz's rule on sin(u) * (1/u).
+    """
+    if order == 0:
+        return np.sinc(x)
+    x = np.asarray(x)
+    u = np.pi * x.astype(np.result_type(x, 0.0))
+    small = np.abs(u) < 2.0
+    us = np.where(small, u, 0.0)
+    series = np.zeros_like(u)
+    first = (order + 1) // 2
+    for n in range(first, first + 20):
+        power = 2 * n - order
+        series = series + (-1) ** n * us**power / ((2 * n + 1) * math.factorial(power))
+    ul = np.where(small, 2.0, u)
+    leibniz = np.zeros_like(u)
+    for j in range(order + 1):
+        rest = order - j
+        leibniz = leibniz + (
+            math.comb(order, j)
+            * np.sin(ul + j * np.pi / 2)
+            * (-1) ** rest
+            * math.factorial(rest)
+            / ul ** (rest + 1)
+        )
+    out = np.where(small, series, leibniz) * np.pi**order
+    return out[()] if out.ndim == 0 else out
+
+
+_sinc = Primitive(_sinc_impl, "sinc")
+_sinc.defvjp(lambda g, ans, x, order=0: g * _sinc(x, order=order + 1))
+_sinc.defjvp(lambda t, ans, x, order=0: t * _sinc(x, order=order + 1))
+
+
+def sinc(x: Any) -> Any:
+    """The normalized sinc function sin(pi x) / (pi x), equal to 1 at 0.
+
+    Derivatives of every order are exact at and near zero (sinc'(0) = 0,
+    sinc''(0) = -pi**2 / 3).
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> round(float(wg.grad(wg.grad(wnp.sinc))(0.0)), 10)
+    -3.2898681337
+    """
+    return _sinc(x, order=0)
+
+
+# --- interpolation ------------------------------------------------------------------------
+
+
+def _safe(d):
+    return where(getval(d) == 0, 1.0, d)
+
+
+def _interp(x, xp, fp, left, right):
+    xv, xpv = getval(x), np.asarray(getval(xp))
+    n = len(xpv)
+    below = xv < xpv[0]
+    above = xv > xpv[-1]
+    low = fp[0] if left is None else left
+    high = fp[-1] if right is None else right
+    if n == 1:
+        inside = fp[0] + np.zeros(np.shape(xv))
+    else:
+        knot = np.searchsorted(xpv, xv, side="right") - 1
+        j = np.clip(knot, 0, n - 2)
+        x0, y0 = xp[j], fp[j]
+        slope = (fp[j + 1] - y0) / _safe(xp[j + 1] - x0)
+        inside = slope * (x - x0) + y0
+        at_knot = (knot >= 0) & (xpv[np.clip(knot, 0, n - 1)] == xv)
+        if np.any(at_knot):
+            # At a knot the derivative in x is the mean of the slopes on both sides (zero
+            # outside the range of xp); the value is fp at the knot.
+            k = np.clip(knot, 0, n - 1)
+            slopes = (fp[1:] - fp[:-1]) / _safe(xp[1:] - xp[:-1])
+            slopes = concatenate([np.zeros(1), slopes, np.zeros(1)])
+            mean_slope = (slopes[k] + slopes[k + 1]) * 0.5
+            inside = where(at_knot, fp[k] + (x - xp[k]) * mean_slope, inside)
+    return where(below, low, where(above, high, inside))
+
+
+def interp(
+    x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None
+) -> Any:
+    """Piecewise-linear interpolation of the points (xp, fp) at `x`.
+
+    Differentiable in the query points `x`, the values `fp`, the knots `xp`, and in
+    `left` and `right`. At a knot, where the slope jumps, the derivative in `x` is the
+    mean of the slopes on both sides (outside the range of `xp` the slope is zero), as
+    for other kinks (``abs`` at 0, ``maximum`` at ties).
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> xp, fp = wnp.array([0.0, 1.0, 2.0]), wnp.array([0.0, 1.0, 3.0])
+    >>> wg.grad(lambda x: wnp.interp(x, xp, fp))(1.0)
+    1.5
+    """
+    if not _traced(x, xp, fp, left, right, period):
+        return np.interp(x, xp, fp, left, right, period)
+    x, xp, fp = _as_array(x), _as_array(xp), _as_array(fp)
+    if len(shape_of(xp)) != 1 or len(shape_of(fp)) != 1:
+        raise ValueError("wengert.numpy.interp: xp and fp must be 1-d sequences")
+    if shape_of(xp) != shape_of(fp):
+        raise ValueError("wengert.numpy.interp: fp and xp are not of the same length")
+    if shape_of(xp)[0] == 0:
+        raise ValueError("wengert.numpy.interp: array of sample points is empty")
+    if period is not None:
+        if getval(period) == 0:
+            raise ValueError("wengert.numpy.interp: period must be a non-zero value")
+        period = abs(period)
+        x = mod(x, period)
+        xp = mod(xp, period)
+        order = np.argsort(getval(xp))
+        xp, fp = xp[order], fp[order]
+        xp = concatenate([xp[-1:] - period, xp, xp[0:1] + period])
+        fp = concatenate([fp[-1:], fp, fp[0:1]])
+        left = right = None
+    return _interp(x, xp, fp, left, right)
+
+
+# --- phase unwrapping and integration -----------------------------------------------------
+
+
+def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * np.pi) -> Any:
+    """`p` with jumps larger than `discont` replaced by their complement modulo `period`.
+
+    The corrections are piecewise constant, so the derivative is the identity.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.unwrap(wnp.array([0.0, 3.0, 6.5])).round(4)
+    array([0.    , 3.    , 0.2168])
+    """
+    if not isinstance(p, Box):
+        return np.unwrap(p, discont, axis, period=period)
+    value = getval(p)
+    axis = _axis(axis, value.ndim, "unwrap")
+    dd = np.diff(value, axis=axis)
+    if discont is None:
+        discont = period / 2
+    high = period / 2
+    ddmod = np.mod(dd + high, period) - high
+    ddmod = np.where((ddmod == -high) & (dd > 0), high, ddmod)
+    correction = np.where(np.abs(dd) < discont, 0.0, ddmod - dd).cumsum(axis)
+    head = p[_along(value.ndim, axis, slice(None, 1))]
+    tail = p[_along(value.ndim, axis, slice(1, None))] + correction
+    return concatenate([head, tail], axis=axis)
+
+
+def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
+    """Integral of `y` along `axis` by the trapezoidal rule, at points `x` or spacing `dx`.
+
+    Differentiable in `y`, `x` and `dx`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.trapezoid(wnp.array([1.0, 2.0, 3.0]), dx=0.5)
+    2.0
+    """
+    if not _traced(y, x, dx):
+        return getattr(np, "trapezoid", getattr(np, "trapz", None))(y, x, dx, axis)
+    y = _as_array(y)
+    ndim = len(shape_of(y))
+    axis = _axis(axis, ndim, "trapezoid")
+    if x is None:
+        d = dx
+    else:
+        x = _as_array(x)
+        if len(shape_of(x)) == 1:
+            d = diff(x)
+            shape = [1] * ndim
+            shape[axis] = shape_of(d)[0]
+            d = reshape(d, tuple(shape))
+        else:
+            d = diff(x, axis=axis)
+    upper = y[_along(ndim, axis, slice(1, None))]
+    lower = y[_along(ndim, axis, slice(None, -1))]
+    return _red.sum(d * (upper + lower) / 2.0, axis=axis)
+
+
+def _spacings(shape, axes, varargs):
+    """The spacing along each axis: a scalar, or the differences of given coordinates
+    (reduced to a scalar when they are all equal, as NumPy does)."""
+    if not varargs:
+        return [1.0] * len(axes)
+    if len(varargs) == 1 and len(shape_of(_as_array(varargs[0]))) == 0:
+        return [varargs[0]] * len(axes)
+    if len(varargs) != len(axes):
+        raise TypeError("wengert.numpy.gradient: invalid number of arguments")
+    out = []
+    for ax, distances in zip(axes, varargs):
+        distances = _as_array(distances)
+        ndim = len(shape_of(distances))
+        if ndim == 0:
+            out.append(distances)
+            continue
+        if ndim != 1:
+            raise ValueError("wengert.numpy.gradient: distances must be either scalars or 1d")
+        if shape_of(distances)[0] != shape[ax]:
+            raise ValueError(
+                "wengert.numpy.gradient: when 1d, distances must match the length of the "
+                "corresponding dimension"
+            )
+        if not isinstance(distances, Box) and np.issubdtype(distances.dtype, np.integer):
+            distances = distances.astype(np.float64)
+        steps = distances[1:] - distances[:-1]
+        value = getval(steps)
+        out.append(steps[0] if np.all(value == value[0]) else steps)
+    return out
+
+
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """Finite-difference derivative of sampled values along each axis: central differences
+    inside, one-sided ones of `edge_order` at the ends (NumPy's formulas).
+
+    Differentiable in the samples and in the spacings or coordinates.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.gradient(wnp.array([1.0, 4.0, 9.0, 16.0]), 2.0)
+    array([1.5, 2. , 3. , 3.5])
+    """
+    if not _traced(f, *varargs):
+        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
+    f = _as_array(f)
+    shape = shape_of(f)
+    ndim = len(shape)
+    if axis is None:
+        axes = tuple(range(ndim))
+    else:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axes = tuple(_axis(ax, ndim, "gradient") for ax in axes)
+        if len(set(axes)) != len(axes):
+            raise ValueError("wengert.numpy.gradient: repeated axis")
+    spacings = _spacings(shape, axes, varargs)
+    if edge_order not in (1, 2):
+        raise ValueError("wengert.numpy.gradient: 'edge_order' must be 1 or 2")
+    out = []
+    for ax, dx in zip(axes, spacings):
+        if shape[ax] < edge_order + 1:
+            raise ValueError(
+                "wengert.numpy.gradient: shape of array too small to calculate a numerical "
+                "gradient, at least (edge_order + 1) elements are required."
+            )
+
+        def at(index, ax=ax):
+            return f[_along(ndim, ax, index)]
+
+        uniform = len(shape_of(dx)) == 0
+        if uniform:
+            inner = (at(slice(2, None)) - at(slice(None, -2))) / (2.0 * dx)
+        else:
+            dx1, dx2 = dx[0:-1], dx[1:]
+            coefficients = (
+                -(dx2) / (dx1 * (dx1 + dx2)),
+                (dx2 - dx1) / (dx1 * dx2),
+                dx1 / (dx2 * (dx1 + dx2)),
+            )
+            along = tuple(-1 if d == ax else 1 for d in range(ndim))
+            a, b, c = (reshape(k, along) for k in coefficients)
+            inner = a * at(slice(None, -2)) + b * at(slice(1, -1)) + c * at(slice(2, None))
+        if edge_order == 1:
+            first = (at(slice(1, 2)) - at(slice(0, 1))) / (dx if uniform else dx[0])
+            last = (at(slice(-1, None)) - at(slice(-2, -1))) / (dx if uniform else dx[-1])
+        else:
+            if uniform:
+                a, b, c = -1.5 / dx, 2.0 / dx, -0.5 / dx
+            else:
+                dx1, dx2 = dx[0], dx[1]
+                a = -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2))
+                b = (dx1 + dx2) / (dx1 * dx2)
+                c = -dx1 / (dx2 * (dx1 + dx2))
+            first = a * at(slice(0, 1)) + b * at(slice(1, 2)) + c * at(slice(2, 3))
+            if uniform:
+                a, b, c = 0.5 / dx, -2.0 / dx, 1.5 / dx
+            else:
+                dx1, dx2 = dx[-2], dx[-1]
+                a = (dx2) / (dx1 * (dx1 + dx2))
+                b = -(dx2 + dx1) / (dx1 * dx2)
+                c = (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2))
+            last = a * at(slice(-3, -2)) + b * at(slice(-2, -1)) + c * at(slice(-1, None))
+        out.append(concatenate([first, inner, last], axis=ax))
+    return out[0] if len(axes) == 1 else tuple(out)
+
+
+# --- polynomials --------------------------------------------------------------------------
+
+
+def polyval(p: Any, x: Any) -> Any:
+    """The polynomial with coefficients `p` (highest power first) at `x`, by Horner's rule.
+
+    Differentiable in the coefficients and in `x`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.polyval(wnp.array([1.0, 0.0, -1.0]), wnp.array([2.0, 3.0]))
+    array([3., 8.])
+    """
+    if not _traced(p, x):
+        return np.polyval(p, x)
+    p, x = _as_array(p), _as_array(x)
+    y = np.zeros_like(getval(x), dtype=np.result_type(getval(x), getval(p), 0.0))
+    for coefficient in p:
+        y = y * x + coefficient
+    return y
+
+
+def _pad_front(a, length):
+    n = shape_of(a)[0]
+    if n >= length:
+        return a
+    return concatenate([np.zeros(length - n, dtype=np.result_type(getval(a))), a])
+
+
+def polyadd(a1: Any, a2: Any) -> Any:
+    """Sum of two polynomials (coefficient arrays, highest power first).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.polyadd(wnp.array([1.0, 2.0]), wnp.array([1.0, 0.0, 0.0]))
+    array([1., 1., 2.])
+    """
+    if not _traced(a1, a2):
+        return np.polyadd(a1, a2)
+    a1, a2 = atleast_1d(_as_array(a1)), atleast_1d(_as_array(a2))
+    length = max(shape_of(a1)[0], shape_of(a2)[0])
+    return _pad_front(a1, length) + _pad_front(a2, length)
+
+
+def polysub(a1: Any, a2: Any) -> Any:
+    """Difference of two polynomials.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.polysub(wnp.array([1.0, 2.0]), wnp.array([1.0, 0.0, 0.0]))
+    array([-1.,  1.,  2.])
+    """
+    if not _traced(a1, a2):
+        return np.polysub(a1, a2)
+    a1, a2 = atleast_1d(_as_array(a1)), atleast_1d(_as_array(a2))
+    length = max(shape_of(a1)[0], shape_of(a2)[0])
+    return _pad_front(a1, length) - _pad_front(a2, length)
+
+
+def polymul(a1: Any, a2: Any) -> Any:
+    """Product of two polynomials (the convolution of their coefficients).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.polymul(wnp.array([1.0, 1.0]), wnp.array([1.0, -1.0]))
+    array([ 1.,  0., -1.])
+    """
+    if not _traced(a1, a2):
+        return np.polymul(a1, a2)
+    return convolve(a1, a2)
+
+
+def polyder(p: Any, m: int = 1) -> Any:
+    """The m-th derivative of the polynomial `p`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.polyder(wnp.array([1.0, 1.0, 1.0]))
+    array([2., 1.])
+    """
+    if not _traced(p):
+        return np.polyder(p, m)
+    m = int(m)
+    if m < 0:
+        raise ValueError("wengert.numpy.polyder: order of derivative must be positive")
+    p = _as_array(p)
+    for _ in range(m):
+        n = shape_of(p)[0] - 1
+        p = p[:-1] * np.arange(n, 0, -1)
+    return p
+
+
+def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
+    """The m-th antiderivative of the polynomial `p`, with integration constants `k`
+    (differentiable in `p` and `k`).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.polyint(wnp.array([3.0, 2.0]), k=5.0)
+    array([1.5, 2. , 5. ])
+    """
+    if not _traced(p, k):
+        return np.polyint(p, m, k)
+    m = int(m)
+    if m < 0:
+        raise ValueError("wengert.numpy.polyint: order of integral must be positive")
+    k = np.zeros(m) if k is None else atleast_1d(_as_array(k))
+    if shape_of(k)[0] == 1 and m > 1:
+        k = k[0] * np.ones(m)
+    if shape_of(k)[0] < m:
+        raise ValueError(
+            "wengert.numpy.polyint: k must be a scalar or a rank-1 array of length 1 or >m."
+        )
+    p = _as_array(p)
+    for i in range(m):
+        p = concatenate([p / np.arange(shape_of(p)[0], 0, -1), reshape(k[i], (1,))])
+    return p
+
+
+def vander(x: Any, N: int | None = None, increasing: bool = False) -> Any:
+    """The Vandermonde matrix: columns are powers of `x` (decreasing unless `increasing`).
+
+    Built by cumulative products, so it is exact at x = 0.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.vander(wnp.array([2.0, 3.0]), 3)
+    array([[4., 2., 1.],
+           [9., 3., 1.]])
+    """
+    if not isinstance(x, Box):
+        return np.vander(x, N, increasing)
+    if x.ndim != 1:
+        raise ValueError("wengert.numpy.vander: x must be a one-dimensional array or sequence.")
+    n = x.shape[0]
+    N = n if N is None else int(N)
+    ones = np.ones((n, min(N, 1)), dtype=x.dtype)
+    if N > 1:
+        powers = cumprod(reshape(x, (n, 1)) * np.ones((1, N - 1), dtype=x.dtype), axis=1)
+        out = concatenate([ones, powers], axis=1)
+    else:
+        out = ones
+    return out if increasing else flip(out, 1)
+
+
+__all__ = [
+    "convolve",
+    "correlate",
+    "gradient",
+    "interp",
+    "polyadd",
+    "polyder",
+    "polyint",
+    "polymul",
+    "polysub",
+    "polyval",
+    "sinc",
+    "trapezoid",
+    "unwrap",
+    "vander",
+]

@@ -1,0 +1,690 @@
+"""Statistics: averages, order statistics (median, quantiles), NaN-ignoring reductions,
+spread, covariance and correlation.
+
+Order statistics are one primitive: its value is NumPy's, and both rules weight each
+entry by how much of the result it makes. The result is an interpolation between (at
+most) two sorted entries, so it is piecewise linear in the data and its second
+derivative is zero. Entries that tie with one of those sorted entries share its weight
+evenly, the convention of `sort`, `max` and `min`. The rest are composites.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core.box import Box, getval
+from .._core.primitive import Primitive
+from .._core.vspace import broadcast_to, shape_of
+from . import reductions as _red
+from .contractions import matmul
+from .elementwise import clip, conj, imag, real, sqrt, where
+from .manipulation import _as_array, _axis, _no_out, _traced, cumprod, cumsum, diagonal
+from .shaping import array, concatenate, moveaxis, reshape, squeeze, transpose
+
+# --- order statistics ---------------------------------------------------------------------
+
+_ORDER_FUNCTIONS = {
+    ("quantile", False): np.quantile,
+    ("quantile", True): np.nanquantile,
+    ("percentile", False): np.percentile,
+    ("percentile", True): np.nanpercentile,
+    ("median", False): np.median,
+    ("median", True): np.nanmedian,
+}
+
+
+def _order_call(x, q, axis, keepdims, method, kind, ignore_nan):
+    fun = _ORDER_FUNCTIONS[kind, ignore_nan]
+    if kind == "median":
+        return fun(x, axis=axis, keepdims=keepdims)
+    return fun(x, q, axis=axis, keepdims=keepdims, method=method)
+
+
+def _order_impl(
+    x, q=None, axis=None, keepdims=False, method="linear", kind="quantile", ignore_nan=False
+):
+    return _order_call(x, q, axis, keepdims, method, kind, ignore_nan)
+
+
+def _reduced_axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    return tuple(sorted(_axis(a, ndim, "quantile") for a in axis))
+
+
+def _order_weights(x, q, axis, method, kind, ignore_nan):
+    """The weight of each entry in each result, shaped (number of q, lines, line length)
+    with the reduced axes of `x` moved last and flattened into one.
+
+    The positions of the sorted entries that make each result come from the same NumPy
+    function applied to 0, 1, ..., n-1, so every interpolation method is matched.
+    """
+    value = np.asarray(getval(x))
+    axes = _reduced_axes(axis, value.ndim)
+    moved = np.moveaxis(value, axes, tuple(range(value.ndim - len(axes), value.ndim)))
+    lines = moved.reshape(-1, int(np.prod([value.shape[a] for a in axes], dtype=int)))
+    n = lines.shape[1]
+    nq = 1 if kind == "median" else int(np.size(q))
+    nan = np.isnan(lines)
+    counts = n - nan.sum(axis=1) if ignore_nan else np.full(len(lines), n)
+    positions = np.full((nq, len(lines)), np.nan)
+    for count in np.unique(counts):
+        if count > 0:
+            ranks = np.arange(count, dtype=float)
+            at = np.ravel(_order_call(ranks, q, None, False, method, kind, False))
+            positions[:, counts == count] = at[:, None]
+    # Lines whose result is NaN: those holding a NaN, or (ignoring NaNs) only NaNs. The
+    # first propagate NaN; the second have no entry that counts, so no derivative.
+    undefined = np.isnan(positions) | (nan.any(axis=1) & (not ignore_nan))
+    positions = np.where(undefined, 0.0, positions)
+    low = np.floor(positions).astype(int)
+    gamma = positions - low
+    high = np.minimum(low + 1, np.maximum(counts - 1, 0))
+    ordered = np.sort(lines, axis=1)  # NaNs last
+    rows = np.arange(len(lines))
+    weights = np.zeros((nq, *lines.shape))
+    for share, rank in ((1.0 - gamma, low), (gamma, high)):
+        hit = lines[None] == ordered[rows, rank][..., None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weights += share[..., None] * hit / hit.sum(axis=-1, keepdims=True)
+    weights[undefined] = 0.0 if ignore_nan else np.nan
+    return weights, axes
+
+
+def _as_lines(t, axes):
+    ndim = len(shape_of(t))
+    moved = moveaxis(t, axes, tuple(range(ndim - len(axes), ndim)))
+    return reshape(moved, (-1, int(np.prod([shape_of(t)[a] for a in axes], dtype=int))))
+
+
+def _order_jvp(t, ans, x, **kw):
+    weights, axes = _order_weights(
+        x,
+        kw.get("q"),
+        kw.get("axis"),
+        kw.get("method", "linear"),
+        kw.get("kind", "quantile"),
+        kw.get("ignore_nan", False),
+    )
+    return reshape(_red.sum(_as_lines(t, axes) * weights, axis=-1), shape_of(ans))
+
+
+def _order_vjp(g, ans, x, **kw):
+    weights, axes = _order_weights(
+        x,
+        kw.get("q"),
+        kw.get("axis"),
+        kw.get("method", "linear"),
+        kw.get("kind", "quantile"),
+        kw.get("ignore_nan", False),
+    )
+    nq, n_lines, _ = weights.shape
+    lines = _red.sum(reshape(g, (nq, n_lines, 1)) * weights, axis=0)
+    shape = shape_of(x)
+    ndim = len(shape)
+    moved_shape = tuple(shape[i] for i in range(ndim) if i not in axes) + tuple(
+        shape[a] for a in axes
+    )
+    return moveaxis(reshape(lines, moved_shape), tuple(range(ndim - len(axes), ndim)), axes)
+
+
+_order_statistic = Primitive(_order_impl, "quantile")
+_order_statistic.defvjp(_order_vjp)
+_order_statistic.defjvp(_order_jvp)
+
+
+def _order(a, q, axis, out, keepdims, method, kind, ignore_nan, name):
+    _no_out(out, name)
+    return _order_statistic(
+        a,
+        q=getval(q),
+        axis=axis,
+        keepdims=keepdims,
+        method=method,
+        kind=kind,
+        ignore_nan=ignore_nan,
+    )
+
+
+def quantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    """The q-th quantiles along `axis`, differentiable in the data (not in `q`).
+
+    Every NumPy method works; the default interpolates linearly between neighbouring
+    sorted entries. Tied entries share the derivative evenly, as in `sort`.
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wg.grad(lambda x: wnp.quantile(x, 0.25))(wnp.array([4.0, 1.0, 3.0]))
+    array([0. , 0.5, 0.5])
+    """
+    if not isinstance(a, Box):
+        extra = {} if weights is None else {"weights": weights}
+        return np.quantile(
+            a,
+            getval(q),
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite_input,
+            method=method,
+            keepdims=keepdims,
+            **extra,
+        )
+    if weights is not None:
+        raise TypeError("wengert.numpy.quantile: weights= is not supported for traced arrays")
+    return _order(a, q, axis, out, keepdims, method, "quantile", False, "quantile")
+
+
+def percentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    """The q-th percentiles along `axis` (`quantile` with q in percent).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.percentile(wnp.array([1.0, 2.0, 3.0]), 50)
+    2.0
+    """
+    if not isinstance(a, Box):
+        extra = {} if weights is None else {"weights": weights}
+        return np.percentile(
+            a,
+            getval(q),
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite_input,
+            method=method,
+            keepdims=keepdims,
+            **extra,
+        )
+    if weights is not None:
+        raise TypeError("wengert.numpy.percentile: weights= is not supported for traced arrays")
+    return _order(a, q, axis, out, keepdims, method, "percentile", False, "percentile")
+
+
+def median(
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    keepdims: bool = False,
+) -> Any:
+    """The median along `axis`: the middle sorted entry, or the mean of the two middle ones.
+
+    Entries tied with a middle one share its derivative evenly, as in `sort`.
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wg.grad(wnp.median)(wnp.array([5.0, 2.0, 2.0, 1.0]))
+    array([0. , 0.5, 0.5, 0. ])
+    """
+    if not isinstance(a, Box):
+        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
+    return _order(a, None, axis, out, keepdims, "linear", "median", False, "median")
+
+
+def nanquantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    """`quantile` ignoring NaNs (NaN entries get a zero derivative).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanquantile(wnp.array([1.0, wnp.nan, 3.0]), 0.5)
+    2.0
+    """
+    if not isinstance(a, Box):
+        extra = {} if weights is None else {"weights": weights}
+        return np.nanquantile(
+            a,
+            getval(q),
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite_input,
+            method=method,
+            keepdims=keepdims,
+            **extra,
+        )
+    if weights is not None:
+        raise TypeError("wengert.numpy.nanquantile: weights= is not supported for traced arrays")
+    return _order(a, q, axis, out, keepdims, method, "quantile", True, "nanquantile")
+
+
+def nanpercentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    """`percentile` ignoring NaNs.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanpercentile(wnp.array([1.0, wnp.nan, 3.0]), 100)
+    3.0
+    """
+    if not isinstance(a, Box):
+        extra = {} if weights is None else {"weights": weights}
+        return np.nanpercentile(
+            a,
+            getval(q),
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite_input,
+            method=method,
+            keepdims=keepdims,
+            **extra,
+        )
+    if weights is not None:
+        raise TypeError("wengert.numpy.nanpercentile: weights= is not supported for traced arrays")
+    return _order(a, q, axis, out, keepdims, method, "percentile", True, "nanpercentile")
+
+
+def nanmedian(
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    keepdims: bool = False,
+) -> Any:
+    """`median` ignoring NaNs.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanmedian(wnp.array([1.0, wnp.nan, 3.0, 4.0]))
+    3.0
+    """
+    if not isinstance(a, Box):
+        return np.nanmedian(
+            a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims
+        )
+    return _order(a, None, axis, out, keepdims, "linear", "median", True, "nanmedian")
+
+
+# --- averages and spread ------------------------------------------------------------------
+
+
+def average(
+    a: Any,
+    axis: Any = None,
+    weights: Any = None,
+    returned: bool = False,
+    *,
+    keepdims: bool = False,
+) -> Any:
+    """The mean along `axis`, weighted by `weights` (differentiable in both).
+
+    With ``returned=True`` also the sum of the weights, broadcast like the average.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.average(wnp.array([1.0, 3.0]), weights=wnp.array([3.0, 1.0]))
+    1.5
+    """
+    if not _traced(a, weights):
+        return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
+    a = _as_array(a)
+    shape = shape_of(a)
+    if axis is not None:
+        axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axis = tuple(_axis(ax, len(shape), "average") for ax in axis)
+    if weights is None:
+        avg = _red.mean(a, axis=axis, keepdims=keepdims)
+        scale = np.asarray(getval(avg)).dtype.type(
+            np.prod(shape, dtype=int) / max(np.size(getval(avg)), 1)
+        )
+    else:
+        w = _as_array(weights)
+        if shape_of(w) != shape:
+            if axis is None:
+                raise TypeError(
+                    "wengert.numpy.average: axis must be specified when shapes of a and "
+                    "weights differ."
+                )
+            if shape_of(w) != tuple(shape[ax] for ax in axis):
+                raise ValueError(
+                    "wengert.numpy.average: shape of weights must be consistent with shape "
+                    "of a along specified axis."
+                )
+            w = transpose(w, tuple(np.argsort(axis)))
+            w = reshape(w, tuple(n if i in axis else 1 for i, n in enumerate(shape)))
+        scale = _red.sum(w, axis=axis, keepdims=keepdims)
+        if np.any(getval(scale) == 0.0):
+            raise ZeroDivisionError(
+                "wengert.numpy.average: weights sum to zero, can't be normalized"
+            )
+        avg = _red.sum(a * w, axis=axis, keepdims=keepdims) / scale
+    if not returned:
+        return avg
+    if shape_of(scale) != shape_of(avg):
+        scale = broadcast_to(scale, shape_of(avg))
+    return avg, scale
+
+
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Range (maximum minus minimum) along `axis`; ties share as in `max` and `min`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.ptp(wnp.array([2.0, 5.0, 1.0]))
+    4.0
+    """
+    if not isinstance(a, Box):
+        return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
+    _no_out(out, "ptp")
+    return _red.max(a, axis=axis, keepdims=keepdims) - _red.min(a, axis=axis, keepdims=keepdims)
+
+
+# --- reductions ignoring NaNs -------------------------------------------------------------
+
+
+def _nan_filled(a, fill):
+    """`a` with NaNs replaced by `fill` (a constant, so NaN entries get no derivative)."""
+    mask = np.isnan(getval(a))
+    return (where(mask, fill, a) if np.any(mask) else a), mask
+
+
+def nansum(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    """Sum along `axis` treating NaNs as zero.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nansum(wnp.array([1.0, wnp.nan, 2.0]))
+    3.0
+    """
+    if not isinstance(a, Box):
+        return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    _no_out(out, "nansum")
+    return _red.sum(_nan_filled(a, 0.0)[0], axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def nanprod(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    """Product along `axis` treating NaNs as one.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanprod(wnp.array([2.0, wnp.nan, 3.0]))
+    6.0
+    """
+    if not isinstance(a, Box):
+        return np.nanprod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    _no_out(out, "nanprod")
+    return _red.prod(_nan_filled(a, 1.0)[0], axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """Cumulative sum treating NaNs as zero.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nancumsum(wnp.array([1.0, wnp.nan, 2.0]))
+    array([1., 1., 3.])
+    """
+    if not isinstance(a, Box):
+        return np.nancumsum(a, axis=axis, dtype=dtype, out=out)
+    return cumsum(_nan_filled(a, 0.0)[0], axis=axis, dtype=dtype, out=out)
+
+
+def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """Cumulative product treating NaNs as one.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nancumprod(wnp.array([2.0, wnp.nan, 3.0]))
+    array([2., 2., 6.])
+    """
+    if not isinstance(a, Box):
+        return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
+    return cumprod(_nan_filled(a, 1.0)[0], axis=axis, dtype=dtype, out=out)
+
+
+def _count(mask, axis, keepdims):
+    return np.sum(~mask, axis=axis, keepdims=keepdims)
+
+
+def nanmean(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    """Mean along `axis` of the entries that are not NaN (NaN where all are).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanmean(wnp.array([1.0, wnp.nan, 2.0]))
+    1.5
+    """
+    if not isinstance(a, Box):
+        return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    _no_out(out, "nanmean")
+    filled, mask = _nan_filled(a, 0.0)
+    total = _red.sum(filled, axis=axis, dtype=dtype, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / _count(mask, axis, keepdims)
+
+
+def nanvar(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Any:
+    """Variance along `axis` of the entries that are not NaN, divided by count - ddof.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanvar(wnp.array([1.0, wnp.nan, 3.0]))
+    1.0
+    """
+    if not isinstance(a, Box):
+        return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    _no_out(out, "nanvar")
+    filled, mask = _nan_filled(a, 0.0)
+    count = _count(mask, axis, True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = _red.sum(filled, axis=axis, dtype=dtype, keepdims=True) / count
+        centred = where(mask, 0.0, filled - mean) if np.any(mask) else filled - mean
+        if np.iscomplexobj(getval(centred)):
+            squares = real(centred * conj(centred))
+        else:
+            squares = centred * centred
+        total = _red.sum(squares, axis=axis, dtype=dtype, keepdims=keepdims)
+        dof = np.maximum(_count(mask, axis, keepdims) - ddof, 0)
+        return total / dof
+
+
+def nanstd(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Any:
+    """Standard deviation along `axis` of the entries that are not NaN.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanstd(wnp.array([1.0, wnp.nan, 3.0]))
+    1.0
+    """
+    if not isinstance(a, Box):
+        return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    _no_out(out, "nanstd")
+    return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+
+
+def _nan_extremum(a, axis, keepdims, reduce, fill):
+    filled, mask = _nan_filled(a, fill)
+    result = reduce(filled, axis=axis, keepdims=keepdims)
+    empty = np.all(mask, axis=axis, keepdims=keepdims)
+    return where(empty, np.nan, result) if np.any(empty) else result
+
+
+def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Maximum along `axis` ignoring NaNs (NaN where all are); ties share as in `max`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanmax(wnp.array([1.0, wnp.nan, 2.0]))
+    2.0
+    """
+    if not isinstance(a, Box):
+        return np.nanmax(a, axis=axis, out=out, keepdims=keepdims)
+    _no_out(out, "nanmax")
+    return _nan_extremum(a, axis, keepdims, _red.max, -np.inf)
+
+
+def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Minimum along `axis` ignoring NaNs (NaN where all are); ties share as in `min`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.nanmin(wnp.array([1.0, wnp.nan, 2.0]))
+    1.0
+    """
+    if not isinstance(a, Box):
+        return np.nanmin(a, axis=axis, out=out, keepdims=keepdims)
+    _no_out(out, "nanmin")
+    return _nan_extremum(a, axis, keepdims, _red.min, np.inf)
+
+
+# --- covariance and correlation -----------------------------------------------------------
+
+
+def cov(
+    m: Any,
+    y: Any = None,
+    rowvar: bool = True,
+    bias: bool = False,
+    ddof: int | None = None,
+    fweights: Any = None,
+    aweights: Any = None,
+    *,
+    dtype: Any = None,
+) -> Any:
+    """Covariance matrix of the variables in the rows of `m` (columns if not `rowvar`),
+    differentiable in the data and in `aweights`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.cov(wnp.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]))
+    array([[ 1., -1.],
+           [-1.,  1.]])
+    """
+    if not _traced(m, y, aweights):
+        return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("wengert.numpy.cov: ddof must be integer")
+    x = array(_as_array(m), ndmin=2)
+    if not rowvar and shape_of(x)[0] != 1:
+        x = transpose(x)
+    if shape_of(x)[0] == 0:
+        return np.array([]).reshape(0, 0)
+    if y is not None:
+        y = array(_as_array(y), ndmin=2)
+        if not rowvar and shape_of(y)[0] != 1:
+            y = transpose(y)
+        x = concatenate([x, y], axis=0)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    w = None
+    if fweights is not None:
+        fw = np.asarray(getval(fweights), dtype=float)
+        if not np.all(fw == np.around(fw)) or np.any(fw < 0):
+            raise ValueError("wengert.numpy.cov: fweights must be non-negative integers")
+        w = fw
+    if aweights is not None:
+        aw = _as_array(aweights)
+        if np.any(getval(aw) < 0):
+            raise ValueError("wengert.numpy.cov: aweights cannot be negative")
+        w = aw if w is None else w * aw
+    avg, w_sum = average(x, axis=1, weights=w, returned=True)
+    w_sum = w_sum[0]
+    if w is None:
+        fact = shape_of(x)[1] - ddof
+    elif ddof == 0:
+        fact = w_sum
+    elif aweights is None:
+        fact = w_sum - ddof
+    else:
+        fact = w_sum - ddof * _red.sum(w * aw) / w_sum
+    if getval(fact) <= 0:
+        fact = 0.0
+    x = x - reshape(avg, (-1, 1))
+    x_t = transpose(x) if w is None else transpose(x * w)
+    if np.iscomplexobj(getval(x_t)):
+        x_t = conj(x_t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return squeeze(matmul(x, x_t) * (1.0 / fact))
+
+
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
+    """Correlation coefficients: `cov` scaled by the standard deviations, clipped to
+    [-1, 1] as NumPy does (so an entry at exactly +-1 has its derivative halved, as in
+    `clip`; the diagonal is constant and its derivative is zero up to rounding).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.corrcoef(wnp.array([0.0, 1.0, 2.0]), wnp.array([1.0, 3.0, 2.0]))
+    array([[1. , 0.5],
+           [0.5, 1. ]])
+    """
+    if not _traced(x, y):
+        return np.corrcoef(x, y, rowvar, dtype=dtype)
+    c = cov(x, y, rowvar, dtype=dtype)
+    if len(shape_of(c)) == 0:
+        return c / c
+    d = diagonal(c)
+    stddev = sqrt(real(d))
+    c = c / reshape(stddev, (-1, 1))
+    c = c / reshape(stddev, (1, -1))
+    if np.iscomplexobj(getval(c)):
+        return clip(real(c), -1, 1) + 1j * clip(imag(c), -1, 1)
+    return clip(c, -1, 1)
+
+
+__all__ = [
+    "average",
+    "corrcoef",
+    "cov",
+    "median",
+    "nancumprod",
+    "nancumsum",
+    "nanmax",
+    "nanmean",
+    "nanmedian",
+    "nanmin",
+    "nanpercentile",
+    "nanprod",
+    "nanquantile",
+    "nanstd",
+    "nansum",
+    "nanvar",
+    "percentile",
+    "ptp",
+    "quantile",
+]
