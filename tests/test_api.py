@@ -172,3 +172,27 @@ def test_comparisons_are_plain_booleans():
         return wnp.sum(wnp.where(mask, x, 0.0))
 
     onp.testing.assert_array_equal(wg.grad(fun)(onp.array([-1.0, 2.0])), [0.0, 1.0])
+
+
+def test_array_methods_on_traced_values():
+    x = onp.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]])
+
+    def f(x):
+        return (
+            x.cumsum(axis=1).sum()
+            + x.cumprod().sum()
+            + x[:, :2].trace()
+            + x.diagonal().sum()
+            + x.take([0, 2], axis=1).sum()
+            + x.repeat(2, axis=0).sum()
+            + x.var()
+            + x.std(axis=0).sum()
+        )
+
+    wg.check_grads(f, order=2)(x)
+    expected = onp.cumsum(x, axis=1).sum() + onp.cumprod(x).sum() + onp.trace(x[:, :2])
+    expected += onp.diagonal(x).sum() + onp.take(x, [0, 2], axis=1).sum() + 2 * x.sum()
+    expected += x.var() + x.std(axis=0).sum()
+    assert f(x) == pytest.approx(expected)
+    with pytest.raises(wg.InPlaceWriteError, match="sort"):
+        wg.grad(lambda x: x.sort())(onp.ones(2))

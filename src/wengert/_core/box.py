@@ -276,6 +276,42 @@ class Box:
     def dot(self, other):
         return ops.dot(self, other)
 
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        _no_out(out, "var")
+        return ops.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        _no_out(out, "std")
+        return ops.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        _no_out(out, "cumsum")
+        return ops.cumsum(self, axis=axis, dtype=dtype)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        _no_out(out, "cumprod")
+        return ops.cumprod(self, axis=axis, dtype=dtype)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        _no_out(out, "trace")
+        return ops.trace(self, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return ops.diagonal(self, offset=offset, axis1=axis1, axis2=axis2)
+
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        _no_out(out, "take")
+        return ops.take(self, indices, axis=axis, mode=mode)
+
+    def repeat(self, repeats, axis=None):
+        return ops.repeat(self, repeats, axis=axis)
+
+    def sort(self, axis=-1, kind=None, order=None):
+        raise InPlaceWriteError(
+            "x.sort() sorts in place, which a traced array cannot do; use "
+            "wengert.numpy.sort(x) (or numpy.sort(x)) and keep the result."
+        )
+
     def clip(self, min=None, max=None):
         return ops.clip(self, min, max)
 
