@@ -292,10 +292,6 @@ class Box:
         _no_out(out, "cumprod")
         return ops.cumprod(self, axis=axis, dtype=dtype)
 
-    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-        _no_out(out, "trace")
-        return ops.trace(self, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype)
-
     def diagonal(self, offset=0, axis1=0, axis2=1):
         return ops.diagonal(self, offset=offset, axis1=axis1, axis2=axis2)
 
