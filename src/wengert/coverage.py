@@ -96,7 +96,7 @@ def _autograd_names(module_name: str, mirror: str) -> set[str] | None:
         ):
             dist = getattr(module, sub, None)
             for fn in dir(dist) if dist is not None else ():
-                if callable(getattr(dist, fn)) and getattr(dist, fn) in vjps:
+                if fn in DISTRIBUTION_FUNCTIONS and getattr(dist, fn) in vjps:
                     names.add(f"{sub}.{fn}")
     return names
 
@@ -107,10 +107,28 @@ def _public_names(module: ModuleType) -> Iterator[tuple[str, object]]:
         obj = getattr(module, name, None)
         if callable(obj) and not isinstance(obj, type) and not isinstance(obj, ModuleType):
             yield name, obj
-        elif obj is not None and not isinstance(obj, (type, ModuleType)) and hasattr(obj, "logpdf"):
-            for fn in ("logpdf", "pdf", "cdf", "logcdf", "pmf", "logpmf", "sf", "logsf"):
-                if hasattr(obj, fn):
+        elif obj is not None and not isinstance(obj, type) and _is_distribution(obj):
+            for fn in DISTRIBUTION_FUNCTIONS:
+                if callable(getattr(obj, fn, None)):
                     yield f"{name}.{fn}", getattr(obj, fn)
+
+
+DISTRIBUTION_FUNCTIONS = (
+    "logpdf",
+    "pdf",
+    "cdf",
+    "logcdf",
+    "sf",
+    "logsf",
+    "pmf",
+    "logpmf",
+    "ppf",
+    "entropy",
+)
+
+
+def _is_distribution(obj) -> bool:
+    return hasattr(obj, "logpdf") or hasattr(obj, "logpmf")
 
 
 def _test_index(tests_dir: Path | None) -> dict[str, str]:
@@ -142,8 +160,9 @@ def collect(tests_dir: Path | None = None) -> list[Row]:
             kind, rev, fwd = _classify(obj)
             tests = set()
             for alias in names_of[id(obj)]:
-                pattern = re.compile(rf"\b{re.escape(alias)}\b")
-                tests |= {f for f, text in sources.items() if pattern.search(text)}
+                # A dotted name (norm.logpdf) counts where each part is named.
+                patterns = [re.compile(rf"\b{re.escape(part)}\b") for part in alias.split(".")]
+                tests |= {f for f, text in sources.items() if all(p.search(text) for p in patterns)}
             rows.append(
                 Row(
                     ns,

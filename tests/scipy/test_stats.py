@@ -172,6 +172,12 @@ for name in ("logpdf", "pdf"):
         ],
     )
 
+case(
+    "multivariate_normal.entropy",
+    stats.multivariate_normal.entropy,
+    [(real(3), spd(3)), (real(2), real(2, lo=0.5, hi=2.0)), (real(2), real(lo=0.5, hi=2.0))],
+)
+
 
 @pytest.mark.parametrize(
     "name, fun, gens", CASES, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)]

@@ -25,7 +25,7 @@ from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
 from ..errors import MissingRuleError
-from ..numpy._define import binary, elementwise
+from ..numpy._define import binary, elementwise, nondiff
 from ..numpy.reductions import expand_reduced
 
 _SQRT_PI = float(np.sqrt(np.pi))
@@ -353,6 +353,35 @@ log_softmax.defjvp(
 )
 
 
+# --- composites of the above ---------------------------------------------------------------
+
+gammasgn = nondiff(sc.gammasgn, "gammasgn")
+
+
+def rgamma(x):
+    """1 / gamma(x), zero at the poles of gamma (where its derivative comes out NaN).
+
+    >>> round(float(rgamma(3.0)), 6)
+    0.5
+    """
+    return gammasgn(x) * wnp.exp(-gammaln(x))
+
+
+def jn(n, x):
+    """Bessel function of the first kind of integer order n (differentiable in x)."""
+    return jv(n, x)
+
+
+def yn(n, x):
+    """Bessel function of the second kind of integer order n (differentiable in x)."""
+    return yv(n, x)
+
+
+def ive(v, x):
+    """Exponentially scaled modified Bessel function iv(v, x) exp(-|x|), for real x."""
+    return iv(v, x) * wnp.exp(-wnp.abs(x))
+
+
 __all__ = [
     "beta",
     "betainc",
@@ -368,13 +397,16 @@ __all__ = [
     "gammainc",
     "gammaincc",
     "gammaln",
+    "gammasgn",
     "i0",
     "i0e",
     "i1",
     "i1e",
     "iv",
+    "ive",
     "j0",
     "j1",
+    "jn",
     "jv",
     "kv",
     "log_expit",
@@ -388,6 +420,7 @@ __all__ = [
     "polygamma",
     "psi",
     "rel_entr",
+    "rgamma",
     "sinc",
     "softmax",
     "stdtr",
@@ -395,5 +428,6 @@ __all__ = [
     "xlogy",
     "y0",
     "y1",
+    "yn",
     "yv",
 ]
