@@ -90,3 +90,19 @@ def test_complex_intermediates_inside_a_real_function():
 
 def test_abs_of_complex_at_zero_is_finite():
     assert wg.grad(lambda z: wnp.abs(z))(0j) == 0
+
+
+def test_complex_cotangent_reaching_a_real_input_keeps_its_real_part():
+    from wengert._core.primitive import Primitive
+
+    # A non-broadcasting primitive whose reverse rule gives a complex cotangent.
+    dft = Primitive(onp.fft.fft, "dft")
+    dft.defvjp(lambda g, ans, x: wnp.fft.fft(g))
+    dft.defjvp(lambda t, ans, x: wnp.fft.fft(t))
+    x = onp.array([0.5, -1.0, 2.0, 0.25])
+    g = wg.grad(lambda x: wnp.real(dft(x))[1] + wnp.imag(dft(x))[2])(x)
+    assert g.dtype == onp.float64
+    expected = onp.real(onp.exp(-2j * onp.pi * onp.arange(4) / 4))
+    expected += onp.imag(onp.exp(-2j * onp.pi * 2 * onp.arange(4) / 4))
+    onp.testing.assert_allclose(g, expected, atol=1e-15)
+    wg.check_grads(lambda x: wnp.real(dft(x)) * wnp.imag(dft(x)), order=2)(x)

@@ -16,7 +16,7 @@ import numpy as np
 from .box import Box
 from .primitive import Primitive
 from .trace import Trace
-from .vspace import unbroadcast, zeros_like
+from .vspace import match_realness, unbroadcast, zeros_like
 
 
 class Node:
@@ -131,7 +131,8 @@ def backward(
         primitive = node.primitive
         if primitive is None:
             continue
-        g = cotangents.pop(node, None)
+        # An interior node may be an input too (a retained gradient): keep its cotangent.
+        g = cotangents.get(node) if node in input_set else cotangents.pop(node, None)
         if g is None:
             continue
         ans, args, kwargs = node.ans, node.args, node.kwargs
@@ -147,6 +148,8 @@ def backward(
                 if c is not None:
                     if primitive.broadcasts:
                         c = unbroadcast(c, args[argnum])
+                    else:
+                        c = match_realness(c, args[argnum])
                     _accumulate(cotangents, owned, parent, c)
             continue
         rules = primitive.vjp_rules
@@ -160,6 +163,8 @@ def backward(
                 continue
             if broadcasts:
                 c = unbroadcast(c, args[argnum])
+            else:
+                c = match_realness(c, args[argnum])
             if parent in cotangents:
                 _accumulate(cotangents, owned, parent, c)
             else:

@@ -75,6 +75,26 @@ def unbroadcast(cotangent: Any, primal: Any) -> Any:
     return _unbroadcast(cotangent, primal)
 
 
+_COMPLEX_SCALARS = (complex, np.complex128, np.complex64)
+
+
+def match_realness(cotangent: Any, primal: Any) -> Any:
+    """The real part of a complex cotangent that reaches a real primal, else unchanged.
+
+    A real input perturbed by t contributes Re(<g, t>) to any real result, so only the
+    real part of its cotangent matters.
+    """
+    kind = type(cotangent)
+    if kind is np.ndarray:
+        if cotangent.dtype.kind != "c":
+            return cotangent
+    elif kind not in _COMPLEX_SCALARS and not (
+        isinstance(cotangent, Box) and is_complex(cotangent)
+    ):
+        return cotangent
+    return cotangent if is_complex(primal) else ops.real(cotangent)
+
+
 def _unbroadcast(cotangent: Any, primal: Any) -> Any:
     shape = shape_of(primal)
     if shape_of(cotangent) != shape:
