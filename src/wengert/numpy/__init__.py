@@ -38,7 +38,9 @@ from .._core import box as _box
 from . import (
     contractions,
     elementwise,
+    fft,
     indexing,
+    linalg,
     manipulation,
     nondiff,
     random,  # noqa: F401
@@ -68,7 +70,7 @@ _MODULES = (
     signal,
     nondiff,
 )
-_SUBMODULES = ()
+_SUBMODULES = ((linalg, _np.linalg), (fft, _np.fft))
 
 
 def _register() -> None:
@@ -98,5 +100,5 @@ _register()
 
 __all__ = sorted(
     {name for m in _MODULES for name in m.__all__}
-    | {"index_add", "index_update", "random"}
+    | {"fft", "index_add", "index_update", "linalg", "random"}
 )

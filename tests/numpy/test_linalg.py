@@ -1,0 +1,611 @@
+"""wengert.numpy.linalg: every function through the checker, both modes, order 2 (order 1
+where the second derivative does not exist), plus values, conventions and edge points."""
+
+from __future__ import annotations
+
+import numpy as onp
+import pytest
+
+import wengert as wg
+import wengert.numpy as wnp
+from wengert._core.primitive import Primitive
+from wengert.numpy import linalg as la
+
+R = onp.random.default_rng(7)
+
+
+# --- input generators ------------------------------------------------------------------
+
+
+def dense(*shape, cplx=False):
+    """Standard normal entries (complex with ``cplx``)."""
+
+    def make():
+        x = R.standard_normal(shape)
+        return x + 1j * R.standard_normal(shape) if cplx else x
+
+    return make
+
+
+def well_conditioned(n, batch=(), cplx=False):
+    """Square matrices with a diagonal shift, far from singular."""
+    return lambda: dense(*batch, n, n, cplx=cplx)() + 3.0 * onp.eye(n)
+
+
+def positive_definite(n, batch=(), cplx=False):
+    def make():
+        x = dense(*batch, n, n, cplx=cplx)()
+        return x @ onp.conj(onp.swapaxes(x, -1, -2)) + n * onp.eye(n)
+
+    return make
+
+
+def symmetric(n, batch=()):
+    def make():
+        x = R.standard_normal((*batch, n, n))
+        return x + onp.swapaxes(x, -1, -2)
+
+    return make
+
+
+def shifted(shape):
+    """Random arrays that are 3 I plus noise once reshaped to a square matrix."""
+    size = int(onp.sqrt(onp.prod(shape)))
+    return lambda: 3 * onp.eye(size).reshape(shape) + R.standard_normal(shape)
+
+
+def similar_to(eigenvalues):
+    """S diag(eigenvalues) S^-1 for a random S: real eigenvalues, non-symmetric."""
+
+    def make():
+        s = R.standard_normal((len(eigenvalues),) * 2) + 2 * onp.eye(len(eigenvalues))
+        return s @ onp.diag(eigenvalues) @ onp.linalg.inv(s)
+
+    return make
+
+
+def _order_free_eig(a):
+    w, v = la.eig(a)
+    size = wnp.real(v * wnp.conj(v))  # |v_ik|^2
+    weighted = wnp.sum(size * wnp.real(w)[..., None, :] + size * wnp.imag(w)[..., None, :], -1)
+    return weighted, wnp.sum(w * w, axis=-1)
+
+
+def fixed(value):
+    return lambda: onp.array(value, dtype=float)
+
+
+def mixed(f):
+    """A real function of a complex-valued one, mixing real and imaginary parts."""
+    return lambda *args: wg.tree_map(lambda y: wnp.real(y) + 2.0 * wnp.imag(y), f(*args))
+
+
+CASES: list[tuple[str, object, tuple, int]] = []
+
+
+def case(name, fun, *gens, order=2):
+    CASES.append((name, fun, gens, order))
+
+
+# --- inverses and solves -------------------------------------------------------------------
+case("inv", la.inv, well_conditioned(3))
+case("inv", la.inv, well_conditioned(3, (2,)))
+case("inv", la.inv, well_conditioned(3, cplx=True))
+case("inv", mixed(la.inv), well_conditioned(2, (2,), cplx=True))
+case("solve", la.solve, well_conditioned(3), dense(3))
+case("solve", la.solve, well_conditioned(3, (2,)), dense(3, 2))
+case("solve", la.solve, well_conditioned(3, (2,)), dense(3))  # one vector, many matrices
+case("solve", la.solve, well_conditioned(3), dense(4, 3, 2))  # one matrix, many right sides
+case("solve", la.solve, well_conditioned(3, cplx=True), dense(3, cplx=True))
+case("pinv", la.pinv, dense(4, 3))
+case("pinv", la.pinv, dense(2, 4))
+case("pinv", la.pinv, dense(2, 4, 3))
+case("pinv", la.pinv, dense(3, 2, cplx=True))
+case("pinv", la.pinv, well_conditioned(3))
+case("lstsq", lambda a, b: la.lstsq(a, b)[0], dense(5, 3), dense(5))
+case("lstsq", lambda a, b: (*la.lstsq(a, b)[:2], la.lstsq(a, b)[3]), dense(5, 3), dense(5, 2))
+case("lstsq", lambda a, b: la.lstsq(a, b)[0], dense(2, 4), dense(2))  # minimum-norm solution
+case("lstsq", lambda a, b: la.lstsq(a, b)[0], dense(4, 3, cplx=True), dense(4, cplx=True))
+case("tensorsolve", la.tensorsolve, shifted((2, 3, 6)), dense(2, 3))
+case(
+    "tensorsolve",
+    lambda a, b: la.tensorsolve(a, b, axes=(0,)),
+    shifted((6, 2, 3)),
+    dense(2, 3),
+)
+case("tensorinv", lambda a: la.tensorinv(a, ind=1), lambda: 3 * onp.eye(4).reshape(4, 2, 2))
+case("tensorinv", la.tensorinv, shifted((2, 3, 6)))
+
+# --- determinants ----------------------------------------------------------------------------
+case("det", la.det, dense(1, 1))
+case("det", la.det, dense(3, 3))
+case("det", la.det, dense(2, 4, 4))
+case("det", la.det, dense(3, 3, cplx=True))
+case("det", la.det, fixed([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]]))  # rank 2
+case("det", la.det, lambda: onp.outer([1.0, 2.0, 3.0], [1.0, -1.0, 2.0]))  # rank 1
+case("det", la.det, lambda: onp.zeros((2, 3, 3)))
+case("det", la.det, lambda: onp.zeros((2, 2)))
+case("cofactor", la._cofactor, dense(3, 3))
+case("cofactor", la._cofactor, dense(2, 3, 3, cplx=True))
+# At a rank-1 matrix the second derivative of the cofactors (det's third) goes through the
+# SVD's rules at a repeated zero singular value: first order only.
+case("cofactor", la._cofactor, lambda: onp.outer([1.0, 2.0, 3.0], [1.0, -1.0, 2.0]), order=1)
+case("slogdet", lambda a: la.slogdet(a)[1], dense(3, 3))
+case("slogdet", lambda a: la.slogdet(a)[1] * la.slogdet(a)[0], dense(2, 3, 3))
+case("slogdet", la.slogdet, well_conditioned(3, cplx=True))
+case("slogdet", mixed(la.slogdet), well_conditioned(3, (2,), cplx=True))
+
+# --- factorizations --------------------------------------------------------------------------
+case("cholesky", la.cholesky, positive_definite(3))
+case("cholesky", la.cholesky, positive_definite(3, (2,)))
+case("cholesky", lambda a: la.cholesky(a, upper=True), positive_definite(3))
+case("cholesky", la.cholesky, positive_definite(3, cplx=True))
+case("cholesky", mixed(la.cholesky), positive_definite(2, (2,), cplx=True))
+case("cholesky", la.cholesky, shifted((3, 3)))  # reads (a + a.T) / 2: any direction works
+case("qr", la.qr, dense(4, 3))
+case("qr", la.qr, dense(3, 3))
+case("qr", la.qr, dense(2, 4))  # wide: R = [R1, Q^H A2]
+case("qr", la.qr, dense(2, 4, 3))
+case("qr", lambda a: la.qr(a, mode="r"), dense(4, 3))
+case("qr", lambda a: la.qr(a, mode="complete"), dense(2, 3))
+case("qr", la.qr, dense(4, 3, cplx=True))
+case("qr", mixed(la.qr), dense(2, 3, cplx=True))
+
+# --- eigenproblems ---------------------------------------------------------------------------
+case("eigh", la.eigh, symmetric(3))
+case("eigh", la.eigh, symmetric(4, (2,)))
+case("eigh", lambda a: la.eigh(a)[1], dense(3, 3))  # reads the symmetric part
+# Complex eigenvectors carry a free phase: check phase-free functions of them.
+case(
+    "eigh",
+    lambda a: (la.eigh(a)[0], wnp.abs(la.eigh(a)[1]) ** 2),
+    positive_definite(3, cplx=True),
+)
+case("eigvalsh", la.eigvalsh, symmetric(4))
+case("eigvalsh", la.eigvalsh, symmetric(3, (2,)))
+case("eigvalsh", la.eigvalsh, positive_definite(3, cplx=True))
+case("eig", la.eig, dense(4, 4))  # real input, complex pairs
+case("eig", la.eig, dense(2, 3, 3))
+case("eig", la.eig, dense(3, 3, cplx=True))
+# LAPACK's order of the eigenvalues can change under a small perturbation (it does near
+# this matrix); functions blind to the order are smooth wherever eigenvalues are distinct.
+case("eig", _order_free_eig, similar_to([0.0, 1.0, 2.0]))
+case("eig", _order_free_eig, dense(2, 3, 3, cplx=True))
+case("eigvals", la.eigvals, dense(4, 4))
+case("eigvals", mixed(la.eigvals), dense(2, 3, 3))
+case("eigvals", la.eigvals, dense(3, 3, cplx=True))
+
+# --- singular values -------------------------------------------------------------------------
+case("svd", la.svd, dense(3, 3))
+case("svd", la.svd, dense(2, 3, 3))
+case("svd", lambda a: la.svd(a, full_matrices=False), dense(4, 3))
+case("svd", lambda a: la.svd(a, full_matrices=False), dense(2, 5))
+case("svd", lambda a: la.svd(a, full_matrices=False), dense(2, 2, 4))
+
+
+def _phase_free_svd(a):
+    u, s, vh = la.svd(a, full_matrices=False)
+    return s, wnp.abs(u) ** 2, wnp.abs(vh) ** 2, u @ vh
+
+
+case("svd", _phase_free_svd, dense(4, 3, cplx=True))
+case("svd", _phase_free_svd, dense(3, 5, cplx=True))
+case("svdvals", lambda a: la.svd(a, compute_uv=False), dense(4, 3))
+case("svdvals", la.svdvals, dense(2, 3, 4))
+case("svdvals", la.svdvals, dense(3, 4, cplx=True))
+
+# --- norms -----------------------------------------------------------------------------------
+for ord_ in (None, 2, 1, onp.inf, -onp.inf, 3, 1.5, 0.5, -1, -2):
+    case("pnorm", lambda x, o=ord_: la.norm(x, o), dense(5))
+    case("pnorm", lambda x, o=ord_: la.norm(x, o, axis=1, keepdims=True), dense(3, 4))
+case("pnorm", lambda x: la.norm(x, 0) * x, dense(3))  # counts nonzeros: a constant
+case("pnorm", la.norm, dense(2, 3, 4))
+case("pnorm", lambda x: la.norm(x, keepdims=True), dense(2, 3))
+case("pnorm", la.norm, dense(4, cplx=True))
+case("pnorm", lambda x: la.norm(x, 3, axis=0), dense(4, 2, cplx=True))
+case("pnorm", lambda x: la.norm(x, onp.inf), dense(4, cplx=True))
+for ord_ in (None, "fro", "nuc", 1, -1, 2, -2, onp.inf, -onp.inf):
+    case("svdvals", lambda x, o=ord_: la.norm(x, o), dense(3, 4))
+    case("svdvals", lambda x, o=ord_: la.norm(x, o, axis=(2, 0), keepdims=True), dense(3, 2, 4))
+case("svdvals", lambda x: la.norm(x, "nuc"), dense(3, 3, cplx=True))
+case("pnorm", lambda x: la.vector_norm(x, axis=(0, 2), ord=3), dense(3, 2, 4))
+case("pnorm", lambda x: la.vector_norm(x, keepdims=True), dense(3, 2))
+case("svdvals", lambda x: la.matrix_norm(x, ord=2), dense(2, 3, 4))
+case("svdvals", la.cond, dense(3, 3))
+case("svdvals", lambda x: la.cond(x, -2), dense(2, 3, 3))
+case("inv", lambda x: la.cond(x, 1), well_conditioned(3))
+case("inv", lambda x: la.cond(x, "fro"), well_conditioned(3))
+
+# --- products and helpers --------------------------------------------------------------------
+case("matmul", lambda a: la.matrix_power(a, 3), dense(3, 3))
+case("matmul", lambda a: la.matrix_power(a, 6), dense(2, 2, 2))
+case("inv", lambda a: la.matrix_power(a, -2), well_conditioned(3, (2,)))
+case("matmul", lambda a: la.matrix_power(a, 0) * a, dense(3, 3))
+case(
+    "matmul",
+    lambda a, b, c, d: la.multi_dot([a, b, c, d]),
+    dense(3),
+    dense(3, 5),
+    dense(5, 2),
+    dense(2),
+)
+case("matmul", lambda a, b, c: la.multi_dot([a, b, c]), dense(3, 4), dense(4, 5), dense(5, 2))
+case("matmul", lambda a, b: la.multi_dot([a, b]), dense(3, 4), dense(4))
+case("getitem", lambda x: la.diagonal(x, offset=1), dense(2, 3, 4))
+case("getitem", lambda x: la.trace(x, offset=-1), dense(3, 4))
+case("getitem", la.matrix_transpose, dense(2, 3, 4))
+case("multiply", la.vecdot, dense(2, 3, cplx=True), dense(3, cplx=True))
+case("multiply", la.cross, dense(2, 3), dense(3))
+case("multiply", lambda a, b: la.cross(a, b, axis=0), dense(3, 2), dense(3, 2))
+case("multiply", la.outer, dense(2), dense(3))
+case("tensordot", lambda a, b: la.tensordot(a, b, 1), dense(2, 3), dense(3, 2))
+
+
+@pytest.mark.parametrize(
+    "name, fun, gens, order", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_rules_against_numerical_derivatives(name, fun, gens, order):
+    args = [g() for g in gens]
+    wg.check_grads(fun, modes=("fwd", "rev"), order=order)(*args)
+
+
+def _primitives() -> dict[str, Primitive]:
+    return {
+        v.name: v
+        for v in vars(la).values()
+        if isinstance(v, Primitive) and v.fun.__module__ == la.__name__
+    }
+
+
+def test_every_primitive_is_in_the_table_with_both_rules():
+    prims = _primitives()
+    missing = sorted(set(prims) - {c[0] for c in CASES})
+    assert not missing, f"linalg primitives with no row in the table: {missing}"
+    for name, prim in prims.items():
+        assert prim.vjp_rules or prim.vjp_all, f"{name} has no reverse rule"
+        assert prim.jvp_rules or prim.jvp_all, f"{name} has no forward rule"
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def _traced_value(fun, *args):
+    """The primal a function computes on traced inputs."""
+    return wg.jvp(fun, args, tuple(onp.zeros_like(a) for a in args))[0]
+
+
+def _assert_tree_close(a, b):
+    la_, lb = wg.tree_flatten(a)[0], wg.tree_flatten(b)[0]
+    assert len(la_) == len(lb)
+    for x, y in zip(la_, lb):
+        assert onp.shape(x) == onp.shape(y)
+        onp.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+
+
+VALUE_CASES = [
+    (la.inv, onp.linalg.inv, (well_conditioned(3, (2,)),)),
+    (la.solve, onp.linalg.solve, (well_conditioned(3, (2,)), dense(3))),
+    (la.det, onp.linalg.det, (dense(2, 3, 3, cplx=True),)),
+    (la.slogdet, onp.linalg.slogdet, (dense(2, 3, 3),)),
+    (la.cholesky, onp.linalg.cholesky, (positive_definite(3, (2,)),)),
+    (la.qr, onp.linalg.qr, (dense(2, 4, 3),)),
+    (lambda a: la.qr(a)[1], lambda a: onp.linalg.qr(a)[1], (dense(3, 5),)),
+    (la.eigh, onp.linalg.eigh, (symmetric(3, (2,)),)),
+    (la.eigvalsh, onp.linalg.eigvalsh, (symmetric(4),)),
+    (la.eigvals, onp.linalg.eigvals, (dense(4, 4, cplx=True),)),
+    (la.eig, onp.linalg.eig, (dense(3, 3, cplx=True),)),
+    (la.svd, onp.linalg.svd, (dense(2, 3, 3),)),
+    (la.svdvals, lambda a: onp.linalg.svd(a, compute_uv=False), (dense(3, 5),)),
+    (la.pinv, onp.linalg.pinv, (dense(4, 3),)),
+    (la.lstsq, onp.linalg.lstsq, (dense(5, 3), dense(5))),
+    (lambda a: la.matrix_power(a, -3), lambda a: onp.linalg.matrix_power(a, -3), (dense(3, 3),)),
+    (lambda a: la.matrix_power(a, 5), lambda a: onp.linalg.matrix_power(a, 5), (dense(2, 3, 3),)),
+    (
+        lambda *a: la.multi_dot(a),
+        lambda *a: onp.linalg.multi_dot(a),
+        (dense(3), dense(3, 5), dense(5, 2), dense(2, 4)),
+    ),
+    (la.tensorinv, onp.linalg.tensorinv, (lambda: dense(2, 3, 6)() + onp.eye(6).reshape(2, 3, 6),)),
+    (lambda a: la.cond(a, 1), lambda a: onp.linalg.cond(a, 1), (dense(3, 3),)),
+    (la.cond, onp.linalg.cond, (dense(2, 3, 3),)),
+    (lambda a: la.trace(a, offset=1), lambda a: onp.linalg.trace(a, offset=1), (dense(2, 3, 4),)),
+    (
+        lambda a: la.diagonal(a, offset=-1),
+        lambda a: onp.linalg.diagonal(a, offset=-1),
+        (dense(3, 4),),
+    ),
+    (la.cross, onp.linalg.cross, (dense(2, 3), dense(3))),
+    (la.vecdot, onp.linalg.vecdot, (dense(2, 3, cplx=True), dense(3, cplx=True))),
+]
+
+
+@pytest.mark.parametrize("fun, reference, gens", VALUE_CASES)
+def test_traced_values_match_numpy(fun, reference, gens):
+    args = [g() for g in gens]
+    _assert_tree_close(_traced_value(fun, *args), reference(*args))
+    _assert_tree_close(fun(*args), reference(*args))
+
+
+@pytest.mark.parametrize(
+    "ord_, axis, keepdims",
+    [(o, (1, 0), k) for o in (None, "fro", "nuc", 1, -1, 2, -2, onp.inf, -onp.inf) for k in (0, 1)]
+    + [(o, 0, k) for o in (None, 2, 1, onp.inf, -onp.inf, 3, 0.5, -1, -2, 0) for k in (0, 1)]
+    + [(None, None, 1), (2, None, 0), ("nuc", None, 0)],
+)
+def test_norm_values_match_numpy(ord_, axis, keepdims):
+    x = dense(3, 4)()
+    value = _traced_value(lambda x: la.norm(x, ord_, axis, bool(keepdims)), x)
+    expected = onp.linalg.norm(x, ord_, axis, bool(keepdims))
+    assert onp.shape(value) == onp.shape(expected)
+    onp.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+def test_eig_returns_complex_with_the_largest_entry_real_and_positive():
+    a = onp.diag([1.0, 2.0, 3.0]) + onp.triu(dense(3, 3)(), 1)
+    w, v = la.eig(a)
+    assert w.dtype == onp.complex128 and v.dtype == onp.complex128
+    onp.testing.assert_allclose(w, onp.linalg.eigvals(a))
+    for x in (dense(4, 4)(), dense(3, 3, cplx=True)()):
+        w, v = la.eig(x)
+        pivot = v[onp.argmax(onp.abs(v), axis=0), onp.arange(len(w))]
+        onp.testing.assert_array_equal(pivot.imag, 0.0)
+        assert onp.all(pivot.real > 0)
+        onp.testing.assert_allclose(x @ v, v * w, atol=1e-12)
+        onp.testing.assert_allclose(onp.linalg.norm(v, axis=0), 1.0)
+        # The tangent keeps the norm at 1 and the largest entry real.
+        tangent = wg.jvp(
+            lambda a: la.eig(a)[1], (x,), (dense(*x.shape, cplx=x.dtype.kind == "c")(),)
+        )[1]
+        pivot_rows = onp.argmax(onp.abs(v), axis=0)
+        onp.testing.assert_allclose(tangent[pivot_rows, onp.arange(len(w))].imag, 0.0, atol=1e-12)
+        onp.testing.assert_allclose(onp.real(onp.sum(onp.conj(v) * tangent, 0)), 0.0, atol=1e-12)
+    # For complex input this is LAPACK's own normalization: NumPy's vectors exactly.
+    x = dense(3, 3, cplx=True)()
+    onp.testing.assert_allclose(la.eig(x)[1], onp.linalg.eig(x)[1], rtol=1e-13)
+
+
+def test_gradients_of_real_inputs_are_real():
+    a = dense(3, 3)()
+    for fun in (
+        lambda a: wnp.sum(wnp.real(la.eigvals(a)) ** 2),
+        lambda a: wnp.sum(wnp.abs(la.eig(a)[1])),
+        lambda a: wnp.real(wnp.sum(la.lstsq(a, onp.ones(3) + 1j)[0])),
+    ):
+        g = wg.grad(fun)(a)
+        assert g.dtype == onp.float64
+        wg.check_grads(fun, order=2)(a)
+
+
+# --- closed forms and the transpose convention -------------------------------------------------
+
+
+def test_closed_form_gradients():
+    a = well_conditioned(3)()
+    ainv = onp.linalg.inv(a)
+    onp.testing.assert_allclose(wg.grad(la.det)(a), onp.linalg.det(a) * ainv.T)
+    onp.testing.assert_allclose(wg.grad(lambda a: la.slogdet(a)[1])(a), ainv.T)
+    onp.testing.assert_allclose(wg.grad(lambda a: la.trace(la.inv(a)))(a), -(ainv @ ainv).T)
+    x = dense(4, 3)()
+    u, _, vh = onp.linalg.svd(x, full_matrices=False)
+    onp.testing.assert_allclose(wg.grad(lambda x: la.norm(x, "nuc"))(x), u @ vh, atol=1e-12)
+    onp.testing.assert_allclose(wg.grad(lambda x: la.norm(x, 2))(x), onp.outer(u[:, 0], vh[0]))
+    onp.testing.assert_allclose(wg.grad(la.norm)(x), x / onp.linalg.norm(x))
+
+
+def test_reverse_rules_are_transposes_not_conjugate_transposes():
+    a = well_conditioned(3, cplx=True)()
+    g = dense(3, 3, cplx=True)()
+    _, pullback = wg.vjp(la.inv, a)
+    ainv_t = onp.linalg.inv(a).T
+    onp.testing.assert_allclose(pullback(g)[0], -ainv_t @ g @ ainv_t)
+    _, pullback = wg.vjp(la.det, a)
+    onp.testing.assert_allclose(pullback(1.0 + 0j)[0], onp.linalg.det(a) * ainv_t)
+    # eigvals is holomorphic: the cotangent of sum(w) is the identity, unconjugated.
+    _, pullback = wg.vjp(lambda a: wnp.sum(la.eigvals(a)), a)
+    onp.testing.assert_allclose(pullback(1.0 + 0j)[0], onp.eye(3), atol=1e-12)
+
+
+def test_plain_numpy_code_is_routed():
+    a = well_conditioned(3)()
+    b = dense(3)()
+
+    def loss(a):
+        x = onp.linalg.solve(a, b)
+        _, logdet = onp.linalg.slogdet(a)
+        return onp.sum(x**2) + logdet + onp.linalg.norm(onp.linalg.inv(a), "fro")
+
+    g = wg.grad(loss)(a)
+    wg.check_grads(loss, order=2)(a)
+    expected = wg.grad(
+        lambda a: wnp.sum(la.solve(a, b) ** 2) + la.slogdet(a)[1] + la.norm(la.inv(a), "fro")
+    )(a)
+    onp.testing.assert_allclose(g, expected)
+
+
+# --- realistic compositions ----------------------------------------------------------------------
+
+
+def gaussian_logpdf(x, mean, cov):
+    """log N(x; mean, cov) through cholesky, solve and slogdet."""
+    factor = la.cholesky(cov)
+    z = la.solve(factor, x - mean)
+    _, logdet = la.slogdet(cov)
+    n = x.shape[-1]
+    return -0.5 * wnp.sum(z**2) - 0.5 * logdet - 0.5 * n * onp.log(2 * onp.pi)
+
+
+def test_gaussian_log_likelihood():
+    x, mean, cov = dense(4)(), dense(4)(), positive_definite(4)()
+    scipy_stats = pytest.importorskip("scipy.stats")
+    assert gaussian_logpdf(x, mean, cov) == pytest.approx(
+        scipy_stats.multivariate_normal(mean, cov).logpdf(x), rel=1e-12
+    )
+    wg.check_grads(gaussian_logpdf, order=2)(x, mean, cov)
+    # d/dcov = (P r r^T P - P) / 2 with P = inv(cov), r = x - mean; symmetric.
+    p = onp.linalg.inv(cov)
+    r = x - mean
+    expected = 0.5 * (p @ onp.outer(r, r) @ p - p)
+    onp.testing.assert_allclose(wg.grad(gaussian_logpdf, argnums=2)(x, mean, cov), expected)
+    # Maximum likelihood: the gradient in the mean vanishes at the data.
+    onp.testing.assert_allclose(wg.grad(gaussian_logpdf, argnums=1)(x, x, cov), 0.0, atol=1e-12)
+
+
+def test_gaussian_log_likelihood_of_a_parametrized_covariance():
+    def loss(params, data):
+        factor = wnp.reshape(params, (3, 3))
+        cov = factor @ wnp.transpose(factor) + onp.eye(3)
+        return sum(gaussian_logpdf(x, onp.zeros(3), cov) for x in data)
+
+    wg.check_grads(loss, order=2)(dense(9)(), dense(2, 3)())
+
+
+def sym_expm(a):
+    """exp of a stack of symmetric matrices through eigh."""
+    w, v = la.eigh(a)
+    return (v * wnp.exp(w)[..., None, :]) @ wnp.swapaxes(v, -1, -2)
+
+
+def test_matrix_functions_of_batched_input():
+    a = 0.3 * symmetric(3, (2, 2))()
+    series = sum(
+        onp.linalg.matrix_power(a, k) / onp.prod(onp.arange(1.0, k + 1)) for k in range(25)
+    )
+    onp.testing.assert_allclose(sym_expm(a), series, atol=1e-12)
+    wg.check_grads(sym_expm, order=2)(a)
+    # d tr exp(a) = exp(a)^T, batched.
+    onp.testing.assert_allclose(
+        wg.grad(lambda a: wnp.sum(la.trace(sym_expm(a))))(a),
+        onp.swapaxes(series, -1, -2),
+        atol=1e-12,
+    )
+    # A matrix square root through svd, and through a power, batched.
+    spd = positive_definite(3, (2,))()
+    wg.check_grads(lambda a: (lambda r: la.matrix_power(r, 2))(la.cholesky(a)), order=2)(spd)
+    wg.check_grads(lambda a: la.norm(la.inv(a) @ a, axis=(-2, -1)), order=2)(spd)
+
+
+def test_least_squares_fit_matches_normal_equations():
+    a, b = dense(6, 3)(), dense(6)()
+    g = wg.grad(lambda b: wnp.sum(la.lstsq(a, b)[0]))(b)
+    onp.testing.assert_allclose(g, a @ onp.linalg.inv(a.T @ a) @ onp.ones(3))
+
+
+# --- edge points ---------------------------------------------------------------------------------
+
+
+def _rotated(diagonal, seed=0):
+    q, _ = onp.linalg.qr(onp.random.default_rng(seed).standard_normal((len(diagonal),) * 2))
+    a = q @ onp.diag(diagonal) @ q.T
+    return (a + a.T) / 2
+
+
+def test_det_of_singular_matrices_is_the_cofactor_matrix():
+    rank2 = onp.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
+    cof = onp.array(
+        [
+            [
+                onp.linalg.det(onp.delete(onp.delete(rank2, i, 0), j, 1)) * (-1) ** (i + j)
+                for j in range(3)
+            ]
+            for i in range(3)
+        ]
+    )
+    onp.testing.assert_allclose(wg.grad(la.det)(rank2), cof, atol=1e-12)
+    assert onp.abs(cof).max() > 1  # a nonzero adjugate
+    rank1 = onp.outer([1.0, 2.0, 3.0], [1.0, -1.0, 2.0])
+    onp.testing.assert_allclose(wg.grad(la.det)(rank1), 0.0, atol=1e-12)
+    # Second derivative at the zero 2x2 matrix: d^2 det = 2 (e00 e11 - e01 e10).
+    e = dense(2, 2)()
+    hvp = wg.jvp(wg.grad(la.det), (onp.zeros((2, 2)),), (e,))[1]
+    onp.testing.assert_allclose(hvp, [[e[1, 1], -e[1, 0]], [-e[0, 1], e[0, 0]]], atol=1e-12)
+
+
+def test_eigvalsh_at_repeated_eigenvalues():
+    a = _rotated([1.0, 1.0, 3.0])
+    for fun, grad in [
+        (lambda a: wnp.sum(la.eigvalsh(a) ** 2), 2 * a),
+        (lambda a: wnp.sum(la.eigvalsh(a) ** 3), 3 * a @ a),
+        (lambda a: wnp.sum(la.eigh(a)[0] ** 2), 2 * a),
+    ]:
+        onp.testing.assert_allclose(wg.grad(fun)(a), grad, atol=1e-12)
+        onp.testing.assert_allclose(
+            wg.jvp(fun, (a,), (onp.eye(3),))[1], onp.trace(grad), atol=1e-12
+        )
+        wg.check_grads(fun, order=1)(a)
+    g = wg.grad(lambda a: wnp.sum(la.eigvalsh(a) ** 2))(onp.eye(3))
+    onp.testing.assert_array_equal(g, 2 * onp.eye(3))
+
+
+def test_eigenvectors_at_repeated_eigenvalues_are_finite_and_right_for_projectors():
+    a = _rotated([1.0, 1.0, 3.0])
+    projector = lambda a: (lambda w, v: v[:, :2] @ v[:, :2].T)(*la.eigh(a))
+    wg.check_grads(projector, order=1)(a)
+    g = wg.grad(lambda a: wnp.sum(la.eigh(a)[1] * onp.arange(9.0).reshape(3, 3)))(onp.eye(3))
+    assert onp.all(onp.isfinite(g))
+
+
+def test_singular_values_at_repeated_and_zero_values():
+    q = _rotated([1.0, 2.0, 3.0])  # any invertible matrix
+    u, _, vh = onp.linalg.svd(q)
+    for s in ([1.0, 1.0, 1.0], [2.0, 2.0, 1.0]):
+        a = u @ onp.diag(s) @ vh
+        wg.check_grads(lambda a: la.norm(a, "nuc"), order=2)(a)  # the nuclear norm is smooth
+        wg.check_grads(lambda a: (lambda u, s, vh: u @ vh)(*la.svd(a)), order=1)(a)  # polar
+    for shape in [(3, 3), (4, 2), (2, 4)]:
+        zero = onp.zeros(shape)
+        for fun in (la.svdvals, lambda a: la.svd(a, full_matrices=False)):
+            g = wg.grad(lambda a, f=fun: _sum_all(f(a)))(zero)
+            onp.testing.assert_array_equal(g, 0.0)
+
+
+def _sum_all(tree):
+    return sum(wnp.sum(leaf) for leaf in wg.tree_flatten(tree)[0])
+
+
+@pytest.mark.parametrize("ord_", [None, "fro", "nuc", 1, -1, 2, -2, onp.inf, -onp.inf])
+def test_matrix_norms_at_zero_have_zero_derivative(ord_):
+    zero = onp.zeros((3, 2))
+    onp.testing.assert_array_equal(wg.grad(lambda x: la.norm(x, ord_))(zero), 0.0)
+    assert wg.jvp(lambda x: la.norm(x, ord_), (zero,), (onp.ones((3, 2)),))[1] == 0.0
+
+
+@pytest.mark.parametrize("ord_", [None, 2, 1, onp.inf, -onp.inf, 3, 1.5, 0.5, 0, -1, -2])
+def test_vector_norms_at_zero_have_zero_derivative(ord_):
+    zero = onp.zeros(3)
+    with onp.errstate(divide="ignore"):  # NumPy's own value of a negative-order norm at 0
+        onp.testing.assert_array_equal(wg.grad(lambda x: la.norm(x, ord_))(zero), 0.0)
+        assert wg.jvp(lambda x: la.norm(x, ord_), (zero,), (onp.ones(3),))[1] == 0.0
+        hessian = wg.jvp(wg.grad(lambda x: la.norm(x, ord_)), (zero,), (onp.ones(3),))[1]
+        assert onp.all(onp.isfinite(hessian))
+        # With some zero entries the derivative there is 0 and no NaN appears.
+        x = onp.array([0.0, 3.0, -4.0])
+        g = wg.grad(lambda x: la.norm(x, ord_))(x)
+    assert onp.all(onp.isfinite(g)) and g[0] == 0.0
+
+
+def test_complex_norm_at_zero():
+    zero = onp.zeros(3, dtype=complex)
+    onp.testing.assert_array_equal(wg.grad(la.norm)(zero), 0.0)
+
+
+def test_slogdet_of_a_singular_matrix_raises():
+    with pytest.raises(la.LinAlgError):
+        wg.grad(lambda a: la.slogdet(a)[1])(onp.zeros((2, 2)))
+
+
+def test_non_unique_factors_have_no_derivative():
+    tall = dense(4, 3)()
+    with pytest.raises(ValueError, match="full_matrices=False"):
+        wg.grad(lambda a: wnp.sum(la.svd(a)[0]))(tall)
+    with pytest.raises(ValueError, match="mode='reduced'"):
+        wg.grad(lambda a: wnp.sum(la.qr(a, mode="complete")[0]))(tall)
+    # Untraced, both behave as NumPy.
+    assert la.svd(tall)[0].shape == (4, 4)
+    assert la.qr(tall, mode="complete")[0].shape == (4, 4)
+
+
+def test_matrix_rank_has_no_derivative():
+    a = dense(3, 3)()
+    assert la.matrix_rank(a) == 3
+    g = wg.grad(lambda a: la.det(a) * la.matrix_rank(a))(a)
+    onp.testing.assert_allclose(g, 3 * onp.linalg.det(a) * onp.linalg.inv(a).T)
