@@ -116,6 +116,29 @@ case(
 case("block_diag", lambda a: linalg.block_diag(a, onp.eye(2)) * 2.0, [(real(2, 3),)])
 
 
+def banded(n):
+    """Band storage (1 below, 1 above) of a diagonally dominant tridiagonal matrix."""
+
+    def make():
+        ab = R.uniform(-1.0, 1.0, (3, n))
+        ab[1] += 4.0
+        return ab
+
+    return make
+
+
+case("solve_banded", lambda ab, b: linalg.solve_banded((1, 1), ab, b), [(banded(4), real(4))])
+case("solve_banded", lambda ab, b: linalg.solve_banded((1, 1), ab, b), [(banded(3), real(3, 2))])
+
+
+def test_solve_banded_matches_scipy_traced_and_not():
+    ab, b = banded(5)(), R.standard_normal(5)
+    expected = sl.solve_banded((1, 1), ab, b)
+    onp.testing.assert_allclose(linalg.solve_banded((1, 1), ab, b), expected)
+    traced = wg.jvp(lambda b: linalg.solve_banded((1, 1), ab, b), (b,), (b,))[0]
+    onp.testing.assert_allclose(traced, expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "name, fun, gens", CASES, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)]
 )

@@ -31,6 +31,7 @@ from .. import numpy as wnp
 from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import inexact_dtype, shape_of, zeros_like
+from ..numpy import linalg as np_linalg
 
 
 def _t(x):
@@ -110,34 +111,6 @@ def solve_triangular(a, b, trans=0, lower: bool = False, unit_diagonal: bool = F
 # --- Cholesky --------------------------------------------------------------------------------
 
 
-def _cholesky_impl(a):
-    return sl.cholesky(0.5 * (a + np.swapaxes(a, -1, -2)), lower=True)
-
-
-def _phi(a) -> np.ndarray:
-    """The lower triangle with the diagonal halved, as a mask."""
-    return _triangle(a, True, False) - 0.5 * np.eye(shape_of(a)[-1], dtype=inexact_dtype(getval(a)))
-
-
-def _cholesky_jvp(t, ans, a):
-    sym = 0.5 * (t + _t(t))
-    half = _solve_triangular(ans, sym, lower=True)  # L^-1 S
-    inner = _t(_solve_triangular(ans, _t(half), lower=True))  # L^-1 S L^-T
-    return ans @ (inner * _phi(a))
-
-
-def _cholesky_vjp(g, ans, a):
-    p = (_t(ans) @ g) * _phi(a)
-    half = _solve_triangular(ans, p, trans=1, lower=True)  # L^-T P
-    s = _t(_solve_triangular(ans, _t(half), trans=1, lower=True))  # L^-T P L^-1
-    return 0.5 * (s + _t(s))
-
-
-_cholesky = Primitive(_cholesky_impl, "cholesky")
-_cholesky.defvjp(_cholesky_vjp)
-_cholesky.defjvp(_cholesky_jvp)
-
-
 def cholesky(a, lower: bool = False):
     """The Cholesky factor of the symmetric part of `a`: upper U with a = U^T U by default.
 
@@ -146,8 +119,7 @@ def cholesky(a, lower: bool = False):
     array([[2., 0.],
            [1., 2.]])
     """
-    factor = _cholesky(a)
-    return factor if lower else _t(factor)
+    return np_linalg.cholesky(a, upper=not lower)
 
 
 def cho_factor(a, lower: bool = False):
@@ -261,35 +233,48 @@ def lu_solve(lu_and_piv, b, trans=0):
 # --- inverse and determinant -----------------------------------------------------------------
 
 
-def _inv_impl(a):
-    return np.linalg.inv(a)
+def inv(a):
+    """The inverse of a square matrix (or of each in a stack); d inv = -inv da inv.
+
+    >>> import numpy as np
+    >>> inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    array([[0.5 , 0.  ],
+           [0.  , 0.25]])
+    """
+    return np_linalg.inv(a)
 
 
-inv = Primitive(_inv_impl, "inv")
-inv.defvjp(lambda g, ans, a: -(_t(ans) @ g @ _t(ans)))
-inv.defjvp(lambda t, ans, a: -(ans @ t @ ans))
-inv.__doc__ = """The inverse of a square matrix; d inv = -inv da inv.
+def det(a):
+    """The determinant; its derivative is the cofactor matrix, finite for singular `a`.
 
->>> import numpy as np
->>> inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
-array([[0.5 , 0.  ],
-       [0.  , 0.25]])
-"""
+    >>> import numpy as np
+    >>> round(float(det(np.array([[2.0, 1.0], [1.0, 3.0]]))), 12)
+    5.0
+    """
+    return np_linalg.det(a)
 
 
-def _det_impl(a):
-    return np.linalg.det(a)
+def solve_banded(l_and_u, ab, b):
+    """The x with ``a x = b`` for a banded `a` in LAPACK's band storage `ab`.
 
+    Differentiable in `ab` and `b`: traced inputs go through the dense matrix
+    ``a[i, j] = ab[u + i - j, j]`` and `wengert.numpy.linalg.solve`, so the cost is that
+    of a dense solve; untraced inputs use SciPy's banded solver.
 
-det = Primitive(_det_impl, "det")
-det.defvjp(lambda g, ans, a: wnp.reshape(g * ans, (*shape_of(ans), 1, 1)) * _t(inv(a)))
-det.defjvp(lambda t, ans, a: ans * wnp.sum(_t(inv(a)) * t, axis=(-2, -1)))
-det.__doc__ = """The determinant; d det = det * trace(inv(a) da), so `a` must be invertible.
-
->>> import numpy as np
->>> round(float(det(np.array([[2.0, 1.0], [1.0, 3.0]]))), 12)
-5.0
-"""
+    >>> import numpy as np
+    >>> ab = np.array([[0.0, 1.0, 1.0], [4.0, 4.0, 4.0], [1.0, 1.0, 0.0]])
+    >>> solve_banded((1, 1), ab, np.array([5.0, 6.0, 5.0]))
+    array([1., 1., 1.])
+    """
+    if not isinstance(ab, Box) and not isinstance(b, Box):
+        return sl.solve_banded(l_and_u, ab, b)
+    lower, upper = l_and_u
+    n = shape_of(ab)[1]
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    inside = (i - j <= lower) & (j - i <= upper)
+    rows, cols = i[inside], j[inside]
+    dense = wnp.index_update(np.zeros((n, n)), (rows, cols), ab[upper + rows - cols, cols])
+    return np_linalg.solve(dense, b)
 
 
 # --- matrix functions ----------------------------------------------------------------------------
@@ -410,6 +395,7 @@ __all__ = [
     "inv",
     "lu_factor",
     "lu_solve",
+    "solve_banded",
     "solve_sylvester",
     "solve_triangular",
     "sqrtm",
