@@ -18,6 +18,7 @@ from .errors import (
     WengertError,
 )
 from .testing import GradientCheckError, check_grads
+from .variable import Variable, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __version__ = "0.1.0"
 
@@ -46,4 +47,10 @@ __all__ = [
     "tree_unflatten",
     "value_and_grad",
     "vjp",
+    "Variable",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "variable",
 ]

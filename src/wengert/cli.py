@@ -43,9 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="derivatives of 1/(x^2+1) three ways, with errors")
     p_demo.add_argument("points", nargs="*", type=float, help="where to differentiate")
+    from . import train
+
+    p_train = sub.add_parser("train", help="train an MLP and a small CNN on the digits")
+    train.add_arguments(p_train)
     args = parser.parse_args(argv)
     if args.command == "demo":
         print(demo(args.points or (-2.0, -0.5, 0.0, 0.5, 1.0, 3.0)))
+    if args.command == "train":
+        return train.run(args)
     return 0
 
 

@@ -1,0 +1,1127 @@
+"""Neural-network functions: activations, convolution, pooling, normalisation and losses.
+
+They take and return arrays, Variables or values traced by `grad`/`vjp`/`jvp` alike.
+The primitives defined here (fused linear, ReLU, stable softmax and log-softmax,
+convolution by im2col, pooling) carry both rules next to their implementation, written
+with wengert's own functions so that derivatives of every order follow; the rest is
+composed from them and `wengert.numpy`. Images are NCHW, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .. import numpy as wnp
+from .._core.box import getval
+from .._core.primitive import Primitive
+from .._core.vspace import broadcast_to, shape_of
+
+__all__ = [
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "huber_loss",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "logsumexp",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "normal_cdf",
+    "one_hot",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "tanh",
+]
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _float_dtype(x) -> np.dtype:
+    """The floating dtype of results computed from `x` (float64 for Python numbers)."""
+    return np.result_type(np.asarray(x).dtype, np.float16)
+
+
+# --- linear ----------------------------------------------------------------------------
+
+
+def _linear_impl(x, weight, bias=None):
+    out = np.matmul(x, weight.T)
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _rows(a, n: int):
+    """`a` as a matrix of rows of length `n` (leading axes merged)."""
+    return a if len(shape_of(a)) == 2 else wnp.reshape(a, (-1, n))
+
+
+def _linear_vjp(g, ans, argnums, x, weight, bias=None):
+    n_out, n_in = shape_of(weight)
+    out = []
+    for argnum in argnums:
+        if argnum == 0:
+            out.append(wnp.matmul(g, weight))
+        elif argnum == 1:
+            out.append(wnp.matmul(wnp.transpose(_rows(g, n_out)), _rows(x, n_in)))
+        else:
+            out.append(wnp.sum(_rows(g, n_out), axis=0))
+    return out
+
+
+def _linear_jvp(tangents, ans, x, weight, bias=None):
+    tx, tw, tb = ([*list(tangents), None])[:3]
+    total = None
+    if tx is not None:
+        total = _linear(tx, weight)
+    if tw is not None:
+        term = _linear(x, tw)
+        total = term if total is None else total + term
+    if tb is not None:
+        total = broadcast_to(tb, shape_of(ans)) if total is None else total + tb
+    return total
+
+
+_linear = Primitive(_linear_impl, "linear")
+_linear.defvjp_all(_linear_vjp)
+_linear.defjvp_all(_linear_jvp)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Any:
+    """``x @ weight.T + bias``: the affine map of a dense layer (weight is (out, in)).
+
+    One fused primitive, so a layer costs one node of the graph.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.linear(np.ones((1, 2)), np.array([[1.0, 2.0]]), np.array([0.5]))
+    array([[3.5]])
+    """
+    if bias is None:
+        return _linear(x, weight)
+    return _linear(x, weight, bias)
+
+
+# --- activations -----------------------------------------------------------------------
+
+
+def _relu_impl(x):
+    return np.maximum(x, 0)
+
+
+_relu = Primitive(_relu_impl, "relu")
+_relu.defvjp(lambda g, ans, x: g * (getval(ans) > 0))
+_relu.defjvp(lambda t, ans, x: t * (getval(ans) > 0))
+
+
+def relu(x: Any) -> Any:
+    """max(x, 0), with derivative 0 at 0 (as PyTorch).
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.relu(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+    return _relu(x)
+
+
+def _leaky_impl(x, negative_slope=0.01):
+    return np.where(x > 0, x, x * negative_slope)
+
+
+def _leaky_scale(g, x, negative_slope):
+    return wnp.where(getval(x) > 0, g, g * negative_slope)
+
+
+_leaky_relu = Primitive(_leaky_impl, "leaky_relu")
+_leaky_relu.defvjp(lambda g, ans, x, negative_slope=0.01: _leaky_scale(g, x, negative_slope))
+_leaky_relu.defjvp(lambda t, ans, x, negative_slope=0.01: _leaky_scale(t, x, negative_slope))
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    """x where x > 0, else negative_slope * x.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.leaky_relu(np.array([-2.0, 3.0]), 0.1)
+    array([-0.2,  3. ])
+    """
+    return _leaky_relu(x, negative_slope=negative_slope)
+
+
+def _sigmoid_impl(x):
+    # exp of a non-positive number only: no overflow at either end.
+    e = np.exp(-np.abs(x))
+    return np.where(np.asarray(x) >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(
+        _float_dtype(x), copy=False
+    )
+
+
+_sigmoid = Primitive(_sigmoid_impl, "sigmoid")
+_sigmoid.defvjp(lambda g, ans, x: g * (ans * (1.0 - ans)))
+_sigmoid.defjvp(lambda t, ans, x: t * (ans * (1.0 - ans)))
+
+
+def sigmoid(x: Any) -> Any:
+    """The logistic function 1 / (1 + exp(-x)), computed without overflow.
+
+    >>> from wengert.nn import functional as F
+    >>> float(F.sigmoid(0.0))
+    0.5
+    """
+    return _sigmoid(x)
+
+
+def _softplus_impl(x):
+    return np.logaddexp(0.0, x).astype(_float_dtype(x), copy=False)
+
+
+_softplus = Primitive(_softplus_impl, "softplus")
+_softplus.defvjp(lambda g, ans, x: g * _sigmoid(x))
+_softplus.defjvp(lambda t, ans, x: t * _sigmoid(x))
+
+
+def softplus(x: Any) -> Any:
+    """log(1 + exp(x)), computed without overflow; its derivative is sigmoid(x).
+
+    >>> from wengert.nn import functional as F
+    >>> round(float(F.softplus(0.0)), 6)
+    0.693147
+    """
+    return _softplus(x)
+
+
+def tanh(x: Any) -> Any:
+    """The hyperbolic tangent (wengert.numpy.tanh).
+
+    >>> from wengert.nn import functional as F
+    >>> float(F.tanh(0.0))
+    0.0
+    """
+    return wnp.tanh(x)
+
+
+def silu(x: Any) -> Any:
+    """x * sigmoid(x) (also called swish).
+
+    >>> from wengert.nn import functional as F
+    >>> float(F.silu(0.0))
+    0.0
+    """
+    return x * _sigmoid(x)
+
+
+def _erfc(x):
+    try:
+        from scipy.special import erfc
+    except ImportError:  # exact but slower: one call of math.erfc per element
+        return np.vectorize(math.erfc, otypes=[_float_dtype(x)])(x)
+    return erfc(x)
+
+
+def _normal_cdf_impl(x):
+    x = np.asarray(x)
+    return (0.5 * _erfc(-x / math.sqrt(2.0))).astype(_float_dtype(x), copy=False)
+
+
+def _normal_pdf(x):
+    return wnp.exp(-0.5 * (x * x)) * _INV_SQRT_2PI
+
+
+_normal_cdf = Primitive(_normal_cdf_impl, "normal_cdf")
+_normal_cdf.defvjp(lambda g, ans, x: g * _normal_pdf(x))
+_normal_cdf.defjvp(lambda t, ans, x: t * _normal_pdf(x))
+
+
+def normal_cdf(x: Any) -> Any:
+    """The standard normal distribution function Phi(x) (uses SciPy's erfc when present).
+
+    >>> from wengert.nn import functional as F
+    >>> float(F.normal_cdf(0.0))
+    0.5
+    """
+    return _normal_cdf(x)
+
+
+def gelu(x: Any, approximate: str = "none") -> Any:
+    """Gaussian error linear unit x * Phi(x); ``approximate="tanh"`` uses the tanh form.
+
+    >>> from wengert.nn import functional as F
+    >>> round(float(F.gelu(1.0)), 6)
+    0.841345
+    """
+    if approximate == "none":
+        return x * _normal_cdf(x)
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
+        return 0.5 * x * (1.0 + wnp.tanh(inner))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
+
+
+def _lse_impl(x, axis=-1, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _expand(a, x, axis, keepdims):
+    return a if keepdims else wnp.expand_dims(a, axis)
+
+
+_logsumexp = Primitive(_lse_impl, "logsumexp")
+_logsumexp.defvjp(
+    lambda g, ans, x, axis=-1, keepdims=False: (
+        _expand(g, x, axis, keepdims) * wnp.exp(x - _expand(ans, x, axis, keepdims))
+    )
+)
+_logsumexp.defjvp(
+    lambda t, ans, x, axis=-1, keepdims=False: wnp.sum(
+        t * wnp.exp(x - _expand(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims
+    )
+)
+
+
+def logsumexp(x: Any, axis: int = -1, keepdims: bool = False) -> Any:
+    """log(sum(exp(x))) along `axis`, without overflow.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> float(F.logsumexp(np.array([1000.0, 1000.0])))  # 1000 + log 2
+    1000.6931471805599
+    """
+    return _logsumexp(x, axis=axis, keepdims=keepdims)
+
+
+def _log_softmax_impl(x, axis=-1):
+    return x - _lse_impl(x, axis=axis, keepdims=True)
+
+
+_log_softmax = Primitive(_log_softmax_impl, "log_softmax")
+_log_softmax.defvjp(
+    lambda g, ans, x, axis=-1: g - wnp.exp(ans) * wnp.sum(g, axis=axis, keepdims=True)
+)
+_log_softmax.defjvp(
+    lambda t, ans, x, axis=-1: t - wnp.sum(wnp.exp(ans) * t, axis=axis, keepdims=True)
+)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Any:
+    """x - logsumexp(x) along `axis`: log-probabilities from logits, finite for any logits.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.log_softmax(np.array([0.0, 1000.0]))
+    array([-1000.,     0.])
+    """
+    return _log_softmax(x, axis=axis)
+
+
+def _softmax_impl(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+_softmax = Primitive(_softmax_impl, "softmax")
+_softmax.defvjp(lambda g, ans, x, axis=-1: ans * (g - wnp.sum(g * ans, axis=axis, keepdims=True)))
+_softmax.defjvp(lambda t, ans, x, axis=-1: ans * (t - wnp.sum(t * ans, axis=axis, keepdims=True)))
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """exp(x) / sum(exp(x)) along `axis`, without overflow.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.softmax(np.array([0.0, 0.0]))
+    array([0.5, 0.5])
+    """
+    return _softmax(x, axis=axis)
+
+
+# --- gathering by flat index (pooling, embeddings, picking the target class) --------------
+
+
+def _gather_impl(x, index, unique=False):
+    return np.take(x, index)
+
+
+def _scatter_impl(g, index, shape, unique=False):
+    out = np.zeros_like(g, shape=(math.prod(shape),))
+    if unique:
+        out[np.ravel(index)] = np.ravel(g)
+    else:
+        np.add.at(out, np.ravel(index), np.ravel(g))
+    return out.reshape(shape)
+
+
+_gather = Primitive(_gather_impl, "gather_flat")
+_scatter = Primitive(_scatter_impl, "scatter_flat")
+_gather.defvjp(lambda g, ans, x, index, unique=False: _scatter(g, index, shape_of(x), unique))
+_gather.defjvp(lambda t, ans, x, index, unique=False: _gather(t, index, unique=unique))
+_scatter.defvjp(lambda g, ans, c, index, shape, unique=False: _gather(g, index, unique=unique))
+_scatter.defjvp(lambda t, ans, c, index, shape, unique=False: _scatter(t, index, shape, unique))
+
+
+def _take_rows_impl(weight, index):
+    return np.take(weight, index, axis=0)
+
+
+def _scatter_rows_impl(g, index, n):
+    rest = g.shape[np.ndim(index) :]
+    out = np.zeros_like(g, shape=(n, *rest))
+    np.add.at(out, np.ravel(index), np.reshape(g, (-1, *rest)))
+    return out
+
+
+_take_rows = Primitive(_take_rows_impl, "take_rows")
+_scatter_rows = Primitive(_scatter_rows_impl, "scatter_rows")
+_take_rows.defvjp(lambda g, ans, w, index: _scatter_rows(g, index, shape_of(w)[0]))
+_take_rows.defjvp(lambda t, ans, w, index: _take_rows(t, index))
+_scatter_rows.defvjp(lambda g, ans, c, index, n: _take_rows(g, index))
+_scatter_rows.defjvp(lambda t, ans, c, index, n: _scatter_rows(t, index, n))
+
+
+def embedding(indices: Any, weight: Any) -> Any:
+    """Rows of `weight` picked by integer `indices` (any shape); repeated rows add up
+    in the gradient.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.embedding(np.array([2, 0]), np.arange(6.0).reshape(3, 2))
+    array([[4., 5.],
+           [0., 1.]])
+    """
+    index = np.asarray(getval(indices))
+    if not np.issubdtype(index.dtype, np.integer):
+        raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype}.")
+    n = shape_of(weight)[0]
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise IndexError(f"embedding: an index is out of range for {n} rows.")
+    return _take_rows(weight, index)
+
+
+# --- convolution and pooling --------------------------------------------------------------
+
+
+def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    pair = tuple(int(v) for v in value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}.")
+    return pair  # type: ignore[return-value]
+
+
+def _padding(padding, kernel, dilation, stride) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Padding as ((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError("padding='same' needs stride 1 (as in PyTorch).")
+            rows, cols = (d * (k - 1) for k, d in zip(kernel, dilation))
+            return (rows // 2, rows - rows // 2), (cols // 2, cols - cols // 2)
+        raise ValueError(f"padding must be an int, a pair, 'valid' or 'same'; got {padding!r}.")
+    ph, pw = _pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}.")
+    return (ph, ph), (pw, pw)
+
+
+def _pad(x, padding, value=0):
+    (pt, pb), (pl, pr) = padding
+    if not (pt or pb or pl or pr):
+        return x
+    n, c, h, w = x.shape
+    out = np.full_like(x, value, shape=(n, c, h + pt + pb, w + pl + pr))
+    out[:, :, pt : pt + h, pl : pl + w] = x
+    return out
+
+
+def _out_size(size: int, kernel: int, stride: int, dilation: int, what: str) -> int:
+    span = dilation * (kernel - 1) + 1
+    if size < span:
+        raise ValueError(
+            f"{what}: the (padded) input is {size} wide but the kernel spans {span}; use a "
+            "smaller kernel or dilation, or more padding."
+        )
+    return (size - span) // stride + 1
+
+
+def _windows(xp, kernel, stride, dilation, out_hw):
+    """A read-only view (N, C, OH, OW, KH, KW) of every kernel window (no copy)."""
+    n, c = xp.shape[:2]
+    sn, sc, sh, sw = xp.strides
+    return as_strided(
+        xp,
+        (n, c, out_hw[0], out_hw[1], kernel[0], kernel[1]),
+        (sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1]),
+        writeable=False,
+    )
+
+
+def _spread(cols_at, x_shape, kernel, stride, padding, dilation, out_hw, like):
+    """Sum window contributions back onto the input grid (the transpose of `_windows`).
+
+    ``cols_at(i, j)`` gives the (N, C, OH, OW) contribution of kernel offset (i, j). The
+    loop runs over kernel offsets only; each step is vectorised over all pixels.
+    """
+    n, c, h, w = x_shape
+    (pt, pb), (pl, pr) = padding
+    xp = np.zeros_like(like, shape=(n, c, h + pt + pb, w + pl + pr))
+    oh, ow = out_hw
+    for i in range(kernel[0]):
+        r0 = i * dilation[0]
+        rows = slice(r0, r0 + stride[0] * (oh - 1) + 1, stride[0])
+        for j in range(kernel[1]):
+            c0 = j * dilation[1]
+            xp[:, :, rows, c0 : c0 + stride[1] * (ow - 1) + 1 : stride[1]] += cols_at(i, j)
+    return xp[:, :, pt : pt + h, pl : pl + w]
+
+
+def _conv_out_hw(x_shape, kernel, stride, padding, dilation):
+    (pt, pb), (pl, pr) = padding
+    return (
+        _out_size(x_shape[2] + pt + pb, kernel[0], stride[0], dilation[0], "conv2d"),
+        _out_size(x_shape[3] + pl + pr, kernel[1], stride[1], dilation[1], "conv2d"),
+    )
+
+
+def _im2col(x, kernel, stride, padding, dilation, out_hw):
+    """Every kernel window of `x` as a column: a (C*KH*KW, N*OH*OW) matrix (one copy).
+
+    Used for a single input channel, where the runs copied are image rows.
+    """
+    xp = _pad(x, padding)
+    n, c = xp.shape[:2]
+    sn, sc, sh, sw = xp.strides
+    oh, ow = out_hw
+    windows = as_strided(
+        xp,
+        (c, kernel[0], kernel[1], n, oh, ow),
+        (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]),
+        writeable=False,
+    )
+    return windows.reshape(c * kernel[0] * kernel[1], n * oh * ow)
+
+
+def _im2row(x, kernel, stride, padding, dilation, out_hw):
+    """Every kernel window of `x` as a row, channels fastest: (N*OH*OW, KH*KW*C).
+
+    The input is first laid out channels-last (free when it already is), so that the
+    copy moves runs of KW*C values rather than runs of a few pixels.
+    """
+    xh = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    (pt, pb), (pl, pr) = padding
+    n, h, w, c = xh.shape
+    if pt or pb or pl or pr:
+        padded = np.zeros_like(xh, shape=(n, h + pt + pb, w + pl + pr, c))
+        padded[:, pt : pt + h, pl : pl + w] = xh
+        xh = padded
+    sn, sh, sw, sc = xh.strides
+    oh, ow = out_hw
+    windows = as_strided(
+        xh,
+        (n, oh, ow, kernel[0], kernel[1], c),
+        (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
+        writeable=False,
+    )
+    return windows.reshape(n * oh * ow, kernel[0] * kernel[1] * c)
+
+
+def _conv2d_impl(x, w, stride, padding, dilation):
+    kernel = w.shape[2:]
+    n, o = x.shape[0], w.shape[0]
+    oh, ow = _conv_out_hw(x.shape, kernel, stride, padding, dilation)
+    if x.shape[1] == 1:
+        cols = _im2col(x, kernel, stride, padding, dilation, (oh, ow))
+        out = np.matmul(cols.T, w.reshape(o, -1).T)  # (N*OH*OW, O)
+    else:
+        rows = _im2row(x, kernel, stride, padding, dilation, (oh, ow))
+        out = np.matmul(rows, w.transpose(0, 2, 3, 1).reshape(o, -1).T)  # (N*OH*OW, O)
+    return out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)  # channels-last in memory
+
+
+def _conv2d_input_grad_impl(g, w, x_shape, stride, padding, dilation):
+    kernel = w.shape[2:]
+    full = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    back = tuple((f - p[0], f - p[1]) for f, p in zip(full, padding))
+    if stride == (1, 1) and min(min(b) for b in back) >= 0:
+        # With stride 1 the transpose is itself a convolution: of the cotangent with the
+        # flipped filters, channels swapped.
+        flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        return _conv2d_impl(g, flipped, (1, 1), back, dilation)
+    cols = np.tensordot(w, g, axes=([0], [1]))  # (C, KH, KW, N, OH, OW)
+    return _spread(
+        lambda i, j: cols[:, i, j].transpose(1, 0, 2, 3),
+        x_shape,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        g.shape[2:],
+        cols,
+    )
+
+
+def _conv2d_weight_grad_impl(x, g, kernel, stride, padding, dilation):
+    o, c = g.shape[1], x.shape[1]
+    if c == 1:
+        cols = _im2col(x, kernel, stride, padding, dilation, g.shape[2:])
+        g_rows = g.transpose(1, 0, 2, 3).reshape(o, -1)  # (O, N*OH*OW)
+        return np.matmul(g_rows, cols.T).reshape(o, c, *kernel)
+    rows = _im2row(x, kernel, stride, padding, dilation, g.shape[2:])
+    g_rows = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, o)  # (N*OH*OW, O)
+    out = np.matmul(g_rows.T, rows)  # (O, KH*KW*C)
+    return out.reshape(o, kernel[0], kernel[1], c).transpose(0, 3, 1, 2)
+
+
+_conv2d = Primitive(_conv2d_impl, "conv2d")
+_conv2d_input_grad = Primitive(_conv2d_input_grad_impl, "conv2d_input_grad")
+_conv2d_weight_grad = Primitive(_conv2d_weight_grad_impl, "conv2d_weight_grad")
+
+# conv2d is bilinear; the three primitives are each other's transposes, so every rule of
+# each is one of the three and derivatives of any order stay within them.
+_conv2d.defvjp(
+    lambda g, ans, x, w, **p: _conv2d_input_grad(g, w, x_shape=shape_of(x), **p),
+    lambda g, ans, x, w, **p: _conv2d_weight_grad(x, g, kernel=shape_of(w)[2:], **p),
+)
+_conv2d.defjvp(
+    lambda t, ans, x, w, **p: _conv2d(t, w, **p),
+    lambda t, ans, x, w, **p: _conv2d(x, t, **p),
+)
+_conv2d_input_grad.defvjp(
+    lambda h, ans, g, w, x_shape, **p: _conv2d(h, w, **p),
+    lambda h, ans, g, w, x_shape, **p: _conv2d_weight_grad(h, g, kernel=shape_of(w)[2:], **p),
+)
+_conv2d_input_grad.defjvp(
+    lambda t, ans, g, w, x_shape, **p: _conv2d_input_grad(t, w, x_shape=x_shape, **p),
+    lambda t, ans, g, w, x_shape, **p: _conv2d_input_grad(g, t, x_shape=x_shape, **p),
+)
+_conv2d_weight_grad.defvjp(
+    lambda k, ans, x, g, kernel, **p: _conv2d_input_grad(g, k, x_shape=shape_of(x), **p),
+    lambda k, ans, x, g, kernel, **p: _conv2d(x, k, **p),
+)
+_conv2d_weight_grad.defjvp(
+    lambda t, ans, x, g, kernel, **p: _conv2d_weight_grad(t, g, kernel=kernel, **p),
+    lambda t, ans, x, g, kernel, **p: _conv2d_weight_grad(x, t, kernel=kernel, **p),
+)
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> Any:
+    """2-D cross-correlation of NCHW images `x` with filters `weight` (O, C, KH, KW).
+
+    Computed by im2col: a strided view of all windows contracted with the filters in one
+    matrix product; no loop over pixels. `padding` is an int, a pair, 'valid' or 'same'.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).shape
+    (1, 1, 2, 2)
+    """
+    if len(shape_of(x)) != 4 or len(shape_of(weight)) != 4:
+        raise ValueError(
+            f"conv2d needs x of shape (N, C, H, W) and weight (O, C, KH, KW); got "
+            f"{shape_of(x)} and {shape_of(weight)}."
+        )
+    if shape_of(x)[1] != shape_of(weight)[1]:
+        raise ValueError(
+            f"conv2d: x has {shape_of(x)[1]} channels but the weight expects {shape_of(weight)[1]}."
+        )
+    stride_ = _pair(stride, "stride")
+    dilation_ = _pair(dilation, "dilation")
+    pad = _padding(padding, shape_of(weight)[2:], dilation_, stride_)
+    out = _conv2d(x, weight, stride=stride_, padding=pad, dilation=dilation_)
+    if bias is not None:
+        out = out + wnp.reshape(bias, (-1, 1, 1))
+    return out
+
+
+def _pool_params(kernel_size, stride, padding, dilation, what):
+    kernel = _pair(kernel_size, "kernel_size")
+    stride_ = kernel if stride is None else _pair(stride, "stride")
+    dilation_ = _pair(dilation, "dilation")
+    pad = _pair(padding, "padding")
+    if pad[0] * 2 > kernel[0] or pad[1] * 2 > kernel[1]:
+        raise ValueError(f"{what}: padding {padding} is more than half the kernel {kernel}.")
+    return kernel, stride_, ((pad[0], pad[0]), (pad[1], pad[1])), dilation_
+
+
+def _max_pool_index(x, kernel, stride, padding, dilation):
+    """Flat indices into `x` of each window's maximum (the first one on ties).
+
+    One pass per kernel offset, each vectorised over all windows.
+    """
+    n, c, h, w = x.shape
+    floating = np.issubdtype(x.dtype, np.floating)
+    xp = _pad(x, padding, -np.inf if floating else np.iinfo(x.dtype).min)
+    oh = _out_size(xp.shape[2], kernel[0], stride[0], dilation[0], "max_pool2d")
+    ow = _out_size(xp.shape[3], kernel[1], stride[1], dilation[1], "max_pool2d")
+    best = offset = None
+    for i in range(kernel[0]):
+        rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (oh - 1) + 1, stride[0])
+        for j in range(kernel[1]):
+            c0 = j * dilation[1]
+            v = xp[:, :, rows, c0 : c0 + stride[1] * (ow - 1) + 1 : stride[1]]
+            here = i * dilation[0] * w + c0  # flat offset of this kernel position
+            if best is None:
+                best, offset = v, np.full(v.shape, here, dtype=np.intp)
+                continue
+            better = v > best
+            best = np.maximum(best, v)
+            offset = np.where(better, here, offset)
+    corner_rows = np.arange(oh)[:, None] * stride[0] - padding[0][0]
+    corner_cols = np.arange(ow)[None, :] * stride[1] - padding[1][0]
+    planes = np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
+    return offset + (planes + (corner_rows * w + corner_cols))
+
+
+def max_pool2d(
+    x: Any,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> Any:
+    """The maximum of each window of NCHW images; the gradient goes to the maximum
+    (the first one where several tie). `stride` defaults to the kernel size.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
+    kernel, stride_, pad, dilation_ = _pool_params(
+        kernel_size, stride, padding, dilation, "max_pool2d"
+    )
+    index = _max_pool_index(np.asarray(getval(x)), kernel, stride_, pad, dilation_)
+    overlapping = any(s < d * (k - 1) + 1 for k, s, d in zip(kernel, stride_, dilation_))
+    return _gather(x, index, unique=not overlapping)
+
+
+def _avg_pool_impl(x, kernel, stride, padding, divisor):
+    out_hw = (
+        _out_size(x.shape[2] + sum(padding[0]), kernel[0], stride[0], 1, "avg_pool2d"),
+        _out_size(x.shape[3] + sum(padding[1]), kernel[1], stride[1], 1, "avg_pool2d"),
+    )
+    win = _windows(_pad(x, padding), kernel, stride, (1, 1), out_hw)
+    return win.sum(axis=(4, 5)) / divisor
+
+
+def _avg_pool_t_impl(g, x_shape, kernel, stride, padding, divisor):
+    g = g / divisor
+    return _spread(lambda i, j: g, x_shape, kernel, stride, padding, (1, 1), g.shape[2:], g)
+
+
+_avg_pool = Primitive(_avg_pool_impl, "avg_pool2d")
+_avg_pool_t = Primitive(_avg_pool_t_impl, "avg_pool2d_transpose")
+_avg_pool.defvjp(lambda g, ans, x, **p: _avg_pool_t(g, shape_of(x), **p))
+_avg_pool.defjvp(lambda t, ans, x, **p: _avg_pool(t, **p))
+_avg_pool_t.defvjp(lambda h, ans, g, x_shape, **p: _avg_pool(h, **p))
+_avg_pool_t.defjvp(lambda t, ans, g, x_shape, **p: _avg_pool_t(t, x_shape, **p))
+
+
+def avg_pool2d(
+    x: Any,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    count_include_pad: bool = True,
+) -> Any:
+    """The mean of each window of NCHW images; `stride` defaults to the kernel size.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    """
+    kernel, stride_, pad, _ = _pool_params(kernel_size, stride, padding, 1, "avg_pool2d")
+    dtype = _float_dtype(getval(x))
+    if count_include_pad or pad == ((0, 0), (0, 0)):
+        divisor = dtype.type(kernel[0] * kernel[1])
+    else:
+        ones = np.ones((1, 1, *shape_of(x)[2:]), dtype=dtype)
+        divisor = _avg_pool_impl(ones, kernel, stride_, pad, 1)[0, 0]
+    return _avg_pool(x, kernel=kernel, stride=stride_, padding=pad, divisor=divisor)
+
+
+# --- normalisation and dropout -----------------------------------------------------------
+
+
+def _channel_shape(x, n: int) -> tuple[int, ...]:
+    """Shape that broadcasts a per-channel vector against x (channels on axis 1)."""
+    return (1, n) + (1,) * (len(shape_of(x)) - 2)
+
+
+def batch_norm(
+    x: Any,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Any:
+    """Normalise each channel (axis 1) by batch statistics (training) or running ones.
+
+    In training the running statistics are updated in place with the batch mean and the
+    unbiased batch variance, as in PyTorch; no derivative flows into them.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> y = F.batch_norm(np.array([[1.0], [3.0]]), None, None, training=True)
+    >>> np.round(y, 4)
+    array([[-1.],
+           [ 1.]])
+    """
+    shape = shape_of(x)
+    if len(shape) < 2:
+        raise ValueError(f"batch_norm needs x with a batch and a channel axis, got {shape}.")
+    axes = (0, *range(2, len(shape)))
+    n = math.prod(shape[a] for a in axes)
+    if training or running_mean is None:
+        if n <= 1 and training:
+            raise ValueError(
+                f"batch_norm in training mode needs more than one value per channel, got "
+                f"input shape {shape}."
+            )
+        mean = wnp.mean(x, axis=axes, keepdims=True)
+        centred = x - mean
+        var = wnp.mean(centred * centred, axis=axes, keepdims=True)
+        if training and running_mean is not None:
+            batch_mean = np.reshape(getval(mean), running_mean.shape)
+            batch_var = np.reshape(getval(var), running_var.shape) * (n / max(n - 1, 1))
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * batch_mean
+            running_var *= 1.0 - momentum
+            running_var += momentum * batch_var
+    else:
+        cshape = _channel_shape(x, shape[1])
+        centred = x - np.reshape(running_mean, cshape)
+        var = np.reshape(running_var, cshape)
+    out = centred / wnp.sqrt(var + eps)
+    if weight is not None:
+        out = out * wnp.reshape(weight, _channel_shape(x, shape[1]))
+    if bias is not None:
+        out = out + wnp.reshape(bias, _channel_shape(x, shape[1]))
+    return out
+
+
+def layer_norm(
+    x: Any,
+    normalized_shape: int | Sequence[int],
+    weight: Any = None,
+    bias: Any = None,
+    eps: float = 1e-5,
+) -> Any:
+    """Normalise over the trailing `normalized_shape` axes of each sample.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> np.round(F.layer_norm(np.array([[1.0, 3.0]]), 2), 4)
+    array([[-1.,  1.]])
+    """
+    dims = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = shape_of(x)
+    if tuple(shape[len(shape) - len(dims) :]) != dims:
+        raise ValueError(f"layer_norm: input shape {shape} does not end in {dims}.")
+    axes = tuple(range(len(shape) - len(dims), len(shape)))
+    mean = wnp.mean(x, axis=axes, keepdims=True)
+    centred = x - mean
+    var = wnp.mean(centred * centred, axis=axes, keepdims=True)
+    out = centred / wnp.sqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def dropout(
+    x: Any, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None
+) -> Any:
+    """Zero each entry with probability `p` and scale the rest by 1/(1-p) (training only).
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.dropout(np.ones(4), 0.5, training=False)
+    array([1., 1., 1., 1.])
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1], got {p}.")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    rng = np.random.default_rng() if rng is None else rng
+    value = getval(x)
+    keep = rng.random(np.shape(value)) >= p
+    scale = (keep / (1.0 - p)).astype(_float_dtype(value), copy=False)
+    return x * scale
+
+
+# --- losses --------------------------------------------------------------------------------
+
+
+def _reduce(loss, reduction: str, what: str):
+    if reduction == "mean":
+        return wnp.mean(loss)
+    if reduction == "sum":
+        return wnp.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}.")
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarray:
+    """Integer labels as rows of a one-hot matrix (a constant: no derivative).
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.one_hot(np.array([1, 0]), 3)
+    array([[0., 1., 0.],
+           [1., 0., 0.]])
+    """
+    labels = np.asarray(getval(labels))
+    return (labels[..., None] == np.arange(num_classes)).astype(dtype)
+
+
+def _ce_impl(logits, labels):
+    lse = _lse_impl(logits, axis=-1)
+    picked = np.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
+    return lse - picked
+
+
+def _ce_slope(logits, labels):
+    """d loss / d logits = softmax(logits) - one_hot(labels), written differentiably."""
+    n_classes = shape_of(logits)[-1]
+    return _softmax(logits, axis=-1) - (labels[..., None] == np.arange(n_classes))
+
+
+_ce = Primitive(_ce_impl, "softmax_cross_entropy")
+_ce.defvjp(lambda g, ans, logits, labels: wnp.expand_dims(g, -1) * _ce_slope(logits, labels))
+_ce.defjvp(lambda t, ans, logits, labels: wnp.sum(t * _ce_slope(logits, labels), axis=-1))
+
+
+def _class_last(x):
+    """Move the class axis (1, as in PyTorch) last when there are extra axes."""
+    return wnp.moveaxis(x, 1, -1) if len(shape_of(x)) > 2 else x
+
+
+def _labels(target, logits_shape, what):
+    labels = np.asarray(getval(target))
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"{what}: class labels must be integers, got dtype {labels.dtype}.")
+    expected = logits_shape[:1] + logits_shape[2:] if len(logits_shape) > 1 else ()
+    if labels.shape != tuple(expected):
+        raise ValueError(
+            f"{what}: logits of shape {logits_shape} need labels of shape {tuple(expected)}, "
+            f"got {labels.shape}."
+        )
+    return labels
+
+
+def _weighted_reduce(loss, labels, weight, ignore_index, reduction, what):
+    keep = labels != ignore_index
+    w = keep.astype(np.result_type(getval(loss)))
+    if weight is not None:
+        w = w * np.asarray(getval(weight))[np.where(keep, labels, 0)]
+    if weight is None and keep.all():
+        return _reduce(loss, reduction, what)
+    loss = loss * w
+    if reduction == "mean":
+        return wnp.sum(loss) / np.sum(w)
+    return _reduce(loss, reduction, what)
+
+
+def cross_entropy(
+    logits: Any,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Any:
+    """Cross-entropy of class `target`s (integer labels, or probabilities shaped like the
+    logits) under softmax(logits), classes on axis 1; stable for any logits.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> float(F.cross_entropy(np.array([[1000.0, 0.0]]), np.array([1])))
+    1000.0
+    """
+    what = "cross_entropy"
+    shape = shape_of(logits)
+    if np.issubdtype(np.result_type(getval(target)), np.floating):
+        if shape_of(target) != shape:
+            raise ValueError(
+                f"{what}: probability targets must have the logits' shape {shape}, got "
+                f"{shape_of(target)}."
+            )
+        axis = 1 if len(shape) > 1 else 0
+        logp = _log_softmax(logits, axis=axis)
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / shape[axis]
+        if weight is not None:
+            logp = logp * wnp.reshape(weight, _channel_shape(logits, shape[1]))
+        return _reduce(-wnp.sum(target * logp, axis=axis), reduction, what)
+    labels = _labels(target, shape, what)
+    flat_logits = _class_last(logits)
+    safe = np.where(labels == ignore_index, 0, labels)
+    if safe.size and (safe.min() < 0 or safe.max() >= shape[-1 if len(shape) == 1 else 1]):
+        raise IndexError(f"{what}: a label is out of range for {shape} logits.")
+    loss = _ce(flat_logits, safe)
+    if not label_smoothing:
+        return _weighted_reduce(loss, labels, weight, ignore_index, reduction, what)
+    # As PyTorch: the smoothing term weighs each class by its own weight.
+    n_classes = shape_of(flat_logits)[-1]
+    logp = _log_softmax(flat_logits, axis=-1)
+    if weight is None:
+        smooth = -wnp.mean(logp, axis=-1)
+    else:
+        smooth = -wnp.sum(logp * weight, axis=-1) / n_classes
+    keep = labels != ignore_index
+    w = keep.astype(np.result_type(getval(loss)))
+    if weight is not None:
+        w = w * np.asarray(getval(weight))[safe]
+    total = (1.0 - label_smoothing) * (loss * w) + label_smoothing * (smooth * keep)
+    if reduction == "mean":
+        return wnp.sum(total) / np.sum(w)
+    return _reduce(total, reduction, what)
+
+
+def nll_loss(
+    log_probs: Any,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Any:
+    """Negative log-likelihood of integer `target`s given log-probabilities (classes on
+    axis 1), e.g. the output of log_softmax.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> float(F.nll_loss(np.log(np.array([[0.25, 0.75]])), np.array([1])))  # -log 0.75
+    0.2876820724517809
+    """
+    what = "nll_loss"
+    shape = shape_of(log_probs)
+    labels = _labels(target, shape, what)
+    flat = _class_last(log_probs)
+    safe = np.where(labels == ignore_index, 0, labels)
+    n_classes = shape_of(flat)[-1]
+    index = np.arange(safe.size).reshape(safe.shape) * n_classes + safe
+    loss = -_gather(flat, index, unique=True)
+    return _weighted_reduce(loss, labels, weight, ignore_index, reduction, what)
+
+
+def binary_cross_entropy_with_logits(
+    logits: Any,
+    target: Any,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: str = "mean",
+) -> Any:
+    """Binary cross-entropy of `target` probabilities under sigmoid(logits), computed as
+    softplus terms so that no logit overflows or loses precision.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> float(F.binary_cross_entropy_with_logits(np.array([-800.0]), np.array([1.0])))
+    800.0
+    """
+    if pos_weight is None:
+        loss = _softplus(logits) - logits * target
+    else:
+        loss = (1.0 - target) * logits + (1.0 + (pos_weight - 1.0) * target) * _softplus(-logits)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def binary_cross_entropy(
+    probs: Any, target: Any, weight: Any = None, reduction: str = "mean"
+) -> Any:
+    """Binary cross-entropy of `target` given probabilities; logs are clamped at -100 as
+    in PyTorch. Prefer the `_with_logits` form, which is stable.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> round(float(F.binary_cross_entropy(np.array([0.5]), np.array([1.0]))), 6)
+    0.693147
+    """
+    log_p = wnp.maximum(wnp.log(probs), -100.0)
+    log_q = wnp.maximum(wnp.log(1.0 - probs), -100.0)
+    loss = -(target * log_p + (1.0 - target) * log_q)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
+    """Mean (or summed) squared error.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> float(F.mse_loss(np.array([1.0, 3.0]), np.array([0.0, 0.0])))
+    5.0
+    """
+    d = x - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
+    """Mean (or summed) absolute error.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> float(F.l1_loss(np.array([1.0, -3.0]), np.array([0.0, 0.0])))
+    2.0
+    """
+    return _reduce(wnp.abs(x - target), reduction, "l1_loss")
+
+
+def huber_loss(x: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -> Any:
+    """Squared error for small errors, absolute error beyond `delta`.
+
+    >>> import numpy as np
+    >>> from wengert.nn import functional as F
+    >>> F.huber_loss(np.array([0.5, 3.0]), np.array([0.0, 0.0]), reduction="none")
+    array([0.125, 2.5  ])
+    """
+    d = x - target
+    a = wnp.abs(d)
+    small = getval(a) < delta
+    loss = wnp.where(small, 0.5 * d * d, delta * (a - 0.5 * delta))
+    return _reduce(loss, reduction, "huber_loss")

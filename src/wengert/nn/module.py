@@ -1,0 +1,500 @@
+"""`Module`: a layer or model that owns parameters, buffers and submodules.
+
+Assigning a `Parameter`, a `Module` or a registered buffer to an attribute registers it,
+so ``parameters()``, ``state_dict()`` and ``train()``/``eval()`` reach the whole tree of
+submodules. A module runs on Variables (define-by-run: ``loss.backward()`` fills each
+parameter's ``.grad``) and, through `functional_call`, on any tree of arrays given in
+place of its parameters, which is how `wengert.grad` differentiates a model directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._core.box import Box, getval
+from ..errors import WengertError
+from ..variable import Variable
+
+__all__ = [
+    "IncompatibleKeys",
+    "Module",
+    "Parameter",
+    "StateDictError",
+    "functional_call",
+    "load",
+    "save",
+]
+
+
+class Parameter(Variable):
+    """A Variable that a `Module` registers as one of its parameters (requires grad).
+
+    >>> import numpy as np
+    >>> from wengert import nn
+    >>> p = nn.Parameter(np.zeros(2))
+    >>> p.requires_grad
+    True
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+        super().__init__(data, requires_grad)
+
+
+class StateDictError(WengertError, ValueError):
+    """A state dict does not fit the module: missing, unexpected or mis-shaped entries."""
+
+
+class IncompatibleKeys(NamedTuple):
+    """Keys that `load_state_dict(strict=False)` could not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign parameters and submodules in
+    ``__init__`` (after ``super().__init__()``) and define ``forward``.
+
+    >>> import numpy as np
+    >>> from wengert import nn
+    >>> class Affine(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = nn.Parameter(np.ones(2))
+    ...     def forward(self, x):
+    ...         return x * self.scale
+    >>> m = Affine()
+    >>> [name for name, _ in m.named_parameters()]
+    ['scale']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of this module; subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward().")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # --- registration by attribute ---------------------------------------------------------
+    def _stores(self) -> tuple[dict, dict, dict]:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before assigning attributes."
+            )
+        return d["_parameters"], d["_buffers"], d["_modules"]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, (Parameter, Module)) or name in self.__dict__.get("_parameters", ()):
+            params, _buffers, modules = self._stores()
+        else:
+            params = modules = None
+        if isinstance(value, Parameter):
+            self._forget(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to parameter {name!r} of "
+                    f"{type(self).__name__}; assign a Parameter (or None), or set "
+                    f"{name}.data to change its values."
+                )
+            params[name] = None
+        elif name in self.__dict__.get("_buffers", ()):
+            self.__dict__["_buffers"][name] = value
+        elif name in self.__dict__.get("_modules", ()) and value is None:
+            self.__dict__["_modules"][name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        for store in ("_parameters", "_buffers", "_modules"):
+            self.__dict__[store].pop(name, None)
+        self.__dict__.pop(name, None)
+        self.__dict__["_non_persistent"].discard(name)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            values = d.get(store)
+            if values is not None and name in values:
+                return values[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for store in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__.get(store, ()):
+                del self.__dict__[store][name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register `param` (or a None placeholder) under `name`."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} needs a Parameter or None.")
+        params, _, _ = self._stores()
+        self._forget(name)
+        params[name] = param
+
+    def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
+        """Register an array that is state but not a parameter (e.g. running statistics);
+        persistent buffers are part of the state dict."""
+        _, buffers, _ = self._stores()
+        self._forget(name)
+        buffers[name] = value
+        if not persistent:
+            self.__dict__["_non_persistent"].add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register a submodule under `name`."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} needs a Module, got {type(module).__name__}.")
+        _, _, modules = self._stores()
+        self._forget(name)
+        modules[name] = module
+
+    register_module = add_module
+
+    # --- traversal --------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and all submodules, each once, with dotted names."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [
+                (f"{name}.{k}" if name else k, m)
+                for k, m in module.__dict__["_modules"].items()
+                if m is not None
+            ]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        """This module and all submodules."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct submodules with their names."""
+        for name, m in self.__dict__["_modules"].items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        """The direct submodules."""
+        for _, m in self.named_children():
+            yield m
+
+    def _named(self, store: str, recurse: bool) -> Iterator[tuple[str, Any]]:
+        modules = self.named_modules() if recurse else iter([("", self)])
+        seen: set[int] = set()
+        for prefix, module in modules:
+            for name, value in module.__dict__[store].items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{prefix}.{name}" if prefix else name), value
+
+    def named_parameters(self, recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) pairs; a parameter shared by several modules once."""
+        return self._named("_parameters", recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """The Parameters of this module and its submodules (each once)."""
+        for _, p in self.named_parameters(recurse):
+            yield p
+
+    def named_buffers(self, recurse: bool = True) -> Iterator[tuple[str, Any]]:
+        """(dotted name, array) pairs of the buffers."""
+        return self._named("_buffers", recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
+        """The buffers of this module and its submodules."""
+        for _, b in self.named_buffers(recurse):
+            yield b
+
+    def num_parameters(self) -> int:
+        """The number of scalar parameters.
+
+        >>> from wengert import nn
+        >>> nn.Linear(3, 2).num_parameters()
+        8
+        """
+        return int(sum(np.size(p.value) for p in self.parameters()))
+
+    # --- modes and gradients ----------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (dropout active, batch norm on batch statistics) on every
+        submodule; returns the module."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode (``train(False)``); returns the module."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of all parameters (to None, or to zeros)."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Variable(np.zeros_like(p.value), requires_grad=False)
+
+    def requires_grad_(self, flag: bool = True) -> Module:
+        """Switch gradient tracking of every parameter (e.g. to freeze a part)."""
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call `fn` on every submodule and then on this module; returns the module."""
+        for m in reversed(list(self.modules())):
+            fn(m)
+        return self
+
+    def astype(self, dtype: Any) -> Module:
+        """Convert every floating-point parameter and buffer to `dtype`; returns the module.
+
+        >>> import numpy as np
+        >>> from wengert import nn
+        >>> nn.Linear(2, 2).astype(np.float32).weight.dtype
+        dtype('float32')
+        """
+        dtype = np.dtype(dtype)
+        for m in self.modules():
+            for p in m.__dict__["_parameters"].values():
+                if p is not None:
+                    p.data = np.asarray(p.value).astype(dtype)
+                    if p.grad is not None:
+                        p.grad = Variable(np.asarray(p.grad.value).astype(dtype), False)
+            buffers = m.__dict__["_buffers"]
+            for name, b in buffers.items():
+                if b is not None and np.issubdtype(np.asarray(b).dtype, np.floating):
+                    buffers[name] = np.asarray(b).astype(dtype)
+        return self
+
+    to = astype
+
+    # --- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of all parameters and persistent buffers, by dotted name.
+
+        >>> from wengert import nn
+        >>> sorted(nn.Linear(3, 2).state_dict())
+        ['bias', 'weight']
+        """
+        state: dict[str, np.ndarray] = {}
+        for prefix, module in self.named_modules():
+            dot = f"{prefix}." if prefix else ""
+            for name, p in module.__dict__["_parameters"].items():
+                if p is not None:
+                    state[dot + name] = np.array(p.value, copy=True)
+            for name, b in module.__dict__["_buffers"].items():
+                if b is not None and name not in module.__dict__["_non_persistent"]:
+                    state[dot + name] = np.array(b, copy=True)
+        return state
+
+    def _slots(self) -> dict[str, tuple[Module, str, str]]:
+        """Every parameter and persistent buffer slot: name -> (module, store, attribute)."""
+        slots = {}
+        for prefix, module in self.named_modules():
+            dot = f"{prefix}." if prefix else ""
+            for name, p in module.__dict__["_parameters"].items():
+                if p is not None:
+                    slots[dot + name] = (module, "_parameters", name)
+            for name, b in module.__dict__["_buffers"].items():
+                if b is not None and name not in module.__dict__["_non_persistent"]:
+                    slots[dot + name] = (module, "_buffers", name)
+        return slots
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy values from `state` into the parameters and buffers of the same names.
+
+        Raises `StateDictError` naming every missing, unexpected (strict only) or
+        mis-shaped entry, before changing anything. Values are cast to each slot's dtype.
+        """
+        slots = self._slots()
+        missing = [k for k in slots if k not in state]
+        unexpected = [k for k in state if k not in slots]
+        problems = []
+        if strict and missing:
+            problems.append("missing: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected: " + ", ".join(unexpected))
+        for key, (module, store, name) in slots.items():
+            if key in state:
+                have = np.shape(_slot_value(module, store, name))
+                got = np.shape(getval(state[key]))
+                if have != got:
+                    problems.append(f"{key}: shape {got} in the state, {have} in the model")
+        if problems:
+            raise StateDictError(
+                f"load_state_dict into {type(self).__name__}: the state does not fit the "
+                "model (" + "; ".join(problems) + "). Check that the model is built with "
+                "the same architecture, or pass strict=False to skip missing and "
+                "unexpected keys."
+            )
+        for key, (module, store, name) in slots.items():
+            if key not in state:
+                continue
+            current = np.asarray(_slot_value(module, store, name))
+            value = np.array(getval(state[key]), dtype=current.dtype, copy=True)
+            if store == "_parameters":
+                module.__dict__[store][name].data = value
+            else:
+                module.__dict__[store][name] = value
+        return IncompatibleKeys(missing, unexpected)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the state dict to an ``.npz`` file (plain arrays, no pickle)."""
+        save(self.state_dict(), path)
+
+    def load(self, path: str | os.PathLike, strict: bool = True) -> IncompatibleKeys:
+        """Load a state dict written by `save` into this module."""
+        return self.load_state_dict(load(path), strict=strict)
+
+    # --- functional style -----------------------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        """The parameters as a tree (a dict by dotted name) of plain arrays, for
+        `wengert.grad` and `functional_call`.
+
+        >>> from wengert import nn
+        >>> sorted(nn.Linear(3, 2).params())
+        ['bias', 'weight']
+        """
+        return {name: p.value for name, p in self.named_parameters()}
+
+    def set_params(self, params: Mapping[str, Any]) -> None:
+        """Write a tree of arrays (as from `params()`) back into the Parameters."""
+        named = dict(self.named_parameters())
+        unknown = [k for k in params if k not in named]
+        if unknown:
+            raise StateDictError(f"set_params: no parameters named {', '.join(unknown)}.")
+        for name, value in params.items():
+            value = getval(value)
+            if np.shape(value) != named[name].shape:
+                raise StateDictError(
+                    f"set_params: {name} has shape {np.shape(value)}, the parameter "
+                    f"{named[name].shape}."
+                )
+            named[name].data = value
+
+    # --- printing ---------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The settings shown between the parentheses of this module's repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        extra = self.extra_repr()
+        if not children:
+            return f"{type(self).__name__}({extra})"
+        lines = [f"{type(self).__name__}(" + (extra if extra else "")]
+        for name, m in children:
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        return "\n".join(lines) + "\n)"
+
+
+def _slot_value(module: Module, store: str, name: str) -> Any:
+    value = module.__dict__[store][name]
+    return value.value if isinstance(value, Variable) else value
+
+
+def functional_call(module: Module, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """Run `module` with the values in `params` (dotted names, as from `Module.params()`)
+    in place of its parameters (and of any buffers named there).
+
+    The values may be plain arrays or values traced by `grad`, `vjp` or `jvp`, so that a
+    model is differentiated as a function of its parameter tree. A parameter shared by
+    several modules is replaced everywhere. Nothing is changed after the call.
+
+    >>> import numpy as np
+    >>> import wengert as wg
+    >>> from wengert import nn
+    >>> layer = nn.Linear(2, 1)
+    >>> x = np.array([[1.0, 2.0]])
+    >>> loss = lambda p: nn.functional_call(layer, p, x).sum()
+    >>> wg.grad(loss)(layer.params())["weight"]
+    array([[1., 2.]])
+    """
+    by_id = {id(p): name for name, p in module.named_parameters()}
+    buffers = {name for name, _ in module.named_buffers()}
+    unknown = [k for k in params if k not in by_id.values() and k not in buffers]
+    if unknown:
+        raise StateDictError(
+            f"functional_call: {type(module).__name__} has no parameters or buffers named "
+            f"{', '.join(sorted(unknown))}."
+        )
+    saved = []
+    try:
+        for prefix, m in module.named_modules():
+            dot = f"{prefix}." if prefix else ""
+            store = m.__dict__["_parameters"]
+            for attr, p in store.items():
+                name = by_id.get(id(p)) if p is not None else None
+                if name is not None and name in params:
+                    saved.append((store, attr, p))
+                    store[attr] = params[name]
+            store = m.__dict__["_buffers"]
+            for attr, b in store.items():
+                if dot + attr in params:
+                    saved.append((store, attr, b))
+                    store[attr] = params[dot + attr]
+        return module(*args, **kwargs)
+    finally:
+        for store, attr, value in reversed(saved):
+            store[attr] = value
+
+
+def save(state: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write a dict of arrays (a state dict) to an ``.npz`` file, without pickle.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from wengert import nn
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> nn.save({"w": np.ones(2)}, path)
+    >>> nn.load(path)["w"]
+    array([1., 1.])
+    """
+    arrays = {}
+    for key, value in state.items():
+        if isinstance(value, Box):
+            value = getval(value)
+        array = np.asarray(value)
+        if array.dtype == object:
+            raise TypeError(f"save: entry {key!r} is not a numeric array.")
+        arrays[key] = array
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a dict of arrays written by `save` (pickled objects are refused)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}

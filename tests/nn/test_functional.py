@@ -1,0 +1,392 @@
+"""Every function of wengert.nn.functional through check_grads (both modes, order 2),
+values against PyTorch where it is installed, and the stable losses at extreme logits."""
+
+from __future__ import annotations
+
+import numpy as onp
+import pytest
+
+import wengert as wg
+from wengert.nn import functional as F
+
+R = onp.random.default_rng(3)
+
+
+def normal(*shape):
+    return R.standard_normal(shape)
+
+
+def away_from_zero(*shape, gap=0.2):
+    x = normal(*shape)
+    return onp.where(onp.abs(x) < gap, onp.sign(x) * gap + x, x) + 0.0
+
+
+def distinct(*shape):
+    """Values without ties (max pooling picks a unique maximum)."""
+    n = int(onp.prod(shape))
+    return (R.permutation(n) + R.uniform(0.1, 0.4, n)).reshape(shape) / n
+
+
+LABELS = onp.array([2, 0, 4, 1])
+TARGET = normal(4, 5)
+PROBS = onp.exp(TARGET) / onp.exp(TARGET).sum(1, keepdims=True)
+BITS = (normal(4, 5) > 0).astype(float)
+
+# (name, function, arguments); every float argument is differentiated.
+CASES = [
+    ("linear", lambda x, w, b: F.linear(x, w, b), (normal(4, 3), normal(2, 3), normal(2))),
+    ("linear 3-d, no bias", lambda x, w: F.linear(x, w), (normal(2, 4, 3), normal(5, 3))),
+    ("linear 1-d", lambda x, w, b: F.linear(x, w, b), (normal(3), normal(2, 3), normal(2))),
+    ("relu", F.relu, (away_from_zero(3, 4),)),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), (away_from_zero(3, 4),)),
+    ("gelu", F.gelu, (normal(3, 4),)),
+    ("gelu tanh", lambda x: F.gelu(x, "tanh"), (normal(3, 4),)),
+    ("silu", F.silu, (normal(3, 4),)),
+    ("tanh", F.tanh, (normal(3, 4),)),
+    ("sigmoid", F.sigmoid, (normal(3, 4) * 3,)),
+    ("softplus", F.softplus, (normal(3, 4) * 3,)),
+    ("normal_cdf", F.normal_cdf, (normal(5),)),
+    ("softmax", lambda x: F.softmax(x, axis=0), (normal(3, 4),)),
+    ("log_softmax", F.log_softmax, (normal(3, 4),)),
+    ("logsumexp", lambda x: F.logsumexp(x, axis=1, keepdims=True), (normal(3, 4),)),
+    ("cross_entropy", lambda x: F.cross_entropy(x, LABELS), (normal(4, 5),)),
+    ("cross_entropy sum", lambda x: F.cross_entropy(x, LABELS, reduction="sum"), (normal(4, 5),)),
+    (
+        "cross_entropy weighted, ignore, smoothing",
+        lambda x: F.cross_entropy(
+            x,
+            onp.array([2, -100, 4, 1]),
+            weight=onp.arange(1.0, 6.0),
+            label_smoothing=0.1,
+        ),
+        (normal(4, 5),),
+    ),
+    ("cross_entropy probabilities", lambda x: F.cross_entropy(x, PROBS), (normal(4, 5),)),
+    (
+        "cross_entropy (N, C, d)",
+        lambda x: F.cross_entropy(x, onp.array([[0, 2], [1, 1]])),
+        (normal(2, 3, 2),),
+    ),
+    ("nll_loss", lambda x: F.nll_loss(F.log_softmax(x), LABELS), (normal(4, 5),)),
+    ("bce_with_logits", lambda x: F.binary_cross_entropy_with_logits(x, BITS), (normal(4, 5),)),
+    (
+        "bce_with_logits pos_weight",
+        lambda x: F.binary_cross_entropy_with_logits(x, BITS, pos_weight=onp.full(5, 3.0)),
+        (normal(4, 5),),
+    ),
+    ("bce", lambda p: F.binary_cross_entropy(p, BITS), (R.uniform(0.1, 0.9, (4, 5)),)),
+    ("mse", F.mse_loss, (normal(4, 5), TARGET)),
+    ("l1", F.l1_loss, (TARGET + away_from_zero(4, 5), TARGET)),
+    ("huber", F.huber_loss, (TARGET + away_from_zero(4, 5) * 2, TARGET)),
+    ("embedding (repeats)", lambda w: F.embedding(onp.array([[1, 3], [1, 0]]), w), (normal(4, 3),)),
+    ("dropout eval", lambda x: F.dropout(x, 0.5, training=False), (normal(3),)),
+    (
+        "dropout train (fixed mask)",
+        lambda x: F.dropout(x, 0.3, True, onp.random.default_rng(0)),
+        (normal(4, 4),),
+    ),
+    (
+        "batch_norm train",
+        lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True),
+        (normal(5, 3), normal(3), normal(3)),
+    ),
+    (
+        "batch_norm 2d train",
+        lambda x: F.batch_norm(x, None, None, training=True),
+        (normal(3, 2, 2, 3),),
+    ),
+    (
+        "batch_norm eval",
+        lambda x, g: F.batch_norm(x, onp.ones(3), onp.full(3, 2.0), g, None),
+        (normal(5, 3), normal(3)),
+    ),
+    (
+        "layer_norm",
+        lambda x, g, b: F.layer_norm(x, (2, 3), g, b),
+        (normal(4, 2, 3), normal(2, 3), normal(2, 3)),
+    ),
+    (
+        "conv2d",
+        lambda x, w, b: F.conv2d(x, w, b),
+        (normal(2, 3, 5, 4), normal(4, 3, 3, 2), normal(4)),
+    ),
+    (
+        "conv2d stride 2, padding 1",
+        lambda x, w: F.conv2d(x, w, stride=2, padding=1),
+        (normal(2, 2, 5, 6), normal(3, 2, 3, 3)),
+    ),
+    (
+        "conv2d stride (2, 1), padding (1, 2), dilation (2, 1)",
+        lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=(1, 2), dilation=(2, 1)),
+        (normal(1, 2, 6, 5), normal(2, 2, 2, 3)),
+    ),
+    (
+        "conv2d padding same, dilation 2",
+        lambda x, w: F.conv2d(x, w, padding="same", dilation=2),
+        (normal(1, 2, 5, 5), normal(2, 2, 3, 3)),
+    ),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 2), (distinct(2, 2, 4, 6),)),
+    (
+        "max_pool2d overlapping, padded",
+        lambda x: F.max_pool2d(x, 3, stride=2, padding=1),
+        (distinct(2, 2, 5, 5),),
+    ),
+    ("max_pool2d dilated", lambda x: F.max_pool2d(x, 2, 1, dilation=2), (distinct(1, 2, 5, 5),)),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 2), (normal(2, 2, 4, 6),)),
+    (
+        "avg_pool2d stride 1, padded, exclude pad",
+        lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False),
+        (normal(1, 2, 4, 5),),
+    ),
+]
+
+
+# The internal primitives that are other primitives' rules, checked on their own too.
+_P = dict(stride=(2, 1), padding=((1, 0), (2, 1)), dilation=(1, 2))
+_X_SHAPE = (2, 2, 5, 6)
+_G_SHAPE = (2, 3, *F._conv_out_hw(_X_SHAPE, (3, 2), **_P))
+_P1 = dict(stride=(1, 1), padding=((1, 1), (0, 0)), dilation=(1, 1))
+_POOL = dict(kernel=(2, 2), stride=(1, 2), padding=((1, 1), (0, 0)))
+_INDEX = onp.array([[3, 0], [5, 3]])
+CASES += [
+    (
+        "conv2d_input_grad (strided)",
+        lambda g, w: F._conv2d_input_grad(g, w, x_shape=_X_SHAPE, **_P),
+        (normal(*_G_SHAPE), normal(3, 2, 3, 2)),
+    ),
+    (
+        "conv2d_input_grad (stride 1)",
+        lambda g, w: F._conv2d_input_grad(g, w, x_shape=(1, 2, 4, 4), **_P1),
+        (normal(1, 3, 4, 2), normal(3, 2, 3, 3)),
+    ),
+    (
+        "conv2d_weight_grad",
+        lambda x, g: F._conv2d_weight_grad(x, g, kernel=(3, 2), **_P),
+        (normal(*_X_SHAPE), normal(*_G_SHAPE)),
+    ),
+    (
+        "avg_pool2d_transpose",
+        lambda g: F._avg_pool_t(g, (1, 2, 3, 4), divisor=4.0, **_POOL),
+        (normal(1, 2, 4, 2),),
+    ),
+    ("gather_flat", lambda x: F._gather(x, _INDEX), (normal(2, 3),)),
+    ("scatter_flat", lambda g: F._scatter(g, _INDEX, (2, 3)), (normal(2, 2),)),
+    ("take_rows", lambda w: F._take_rows(w, _INDEX), (normal(6, 2),)),
+    ("scatter_rows", lambda g: F._scatter_rows(g, _INDEX, 6), (normal(2, 2, 3),)),
+]
+
+
+@pytest.mark.parametrize("name, fun, args", CASES, ids=[c[0] for c in CASES])
+def test_check_grads_both_modes_order_2(name, fun, args):
+    wg.check_grads(fun, modes=("fwd", "rev"), order=2)(*args)
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def T(a):
+    return _torch().tensor(a)
+
+
+def _compare(ours, theirs, x, rtol=1e-10):
+    """Values and gradients of the sum against PyTorch."""
+    torch = _torch()
+    xt = torch.tensor(x, requires_grad=True)
+    yt = theirs(xt)
+    yt.sum().backward()
+    onp.testing.assert_allclose(ours(x), yt.detach().numpy(), rtol=rtol, atol=1e-12)
+    g = wg.grad(lambda v: ours(v).sum())(x)
+    onp.testing.assert_allclose(g, xt.grad.numpy(), rtol=rtol, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "conv",
+        "conv_strided",
+        "conv_dilated",
+        "max_pool",
+        "max_pool_padded",
+        "avg_pool",
+        "avg_pool_exclude",
+        "cross_entropy",
+        "cross_entropy_options",
+        "nll",
+        "bce_logits",
+        "gelu",
+        "layer_norm",
+        "batch_norm",
+        "log_softmax",
+    ],
+)
+def test_against_pytorch(case):
+    torch = _torch()
+    TF = torch.nn.functional
+    w = normal(4, 3, 3, 3)
+    x_img = normal(2, 3, 7, 6)
+    x = normal(6, 5)
+    labels = onp.array([0, 4, 2, 2, 1, 3])
+    table = {
+        "conv": (
+            lambda v: F.conv2d(v, w, padding=1),
+            lambda v: TF.conv2d(v, T(w), padding=1),
+            x_img,
+        ),
+        "conv_strided": (
+            lambda v: F.conv2d(v, w, stride=2, padding=(0, 1)),
+            lambda v: TF.conv2d(v, T(w), stride=2, padding=(0, 1)),
+            x_img,
+        ),
+        "conv_dilated": (
+            lambda v: F.conv2d(v, w, dilation=2, padding=2),
+            lambda v: TF.conv2d(v, T(w), dilation=2, padding=2),
+            x_img,
+        ),
+        "max_pool": (
+            lambda v: F.max_pool2d(v, 2),
+            lambda v: TF.max_pool2d(v, 2),
+            distinct(2, 3, 6, 6),
+        ),
+        "max_pool_padded": (
+            lambda v: F.max_pool2d(v, 3, 2, 1),
+            lambda v: TF.max_pool2d(v, 3, 2, 1),
+            distinct(2, 3, 7, 6),
+        ),
+        "avg_pool": (lambda v: F.avg_pool2d(v, 2, 1), lambda v: TF.avg_pool2d(v, 2, 1), x_img),
+        "avg_pool_exclude": (
+            lambda v: F.avg_pool2d(v, 3, 2, 1, count_include_pad=False),
+            lambda v: TF.avg_pool2d(v, 3, 2, 1, count_include_pad=False),
+            x_img,
+        ),
+        "cross_entropy": (
+            lambda v: F.cross_entropy(v, labels),
+            lambda v: TF.cross_entropy(v, T(labels)),
+            x,
+        ),
+        "cross_entropy_options": (
+            lambda v: F.cross_entropy(
+                v,
+                onp.where(labels == 2, -100, labels),
+                weight=onp.arange(1.0, 6.0),
+                label_smoothing=0.2,
+            ),
+            lambda v: TF.cross_entropy(
+                v,
+                T(onp.where(labels == 2, -100, labels)),
+                weight=T(onp.arange(1.0, 6.0)),
+                label_smoothing=0.2,
+            ),
+            x,
+        ),
+        "nll": (
+            lambda v: F.nll_loss(v, labels, reduction="sum"),
+            lambda v: TF.nll_loss(v, T(labels), reduction="sum"),
+            x,
+        ),
+        "bce_logits": (
+            lambda v: F.binary_cross_entropy_with_logits(
+                v, (x > 0) * 1.0, pos_weight=onp.full(5, 2.0)
+            ),
+            lambda v: TF.binary_cross_entropy_with_logits(
+                v, T((x > 0) * 1.0), pos_weight=T(onp.full(5, 2.0))
+            ),
+            x,
+        ),
+        "gelu": (F.gelu, TF.gelu, x),
+        "layer_norm": (lambda v: F.layer_norm(v, 5), lambda v: TF.layer_norm(v, (5,)), x),
+        "batch_norm": (
+            lambda v: F.batch_norm(v, None, None, training=True),
+            lambda v: TF.batch_norm(v, None, None, training=True),
+            x_img,
+        ),
+        "log_softmax": (lambda v: F.log_softmax(v, 0), lambda v: TF.log_softmax(v, 0), x),
+    }
+    ours, theirs, arg = table[case]
+    _compare(ours, theirs, arg)
+
+
+def test_batch_norm_updates_running_statistics_like_pytorch():
+    torch = _torch()
+    x = normal(8, 3)
+    rm, rv = onp.zeros(3), onp.ones(3)
+    F.batch_norm(x, rm, rv, training=True, momentum=0.2)
+    rmt, rvt = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    torch.nn.functional.batch_norm(T(x), rmt, rvt, training=True, momentum=0.2)
+    onp.testing.assert_allclose(rm, rmt.numpy())
+    onp.testing.assert_allclose(rv, rvt.numpy())
+
+
+# --- stability at extreme logits -------------------------------------------------------------
+
+EXTREME = onp.array([[1e4, -1e4, 0.0], [-1e300, 0.0, 1e300], [800.0, 800.0, -800.0]])
+
+
+def test_cross_entropy_at_extreme_logits_is_finite_with_finite_gradients():
+    labels = onp.array([1, 0, 2])
+    with onp.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = F.cross_entropy(EXTREME, labels, reduction="none")
+        g = wg.grad(lambda z: F.cross_entropy(z, labels))(EXTREME)
+    onp.testing.assert_allclose(loss, [2e4, 2e300, 1600.0 + onp.log(2.0)])
+    assert onp.all(onp.isfinite(g))
+    onp.testing.assert_allclose(g, [[1, -1, 0], [-1, 0, 1], [0.5, 0.5, -1]] / onp.array(3.0))
+
+
+def test_log_softmax_softmax_and_logsumexp_do_not_overflow():
+    with onp.errstate(over="raise", invalid="raise", divide="raise"):
+        ls = F.log_softmax(EXTREME)
+        sm = F.softmax(EXTREME)
+        lse = F.logsumexp(EXTREME[2])
+        g = wg.grad(lambda z: F.log_softmax(z)[:, 0].sum())(EXTREME)
+    onp.testing.assert_allclose(onp.exp(ls), sm)
+    onp.testing.assert_allclose(sm.sum(1), onp.ones(3))
+    onp.testing.assert_allclose(lse, 800.0 + onp.log(2.0))
+    assert onp.all(onp.isfinite(g))
+
+
+def test_binary_cross_entropy_with_logits_is_stable():
+    z = onp.array([1e4, -1e4, 700.0, -40.0])
+    y = onp.array([0.0, 1.0, 1.0, 0.0])
+    with onp.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = F.binary_cross_entropy_with_logits(z, y, reduction="none")
+        g = wg.grad(lambda v: F.binary_cross_entropy_with_logits(v, y, reduction="sum"))(z)
+    onp.testing.assert_allclose(loss, [1e4, 1e4, 0.0, onp.log1p(onp.exp(-40.0))])
+    onp.testing.assert_allclose(g, [1.0, -1.0, 0.0, 1 / (1 + onp.exp(40.0))])
+    onp.testing.assert_allclose(F.sigmoid(onp.array([-1e4, 1e4])), [0.0, 1.0])
+
+
+def test_float32_is_kept():
+    x = normal(2, 1, 6, 6).astype(onp.float32)
+    w = normal(3, 1, 3, 3).astype(onp.float32)
+    out = F.max_pool2d(F.relu(F.conv2d(x, w, padding=1)), 2)
+    assert out.dtype == onp.float32
+    logits = normal(4, 5).astype(onp.float32)
+    assert F.cross_entropy(logits, LABELS).dtype == onp.float32
+    g = wg.grad(lambda v: F.cross_entropy(F.gelu(v), LABELS, label_smoothing=0.1))(logits)
+    assert g.dtype == onp.float32
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="channels"):
+        F.conv2d(normal(1, 2, 5, 5), normal(3, 4, 3, 3))
+    with pytest.raises(ValueError, match="kernel spans"):
+        F.conv2d(normal(1, 1, 2, 2), normal(1, 1, 3, 3))
+    with pytest.raises(ValueError, match="stride 1"):
+        F.conv2d(normal(1, 1, 5, 5), normal(1, 1, 3, 3), stride=2, padding="same")
+    with pytest.raises(IndexError, match="out of range"):
+        F.cross_entropy(normal(2, 3), onp.array([0, 3]))
+    with pytest.raises(TypeError, match="integers"):
+        F.nll_loss(normal(2, 3), onp.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="probability targets"):
+        F.cross_entropy(normal(2, 3), onp.array([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="labels of shape"):
+        F.cross_entropy(normal(2, 3), onp.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="reduction"):
+        F.mse_loss(normal(2), normal(2), reduction="avg")
+    with pytest.raises(ValueError, match="half the kernel"):
+        F.max_pool2d(normal(1, 1, 4, 4), 2, padding=2)
+    with pytest.raises(IndexError, match="out of range"):
+        F.embedding(onp.array([5]), normal(3, 2))

@@ -1,0 +1,199 @@
+"""Every layer: gradients in both modes through check_grads (input and parameters, by
+functional_call), define-by-run gradients equal to functional ones, and outputs equal to
+PyTorch's layer of the same name loaded with the same state dict."""
+
+from __future__ import annotations
+
+import numpy as onp
+import pytest
+
+import wengert as wg
+from wengert import nn
+
+R = onp.random.default_rng(5)
+
+
+def normal(*shape):
+    return R.standard_normal(shape)
+
+
+def distinct_images(*shape):
+    n = int(onp.prod(shape))
+    return (R.permutation(n) + R.uniform(0.1, 0.4, n)).reshape(shape) / n
+
+
+def away_from_zero(*shape):
+    x = normal(*shape)
+    return onp.where(onp.abs(x) < 0.2, onp.sign(x) * 0.2 + x, x) + 0.0
+
+
+# (name, layer factory, input); the layer is in training mode.
+LAYERS = [
+    ("Linear", lambda: nn.Linear(3, 4, rng=0), normal(5, 3)),
+    ("Linear no bias", lambda: nn.Linear(3, 2, bias=False, rng=0), normal(2, 4, 3)),
+    ("Conv2d", lambda: nn.Conv2d(2, 3, 3, rng=0), normal(2, 2, 5, 5)),
+    (
+        "Conv2d stride and padding",
+        lambda: nn.Conv2d(2, 3, (3, 2), stride=2, padding=1, rng=0),
+        normal(2, 2, 5, 6),
+    ),
+    (
+        "Conv2d dilation",
+        lambda: nn.Conv2d(1, 2, 2, dilation=2, padding="same", rng=0),
+        normal(1, 1, 5, 5),
+    ),
+    ("MaxPool2d", lambda: nn.MaxPool2d(2), distinct_images(2, 2, 4, 4)),
+    (
+        "MaxPool2d strided",
+        lambda: nn.MaxPool2d(3, stride=2, padding=1),
+        distinct_images(1, 2, 5, 5),
+    ),
+    ("AvgPool2d", lambda: nn.AvgPool2d(2, stride=1), normal(2, 2, 4, 3)),
+    ("Flatten", lambda: nn.Flatten(), normal(2, 3, 2, 2)),
+    ("BatchNorm1d train", lambda: nn.BatchNorm1d(3), normal(6, 3)),
+    ("BatchNorm1d (N, C, L)", lambda: nn.BatchNorm1d(2), normal(3, 2, 4)),
+    ("BatchNorm2d train", lambda: nn.BatchNorm2d(2), normal(3, 2, 3, 3)),
+    ("LayerNorm", lambda: nn.LayerNorm(4), normal(3, 4)),
+    ("Dropout eval", lambda: nn.Dropout(0.5).eval(), normal(3, 4)),
+    ("ReLU", lambda: nn.ReLU(), away_from_zero(3, 4)),
+    ("LeakyReLU", lambda: nn.LeakyReLU(0.1), away_from_zero(3, 4)),
+    ("GELU", lambda: nn.GELU(), normal(3, 4)),
+    ("SiLU", lambda: nn.SiLU(), normal(3, 4)),
+    ("Tanh", lambda: nn.Tanh(), normal(3, 4)),
+    ("Sigmoid", lambda: nn.Sigmoid(), normal(3, 4)),
+    ("Softplus", lambda: nn.Softplus(), normal(3, 4)),
+    ("Softmax", lambda: nn.Softmax(), normal(3, 4)),
+    ("LogSoftmax", lambda: nn.LogSoftmax(0), normal(3, 4)),
+    ("GRUCell", lambda: nn.GRUCell(3, 2, rng=0), normal(4, 3)),
+    (
+        "Sequential",
+        lambda: nn.Sequential(nn.Linear(3, 5, rng=0), nn.Tanh(), nn.Linear(5, 2, rng=1)),
+        normal(4, 3),
+    ),
+]
+
+
+class _LSTMOut(nn.Module):
+    """An LSTM cell run for two steps, both outputs concatenated (one array out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(3, 2, rng=0)
+
+    def forward(self, x):
+        import wengert.numpy as wnp
+
+        h, c = self.cell(x)
+        h, c = self.cell(x * 0.5, (h, c))
+        return wnp.concatenate([h, c], axis=1)
+
+
+LAYERS.append(("LSTMCell two steps", _LSTMOut, normal(4, 3)))
+
+
+def _as_function(layer):
+    """The layer as a function of (input, parameter tree)."""
+    return lambda x, params: nn.functional_call(layer, params, x)
+
+
+@pytest.mark.parametrize("name, make, x", LAYERS, ids=[layer[0] for layer in LAYERS])
+def test_layer_gradients_both_modes(name, make, x):
+    layer = make()
+    wg.check_grads(_as_function(layer), modes=("fwd", "rev"), order=2)(x, layer.params())
+
+
+@pytest.mark.parametrize("name, make, x", LAYERS, ids=[layer[0] for layer in LAYERS])
+def test_define_by_run_matches_functional(name, make, x):
+    layer = make()
+    u = normal(*onp.shape(layer(x)))  # a fixed cotangent
+    xv = wg.Variable(x)
+    out = layer(xv)
+    (out * u).sum().backward()
+    grads = wg.grad(lambda x_, p: (nn.functional_call(layer, p, x_) * u).sum(), argnums=(0, 1))(
+        x, layer.params()
+    )
+    onp.testing.assert_allclose(xv.grad.data, grads[0], rtol=1e-12, atol=1e-14)
+    for name_, p in layer.named_parameters():
+        onp.testing.assert_allclose(p.grad.data, grads[1][name_], rtol=1e-12, atol=1e-14)
+
+
+def test_embedding_gradient_sums_repeated_rows_and_skips_padding():
+    emb = nn.Embedding(5, 2, padding_idx=0, rng=0)
+    onp.testing.assert_array_equal(emb.weight.data[0], [0.0, 0.0])
+    idx = onp.array([[1, 0], [1, 3]])
+    out = emb(idx)
+    onp.testing.assert_array_equal(out.data[0, 1], [0.0, 0.0])
+    out.sum().backward()
+    onp.testing.assert_array_equal(emb.weight.grad.data[:, 0], [0.0, 2.0, 0.0, 1.0, 0.0])
+    wg.check_grads(lambda w: nn.functional_call(emb, {"weight": w}, idx), order=2)(normal(5, 2))
+
+
+def test_dropout_training_mask_statistics_and_determinism():
+    x = onp.ones((200, 50))
+    a = nn.Dropout(0.3, rng=1)(x)
+    b = nn.Dropout(0.3, rng=1)(x)
+    onp.testing.assert_array_equal(a, b)
+    kept = a != 0
+    assert abs(kept.mean() - 0.7) < 0.02
+    onp.testing.assert_allclose(a[kept], 1 / 0.7)
+    assert onp.all(nn.Dropout(1.0)(x) == 0)
+
+
+def test_batch_norm_running_statistics_and_eval_mode():
+    bn = nn.BatchNorm1d(3, momentum=0.5)
+    x = normal(10, 3) * 2 + 1
+    bn(x)
+    onp.testing.assert_allclose(bn.running_mean, 0.5 * x.mean(0))
+    onp.testing.assert_allclose(bn.running_var, 0.5 + 0.5 * x.var(0, ddof=1))
+    assert int(bn.num_batches_tracked) == 1
+    bn.eval()
+    y = bn(x).data
+    expected = (x - bn.running_mean) / onp.sqrt(bn.running_var + bn.eps)
+    onp.testing.assert_allclose(y, expected)
+    cumulative = nn.BatchNorm1d(3, momentum=None)
+    cumulative(x)
+    cumulative(x * 3.0)
+    onp.testing.assert_allclose(cumulative.running_mean, 2.0 * x.mean(0))
+    with pytest.raises(ValueError, match="axes"):
+        nn.BatchNorm2d(3)(normal(4, 3))
+
+
+def test_layers_match_pytorch_with_the_same_state_dict():
+    torch = pytest.importorskip("torch")
+    pairs = [
+        (nn.Linear(4, 3, rng=0), torch.nn.Linear(4, 3).double(), normal(5, 4)),
+        (
+            nn.Conv2d(2, 3, 3, stride=2, padding=1, rng=0),
+            torch.nn.Conv2d(2, 3, 3, stride=2, padding=1).double(),
+            normal(2, 2, 7, 6),
+        ),
+        (nn.BatchNorm2d(2), torch.nn.BatchNorm2d(2).double(), normal(4, 2, 3, 3)),
+        (nn.LayerNorm(4), torch.nn.LayerNorm(4).double(), normal(3, 4)),
+        (nn.Embedding(6, 3, rng=0), torch.nn.Embedding(6, 3).double(), onp.array([[1, 5], [0, 0]])),
+        (nn.GRUCell(3, 4, rng=0), torch.nn.GRUCell(3, 4).double(), normal(2, 3)),
+    ]
+    for ours, theirs, x in pairs:
+        theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+        theirs.train()
+        expected = theirs(torch.tensor(x)).detach().numpy()
+        onp.testing.assert_allclose(ours(x).data, expected, rtol=1e-10, atol=1e-12)
+        if isinstance(ours, nn.BatchNorm2d):
+            onp.testing.assert_allclose(ours.running_var, theirs.running_var.numpy())
+    lstm, tlstm = nn.LSTMCell(3, 4, rng=0), torch.nn.LSTMCell(3, 4).double()
+    tlstm.load_state_dict({k: torch.tensor(v) for k, v in lstm.state_dict().items()})
+    x = normal(2, 3)
+    h, c = lstm(x)
+    ht, ct = tlstm(torch.tensor(x))
+    onp.testing.assert_allclose(h.data, ht.detach().numpy(), rtol=1e-10)
+    onp.testing.assert_allclose(c.data, ct.detach().numpy(), rtol=1e-10)
+
+
+def test_default_initialisation_follows_pytorch_bounds():
+    layer = nn.Linear(100, 50, rng=0)
+    bound = 1 / onp.sqrt(100)
+    assert onp.abs(layer.weight.data).max() <= bound
+    assert onp.abs(layer.weight.data).max() > 0.9 * bound
+    conv = nn.Conv2d(4, 8, 3, rng=0)
+    assert onp.abs(conv.weight.data).max() <= 1 / onp.sqrt(36)
+    assert layer.weight.dtype == onp.float64
+    assert nn.Linear(2, 2, dtype=onp.float32).weight.dtype == onp.float32
