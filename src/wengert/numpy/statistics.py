@@ -150,6 +150,26 @@ def _order(a, q, axis, out, keepdims, method, kind, ignore_nan, name):
     )
 
 
+def _quantile_like(np_fun, a, q, axis, out, overwrite, method, keepdims, weights, kind, nan):
+    """The body shared by quantile, percentile and their NaN-ignoring forms."""
+    name = np_fun.__name__
+    if not isinstance(a, Box):
+        extra = {} if weights is None else {"weights": weights}
+        return np_fun(
+            a,
+            getval(q),
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite,
+            method=method,
+            keepdims=keepdims,
+            **extra,
+        )
+    if weights is not None:
+        raise TypeError(f"wengert.numpy.{name}: weights= is not supported for traced arrays")
+    return _order(a, q, axis, out, keepdims, method, kind, nan, name)
+
+
 def quantile(
     a: Any,
     q: Any,
@@ -171,21 +191,9 @@ def quantile(
     >>> wg.grad(lambda x: wnp.quantile(x, 0.25))(wnp.array([4.0, 1.0, 3.0]))
     array([0. , 0.5, 0.5])
     """
-    if not isinstance(a, Box):
-        extra = {} if weights is None else {"weights": weights}
-        return np.quantile(
-            a,
-            getval(q),
-            axis=axis,
-            out=out,
-            overwrite_input=overwrite_input,
-            method=method,
-            keepdims=keepdims,
-            **extra,
-        )
-    if weights is not None:
-        raise TypeError("wengert.numpy.quantile: weights= is not supported for traced arrays")
-    return _order(a, q, axis, out, keepdims, method, "quantile", False, "quantile")
+    return _quantile_like(
+        np.quantile, a, q, axis, out, overwrite_input, method, keepdims, weights, "quantile", False
+    )
 
 
 def percentile(
@@ -205,21 +213,19 @@ def percentile(
     >>> wnp.percentile(wnp.array([1.0, 2.0, 3.0]), 50)
     2.0
     """
-    if not isinstance(a, Box):
-        extra = {} if weights is None else {"weights": weights}
-        return np.percentile(
-            a,
-            getval(q),
-            axis=axis,
-            out=out,
-            overwrite_input=overwrite_input,
-            method=method,
-            keepdims=keepdims,
-            **extra,
-        )
-    if weights is not None:
-        raise TypeError("wengert.numpy.percentile: weights= is not supported for traced arrays")
-    return _order(a, q, axis, out, keepdims, method, "percentile", False, "percentile")
+    return _quantile_like(
+        np.percentile,
+        a,
+        q,
+        axis,
+        out,
+        overwrite_input,
+        method,
+        keepdims,
+        weights,
+        "percentile",
+        False,
+    )
 
 
 def median(
@@ -260,21 +266,19 @@ def nanquantile(
     >>> wnp.nanquantile(wnp.array([1.0, wnp.nan, 3.0]), 0.5)
     2.0
     """
-    if not isinstance(a, Box):
-        extra = {} if weights is None else {"weights": weights}
-        return np.nanquantile(
-            a,
-            getval(q),
-            axis=axis,
-            out=out,
-            overwrite_input=overwrite_input,
-            method=method,
-            keepdims=keepdims,
-            **extra,
-        )
-    if weights is not None:
-        raise TypeError("wengert.numpy.nanquantile: weights= is not supported for traced arrays")
-    return _order(a, q, axis, out, keepdims, method, "quantile", True, "nanquantile")
+    return _quantile_like(
+        np.nanquantile,
+        a,
+        q,
+        axis,
+        out,
+        overwrite_input,
+        method,
+        keepdims,
+        weights,
+        "quantile",
+        True,
+    )
 
 
 def nanpercentile(
@@ -294,21 +298,19 @@ def nanpercentile(
     >>> wnp.nanpercentile(wnp.array([1.0, wnp.nan, 3.0]), 100)
     3.0
     """
-    if not isinstance(a, Box):
-        extra = {} if weights is None else {"weights": weights}
-        return np.nanpercentile(
-            a,
-            getval(q),
-            axis=axis,
-            out=out,
-            overwrite_input=overwrite_input,
-            method=method,
-            keepdims=keepdims,
-            **extra,
-        )
-    if weights is not None:
-        raise TypeError("wengert.numpy.nanpercentile: weights= is not supported for traced arrays")
-    return _order(a, q, axis, out, keepdims, method, "percentile", True, "nanpercentile")
+    return _quantile_like(
+        np.nanpercentile,
+        a,
+        q,
+        axis,
+        out,
+        overwrite_input,
+        method,
+        keepdims,
+        weights,
+        "percentile",
+        True,
+    )
 
 
 def nanmedian(
