@@ -117,12 +117,7 @@ class _VarNode(Node):
     __slots__ = ("owner",)
 
     def __init__(self, primitive, ans, args, kwargs, argnums, parents, owner=None):
-        self.primitive = primitive
-        self.ans = ans
-        self.args = args
-        self.kwargs = kwargs
-        self.argnums = argnums
-        self.parents = parents
+        super().__init__(primitive, ans, args, kwargs, argnums, parents)
         self.owner = owner
 
 
