@@ -98,3 +98,28 @@ def test_rules_missing_raise():
     f = wg.custom_vjp(lambda x: x)
     with pytest.raises(TypeError, match="defvjp"):
         wg.grad(f)(1.0)
+
+
+def test_custom_rules_with_variables_and_batched_jacobians():
+    @wg.custom_jvp
+    def cube(x):
+        return x**3
+
+    @cube.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return cube(x), 3.0 * x**2 * t
+
+    @wg.custom_vjp
+    def square(x):
+        return x * x
+
+    square.defvjp(lambda x: (x * x, x), lambda x, g: (2.0 * x * g,))
+
+    x = onp.array([0.5, -1.0, 2.0])
+    for f, df in ((cube, 3 * x**2), (square, 2 * x)):
+        v = wg.Variable(x)
+        wnp.sum(f(v)).backward()
+        onp.testing.assert_allclose(v.grad, df)
+        onp.testing.assert_allclose(wg.jacfwd(f)(x), onp.diag(df))
+        onp.testing.assert_allclose(wg.jacrev(f)(x), onp.diag(df))

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ._core.box import Box
-from ._core.forward import ForwardBox
+from ._core.forward import ForwardBox, ForwardTrace
 from ._core.primitive import Primitive, open_innermost
+from ._core.reverse import ReverseTrace
 from ._core.vspace import zeros_like
 
 __all__ = ["Primitive", "custom_jvp", "custom_vjp", "primitive"]
@@ -80,7 +81,7 @@ class custom_vjp:
         if self.fwd is None:
             raise TypeError(f"custom_vjp {self._primitive.name} has no rules: call .defvjp.")
         top, values, argnums, boxes = open_innermost(self._primitive.name, args)
-        if top.kind == "forward":
+        if not isinstance(top, ReverseTrace):  # forward and batched modes trace the body
             return self.fun(*args)
         ans, residuals = self.fwd(*values)
         return top.process(self._primitive, ans, values, {"residuals": residuals}, argnums, boxes)
@@ -133,9 +134,11 @@ class custom_jvp:
         if self.rule is None:
             raise TypeError(f"custom_jvp {self._primitive.name} has no rule: call .defjvp.")
         top, values, argnums, boxes = open_innermost(self._primitive.name, args)
-        if top.kind == "reverse":
+        if isinstance(top, ReverseTrace):  # grad, vjp and define-by-run Variables
             ans = self(*values)
             return top.process(self._primitive, ans, values, {}, argnums, boxes)
+        if not isinstance(top, ForwardTrace):  # a batch of directions maps the body itself
+            return self.fun(*args)
         tangents = [zeros_like(v) for v in values]
         for i, box in zip(argnums, boxes):
             tangents[i] = box.tangent

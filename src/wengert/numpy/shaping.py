@@ -90,6 +90,8 @@ def _len_along(a, axis):
 
 _concatenate = Primitive(_concatenate_impl, "concatenate")
 _concatenate.defvjp_all(_concatenate_vjp)
+
+
 def _join_jvp(join: Primitive):
     """The forward rule of a join: the same join of the tangents (zeros where untraced)."""
 
