@@ -7,6 +7,7 @@ numerical derivatives (`wengert.numeric`) and a gradient checker (`check_grads`)
 from . import numeric, numpy  # numpy registers the differentiable functions behind traced values
 from ._core.tree import tree_flatten, tree_map, tree_unflatten
 from .api import elementwise_grad, grad, jvp, stop_gradient, value_and_grad, vjp
+from .checkpoint import checkpoint
 from .custom import Primitive, custom_jvp, custom_vjp, primitive
 from .errors import (
     EscapedTracerError,
@@ -17,6 +18,7 @@ from .errors import (
     UnsupportedFunctionError,
     WengertError,
 )
+from .jacobians import derivative, hessian, hvp, jacfwd, jacobian, jacrev, linearize, vhp
 from .testing import GradientCheckError, check_grads
 from .variable import Variable, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
@@ -31,13 +33,21 @@ __all__ = [
     "Primitive",
     "TracedConversionError",
     "check_grads",
+    "checkpoint",
     "UnsupportedFunctionError",
     "WengertError",
     "custom_jvp",
     "custom_vjp",
+    "derivative",
     "elementwise_grad",
     "grad",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
     "jvp",
+    "linearize",
     "numeric",
     "numpy",
     "primitive",
@@ -46,6 +56,7 @@ __all__ = [
     "tree_map",
     "tree_unflatten",
     "value_and_grad",
+    "vhp",
     "vjp",
     "Variable",
     "enable_grad",

@@ -158,6 +158,8 @@ def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
             if isinstance(value, Box):
                 nested = True
                 break
+    if top.kind == "batch":  # a batch trace maps the primitive over its batch axis itself
+        return top.process_batch(primitive, values, kwargs, argnums, boxes)
     ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
     if primitive.multiple_results:
         return top.process_multiple(primitive, ans, values, kwargs, argnums, boxes)

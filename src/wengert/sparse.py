@@ -1,0 +1,763 @@
+"""Sparse Jacobians and Hessians: find the pattern, colour it, and share directions.
+
+When most entries of a Jacobian are structurally zero (banded systems, block-diagonal
+maps, PDE stencils), columns that have no nonzero row in common are *structurally
+orthogonal*: one forward pass along the sum of their basis vectors gives all of them,
+each entry read off from the row where it is nonzero. Greedy colouring groups the
+columns (or, for reverse mode, the rows) so that each group is one direction; a
+tridiagonal Jacobian of any size needs 3.
+
+The pattern comes from the traced graph: one recorded evaluation, through which each
+primitive's dependency structure is propagated (which input entries each entry of its
+result depends on). It holds for every point where the program takes the same branches;
+zeros of constant matrices are respected, traced values are taken as nonzero. It can
+also be given. Results are `scipy.sparse` CSR matrices; SciPy is needed
+(``pip install 'wengert[scipy]'``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._core.batching import BatchTrace, _is_elementwise
+from ._core.box import Box, getval
+from ._core.primitive import Primitive
+from ._core.reverse import Node, ReverseTrace, _toposort, select
+from ._core.tree import tree_flatten, tree_unflatten
+from ._core.vspace import shape_of
+from .api import _check_inexact, grad, jvp, vjp
+from .jacobians import _setup, ravel_tree
+
+__all__ = [
+    "SparseHessian",
+    "SparseJacobian",
+    "color_columns",
+    "color_rows",
+    "hessian_sparsity",
+    "jacobian_sparsity",
+    "sparse_hessian",
+    "sparse_jacobian",
+]
+
+# Joins of index tables larger than this fall back to a dense dependency pattern.
+_TABLE_LIMIT = 20_000_000
+
+
+def _sp():
+    try:
+        import scipy.sparse as sp
+    except ImportError as err:  # pragma: no cover - exercised only without SciPy
+        raise ImportError(
+            "wengert.sparse needs SciPy for its sparse matrices; install it with "
+            "pip install 'wengert[scipy]'."
+        ) from err
+    return sp
+
+
+# --- dependency patterns, primitive by primitive ------------------------------------------
+#
+# The pattern of a value of n entries is a boolean CSR matrix of shape (n, N): row i marks
+# the input entries that entry i depends on. A rule receives the node's arguments (values),
+# the patterns of its traced arguments by position, and its result.
+
+
+def _size(x) -> int:
+    return math.prod(shape_of(x))
+
+
+def _empty(rows: int, n: int):
+    return _sp().csr_matrix((rows, n), dtype=bool)
+
+
+def _union(patterns: list, rows: int, n: int):
+    if not patterns:
+        return _empty(rows, n)
+    total = patterns[0]
+    for p in patterns[1:]:
+        total = total + p
+    return total
+
+
+def _broadcast_rows(pattern, shape: tuple, target: tuple):
+    """The pattern of a value broadcast from `shape` to `target`."""
+    if tuple(shape) == tuple(target):
+        return pattern
+    ids = np.broadcast_to(np.arange(math.prod(shape)).reshape(shape), target)
+    return pattern[ids.ravel()]
+
+
+def _contributions(out_ids, in_ids, out_size: int, in_size: int, pattern):
+    """The pattern of sums: output entry out_ids[k] receives input entry in_ids[k]."""
+    sp = _sp()
+    out_ids, in_ids = np.ravel(out_ids), np.ravel(in_ids)
+    spread = sp.csr_matrix(
+        (np.ones(out_ids.size, dtype=bool), (out_ids, in_ids)), shape=(out_size, in_size)
+    )
+    return (spread @ pattern).astype(bool)
+
+
+def _elementwise(primitive: Primitive) -> Callable:
+    def rule(args, kwargs, traced, ans, n):
+        out = ans[0] if primitive.multiple_results else ans
+        shape = shape_of(out)
+        parts = [_broadcast_rows(p, shape_of(args[i]), shape) for i, p in traced.items()]
+        pattern = _union(parts, _size(out), n)
+        return tuple(pattern for _ in ans) if primitive.multiple_results else pattern
+
+    return rule
+
+
+def _moves(primitive: Primitive, data: Callable) -> Callable:
+    """Primitives that only copy entries: follow the entries' ids through the primitive."""
+
+    def rule(args, kwargs, traced, ans, n):
+        new_args, blocks, offset = list(args), [], 0
+        for i in data(args):
+            shape = shape_of(args[i])
+            if i in traced:
+                new_args[i] = offset + np.arange(math.prod(shape)).reshape(shape)
+                blocks.append(traced[i])
+                offset += math.prod(shape)
+            else:
+                new_args[i] = np.full(shape, -1)
+        ids = np.ravel(primitive.fun(*new_args, **kwargs))
+        stacked = _sp().vstack([*blocks, _empty(1, n)]).tocsr()
+        return stacked[np.where(ids < 0, offset, ids)]
+
+    return rule
+
+
+def _reduction(args, kwargs, traced, ans, n):
+    x = args[0]
+    axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
+    shape = shape_of(x)
+    axes = range(len(shape)) if axis is None else np.atleast_1d(axis) % max(len(shape), 1)
+    kept = tuple(1 if i in set(int(a) for a in axes) else k for i, k in enumerate(shape))
+    out_ids = np.broadcast_to(np.arange(math.prod(kept)).reshape(kept), shape)
+    return _contributions(out_ids, np.arange(_size(x)), _size(ans), _size(x), traced[0])
+
+
+def _sum_to_shape(args, kwargs, traced, ans, n):
+    x, shape = args
+    out_ids = np.broadcast_to(np.arange(math.prod(shape)).reshape(shape), shape_of(x))
+    return _contributions(out_ids, np.arange(_size(x)), _size(ans), _size(x), traced[0])
+
+
+def _selected_ids(shape: tuple, index) -> np.ndarray:
+    return np.arange(math.prod(shape)).reshape(shape)[index]
+
+
+def _scatter(args, kwargs, traced, ans, n):
+    g, index, shape = args
+    sel = _selected_ids(tuple(shape), index)
+    g_ids = np.broadcast_to(np.arange(_size(g)).reshape(shape_of(g)), sel.shape)
+    return _contributions(sel, g_ids, _size(ans), _size(g), traced[0])
+
+
+def _index_add(args, kwargs, traced, ans, n):
+    x, index, y = args
+    parts = []
+    if 0 in traced:
+        parts.append(traced[0])
+    if 2 in traced:
+        sel = _selected_ids(shape_of(x), index)
+        y_ids = np.broadcast_to(np.arange(_size(y)).reshape(shape_of(y)), sel.shape)
+        parts.append(_contributions(sel, y_ids, _size(ans), _size(y), traced[2]))
+    return _union(parts, _size(ans), n)
+
+
+def _join(table: dict, rows: int, other: dict, other_rows: int) -> tuple[dict, int]:
+    """All pairs of rows of two index tables that agree on their shared letters."""
+    shared = [c for c in other if c in table]
+    if not shared:
+        left = np.repeat(np.arange(rows), other_rows)
+        right = np.tile(np.arange(other_rows), rows)
+    else:
+        dims = [int(max(table[c].max(initial=0), other[c].max(initial=0))) + 1 for c in shared]
+        key = np.ravel_multi_index([table[c] for c in shared], dims)
+        other_key = np.ravel_multi_index([other[c] for c in shared], dims)
+        order = np.argsort(other_key, kind="stable")
+        sorted_key = other_key[order]
+        start = np.searchsorted(sorted_key, key, "left")
+        counts = np.searchsorted(sorted_key, key, "right") - start
+        left = np.repeat(np.arange(rows), counts)
+        first = np.cumsum(counts) - counts
+        right = order[np.arange(left.size) - np.repeat(first, counts) + np.repeat(start, counts)]
+    joined = {c: v[left] for c, v in table.items()}
+    joined.update({c: v[right] for c, v in other.items() if c not in table})
+    return joined, left.size
+
+
+def _einsum_pattern(subs: list[str], out: str, operands: list, traced: dict, n: int, out_size):
+    """The pattern of an einsum with explicit, equal-sized letters (no broadcasting).
+
+    An output entry depends on a traced operand's entry when some assignment of the
+    summed letters makes every constant operand nonzero (traced operands count as
+    nonzero). Returns None when that table of assignments would be too large.
+    """
+    sizes = {}
+    for sub, op in zip(subs, operands):
+        sizes.update(zip(sub, shape_of(op)))
+    table, rows = {}, 1
+    for k, (sub, op) in enumerate(zip(subs, operands)):
+        if k in traced:
+            continue
+        value = np.asarray(getval(op))
+        if not sub:  # a scalar factor: all or nothing
+            if value == 0:
+                return _empty(out_size, n)
+            continue
+        coords = np.nonzero(value)
+        columns, keep = {}, np.ones(coords[0].size, dtype=bool)
+        for axis, c in enumerate(sub):
+            if c in columns:
+                keep &= coords[axis] == columns[c]
+            else:
+                columns[c] = coords[axis]
+        columns = {c: v[keep] for c, v in columns.items()}
+        size = int(keep.sum())
+        if rows * size > _TABLE_LIMIT:
+            return None
+        table, rows = _join(table, rows, columns, size) if columns else (table, rows * size)
+    needed = set(out).union(*[subs[k] for k in traced])
+    for c in sorted(needed - set(table)):
+        if rows * sizes[c] > _TABLE_LIMIT:
+            return None
+        table, rows = _join(table, rows, {c: np.arange(sizes[c])}, sizes[c])
+    if out:
+        out_ids = np.ravel_multi_index([table[c] for c in out], [sizes[c] for c in out])
+    else:
+        out_ids = np.zeros(rows, dtype=np.intp)
+    parts = []
+    for k, pattern in traced.items():
+        sub, shape = subs[k], shape_of(operands[k])
+        in_ids = np.ravel_multi_index([table[c] for c in sub], shape) if sub else np.zeros(rows)
+        parts.append(
+            _contributions(out_ids, in_ids.astype(np.intp), out_size, _size(operands[k]), pattern)
+        )
+    return _union(parts, out_size, n)
+
+
+def _broadcast_operands(subs: list[str], operands: list, traced: dict):
+    """Operands (and traced patterns) broadcast so that each letter has one size."""
+    sizes: dict[str, int] = {}
+    for sub, op in zip(subs, operands):
+        for c, k in zip(sub, shape_of(op)):
+            sizes[c] = max(sizes.get(c, 1), k)
+    ops, patterns = [], {}
+    for k, (sub, op) in enumerate(zip(subs, operands)):
+        target = tuple(sizes[c] for c in sub)
+        if k in traced:
+            patterns[k] = _broadcast_rows(traced[k], shape_of(op), target)
+            ops.append(np.broadcast_to(np.zeros((), dtype=np.int8), target))
+        else:
+            ops.append(np.broadcast_to(np.asarray(getval(op)), target))
+    return ops, patterns
+
+
+def _contraction(to_einsum: Callable) -> Callable:
+    def rule(args, kwargs, traced, ans, n):
+        subs, out, operands, positions = to_einsum(args, kwargs)
+        local = {positions.index(i): p for i, p in traced.items()}
+        operands, local = _broadcast_operands(subs, operands, local)
+        pattern = _einsum_pattern(subs, out, operands, local, n, _size(ans))
+        return _dense(args, kwargs, traced, ans, n) if pattern is None else pattern
+
+    return rule
+
+
+def _matmul_as_einsum(args, kwargs):
+    a, b = args
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    batch = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    lead = max(na, nb) - 2
+    sa = batch[lead - (na - 2) : lead] + "ik" if na >= 2 else "k"
+    sb = batch[lead - (nb - 2) : lead] + "kj" if nb >= 2 else "k"
+    out = batch[: max(lead, 0)] + ("i" if na >= 2 else "") + ("j" if nb >= 2 else "")
+    return [sa, sb], out, [a, b], [0, 1]
+
+
+def _tensordot_as_einsum(args, kwargs):
+    a, b = args[0], args[1]
+    axes = kwargs.get("axes", args[2] if len(args) > 2 else 2)
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if isinstance(axes, (int, np.integer)):
+        a_axes, b_axes = list(range(na - axes, na)), list(range(axes))
+    else:
+        a_axes, b_axes = (list(np.atleast_1d(x) % max(m, 1)) for x, m in zip(axes, (na, nb)))
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    sa = list(letters[:na])
+    sb = list(letters[na : na + nb])
+    for i, j in zip(a_axes, b_axes):
+        sb[j] = sa[i]
+    out = [sa[i] for i in range(na) if i not in a_axes] + [
+        sb[j] for j in range(nb) if j not in b_axes
+    ]
+    return ["".join(sa), "".join(sb)], "".join(out), [a, b], [0, 1]
+
+
+def _einsum_as_einsum(args, kwargs):
+    from .numpy.contractions import _parse_einsum
+
+    operands = list(args[1:])
+    subs, out = _parse_einsum(args[0], [shape_of(op) for op in operands])
+    return subs, out, operands, list(range(1, len(args)))
+
+
+def _dense(args, kwargs, traced, ans, n):
+    """Every entry of the result depends on every entry the traced arguments depend on."""
+    sp = _sp()
+    columns = []
+    for p in traced.values():
+        for q in p if isinstance(p, tuple) else (p,):
+            columns.append(q.indices)
+    columns = np.unique(np.concatenate(columns)) if columns else np.zeros(0, dtype=np.intp)
+    row = sp.csr_matrix(
+        (np.ones(columns.size, dtype=bool), (np.zeros(columns.size, dtype=np.intp), columns)),
+        shape=(1, n),
+    )
+    if isinstance(ans, tuple):
+        return tuple(row[np.zeros(_size(a), dtype=np.intp)] for a in ans)
+    return row[np.zeros(_size(ans), dtype=np.intp)]
+
+
+def _select(args, kwargs, traced, ans, n):
+    return traced[0][args[1]]
+
+
+_rules: dict[Primitive, Callable] = {}
+
+
+def _pattern_rule(primitive: Primitive) -> Callable:
+    if not _rules:
+        _load()
+    rule = _rules.get(primitive)
+    if rule is None:
+        rule = _elementwise(primitive) if _is_elementwise(primitive) else _dense
+        _rules[primitive] = rule
+    return rule
+
+
+def _load() -> None:
+    from ._core import batching, vspace
+    from .numpy import contractions, elementwise, indexing, reductions, shaping
+
+    if not batching.W.__dict__:
+        batching._load()  # the elementwise shorthands' probes, used by _is_elementwise
+    first = lambda args: (0,)
+    rest = lambda args: range(1, len(args))
+    table: dict[Primitive, Callable] = {select: _select}
+    for prim in (elementwise.positive, elementwise.real, elementwise.imag, shaping._astype):
+        table[prim] = _elementwise(prim)
+    table[elementwise._where] = _elementwise(elementwise._where)
+    for prim in (
+        shaping.reshape,
+        shaping.ravel,
+        shaping.transpose,
+        shaping.moveaxis,
+        shaping.swapaxes,
+        shaping.expand_dims,
+        shaping.squeeze,
+        vspace.broadcast_to,
+        indexing.getitem,
+    ):
+        table[prim] = _moves(prim, first)
+    table[shaping._concatenate] = _moves(shaping._concatenate, rest)
+    table[shaping._stack] = _moves(shaping._stack, rest)
+    table[indexing._index_update] = _moves(indexing._index_update, lambda args: (0, 2))
+    table[indexing._index_add] = _index_add
+    table[indexing._scatter] = _scatter
+    table[vspace.sum_to_shape] = _sum_to_shape
+    for prim in (reductions.sum, reductions.mean, reductions.prod, reductions.max, reductions.min):
+        table[prim] = _reduction
+    table[contractions.matmul] = _contraction(_matmul_as_einsum)
+    table[contractions.tensordot] = _contraction(_tensordot_as_einsum)
+    table[contractions._einsum] = _contraction(_einsum_as_einsum)
+    _rules.update(table)
+
+
+def _node_patterns(out_leaves: list, trace, in_nodes: list[Node], n: int) -> list:
+    """The patterns of the output leaves of a recorded evaluation with inputs `in_nodes`."""
+    sp = _sp()
+    patterns: dict[Node, Any] = {}
+    offset = 0
+    for node in in_nodes:
+        size = _size(node.ans)
+        patterns[node] = sp.csr_matrix(
+            (np.ones(size, dtype=bool), (np.arange(size), offset + np.arange(size))),
+            shape=(size, n),
+        )
+        offset += size
+    outputs = [x.node for x in out_leaves if isinstance(x, Box) and x.trace is trace]
+    root = Node(None, None, (), None, (), tuple(outputs))
+    for node in reversed(_toposort(root)):
+        if node.primitive is None:
+            continue
+        traced = {i: patterns[p] for i, p in zip(node.argnums, node.parents)}
+        rule = _pattern_rule(node.primitive)
+        patterns[node] = rule(node.args, node.kwargs, traced, node.ans, n)
+    return [
+        patterns[x.node] if isinstance(x, Box) and x.trace is trace else _empty(_size(x), n)
+        for x in out_leaves
+    ]
+
+
+def jacobian_sparsity(
+    fun: Callable, *args: Any, argnums: int | Sequence[int] = 0, **kwargs: Any
+) -> Any:
+    """The sparsity pattern of the Jacobian of `fun` at `args`, from its traced graph.
+
+    A boolean CSR matrix with one row per output entry and one column per input entry
+    (trees: leaves flattened in order, each in C order), True where the output entry
+    depends on the input entry. One evaluation is recorded; no derivative is computed.
+
+    >>> import numpy as np
+    >>> import wengert.numpy as wnp
+    >>> p = jacobian_sparsity(lambda x: x[1:] * x[:-1], np.ones(4))
+    >>> p.toarray().astype(int)
+    array([[1, 1, 0, 0],
+           [0, 1, 1, 0],
+           [0, 0, 1, 1]])
+    """
+    sp = _sp()
+    tree, f = _setup(fun, argnums, args, kwargs, "jacobian_sparsity")
+    in_leaves, in_def = tree_flatten(tree)
+    _check_inexact(in_leaves, "jacobian_sparsity")
+    n = sum(_size(x) for x in in_leaves)
+    trace = ReverseTrace()
+    try:
+        boxes = [trace.new_input(x) for x in in_leaves]
+        out = f(tree_unflatten(in_def, boxes))
+    finally:
+        trace.alive = False
+    out_leaves = tree_flatten(out)[0]
+    rows = _node_patterns(out_leaves, trace, [b.node for b in boxes], n)
+    if not rows:
+        return _empty(0, n)
+    return sp.vstack(rows).tocsr().astype(bool)
+
+
+def hessian_sparsity(
+    fun: Callable, *args: Any, argnums: int | Sequence[int] = 0, **kwargs: Any
+) -> Any:
+    """The (symmetric) sparsity pattern of the Hessian of scalar `fun` at `args`.
+
+    The pattern of the Jacobian of the gradient, found from the traced graph of the
+    gradient's evaluation, made symmetric.
+
+    >>> import numpy as np
+    >>> import wengert.numpy as wnp
+    >>> p = hessian_sparsity(lambda x: wnp.sum(x[1:] * x[:-1]) + wnp.sum(x**3), np.ones(3))
+    >>> p.toarray().astype(int)
+    array([[1, 1, 0],
+           [1, 1, 1],
+           [0, 1, 1]])
+    """
+    pattern = jacobian_sparsity(grad(fun, argnums), *args, argnums=argnums, **kwargs)
+    return (pattern + pattern.T).tocsr().astype(bool)
+
+
+# --- colouring ---------------------------------------------------------------------------------
+
+
+def color_columns(pattern: Any) -> np.ndarray:
+    """A greedy colouring of the columns: columns sharing a nonzero row differ in colour.
+
+    Columns of one colour are structurally orthogonal, so one forward-mode direction (the
+    sum of their basis vectors) recovers all of them. Returns one colour (0, 1, ...) per
+    column; ``colors.max() + 1`` directions are needed.
+
+    >>> import numpy as np
+    >>> tridiagonal = np.eye(6) + np.eye(6, k=1) + np.eye(6, k=-1)
+    >>> color_columns(tridiagonal)
+    array([0, 1, 2, 0, 1, 2])
+    """
+    sp = _sp()
+    by_col = sp.csc_matrix(pattern, dtype=bool)
+    by_row = sp.csr_matrix(pattern, dtype=bool)
+    by_col.sort_indices()
+    col_ptr, col_rows = by_col.indptr.tolist(), by_col.indices.tolist()
+    row_ptr, row_cols = by_row.indptr.tolist(), by_row.indices.tolist()
+    n = by_col.shape[1]
+    colors = [-1] * n
+    last_seen: list[int] = []  # last_seen[c]: the latest column whose neighbour had colour c
+    for j in range(n):
+        for r in col_rows[col_ptr[j] : col_ptr[j + 1]]:
+            for k in row_cols[row_ptr[r] : row_ptr[r + 1]]:
+                c = colors[k]
+                if c >= 0:
+                    last_seen[c] = j
+        c = 0
+        while c < len(last_seen) and last_seen[c] == j:
+            c += 1
+        if c == len(last_seen):
+            last_seen.append(-1)
+        colors[j] = c
+    return np.array(colors, dtype=np.intp)
+
+
+def color_rows(pattern: Any) -> np.ndarray:
+    """A greedy colouring of the rows (for reverse mode): rows sharing a column differ.
+
+    >>> import numpy as np
+    >>> color_rows(np.array([[1, 1, 0], [0, 0, 1], [1, 0, 0]]))
+    array([0, 0, 1])
+    """
+    return color_columns(_sp().csr_matrix(pattern, dtype=bool).T)
+
+
+def _passes(pattern, colors) -> int | None:
+    """Directions needed: one per colour, none at all for an empty pattern."""
+    if colors is None:
+        return None
+    return 0 if pattern.nnz == 0 else int(colors.max()) + 1
+
+
+def _coloring_cost(pattern) -> int:
+    """Work of colouring the columns: the sum of squared row counts."""
+    counts = np.diff(_sp().csr_matrix(pattern).indptr)
+    return int(np.dot(counts, counts))
+
+
+# --- compressed evaluation ---------------------------------------------------------------------
+
+
+def _seeds(colors: np.ndarray, count: int, like) -> np.ndarray:
+    """One direction per colour: row c sums the basis vectors of colour c."""
+    seeds = np.zeros_like(like, shape=(count, colors.size))
+    seeds[colors, np.arange(colors.size)] = 1
+    return seeds
+
+
+def _push_forward(f: Callable, x, seeds) -> Any:
+    """The JVPs of `f` at `x` along each row of `seeds`, as rows of one array."""
+    trace = BatchTrace(seeds.shape[0])
+    try:
+        _, tangent = jvp(f, (x,), (trace.new_input(seeds),))
+        return trace.unbatch(tangent)
+    finally:
+        trace.alive = False
+
+
+def _check_rows(expected: int, found: int) -> None:
+    if found != expected:
+        raise ValueError(
+            f"sparse_jacobian: the sparsity pattern has {expected} rows but the output has "
+            f"{found} entries."
+        )
+
+
+def _pull_back(f: Callable, x, colors: np.ndarray, count: int) -> Any:
+    """The VJPs of `f` at `x` along one direction per colour of its output entries."""
+    out, pullback = vjp(f, x)
+    _check_rows(colors.size, _size(out))
+    seeds = _seeds(colors, count, getval(out))
+    trace = BatchTrace(count)
+    try:
+        (cotangent,) = pullback(trace.new_input(seeds))
+        return trace.unbatch(cotangent)
+    finally:
+        trace.alive = False
+
+
+def _flat_problem(fun: Callable, argnums, args: tuple, kwargs: dict, name: str):
+    """The differentiated input as a flat vector, and `fun` as a map of flat vectors."""
+    from . import numpy as wnp
+
+    tree, f = _setup(fun, argnums, args, kwargs, name)
+    x, unravel = ravel_tree(tree)
+    x = np.asarray(getval(x)) if not isinstance(x, Box) else x
+
+    def flat(v):
+        leaves = tree_flatten(f(unravel(v)))[0]
+        if len(leaves) == 1:
+            return wnp.reshape(leaves[0], (-1,))
+        return wnp.concatenate([wnp.reshape(leaf, (-1,)) for leaf in leaves])
+
+    return x, flat
+
+
+def _as_pattern(sparsity, shape: tuple[int, int], name: str):
+    pattern = _sp().csr_matrix(sparsity, dtype=bool)
+    if pattern.shape != shape:
+        raise ValueError(
+            f"{name}: the given sparsity pattern has shape {pattern.shape}, but the "
+            f"Jacobian is {shape} (output entries x input entries)."
+        )
+    return pattern
+
+
+class SparseJacobian:
+    """A function returning the Jacobian of `fun` as a `scipy.sparse` CSR matrix.
+
+    Made by `sparse_jacobian`. After the first call, ``sparsity`` holds the pattern,
+    ``colors`` the colour of each column (forward mode) or row (reverse mode), ``mode``
+    the mode, and ``num_passes`` the number of directions each call pushes through
+    (JVPs or VJPs, which travel together as one vectorised batch).
+    """
+
+    def __init__(self, fun: Callable, sparsity, argnums, mode: str):
+        if mode not in ("auto", "forward", "reverse"):
+            raise ValueError(
+                f"sparse_jacobian: mode must be auto, forward or reverse, not {mode!r}"
+            )
+        self.fun = fun
+        self.argnums = argnums
+        self.sparsity = None if sparsity is None else _sp().csr_matrix(sparsity, dtype=bool)
+        self._requested = mode
+        self.mode: str | None = None
+        self.colors: np.ndarray | None = None
+
+    @property
+    def num_passes(self) -> int | None:
+        """Directions per call (the number of colours), once the plan is made."""
+        return _passes(self.sparsity, self.colors)
+
+    def _plan(self) -> None:
+        pattern = self.sparsity
+        rows, cols = pattern.shape
+        options = []
+        if self._requested in ("auto", "forward"):
+            if self._requested == "forward" or _coloring_cost(pattern) <= _TABLE_LIMIT:
+                options.append(("forward", color_columns(pattern)))
+            else:
+                options.append(("forward", np.arange(cols)))
+        if self._requested in ("auto", "reverse"):
+            if self._requested == "reverse" or _coloring_cost(pattern.T) <= _TABLE_LIMIT:
+                options.append(("reverse", color_rows(pattern)))
+            else:
+                options.append(("reverse", np.arange(rows)))
+        # Fewer directions wins; on a tie forward mode, which records nothing.
+        self.mode, self.colors = min(options, key=lambda o: (o[1].max(initial=-1), o[0]))
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        sp = _sp()
+        x, flat = _flat_problem(self.fun, self.argnums, args, kwargs, "sparse_jacobian")
+        if self.sparsity is None:
+            self.sparsity = jacobian_sparsity(flat, x)
+        if self.colors is None:
+            self._plan()
+        pattern = self.sparsity.tocoo()
+        shape = pattern.shape
+        if pattern.shape[1] != _size(x):
+            raise ValueError(
+                f"sparse_jacobian: the sparsity pattern has {shape[1]} columns but the "
+                f"input has {_size(x)} entries."
+            )
+        rows, cols = pattern.row, pattern.col
+        count = self.num_passes
+        if count == 0:
+            return sp.csr_matrix(shape, dtype=np.result_type(getval(x), float))
+        if self.mode == "forward":
+            compressed = _push_forward(flat, x, _seeds(self.colors, count, getval(x)))
+            _check_rows(shape[0], shape_of(compressed)[1])
+            data = compressed[self.colors[cols], rows]
+        else:
+            compressed = _pull_back(flat, x, self.colors, count)
+            data = compressed[self.colors[rows], cols]
+        return sp.csr_matrix((np.asarray(getval(data)), (rows, cols)), shape=shape)
+
+
+def sparse_jacobian(
+    fun: Callable,
+    sparsity: Any = None,
+    argnums: int | Sequence[int] = 0,
+    mode: str = "auto",
+) -> SparseJacobian:
+    """The Jacobian of `fun` as a `scipy.sparse` matrix, with structurally orthogonal
+    columns (or rows) sharing one direction.
+
+    `sparsity` is the pattern (anything `scipy.sparse.csr_matrix` accepts, shape output
+    entries x input entries); by default it is found from the traced graph on the first
+    call (`jacobian_sparsity`) and reused. The columns are coloured for forward mode and
+    the rows for reverse mode; ``mode="auto"`` takes whichever needs fewer directions.
+    Inputs and outputs are flattened (trees: leaves in order), so the result is a matrix.
+
+    >>> import numpy as np
+    >>> import wengert.numpy as wnp
+    >>> jac = sparse_jacobian(lambda x: x[1:] ** 2 - x[:-1])
+    >>> jac(np.arange(5.0)).toarray()
+    array([[-1.,  2.,  0.,  0.,  0.],
+           [ 0., -1.,  4.,  0.,  0.],
+           [ 0.,  0., -1.,  6.,  0.],
+           [ 0.,  0.,  0., -1.,  8.]])
+    >>> jac.mode, jac.num_passes
+    ('forward', 2)
+    """
+    return SparseJacobian(fun, sparsity, argnums, mode)
+
+
+class SparseHessian:
+    """A function returning the Hessian of scalar `fun` as a `scipy.sparse` CSR matrix.
+
+    Made by `sparse_hessian`; ``sparsity``, ``colors`` and ``num_passes`` as for
+    `SparseJacobian`. Each call is one forward-over-reverse pass with ``num_passes``
+    directions.
+    """
+
+    def __init__(self, fun: Callable, sparsity, argnums):
+        self.fun = fun
+        self.argnums = argnums
+        self.sparsity = None if sparsity is None else _sp().csr_matrix(sparsity, dtype=bool)
+        self.colors: np.ndarray | None = None
+
+    @property
+    def num_passes(self) -> int | None:
+        """Directions per call (the number of colours), once the plan is made."""
+        return _passes(self.sparsity, self.colors)
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        sp = _sp()
+        x, flat = _flat_problem(self.fun, self.argnums, args, kwargs, "sparse_hessian")
+
+        def scalar(v):
+            from . import numpy as wnp
+
+            return wnp.reshape(flat(v), ())
+
+        gradient = grad(scalar)
+        if self.sparsity is None:
+            pattern = jacobian_sparsity(gradient, x)
+            self.sparsity = (pattern + pattern.T).tocsr().astype(bool)
+        n = _size(x)
+        if self.sparsity.shape != (n, n):
+            raise ValueError(
+                f"sparse_hessian: the sparsity pattern has shape {self.sparsity.shape}, "
+                f"but the input has {n} entries."
+            )
+        if self.colors is None:
+            self.colors = color_columns(self.sparsity)
+        pattern = self.sparsity.tocoo()
+        count = self.num_passes
+        if count == 0:
+            return sp.csr_matrix((n, n), dtype=np.result_type(getval(x), float))
+        compressed = _push_forward(gradient, x, _seeds(self.colors, count, getval(x)))
+        data = compressed[self.colors[pattern.col], pattern.row]
+        return sp.csr_matrix((np.asarray(getval(data)), (pattern.row, pattern.col)), shape=(n, n))
+
+
+def sparse_hessian(
+    fun: Callable, sparsity: Any = None, argnums: int | Sequence[int] = 0
+) -> SparseHessian:
+    """The Hessian of a scalar `fun` as a `scipy.sparse` matrix, columns sharing directions.
+
+    The pattern (given, or found on the first call with `hessian_sparsity`) is coloured
+    by columns; one forward-over-reverse pass with one direction per colour gives every
+    nonzero entry.
+
+    >>> import numpy as np
+    >>> import wengert.numpy as wnp
+    >>> hess = sparse_hessian(lambda x: wnp.sum((x[1:] - x[:-1]) ** 2))
+    >>> hess(np.zeros(4)).toarray()
+    array([[ 2., -2.,  0.,  0.],
+           [-2.,  4., -2.,  0.],
+           [ 0., -2.,  4., -2.],
+           [ 0.,  0., -2.,  2.]])
+    >>> hess.num_passes
+    3
+    """
+    return SparseHessian(fun, sparsity, argnums)
