@@ -35,6 +35,10 @@ class Primitive:
         self.jvp_rules: tuple[Callable | None, ...] = ()
         self.jvp_all: Callable | None = None
         self.vjp_all: Callable | None = None
+        # Optional in-place form of the reverse rule for argument 0, used in first-order
+        # passes: vjp_into(buffer, g, ans, *args, **kwargs) adds the cotangent into an
+        # engine-owned buffer, instead of allocating a full-size one (indexing).
+        self.vjp_into: Callable | None = None
         # Broadcasting primitives get cotangents summed back to each input's shape, and
         # tangents broadcast to the output's shape, centrally (see vspace).
         self.broadcasts = broadcasts

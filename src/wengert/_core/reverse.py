@@ -16,7 +16,7 @@ import numpy as np
 from .box import Box
 from .primitive import Primitive
 from .trace import Trace
-from .vspace import match_realness, unbroadcast, zeros_like
+from .vspace import inexact_dtype, match_realness, unbroadcast, zeros_like
 
 
 class Node:
@@ -152,6 +152,10 @@ def backward(
                         c = match_realness(c, args[argnum])
                     _accumulate(cotangents, owned, parent, c)
             continue
+        into = primitive.vjp_into
+        if into is not None and type(g) is np.ndarray:
+            if _add_into(cotangents, owned, node, g, ans, args, kwargs):
+                continue
         rules = primitive.vjp_rules
         broadcasts = primitive.broadcasts
         for argnum, parent in zip(node.argnums, node.parents):
@@ -170,6 +174,24 @@ def backward(
             else:
                 cotangents[parent] = c
     return [cotangents.get(node) if node in input_set else None for node in inputs]
+
+
+def _add_into(cotangents: dict, owned: set, node: Node, g, ans, args, kwargs) -> bool:
+    """Run a node's in-place reverse rule into its input's buffer, if the engine owns one
+    (or can make one); False when the ordinary rule must run instead."""
+    x = args[0]
+    if len(node.argnums) != 1 or node.argnums[0] != 0 or type(x) is not np.ndarray:
+        return False
+    parent = node.parents[0]
+    buffer = cotangents.get(parent)
+    if buffer is None:
+        buffer = np.zeros(x.shape, dtype=inexact_dtype(x))
+        cotangents[parent] = buffer
+        owned.add(parent)
+    elif parent not in owned or type(buffer) is not np.ndarray:
+        return False
+    node.primitive.vjp_into(buffer, g, ans, *args, **kwargs)
+    return True
 
 
 def _accumulate(cotangents: dict, owned: set, node: Node, c: Any) -> None:

@@ -40,6 +40,19 @@ getitem = Primitive(_getitem_impl, "getitem")
 _scatter = Primitive(_scatter_impl, "scatter_add")
 
 getitem.defvjp(lambda g, ans, x, index: _scatter(g, index, shape_of(x)))
+
+
+def _getitem_vjp_into(buffer, g, ans, x, index):
+    """Add the cotangent of ``x[index]`` into `buffer` in place (first-order passes)."""
+    if g.dtype.kind == "c" and buffer.dtype.kind != "c":
+        g = g.real
+    if _is_basic(index):
+        buffer[index] += g
+    else:
+        np.add.at(buffer, index, g)
+
+
+getitem.vjp_into = _getitem_vjp_into
 getitem.defjvp(lambda t, ans, x, index: getitem(t, index))
 _scatter.defvjp(lambda g, ans, c, index, shape: getitem(g, index))
 _scatter.defjvp(lambda t, ans, c, index, shape: _scatter(t, index, shape))
