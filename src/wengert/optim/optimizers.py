@@ -105,7 +105,8 @@ class Optimizer:
         return loss
 
     def _update(self, p, g, state: dict, group: dict) -> tuple[Any, dict]:
-        raise NotImplementedError
+        """One parameter's new value and state; each optimiser defines it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define _update().")
 
     # --- functional face -------------------------------------------------------------------
     def init(self, params: Any) -> list[dict[str, Any]]:

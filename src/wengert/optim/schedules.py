@@ -43,7 +43,7 @@ class LRScheduler:
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
         """The learning rate at `epoch` for a group whose initial rate is `base_lr`."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define lr_at().")
 
     def step(self) -> None:
         """Advance one epoch and set the new rates."""
