@@ -44,3 +44,12 @@ def test_multivariate_normal_entropy():
         sstats.multivariate_normal(mean, 2.0).entropy(), rel=1e-12
     )
     wg.check_grads(lambda c: multivariate_normal.entropy(mean, c @ c.T + np.eye(2)), order=2)(a)
+
+
+def test_rgamma_through_the_poles_of_gamma():
+    x = np.array([-3.0, -2.0, -1.0, 0.0, -2.5, 0.3, 0.5, 1.7])
+    np.testing.assert_allclose(special.rgamma(x), sc.rgamma(x), atol=1e-15)
+    # d/dx 1/gamma(x) at x = -n is (-1)^n n!
+    g = wg.elementwise_grad(special.rgamma)(x[:4])
+    np.testing.assert_array_equal(g, [-6.0, 2.0, -1.0, 1.0])
+    wg.check_grads(special.rgamma, order=2)(np.array([-2.0, -1.0, 0.0, -0.5, 0.7]))

@@ -359,12 +359,23 @@ gammasgn = nondiff(sc.gammasgn, "gammasgn")
 
 
 def rgamma(x):
-    """1 / gamma(x), zero at the poles of gamma (where its derivative comes out NaN).
+    """1 / gamma(x): an entire function, zero at 0, -1, -2, ... with finite derivatives.
+
+    For x < 1/2 it uses the reflection 1/gamma(x) = gamma(1 - x) sin(pi x) / pi, which is
+    smooth through the poles of gamma (derivative (-1)^n n! at x = -n); each branch sees
+    only arguments where it is finite, so no NaN reaches the derivative.
 
     >>> round(float(rgamma(3.0)), 6)
     0.5
+    >>> import wengert as wg
+    >>> float(wg.grad(rgamma)(-2.0))  # (-1)^2 2!
+    2.0
     """
-    return gammasgn(x) * wnp.exp(-gammaln(x))
+    left = wnp.where(getval(x) < 0.5, True, False)
+    x_left = wnp.where(left, x, 0.0)
+    x_right = wnp.where(left, 1.0, x)
+    reflected = gamma(1.0 - x_left) * wnp.sin(np.pi * x_left) / np.pi
+    return wnp.where(left, reflected, 1.0 / gamma(x_right))
 
 
 def jn(n, x):
