@@ -139,4 +139,15 @@ def ones_like(x: Any) -> Any:
     return _filled_like(x, 1.0)
 
 
-__all__ = ["Box", "broadcast_tangent", "ones_like", "shape_of", "unbroadcast", "zeros_like"]
+__all__ = [
+    "broadcast_tangent",
+    "broadcast_to",
+    "inexact_dtype",
+    "is_complex",
+    "match_realness",
+    "ones_like",
+    "shape_of",
+    "sum_to_shape",
+    "unbroadcast",
+    "zeros_like",
+]
