@@ -17,6 +17,10 @@ from ..errors import InPlaceWriteError, TracedConversionError, UnsupportedFuncti
 
 # Filled by wengert.numpy: the differentiable functions behind operators and methods.
 ops = SimpleNamespace()
+# Arithmetic operators call the engine's `bind` directly (set by primitive.py): their
+# `self` is a box already, so the scan for boxes in Primitive.__call__ can be skipped.
+_bind = None
+_NO_KWARGS: dict = {}
 # Filled by wengert.numpy: NumPy function or ufunc -> wengert function of the same meaning.
 numpy_dispatch: dict[Any, Any] = {}
 
@@ -147,7 +151,7 @@ class Box:
 
     # --- operators -------------------------------------------------------------------
     def __neg__(self):
-        return ops.negative(self)
+        return _bind(ops.negative, (self,), _NO_KWARGS)
 
     def __pos__(self):
         return self
@@ -156,28 +160,28 @@ class Box:
         return ops.absolute(self)
 
     def __add__(self, other):
-        return ops.add(self, other)
+        return _bind(ops.add, (self, other), _NO_KWARGS)
 
     def __radd__(self, other):
-        return ops.add(other, self)
+        return _bind(ops.add, (other, self), _NO_KWARGS)
 
     def __sub__(self, other):
-        return ops.subtract(self, other)
+        return _bind(ops.subtract, (self, other), _NO_KWARGS)
 
     def __rsub__(self, other):
-        return ops.subtract(other, self)
+        return _bind(ops.subtract, (other, self), _NO_KWARGS)
 
     def __mul__(self, other):
-        return ops.multiply(self, other)
+        return _bind(ops.multiply, (self, other), _NO_KWARGS)
 
     def __rmul__(self, other):
-        return ops.multiply(other, self)
+        return _bind(ops.multiply, (other, self), _NO_KWARGS)
 
     def __truediv__(self, other):
-        return ops.true_divide(self, other)
+        return _bind(ops.true_divide, (self, other), _NO_KWARGS)
 
     def __rtruediv__(self, other):
-        return ops.true_divide(other, self)
+        return _bind(ops.true_divide, (other, self), _NO_KWARGS)
 
     def __floordiv__(self, other):
         return ops.floor_divide(self, other)
@@ -195,10 +199,10 @@ class Box:
         return ops.floor_divide(self, other), ops.mod(self, other)
 
     def __pow__(self, other):
-        return ops.power(self, other)
+        return _bind(ops.power, (self, other), _NO_KWARGS)
 
     def __rpow__(self, other):
-        return ops.power(other, self)
+        return _bind(ops.power, (other, self), _NO_KWARGS)
 
     def __matmul__(self, other):
         return ops.matmul(self, other)

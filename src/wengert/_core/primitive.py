@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import EscapedTracerError, MissingRuleError
+from . import box as _box_module
 from .box import Box
 
 
@@ -201,3 +202,6 @@ def open_innermost(name: str, args: tuple):
             argnums.append(i)
             boxes.append(arg)
     return top, tuple(values), argnums, boxes
+
+
+_box_module._bind = bind  # operators on boxes bind their primitives directly
