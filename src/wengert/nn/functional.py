@@ -951,11 +951,18 @@ def _labels(target, logits_shape, what):
     return labels
 
 
-def _weighted_reduce(loss, labels, weight, ignore_index, reduction, what):
+def _label_weights(loss, labels, weight, ignore_index):
+    """The mask of labels that count, and each sample's weight (its class's, or 1; 0 where
+    ignored). Class weights are constants: no derivative flows into them."""
     keep = labels != ignore_index
     w = keep.astype(np.result_type(getval(loss)))
     if weight is not None:
         w = w * np.asarray(getval(weight))[np.where(keep, labels, 0)]
+    return keep, w
+
+
+def _weighted_reduce(loss, labels, weight, ignore_index, reduction, what):
+    keep, w = _label_weights(loss, labels, weight, ignore_index)
     if weight is None and keep.all():
         return _reduce(loss, reduction, what)
     loss = loss * w
@@ -1010,10 +1017,7 @@ def cross_entropy(
         smooth = -wnp.mean(logp, axis=-1)
     else:
         smooth = -wnp.sum(logp * weight, axis=-1) / n_classes
-    keep = labels != ignore_index
-    w = keep.astype(np.result_type(getval(loss)))
-    if weight is not None:
-        w = w * np.asarray(getval(weight))[safe]
+    keep, w = _label_weights(loss, labels, weight, ignore_index)
     total = (1.0 - label_smoothing) * (loss * w) + label_smoothing * (smooth * keep)
     if reduction == "mean":
         return wnp.sum(total) / np.sum(w)
