@@ -8,7 +8,6 @@ import pytest
 
 import wengert as wg
 import wengert.numpy as wnp
-from wengert._core.primitive import Primitive
 from wengert.errors import InPlaceWriteError
 from wengert.numpy import manipulation
 
@@ -214,16 +213,8 @@ def test_rules(name, fun, gens):
     wg.check_grads(fun, modes=("fwd", "rev"), order=2)(*args)
 
 
-def _own_primitives(module) -> dict[str, Primitive]:
-    return {
-        v.name: v
-        for v in vars(module).values()
-        if isinstance(v, Primitive) and getattr(v.fun, "__module__", None) == module.__name__
-    }
-
-
-def test_every_primitive_is_in_the_table():
-    primitives = _own_primitives(manipulation)
+def test_every_primitive_is_in_the_table(own_primitives):
+    primitives = own_primitives(manipulation)
     assert {"cumsum", "cumprod", "sort", "tie_average", "split"} <= set(primitives)
     missing = sorted(set(primitives) - {name for name, _, _ in CASES})
     assert not missing, f"primitives with no row in the table: {missing}"
