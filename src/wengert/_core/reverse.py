@@ -127,12 +127,17 @@ def backward(
     for node, g in outputs:
         _accumulate(cotangents, owned, node, g)
     input_set = set(inputs)
+    # Inputs that are interior nodes (retained gradients) keep their cotangent; usually none.
+    interior_inputs = {node for node in inputs if node.primitive is not None}
     for node in _toposort(root):
         primitive = node.primitive
         if primitive is None:
             continue
         # An interior node may be an input too (a retained gradient): keep its cotangent.
-        g = cotangents.get(node) if node in input_set else cotangents.pop(node, None)
+        if interior_inputs and node in interior_inputs:
+            g = cotangents.get(node)
+        else:
+            g = cotangents.pop(node, None)
         if g is None:
             continue
         ans, args, kwargs = node.ans, node.args, node.kwargs
