@@ -36,13 +36,13 @@ def _read_out(leaves: list, trace) -> tuple[list, list]:
     values, boxes = [], []
     for leaf in leaves:
         if isinstance(leaf, Box):
-            if leaf.trace is trace:
+            if leaf._trace is trace:
                 values.append(leaf.value)
                 boxes.append(leaf)
                 continue
-            if not leaf.trace.alive:
+            if not leaf._trace.alive:
                 raise EscapedTracerError(
-                    f"the function returned a value traced by {leaf.trace!r}, a "
+                    f"the function returned a value traced by {leaf._trace!r}, a "
                     "transformation that has already finished; return values computed "
                     "inside this call instead."
                 )
@@ -53,7 +53,7 @@ def _read_out(leaves: list, trace) -> tuple[list, list]:
 
 def _strip(tree: Any, trace) -> Any:
     """Open this trace's boxes in an auxiliary output, which is not differentiated."""
-    return tree_map(lambda x: x.value if isinstance(x, Box) and x.trace is trace else x, tree)
+    return tree_map(lambda x: x.value if isinstance(x, Box) and x._trace is trace else x, tree)
 
 
 def _split_aux(out: Any, has_aux: bool, name: str) -> tuple[Any, Any]:

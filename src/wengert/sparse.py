@@ -392,7 +392,7 @@ def _node_patterns(out_leaves: list, trace, in_nodes: list[Node], n: int) -> lis
             shape=(size, n),
         )
         offset += size
-    outputs = [x.node for x in out_leaves if isinstance(x, Box) and x.trace is trace]
+    outputs = [x.node for x in out_leaves if isinstance(x, Box) and x._trace is trace]
     root = Node(None, None, (), None, (), tuple(outputs))
     for node in reversed(_toposort(root)):
         if node.primitive is None:
@@ -401,7 +401,7 @@ def _node_patterns(out_leaves: list, trace, in_nodes: list[Node], n: int) -> lis
         rule = _pattern_rule(node.primitive)
         patterns[node] = rule(node.args, node.kwargs, traced, node.ans, n)
     return [
-        patterns[x.node] if isinstance(x, Box) and x.trace is trace else _empty(_size(x), n)
+        patterns[x.node] if isinstance(x, Box) and x._trace is trace else _empty(_size(x), n)
         for x in out_leaves
     ]
 

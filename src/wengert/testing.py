@@ -185,7 +185,7 @@ def _localize(fun, xs, modes, order, rtol, atol) -> str:
         return ""
     finally:
         trace.alive = False
-    roots = [leaf.node for leaf in tree_flatten(out)[0] if getattr(leaf, "trace", None) is trace]
+    roots = [leaf.node for leaf in tree_flatten(out)[0] if getattr(leaf, "_trace", None) is trace]
     if not roots:
         return ""
     sentinel = Node(None, None, (), None, (), tuple(roots))

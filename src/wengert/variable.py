@@ -176,7 +176,7 @@ def _variable(value, node) -> Variable:
     """A Variable made without the checks of `Variable(...)` (the hot path)."""
     v = object.__new__(Variable)
     v.value = value
-    v.trace = _TRACE
+    v._trace = _TRACE
     v.node = node
     v.grad = None
     return v
@@ -216,7 +216,7 @@ class Variable(ReverseBox):
         if not (hasattr(data, "shape") and hasattr(data, "dtype")):
             data = np.asarray(data)
         self.value = data
-        self.trace = _TRACE
+        self._trace = _TRACE
         self.grad = None
         inexact = _is_inexact(data)
         if requires_grad is None:

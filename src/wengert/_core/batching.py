@@ -62,7 +62,7 @@ class BatchBox(Box):
 
     def __init__(self, value, trace):
         self.value = value
-        self.trace = trace
+        self._trace = trace
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -145,7 +145,7 @@ class BatchTrace(Trace):
 
     def unbatch(self, x: Any) -> Any:
         """`x` with the batch on axis 0: the stacked values, or `x` repeated if unbatched."""
-        if isinstance(x, BatchBox) and x.trace is self:
+        if isinstance(x, BatchBox) and x._trace is self:
             return x.value
         return W.broadcast_to(x, (self.size, *shape_of(x)))
 

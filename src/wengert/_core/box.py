@@ -28,7 +28,7 @@ numpy_dispatch: dict[Any, Any] = {}
 class Box:
     """A value being traced by one transformation; subclasses add what their mode needs."""
 
-    __slots__ = ("trace", "value")
+    __slots__ = ("_trace", "value")
     __array_priority__ = 100.0
 
     # --- array attributes -------------------------------------------------------------
@@ -71,7 +71,7 @@ class Box:
         return (self[i] for i in range(len(self.value)))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.value!r}, {self.trace!r})"
+        return f"{type(self).__name__}({self.value!r}, {self._trace!r})"
 
     # --- conversions that would drop the derivative -----------------------------------
     def __float__(self) -> float:
@@ -295,6 +295,10 @@ class Box:
     def cumprod(self, axis=None, dtype=None, out=None):
         _no_out(out, "cumprod")
         return ops.cumprod(self, axis=axis, dtype=dtype)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        _no_out(out, "trace")
+        return ops.trace(self, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype)
 
     def diagonal(self, offset=0, axis1=0, axis2=1):
         return ops.diagonal(self, offset=offset, axis1=axis1, axis2=axis2)

@@ -20,7 +20,7 @@ class ForwardBox(Box):
 
     def __init__(self, value, trace, tangent):
         self.value = value
-        self.trace = trace
+        self._trace = trace
         self.tangent = tangent
 
 

@@ -136,7 +136,7 @@ def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
     """
     if len(args) == 1:  # the common unary case, without loops
         box = args[0]
-        top = box.trace
+        top = box._trace
         if not top.alive:
             raise _escaped(primitive.name, top)
         value = box.value
@@ -148,10 +148,10 @@ def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
         # The common binary case with one traced operand (x * 2.0).
         x, y = args
         if isinstance(x, Box):
-            top, value, values, argnums, boxes = x.trace, x.value, None, (0,), (x,)
+            top, value, values, argnums, boxes = x._trace, x.value, None, (0,), (x,)
             values = (value, y)
         else:
-            top, value, argnums, boxes = y.trace, y.value, (1,), (y,)
+            top, value, argnums, boxes = y._trace, y.value, (1,), (y,)
             values = (x, value)
         if not top.alive:
             raise _escaped(primitive.name, top)
@@ -184,7 +184,7 @@ def open_innermost(name: str, args: tuple):
     top = None
     for arg in args:
         if isinstance(arg, Box):
-            trace = arg.trace
+            trace = arg._trace
             if trace is top:
                 continue
             if not trace.alive:
@@ -197,7 +197,7 @@ def open_innermost(name: str, args: tuple):
     argnums = []
     boxes = []
     for i, arg in enumerate(args):
-        if isinstance(arg, Box) and arg.trace is top:
+        if isinstance(arg, Box) and arg._trace is top:
             values[i] = arg.value
             argnums.append(i)
             boxes.append(arg)

@@ -40,7 +40,7 @@ class ReverseBox(Box):
 
     def __init__(self, value, trace, node):
         self.value = value
-        self.trace = trace
+        self._trace = trace
         self.node = node
 
 
