@@ -292,3 +292,25 @@ def test_backward_releases_recorded_values():
     node = z.node
     z.backward()
     assert node.args == () and node.ans is None and y.node.ans is None
+
+
+def test_grad_accumulation_from_many_threads_loses_nothing():
+    import sys
+
+    w = wg.Variable(onp.ones(3))
+
+    def work():
+        for _ in range(500):
+            (w * 2.0).sum().backward()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a loaded machine would
+    try:
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    onp.testing.assert_array_equal(w.grad.data, onp.full(3, 8 * 500 * 2.0))

@@ -524,7 +524,17 @@ def backward(
             owner = node.owner()
             if owner is None:
                 continue
-        g = _as_grad(c, owner.value)
+        _accumulate_grad(owner, _as_grad(c, owner.value), create_graph)
+
+
+# `.grad` is read, added to and written back; threads running backward() on graphs that
+# share a leaf must not interleave those steps, or one thread's gradient is lost.
+_grad_lock = threading.Lock()
+
+
+def _accumulate_grad(owner: Variable, g: Variable, create_graph: bool) -> None:
+    """Add `g` into ``owner.grad`` (recorded when `create_graph`), atomically."""
+    with _grad_lock:
         if owner.grad is None:
             owner.grad = g
         elif create_graph:
