@@ -1,4 +1,10 @@
-"""User-defined derivatives: new primitives, and custom rules for ordinary functions."""
+"""User-defined derivatives: new primitives, and custom rules for ordinary functions.
+
+What users write is checked where it enters the engine: a rule that returns a derivative
+of the wrong shape or kind, or a custom function given traced values inside a container
+it cannot see into, raises an error naming the function and the argument instead of
+giving a derivative that is silently wrong.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,105 @@ from typing import Any
 
 from ._core.box import Box
 from ._core.forward import ForwardBox, ForwardTrace
-from ._core.primitive import Primitive, open_innermost
+from ._core.primitive import Primitive, bind, open_innermost
 from ._core.reverse import ReverseTrace
+from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ._core.vspace import zeros_like
+from ._validate import check_derivative, check_pair
 
 __all__ = ["Primitive", "custom_jvp", "custom_vjp", "primitive"]
+
+
+def _holds_box(tree: Any) -> bool:
+    return any(isinstance(leaf, Box) for leaf in tree_flatten(tree)[0])
+
+
+def _refuse_hidden_boxes(name: str, args: tuple, kwargs: dict) -> None:
+    """Refuse traced values that a primitive would not see: inside containers or keywords."""
+    for i, arg in enumerate(args):
+        if not isinstance(arg, Box) and isinstance(arg, (list, tuple, dict)) and _holds_box(arg):
+            raise TypeError(
+                f"primitive {name} received traced values inside a {type(arg).__name__} "
+                f"(argument {i}); a primitive's rules see only arrays passed directly, so "
+                "its derivative would be lost. Pass each array as its own argument, or use "
+                "wengert.custom_vjp / custom_jvp, which accept trees of arrays."
+            )
+    for key, value in kwargs.items():
+        if _holds_box(value):
+            raise TypeError(
+                f"primitive {name} received a traced value as keyword argument {key!r}; "
+                "keywords are static parameters without derivative. Pass it positionally."
+            )
+
+
+def _checked_vjp(name: str, argnum: int, rule: Callable) -> Callable:
+    where = f"the reverse (VJP) rule of primitive {name} for argument {argnum}"
+
+    def checked(g, ans, *args, **kwargs):
+        cotangent = rule(g, ans, *args, **kwargs)
+        if cotangent is not None:
+            check_derivative(cotangent, args[argnum], "cotangent", where)
+        return cotangent
+
+    return checked
+
+
+def _checked_jvp(name: str, argnum: int | None, rule: Callable) -> Callable:
+    where = f"the forward (JVP) rule of primitive {name}"
+    if argnum is not None:
+        where += f" for argument {argnum}"
+
+    def checked(t, ans, *args, **kwargs):
+        tangent = rule(t, ans, *args, **kwargs)
+        if tangent is not None:
+            check_derivative(tangent, ans, "tangent", where)
+        return tangent
+
+    return checked
+
+
+class UserPrimitive(Primitive):
+    """A primitive defined by a user: the same engine, with every rule's result checked."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            if isinstance(arg, Box):
+                if kwargs:
+                    _refuse_hidden_boxes(self.name, (), kwargs)
+                return bind(self, args, kwargs)
+        _refuse_hidden_boxes(self.name, args, kwargs)
+        return self.fun(*args, **kwargs)
+
+    def defvjp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
+        nums = range(len(rules)) if argnums is None else argnums
+        checked = [None if r is None else _checked_vjp(self.name, i, r) for i, r in zip(nums, rules)]
+        return super().defvjp(*checked, argnums=argnums)
+
+    def defjvp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
+        nums = range(len(rules)) if argnums is None else argnums
+        checked = [None if r is None else _checked_jvp(self.name, i, r) for i, r in zip(nums, rules)]
+        return super().defjvp(*checked, argnums=argnums)
+
+    def defvjp_all(self, rule: Callable):
+        name = self.name
+
+        def checked(g, ans, argnums, *args, **kwargs):
+            cotangents = rule(g, ans, argnums, *args, **kwargs)
+            if not isinstance(cotangents, (tuple, list)) or len(cotangents) != len(argnums):
+                raise TypeError(
+                    f"the reverse rule of primitive {name} (defvjp_all) must return one "
+                    f"cotangent per entry of argnums ({len(argnums)}), got {cotangents!r:.80}."
+                )
+            for i, c in zip(argnums, cotangents):
+                if c is not None:
+                    where = f"the reverse (VJP) rule of primitive {name} for argument {i}"
+                    check_derivative(c, args[i], "cotangent", where)
+            return cotangents
+
+        return super().defvjp_all(checked)
+
+    def defjvp_all(self, rule: Callable):
+        return super().defjvp_all(_checked_jvp(self.name, None, rule))
 
 
 def primitive(fun: Callable) -> Primitive:
@@ -23,6 +123,8 @@ def primitive(fun: Callable) -> Primitive:
     output cotangent ``g``; ``defjvp(jvp_0, ...)`` takes one forward rule per argument,
     ``jvp_i(t, ans, *args, **kwargs)``, returning argument i's contribution to the output
     tangent. Write rules with wengert functions so that they can be differentiated too.
+    Arrays to differentiate are passed as positional arguments; keywords are static.
+    A rule's result is checked: a derivative must have its value's shape.
 
     >>> import wengert as wg
     >>> import wengert.numpy as wnp
@@ -34,15 +136,73 @@ def primitive(fun: Callable) -> Primitive:
     >>> wg.grad(cube)(2.0), wg.grad(wg.grad(cube))(2.0)
     (12.0, 12.0)
     """
-    return Primitive(fun)
+    return UserPrimitive(fun)
 
 
-class custom_vjp:
+def _loose(treedef: TreeDef) -> tuple:
+    """A tree structure with tuples and lists alike: a cotangent may come back as either."""
+    sequence = treedef.kind in ("tuple", "list")
+    return (
+        "sequence" if sequence else treedef.kind,
+        None if sequence else treedef.meta,
+        tuple(_loose(child) for child in treedef.children),
+    )
+
+
+class _Call:
+    """The static part of one call of a custom function: the argument and output trees,
+    keyword arguments, and (for custom_vjp) the residuals saved by ``fwd``."""
+
+    __slots__ = ("in_def", "kwargs", "out_def", "residuals")
+
+    def __init__(self, in_def: TreeDef, kwargs: dict, out_def=None, residuals=None):
+        self.in_def = in_def
+        self.kwargs = kwargs
+        self.out_def = out_def
+        self.residuals = residuals
+
+
+class _CustomFunction:
+    """What custom_vjp and custom_jvp share: trees of arguments opened at one trace."""
+
+    _kind = "custom function"
+
+    def __init__(self, fun: Callable):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.name = getattr(fun, "__name__", self._kind)
+        self._primitive = Primitive(self._impl, self.name, multiple_results=True)
+        self._primitive.defvjp_all(self._vjp_all)
+        self._primitive.defjvp_all(self._jvp_all)
+
+    def _impl(self, *leaves, call: _Call) -> tuple:
+        out = self.fun(*tree_unflatten(call.in_def, list(leaves)), **call.kwargs)
+        return tuple(tree_flatten(out)[0])
+
+    def _opened(self, args: tuple, kwargs: dict):
+        """The innermost trace among the argument leaves, and the leaves with its boxes
+        opened; None when no leaf is traced."""
+        for key, value in kwargs.items():
+            if _holds_box(value):
+                raise TypeError(
+                    f"{self._kind} {self.name} received a traced value as keyword argument "
+                    f"{key!r}; keyword arguments are static. Pass it positionally."
+                )
+        leaves, in_def = tree_flatten(args)
+        if not any(isinstance(leaf, Box) for leaf in leaves):
+            return None
+        top, values, argnums, boxes = open_innermost(self.name, tuple(leaves))
+        return top, values, argnums, boxes, in_def
+
+
+class custom_vjp(_CustomFunction):
     """A function with a hand-written reverse rule, used in place of tracing its body.
 
     Define ``fwd(*args) -> (output, residuals)`` and ``bwd(residuals, g) -> tuple of
-    cotangents, one per argument``, and register them with ``f.defvjp(fwd, bwd)``. Forward
-    mode differentiates the body itself. The output must be a single array or scalar.
+    cotangents, one per argument``, and register them with ``f.defvjp(fwd, bwd)``.
+    Arguments and the output may be trees (tuples, lists, dicts ... of arrays): ``g`` is
+    shaped like the output, and each cotangent like its argument (None for zero).
+    Keyword arguments are static. Forward mode differentiates the body itself.
 
     >>> import wengert as wg
     >>> import wengert.numpy as wnp
@@ -54,45 +214,91 @@ class custom_vjp:
     1.0
     """
 
+    _kind = "custom_vjp"
+
     def __init__(self, fun: Callable):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
+        super().__init__(fun)
         self.fwd: Callable | None = None
         self.bwd: Callable | None = None
-        self._primitive = Primitive(fun, getattr(fun, "__name__", "custom_vjp"))
-        self._primitive.defvjp_all(self._vjp_all)
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> custom_vjp:
         self.fwd, self.bwd = fwd, bwd
         return self
 
-    def _vjp_all(self, g, ans, argnums, *args, residuals):
-        cotangents = self.bwd(residuals, g)
+    def _jvp_all(self, tangents, ans, *values, call: _Call) -> tuple:
+        """Forward mode differentiates the body itself."""
+        from .api import jvp
+
+        argnums = [i for i, t in enumerate(tangents) if t is not None]
+
+        def restricted(*diff):
+            full = list(values)
+            for i, v in zip(argnums, diff):
+                full[i] = v
+            return self._impl(*full, call=call)
+
+        primals = tuple(values[i] for i in argnums)
+        return tuple(jvp(restricted, primals, tuple(tangents[i] for i in argnums))[1])
+
+    def _vjp_all(self, g, ans, argnums, *values, call: _Call) -> list:
+        in_def = call.in_def
+        args = tree_unflatten(in_def, list(values))
+        cotangents = self.bwd(call.residuals, tree_unflatten(call.out_def, list(g)))
         if not isinstance(cotangents, (tuple, list)) or len(cotangents) != len(args):
             raise TypeError(
-                f"the bwd rule of {self._primitive.name} must return a tuple with one "
+                f"the bwd rule of custom_vjp {self.name} must return a tuple with one "
                 f"cotangent per argument ({len(args)}), got {cotangents!r:.80}."
             )
-        return [zeros_like(args[i]) if cotangents[i] is None else cotangents[i] for i in argnums]
+        leaves = []
+        for i, (c, arg) in enumerate(zip(cotangents, args)):
+            arg_leaves, arg_def = tree_flatten(arg)
+            if c is None:
+                leaves.extend([None] * len(arg_leaves))
+                continue
+            c_leaves, c_def = tree_flatten(c)
+            if _loose(c_def) != _loose(arg_def):
+                raise TypeError(
+                    f"the bwd rule of custom_vjp {self.name} returned a cotangent of "
+                    f"structure {c_def} for argument {i}, whose structure is {arg_def}; "
+                    "return one shaped like the argument (None for zero)."
+                )
+            where = f"the bwd rule of custom_vjp {self.name} for argument {i}"
+            for k, (cl, al) in enumerate(zip(c_leaves, arg_leaves)):
+                if cl is not None:
+                    part = where if len(arg_leaves) == 1 else f"{where} (leaf {k})"
+                    check_derivative(cl, al, "cotangent", part)
+            leaves.extend(c_leaves)
+        return [leaves[i] for i in argnums]
 
-    def __call__(self, *args: Any) -> Any:
-        if not any(isinstance(a, Box) for a in args):
-            return self.fun(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        opened = self._opened(args, kwargs)
+        if opened is None:
+            return self.fun(*args, **kwargs)
         if self.fwd is None:
-            raise TypeError(f"custom_vjp {self._primitive.name} has no rules: call .defvjp.")
-        top, values, argnums, boxes = open_innermost(self._primitive.name, args)
+            raise TypeError(f"custom_vjp {self.name} has no rules: call .defvjp(fwd, bwd).")
+        top, values, argnums, boxes, in_def = opened
         if not isinstance(top, ReverseTrace):  # forward and batched modes trace the body
-            return self.fun(*args)
-        ans, residuals = self.fwd(*values)
-        return top.process(self._primitive, ans, values, {"residuals": residuals}, argnums, boxes)
+            return self.fun(*args, **kwargs)
+        result = self.fwd(*tree_unflatten(in_def, list(values)), **kwargs)
+        out, residuals = check_pair(
+            result, f"the fwd rule of custom_vjp {self.name}", "output", "residuals"
+        )
+        out_leaves, out_def = tree_flatten(out)
+        call = _Call(in_def, kwargs, out_def, residuals)
+        results = top.process_multiple(
+            self._primitive, tuple(out_leaves), values, {"call": call}, argnums, boxes
+        )
+        return tree_unflatten(out_def, list(results))
 
 
-class custom_jvp:
+class custom_jvp(_CustomFunction):
     """A function with a hand-written forward rule, used in place of tracing its body.
 
-    Register ``rule(primals, tangents) -> (output, output_tangent)`` with ``f.defjvp``.
-    Reverse mode uses the same rule: it is linear in the tangents, so its transpose is
-    found by differentiating it backward with respect to them.
+    Register ``rule(primals, tangents) -> (output, output_tangent)`` with ``f.defjvp``;
+    ``primals`` and ``tangents`` are tuples with one entry per argument (trees allowed),
+    and the output tangent is shaped like the output. Reverse mode uses the same rule: it
+    is linear in the tangents, so its transpose is found by differentiating it backward
+    with respect to them. Keyword arguments are static.
 
     >>> import wengert as wg
     >>> import wengert.numpy as wnp
@@ -107,40 +313,73 @@ class custom_jvp:
     0.5
     """
 
+    _kind = "custom_jvp"
+
     def __init__(self, fun: Callable):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
+        super().__init__(fun)
         self.rule: Callable | None = None
-        self._primitive = Primitive(fun, getattr(fun, "__name__", "custom_jvp"))
-        self._primitive.defvjp_all(self._vjp_all)
 
     def defjvp(self, rule: Callable) -> Callable:
         self.rule = rule
         return rule
 
-    def _vjp_all(self, g, ans, argnums, *args):
+    def _apply_rule(self, values: tuple, tangents: tuple, call: _Call) -> tuple[list, list]:
+        """The rule at `values` along `tangents` (flat leaves): output and tangent leaves."""
+        in_def = call.in_def
+        result = self.rule(
+            tree_unflatten(in_def, list(values)), tree_unflatten(in_def, list(tangents))
+        )
+        out, out_tangent = check_pair(
+            result, f"the jvp rule of custom_jvp {self.name}", "output", "output_tangent"
+        )
+        out_leaves, out_def = tree_flatten(out)
+        t_leaves, t_def = tree_flatten(out_tangent)
+        if _loose(t_def) != _loose(out_def):
+            raise TypeError(
+                f"the jvp rule of custom_jvp {self.name} returned an output tangent of "
+                f"structure {t_def} for an output of structure {out_def}; they must match."
+            )
+        where = f"the jvp rule of custom_jvp {self.name}"
+        for o, t in zip(out_leaves, t_leaves):
+            check_derivative(t, o, "tangent", where)
+        call.out_def = out_def
+        return out_leaves, t_leaves
+
+    def _jvp_all(self, tangents, ans, *values, call: _Call) -> tuple:
+        tangents = [zeros_like(v) if t is None else t for t, v in zip(tangents, values)]
+        return tuple(self._apply_rule(values, tuple(tangents), call)[1])
+
+    def _vjp_all(self, g, ans, argnums, *values, call: _Call) -> list:
         from .api import vjp
 
         def tangent_map(*tangents):
-            return self.rule(args, tangents)[1]
+            return tuple(self._apply_rule(values, tangents, call)[1])
 
-        _, pullback = vjp(tangent_map, *[zeros_like(a) for a in args])
-        cotangents = pullback(g)
+        _, pullback = vjp(tangent_map, *[zeros_like(v) for v in values])
+        cotangents = pullback(tuple(g))
         return [cotangents[i] for i in argnums]
 
-    def __call__(self, *args: Any) -> Any:
-        if not any(isinstance(a, Box) for a in args):
-            return self.fun(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        opened = self._opened(args, kwargs)
+        if opened is None:
+            return self.fun(*args, **kwargs)
         if self.rule is None:
-            raise TypeError(f"custom_jvp {self._primitive.name} has no rule: call .defjvp.")
-        top, values, argnums, boxes = open_innermost(self._primitive.name, args)
+            raise TypeError(f"custom_jvp {self.name} has no rule: call .defjvp(rule).")
+        top, values, argnums, boxes, in_def = opened
         if isinstance(top, ReverseTrace):  # grad, vjp and define-by-run Variables
-            ans = self(*values)
-            return top.process(self._primitive, ans, values, {}, argnums, boxes)
+            out = self(*tree_unflatten(in_def, list(values)), **kwargs)
+            out_leaves, out_def = tree_flatten(out)
+            call = _Call(in_def, kwargs, out_def)
+            results = top.process_multiple(
+                self._primitive, tuple(out_leaves), values, {"call": call}, argnums, boxes
+            )
+            return tree_unflatten(out_def, list(results))
         if not isinstance(top, ForwardTrace):  # a batch of directions maps the body itself
-            return self.fun(*args)
+            return self.fun(*args, **kwargs)
         tangents = [zeros_like(v) for v in values]
         for i, box in zip(argnums, boxes):
             tangents[i] = box.tangent
-        ans, tangent = self.rule(values, tuple(tangents))
-        return ForwardBox(ans, top, tangent)
+        call = _Call(in_def, kwargs)
+        out_leaves, t_leaves = self._apply_rule(values, tuple(tangents), call)
+        boxed = [ForwardBox(o, top, t) for o, t in zip(out_leaves, t_leaves)]
+        return tree_unflatten(call.out_def, boxed)

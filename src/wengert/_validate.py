@@ -1,0 +1,75 @@
+"""Checks of what users hand to the engine: tangents, cotangents and what their rules return.
+
+A derivative of the wrong shape or kind does not always fail where it enters: broadcasting
+can spread a (1,)-shaped cotangent over a (3,) input, and a list adds to an array by
+concatenation. These checks stop such values at the boundary, with a message that names
+the function, the argument and both shapes. Built-in primitives are not checked (their
+rules are tested); user rules, `jvp` tangents and pullback cotangents are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._core.box import Box, getval
+from ._core.vspace import shape_of
+
+__all__ = ["check_derivative", "check_pair"]
+
+_NUMBERS = (int, float, complex, np.number)
+
+
+def _kind(x: Any) -> str:
+    """'ok', or what is wrong with `x` as a derivative value."""
+    value = getval(x)
+    if isinstance(value, (bool, np.bool_)):
+        return "a boolean"
+    if isinstance(value, _NUMBERS):
+        return "ok"
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or not hasattr(value, "shape"):
+        return f"a {type(value).__name__}"
+    if dtype.kind in "iufc":
+        return "ok"
+    return f"an array of dtype {dtype}"
+
+
+def check_derivative(
+    value: Any, primal: Any, what: str, where: str, verb: str = "returned"
+) -> None:
+    """Raise if `value` cannot be the derivative (tangent or cotangent) of `primal`.
+
+    `what` says which derivative it is ("cotangent", "tangent"); `where` names who made it
+    (the rule of a primitive and its argument) or who was given it, with `verb` to match.
+
+    >>> import numpy as np
+    >>> check_derivative(np.ones(5), np.ones(3), "cotangent", "the rule of f for argument 0")
+    Traceback (most recent call last):
+    ...
+    ValueError: the rule of f for argument 0 returned a cotangent of shape (5,), but the value it belongs to has shape (3,); return one of the same shape (None for a zero derivative).
+    """
+    problem = _kind(value)
+    if problem != "ok":
+        raise TypeError(
+            f"{where} {verb} {problem} as a {what}; a derivative must be a number or a "
+            "numeric array shaped like its value (None for a zero derivative)."
+        )
+    got, expected = shape_of(value), shape_of(primal)
+    if tuple(got) != tuple(expected):
+        raise ValueError(
+            f"{where} {verb} a {what} of shape {tuple(got)}, but the value it belongs to "
+            f"has shape {tuple(expected)}; return one of the same shape (None for a zero "
+            "derivative)."
+        )
+
+
+def check_pair(result: Any, where: str, first: str, second: str) -> tuple[Any, Any]:
+    """`result` as a pair, or a TypeError saying that `where` must return (first, second)."""
+    if not (isinstance(result, (tuple, list)) and len(result) == 2) or isinstance(result, Box):
+        shown = type(result).__name__
+        if isinstance(result, (tuple, list)):
+            shown = f"a {shown} of {len(result)}"
+        raise TypeError(f"{where} must return a pair ({first}, {second}); it returned {shown}.")
+    return result[0], result[1]
