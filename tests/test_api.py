@@ -196,3 +196,63 @@ def test_array_methods_on_traced_values():
     assert f(x) == pytest.approx(expected)
     with pytest.raises(wg.InPlaceWriteError, match="sort"):
         wg.grad(lambda x: x.sort())(onp.ones(2))
+
+
+# --- argnums: every position gets its full derivative; bad values are refused clearly ------
+
+
+def test_repeated_argnums_give_each_position_its_full_derivative():
+    f = lambda x, y: x * x * y
+    assert wg.grad(f, argnums=(0, 0))(1.0, 2.0) == (4.0, 4.0)
+    assert wg.grad(f, argnums=(1, 0, 1))(1.0, 2.0) == (1.0, 4.0, 1.0)
+    value, grads = wg.value_and_grad(f, argnums=(0, 0))(1.0, 2.0)
+    assert value == 2.0 and grads == (4.0, 4.0)
+    assert wg.elementwise_grad(f, argnums=(0, 0))(1.0, 2.0) == (4.0, 4.0)
+    x = onp.array([1.0, 2.0])
+    for jac in (wg.jacfwd, wg.jacrev, wg.jacobian):
+        j0, j1 = jac(lambda x, y: x * y, argnums=(0, 0))(x, 3.0)
+        onp.testing.assert_array_equal(j0, 3.0 * onp.eye(2))
+        onp.testing.assert_array_equal(j1, 3.0 * onp.eye(2))
+    hess = wg.hessian(f, argnums=(0, 1, 0))(1.0, 2.0)
+    expected = ((4.0, 2.0, 4.0), (2.0, 0.0, 2.0), (4.0, 2.0, 4.0))
+    assert [[float(h) for h in row] for row in hess] == [list(row) for row in expected]
+
+
+def test_argnums_accepts_numpy_integers_and_refuses_other_types():
+    f = lambda x, y: x * y
+    assert wg.grad(f, argnums=onp.int64(1))(2.0, 3.0) == 2.0
+    assert wg.grad(f, argnums=[onp.int32(0), 1])(2.0, 3.0) == (3.0, 2.0)
+    for bad in (1.0, True, "0", [0.5], None):
+        with pytest.raises(TypeError, match="argnums must be an int"):
+            wg.grad(f, argnums=bad)(2.0, 3.0)
+    with pytest.raises(TypeError, match="order is not defined"):
+        wg.grad(f, argnums={0, 1})(2.0, 3.0)
+    with pytest.raises(ValueError, match="out of range for a call with 2"):
+        wg.jacobian(f, argnums=2)(2.0, 3.0)
+
+
+def test_grad_names_outputs_that_are_not_real_scalars():
+    for fun, shown in (
+        (lambda x: "abc", "str"),
+        (lambda x: None, "NoneType"),
+        (lambda x: x > 0, "bool"),
+        (lambda x: [x], "list"),
+        (lambda x: onp.array(["a"]), "dtype <U1"),
+    ):
+        with pytest.raises(wg.NonScalarOutputError, match=shown):
+            wg.grad(fun)(1.0)
+
+
+def test_tangents_and_cotangents_from_callers_are_checked():
+    with pytest.raises(TypeError, match=r"jvp was given a str as a tangent \(leaf 0\)"):
+        wg.jvp(lambda x: x, (1.0,), ("a",))
+    with pytest.raises(TypeError, match="tangent leaf 0 is complex but its primal is real"):
+        wg.jvp(lambda x: x, (1.0,), (1j,))
+    with pytest.raises(ValueError, match=r"shape \(2,\).*shape \(3,\)"):
+        wg.jvp(lambda x: x, (onp.ones(3),), (onp.ones(2),))
+    _, pullback = wg.vjp(lambda x: 2.0 * x, onp.ones(3))
+    with pytest.raises(TypeError, match="pullback was given a str"):
+        pullback("abc")
+    with pytest.raises(ValueError, match=r"pullback was given a cotangent \(leaf 0\) of shape"):
+        pullback(onp.ones(2))
+    onp.testing.assert_array_equal(pullback(onp.ones(3))[0], 2.0 * onp.ones(3))

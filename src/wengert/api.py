@@ -11,7 +11,9 @@ from ._core.box import Box, getval
 from ._core.forward import ForwardTrace
 from ._core.reverse import ReverseTrace, backward
 from ._core.tree import tree_flatten, tree_map, tree_unflatten
-from ._core.vspace import ones_like, shape_of, zeros_like
+from ._core.vspace import is_complex, ones_like, shape_of, zeros_like
+from ._validate import check_derivative
+from .argnums import argnums_partial
 from .errors import EscapedTracerError, NonScalarOutputError
 
 __all__ = ["elementwise_grad", "grad", "jvp", "stop_gradient", "value_and_grad", "vjp"]
@@ -111,11 +113,7 @@ class Pullback:
             )
         outputs = []
         for i, (g, box, value) in enumerate(zip(leaves, self._out_boxes, self._out_values)):
-            if shape_of(g) != shape_of(value):
-                raise ValueError(
-                    f"vjp: cotangent leaf {i} has shape {shape_of(g)}, but the output it "
-                    f"belongs to has shape {shape_of(value)}."
-                )
+            check_derivative(g, value, f"cotangent (leaf {i})", "vjp's pullback", "was given")
             if box is not None:
                 outputs.append((box.node, g))
         in_nodes = self._in_nodes
@@ -169,13 +167,14 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
     t_leaves, t_def = tree_flatten(tuple(tangents))
     if p_def != t_def:
         raise ValueError(f"jvp: primals have structure {p_def} but tangents have {t_def}.")
-    for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
-        if shape_of(p) != shape_of(t):
-            raise ValueError(
-                f"jvp: tangent leaf {i} has shape {shape_of(t)}, but its primal has shape "
-                f"{shape_of(p)}; each tangent must have its primal's shape."
-            )
     _check_inexact(p_leaves, "jvp")
+    for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
+        check_derivative(t, p, f"tangent (leaf {i})", "jvp", "was given")
+        if is_complex(t) and not is_complex(p):
+            raise TypeError(
+                f"jvp: tangent leaf {i} is complex but its primal is real; a real input "
+                "moves along real directions. Pass the real part, or make the primal complex."
+            )
     trace = ForwardTrace()
     boxes = [trace.new_input(p, t) for p, t in zip(p_leaves, t_leaves)]
     out_values, out_boxes, out_def, aux = _run_traced(trace, fun, p_def, boxes, has_aux, "jvp")
@@ -184,26 +183,6 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
     ]
     result = tree_unflatten(out_def, out_values), tree_unflatten(out_def, out_tangents)
     return (*result, _strip(aux, trace)) if has_aux else result
-
-
-def _normalize_argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for n in nums:
-        if not -nargs <= n < nargs:
-            raise ValueError(f"{name}: argnums {argnums!r} is out of range for {nargs} arguments.")
-    return tuple(n % nargs for n in nums)
-
-
-def _with_args(fun: Callable, args: tuple, kwargs: dict, argnums: tuple[int, ...]) -> Callable:
-    """`fun` as a function of the arguments in `argnums` only, the others fixed."""
-
-    def partial(*diff_args):
-        full = list(args)
-        for i, a in zip(argnums, diff_args):
-            full[i] = a
-        return fun(*full, **kwargs)
-
-    return partial
 
 
 def value_and_grad(
@@ -226,14 +205,12 @@ def value_and_grad(
     """
 
     def value_and_grad_fun(*args, **kwargs):
-        nums = _normalize_argnums(argnums, len(args), "grad")
-        diff_args = tuple(args[i] for i in nums)
-        result = vjp(_with_args(fun, args, kwargs, nums), *diff_args, has_aux=has_aux)
+        diff_args, partial, expand = argnums_partial(fun, args, kwargs, argnums, "grad")
+        result = vjp(partial, *diff_args, has_aux=has_aux)
         out, pullback = result[0], result[1]
         _check_scalar(out, holomorphic)
         grads = pullback.pull(ones_like(out), release=True)
-        grads = grads[0] if isinstance(argnums, int) else grads
-        return ((out, result[2]) if has_aux else out), grads
+        return ((out, result[2]) if has_aux else out), expand(grads)
 
     value_and_grad_fun.__name__ = f"value_and_grad_{getattr(fun, '__name__', 'fun')}"
     value_and_grad_fun.__doc__ = f"Value and gradient of {getattr(fun, '__name__', 'fun')}."
@@ -246,12 +223,27 @@ def _check_scalar(out: Any, holomorphic: bool) -> None:
             f"grad needs the function to return one scalar, but it returned a "
             f"{type(out).__name__}; use has_aux=True to return extra values, or jacobian."
         )
+    value = getval(out)
+    if not isinstance(value, (int, float, complex, np.number, np.ndarray)) or isinstance(
+        value, (bool, np.bool_)
+    ):
+        dtype = getattr(value, "dtype", None)
+        if dtype is None or dtype.kind not in "iufc":
+            raise NonScalarOutputError(
+                f"grad needs the function to return a real scalar (a float or a 0-d array), "
+                f"but it returned {type(value).__name__} {value!r:.60}."
+            )
+    elif isinstance(value, np.ndarray) and value.dtype.kind not in "iufc":
+        raise NonScalarOutputError(
+            f"grad needs the function to return a real scalar, but it returned an array of "
+            f"dtype {value.dtype}."
+        )
     shape = shape_of(out)
     if shape != ():
         raise NonScalarOutputError(
             f"grad needs a scalar output, but the function returned shape {shape}. Reduce it "
             "to a scalar (e.g. sum), use wengert.elementwise_grad for elementwise functions, "
-            "or wengert.vjp for a Jacobian-vector product."
+            "or wengert.vjp for a vector-Jacobian product."
         )
     if np.iscomplexobj(getval(out)) and not holomorphic:
         raise NonScalarOutputError(
@@ -298,11 +290,11 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callabl
     """
 
     def elementwise_grad_fun(*args, **kwargs):
-        nums = _normalize_argnums(argnums, len(args), "elementwise_grad")
-        diff_args = tuple(args[i] for i in nums)
-        out, pullback = vjp(_with_args(fun, args, kwargs, nums), *diff_args)
-        grads = pullback(tree_map(ones_like, out))
-        return grads[0] if isinstance(argnums, int) else grads
+        diff_args, partial, expand = argnums_partial(
+            fun, args, kwargs, argnums, "elementwise_grad"
+        )
+        out, pullback = vjp(partial, *diff_args)
+        return expand(pullback(tree_map(ones_like, out)))
 
     elementwise_grad_fun.__name__ = f"elementwise_grad_{getattr(fun, '__name__', 'fun')}"
     return elementwise_grad_fun

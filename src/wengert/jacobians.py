@@ -23,13 +23,12 @@ from ._core.box import getval
 from ._core.reverse import Node, _toposort
 from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ._core.vspace import broadcast_tangent, inexact_dtype, ones_like, shape_of, zeros_like
+from .argnums import argnums_partial, is_single
 from .api import (
     _check_inexact,
-    _normalize_argnums,
     _read_out,
     _split_aux,
     _strip,
-    _with_args,
     grad,
     jvp,
     vjp,
@@ -65,12 +64,16 @@ def _name(fun: Callable) -> str:
 
 
 def _setup(fun, argnums, args, kwargs, name):
-    """The differentiated input as one tree, and `fun` as a function of that tree alone."""
-    nums = _normalize_argnums(argnums, len(args), name)
-    partial = _with_args(fun, args, kwargs, nums)
-    if isinstance(argnums, int):
-        return args[nums[0]], partial
-    return tuple(args[i] for i in nums), lambda tree: partial(*tree)
+    """The differentiated input as one tree, `fun` as a function of that tree alone, and
+    the map from a tree shaped like that input to the layout `argnums` asks for."""
+    diff_args, partial, expand = argnums_partial(fun, args, kwargs, argnums, name)
+    if is_single(argnums):
+        return diff_args[0], partial, _same
+    return diff_args, lambda tree: partial(*tree), expand
+
+
+def _same(tree: Any) -> Any:
+    return tree
 
 
 def _check_complex(leaves: list, holomorphic: bool, name: str, what: str) -> None:
@@ -117,14 +120,17 @@ def _block(value, offset: int, n: int, total: int):
     return value if n == total else value[offset : offset + n]
 
 
-def _assemble(out_def: TreeDef, in_def: TreeDef, blocks: list[list]) -> Any:
-    """Jacobian blocks[j][k] (output leaf j, input leaf k) as a tree of input trees."""
+def _assemble(out_def: TreeDef, in_def: TreeDef, blocks: list[list], expand=_same) -> Any:
+    """Jacobian blocks[j][k] (output leaf j, input leaf k) as a tree of input trees, each
+    laid out by `expand` (repeated argnums)."""
     return tree_unflatten(
-        out_def, [tree_unflatten(in_def, [_plain(b) for b in row]) for row in blocks]
+        out_def, [expand(tree_unflatten(in_def, [_plain(b) for b in row])) for row in blocks]
     )
 
 
-def _forward(f: Callable, tree: Any, has_aux: bool, holomorphic: bool, name: str) -> tuple:
+def _forward(
+    f: Callable, tree: Any, has_aux: bool, holomorphic: bool, name: str, expand=_same
+) -> tuple:
     """(output, Jacobian, aux) by forward mode: all input directions in one batch."""
     in_leaves, in_def = tree_flatten(tree)
     _check_inexact(in_leaves, name)
@@ -139,7 +145,7 @@ def _forward(f: Callable, tree: Any, has_aux: bool, holomorphic: bool, name: str
         t_leaves = tree_flatten(out_tangent)[0]
         in_shape = shape_of(in_leaves[0])
         blocks = [[wnp.reshape(t, (*shape_of(o), *in_shape))] for o, t in zip(out_leaves, t_leaves)]
-        return out, _assemble(out_def, in_def, blocks), result[2] if has_aux else None
+        return out, _assemble(out_def, in_def, blocks, expand), result[2] if has_aux else None
     trace = BatchTrace(total)
     try:
         tangents = [trace.new_input(seed) for seed in _basis(in_leaves, total)]
@@ -158,10 +164,12 @@ def _forward(f: Callable, tree: Any, has_aux: bool, holomorphic: bool, name: str
             row.append(wnp.reshape(part, (*out_shape, *shape_of(leaf))))
             offset += n
         blocks.append(row)
-    return out, _assemble(out_def, in_def, blocks), result[2] if has_aux else None
+    return out, _assemble(out_def, in_def, blocks, expand), result[2] if has_aux else None
 
 
-def _reverse_from(out, pullback, in_leaves, in_def, holomorphic: bool, name: str) -> Any:
+def _reverse_from(
+    out, pullback, in_leaves, in_def, holomorphic: bool, name: str, expand=_same
+) -> Any:
     """The Jacobian from a recorded evaluation: all output directions in one batch."""
     out_leaves, out_def = tree_flatten(out)
     _check_complex(out_leaves, holomorphic, name, "output")
@@ -173,7 +181,7 @@ def _reverse_from(out, pullback, in_leaves, in_def, holomorphic: bool, name: str
         cot_leaves = tree_flatten(cotangent)[0]
         out_shape = shape_of(out_leaves[0])
         blocks = [[wnp.reshape(c, (*out_shape, *s)) for c, s in zip(cot_leaves, in_shapes)]]
-        return _assemble(out_def, in_def, blocks)
+        return _assemble(out_def, in_def, blocks, expand)
     trace = BatchTrace(total)
     try:
         seeds = [trace.new_input(seed) for seed in _basis(out_leaves, total)]
@@ -190,14 +198,16 @@ def _reverse_from(out, pullback, in_leaves, in_def, holomorphic: bool, name: str
             ]
         )
         offset += n
-    return _assemble(out_def, in_def, blocks)
+    return _assemble(out_def, in_def, blocks, expand)
 
 
-def _reverse(f: Callable, tree: Any, has_aux: bool, holomorphic: bool, name: str) -> tuple:
+def _reverse(
+    f: Callable, tree: Any, has_aux: bool, holomorphic: bool, name: str, expand=_same
+) -> tuple:
     """(output, Jacobian, aux) by reverse mode: one recorded evaluation, one batched pass."""
     in_leaves, in_def = tree_flatten(tree)
     result = vjp(f, tree, has_aux=has_aux)
-    jac = _reverse_from(result[0], result[1], in_leaves, in_def, holomorphic, name)
+    jac = _reverse_from(result[0], result[1], in_leaves, in_def, holomorphic, name, expand)
     return result[0], jac, result[2] if has_aux else None
 
 
@@ -233,8 +243,8 @@ def jacfwd(
     """
 
     def jacfwd_fun(*args, **kwargs):
-        tree, f = _setup(fun, argnums, args, kwargs, "jacfwd")
-        _, jac, aux = _forward(f, tree, has_aux, holomorphic, "jacfwd")
+        tree, f, expand = _setup(fun, argnums, args, kwargs, "jacfwd")
+        _, jac, aux = _forward(f, tree, has_aux, holomorphic, "jacfwd", expand)
         return (jac, aux) if has_aux else jac
 
     return _finish(fun, jacfwd_fun, "jacfwd")
@@ -260,8 +270,8 @@ def jacrev(
     """
 
     def jacrev_fun(*args, **kwargs):
-        tree, f = _setup(fun, argnums, args, kwargs, "jacrev")
-        _, jac, aux = _reverse(f, tree, has_aux, holomorphic, "jacrev")
+        tree, f, expand = _setup(fun, argnums, args, kwargs, "jacrev")
+        _, jac, aux = _reverse(f, tree, has_aux, holomorphic, "jacrev", expand)
         return (jac, aux) if has_aux else jac
 
     return _finish(fun, jacrev_fun, "jacrev")
@@ -304,16 +314,16 @@ def jacobian(
     choices: dict = {}
 
     def jacobian_fun(*args, **kwargs):
-        tree, f = _setup(fun, argnums, args, kwargs, "jacobian")
+        tree, f, expand = _setup(fun, argnums, args, kwargs, "jacobian")
         chosen = mode
         key = None
         if chosen == "auto":
             key = _signature(tree)
             chosen = choices.get(key, "auto")
         if chosen == "forward":
-            _, jac, aux = _forward(f, tree, has_aux, holomorphic, "jacobian")
+            _, jac, aux = _forward(f, tree, has_aux, holomorphic, "jacobian", expand)
         elif chosen == "reverse":
-            _, jac, aux = _reverse(f, tree, has_aux, holomorphic, "jacobian")
+            _, jac, aux = _reverse(f, tree, has_aux, holomorphic, "jacobian", expand)
         else:
             # First call for this signature: record (reverse mode's first step), which
             # tells the output size; keep the recording if reverse mode is the cheaper.
@@ -324,12 +334,12 @@ def jacobian(
             chosen = choices[key] = "forward" if n_in < n_out else "reverse"
             if chosen == "reverse":
                 jac = _reverse_from(
-                    result[0], result[1], in_leaves, in_def, holomorphic, "jacobian"
+                    result[0], result[1], in_leaves, in_def, holomorphic, "jacobian", expand
                 )
                 aux = result[2] if has_aux else None
             else:
                 del result
-                _, jac, aux = _forward(f, tree, has_aux, holomorphic, "jacobian")
+                _, jac, aux = _forward(f, tree, has_aux, holomorphic, "jacobian", expand)
         jacobian_fun.chosen_mode = chosen
         return (jac, aux) if has_aux else jac
 

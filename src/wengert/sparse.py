@@ -30,6 +30,7 @@ from ._core.reverse import Node, ReverseTrace, _toposort, select
 from ._core.tree import tree_flatten, tree_unflatten
 from ._core.vspace import shape_of
 from .api import _check_inexact, grad, jvp, vjp
+from .argnums import normalize_argnums
 from .jacobians import _setup, ravel_tree
 
 __all__ = [
@@ -424,7 +425,7 @@ def jacobian_sparsity(
            [0, 0, 1, 1]])
     """
     sp = _sp()
-    tree, f = _setup(fun, argnums, args, kwargs, "jacobian_sparsity")
+    tree, f = _flat_setup(fun, argnums, args, kwargs, "jacobian_sparsity")
     in_leaves, in_def = tree_flatten(tree)
     _check_inexact(in_leaves, "jacobian_sparsity")
     n = sum(_size(x) for x in in_leaves)
@@ -564,11 +565,24 @@ def _pull_back(f: Callable, x, colors: np.ndarray, count: int) -> Any:
         trace.alive = False
 
 
+def _flat_setup(fun: Callable, argnums, args: tuple, kwargs: dict, name: str):
+    """The differentiated input as one tree and `fun` as a function of it; a position
+    listed twice in `argnums` is refused (it would repeat columns of a flat Jacobian)."""
+    nums = normalize_argnums(argnums, len(args), name)
+    if len(set(nums)) != len(nums):
+        raise ValueError(
+            f"{name}: argnums {argnums!r} lists a position twice; the Jacobian's columns "
+            "are the flattened inputs, each once. List each argument once."
+        )
+    tree, f, _ = _setup(fun, argnums, args, kwargs, name)
+    return tree, f
+
+
 def _flat_problem(fun: Callable, argnums, args: tuple, kwargs: dict, name: str):
     """The differentiated input as a flat vector, and `fun` as a map of flat vectors."""
     from . import numpy as wnp
 
-    tree, f = _setup(fun, argnums, args, kwargs, name)
+    tree, f = _flat_setup(fun, argnums, args, kwargs, name)
     x, unravel = ravel_tree(tree)
     x = np.asarray(getval(x)) if not isinstance(x, Box) else x
 
