@@ -45,10 +45,10 @@ def check_derivative(
     (the rule of a primitive and its argument) or who was given it, with `verb` to match.
 
     >>> import numpy as np
-    >>> check_derivative(np.ones(5), np.ones(3), "cotangent", "the rule of f for argument 0")
+    >>> check_derivative(np.ones(5), np.ones(3), "cotangent", "the rule of f")
     Traceback (most recent call last):
     ...
-    ValueError: the rule of f for argument 0 returned a cotangent of shape (5,), but the value it belongs to has shape (3,); return one of the same shape (None for a zero derivative).
+    ValueError: the rule of f returned a cotangent of shape (5,), but the value it belongs ...
     """
     problem = _kind(value)
     if problem != "ok":

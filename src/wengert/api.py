@@ -290,9 +290,7 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callabl
     """
 
     def elementwise_grad_fun(*args, **kwargs):
-        diff_args, partial, expand = argnums_partial(
-            fun, args, kwargs, argnums, "elementwise_grad"
-        )
+        diff_args, partial, expand = argnums_partial(fun, args, kwargs, argnums, "elementwise_grad")
         out, pullback = vjp(partial, *diff_args)
         return expand(pullback(tree_map(ones_like, out)))
 

@@ -85,12 +85,12 @@ class UserPrimitive(Primitive):
 
     def defvjp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
         nums = range(len(rules)) if argnums is None else argnums
-        checked = [None if r is None else _checked_vjp(self.name, i, r) for i, r in zip(nums, rules)]
+        checked = [_checked_vjp(self.name, i, r) if r else None for i, r in zip(nums, rules)]
         return super().defvjp(*checked, argnums=argnums)
 
     def defjvp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
         nums = range(len(rules)) if argnums is None else argnums
-        checked = [None if r is None else _checked_jvp(self.name, i, r) for i, r in zip(nums, rules)]
+        checked = [_checked_jvp(self.name, i, r) if r else None for i, r in zip(nums, rules)]
         return super().defjvp(*checked, argnums=argnums)
 
     def defvjp_all(self, rule: Callable):

@@ -23,7 +23,6 @@ from ._core.box import getval
 from ._core.reverse import Node, _toposort
 from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ._core.vspace import broadcast_tangent, inexact_dtype, ones_like, shape_of, zeros_like
-from .argnums import argnums_partial, is_single
 from .api import (
     _check_inexact,
     _read_out,
@@ -33,6 +32,7 @@ from .api import (
     jvp,
     vjp,
 )
+from .argnums import argnums_partial, is_single
 
 __all__ = [
     "derivative",
