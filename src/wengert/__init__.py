@@ -7,7 +7,7 @@ numerical derivatives (`wengert.numeric`) and a gradient checker (`check_grads`)
 from . import numeric, numpy  # numpy registers the differentiable functions behind traced values
 from ._core.tree import tree_flatten, tree_map, tree_unflatten
 from .api import elementwise_grad, grad, jvp, stop_gradient, value_and_grad, vjp
-from .checkpoint import checkpoint
+from .checkpoint import CheckpointError, checkpoint
 from .custom import Primitive, custom_jvp, custom_vjp, primitive
 from .errors import (
     EscapedTracerError,
@@ -25,6 +25,7 @@ from .variable import Variable, enable_grad, is_grad_enabled, no_grad, set_grad_
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointError",
     "EscapedTracerError",
     "GradientCheckError",
     "InPlaceWriteError",

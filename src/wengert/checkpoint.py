@@ -1,37 +1,127 @@
 """Checkpointing: recompute a function's inside in the backward pass instead of storing it.
 
 Reverse mode keeps every intermediate value of the evaluation until the backward pass
-uses it, so memory grows with the length of the computation. A checkpointed function
-is recorded as one node holding only its inputs and outputs; the backward pass
-evaluates it again, this time recording its inside, and pulls the cotangents back
-through that short-lived recording. A long chain cut into checkpointed segments keeps
-only the segment boundaries plus one segment's inside alive: memory for time.
+uses it, so memory grows with the length of the computation. A checkpointed function is
+recorded as usual, so its graph links everything it uses (its arguments and any traced
+values it closes over, such as a layer's parameters), and then the values its nodes hold
+are dropped. The backward pass, on reaching one of those nodes, evaluates the function
+again and takes the values from that evaluation. A long chain cut into checkpointed
+segments keeps only the segment boundaries plus one segment's inside alive: memory for
+time.
+
+The second evaluation must repeat the first. Random numbers are the usual obstacle
+(dropout): the states of the random generators the function can reach (NumPy generators
+and `random.Random` objects in its arguments, its closure, the globals it names and the
+objects of bound methods, and the global generators behind ``numpy.random.*`` and
+``random.*``) are saved before the first evaluation and put back for the second, then
+returned to where they were. Anything else that makes the second evaluation differ is
+detected (different operations or different results) and raises `CheckpointError`.
 """
 
 from __future__ import annotations
 
 import functools
+import random
+import types
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ._core.box import Box
-from ._core.primitive import Primitive, open_innermost
-from ._core.tree import TreeDef, tree_flatten, tree_unflatten
-from .api import jvp, vjp
+from ._core.primitive import open_innermost
+from ._core.segment import CheckpointError, Segment, recording
+from ._core.tree import tree_flatten
 
-__all__ = ["checkpoint"]
+__all__ = ["CheckpointError", "checkpoint"]
+
+_SCALARS = (str, bytes, int, float, complex, bool, type(None), np.generic, np.ndarray, Box)
+_GENERATORS = (np.random.Generator, np.random.RandomState, np.random.BitGenerator, random.Random)
+# The generators behind numpy.random.* and random.* (module-level functions).
+_GLOBAL_GENERATORS = (np.random.mtrand._rand, random._inst)
 
 
-class _Inside:
-    """The static part of one call: the argument tree, its constant leaves, and where the
-    traced leaves go."""
+def _reachable_generators(roots: tuple, limit: int = 2000) -> list:
+    """The NumPy random generators reachable from `roots` (a bounded breadth-first walk
+    through containers, closures, named globals, bound objects and instance attributes)."""
+    found: dict[int, Any] = {id(g): g for g in _GLOBAL_GENERATORS}
+    seen: set[int] = set()
+    queue = list(roots)
+    while queue and len(seen) < limit:
+        obj = queue.pop(0)
+        if id(obj) in seen or isinstance(obj, _SCALARS):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, _GENERATORS):
+            found[id(obj)] = obj
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            queue.extend(obj)
+        elif isinstance(obj, dict):
+            queue.extend(obj.values())
+        elif isinstance(obj, types.FunctionType):
+            queue.extend(cell.cell_contents for cell in obj.__closure__ or () if _filled(cell))
+            names = _names(obj.__code__)
+            queue.extend(v for k, v in obj.__globals__.items() if k in names)
+            queue.extend(obj.__defaults__ or ())
+            queue.extend((obj.__kwdefaults__ or {}).values())
+            if hasattr(obj, "__wrapped__"):
+                queue.append(obj.__wrapped__)
+        elif isinstance(obj, types.MethodType):
+            queue.extend((obj.__self__, obj.__func__))
+        elif isinstance(obj, functools.partial):
+            queue.extend((obj.func, *obj.args, *obj.keywords.values()))
+        elif not isinstance(obj, (type, types.ModuleType, types.BuiltinFunctionType)):
+            queue.extend(getattr(obj, "__dict__", {}).values())
+            if not isinstance(obj, Checkpointed) and callable(obj):
+                queue.append(type(obj).__call__)
+    return list(found.values())
 
-    __slots__ = ("leaves", "positions", "treedef")
 
-    def __init__(self, treedef: TreeDef, leaves: list, positions: list[int]):
-        self.treedef = treedef
-        self.leaves = leaves
-        self.positions = positions
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:  # an empty cell (a name not yet assigned)
+        return False
+    return True
+
+
+def _names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
+
+
+def _get_states(generators: list) -> list:
+    return [_get_state(g) for g in generators]
+
+
+def _get_state(g) -> Any:
+    if isinstance(g, random.Random):
+        return g.getstate()
+    if isinstance(g, np.random.RandomState):
+        return g.get_state()
+    return _bits(g).state
+
+
+def _set_states(generators: list, states: list) -> None:
+    for g, state in zip(generators, states):
+        if isinstance(g, random.Random):
+            g.setstate(state)
+        elif isinstance(g, np.random.RandomState):
+            g.set_state(state)
+        else:
+            _bits(g).state = state
+
+
+def _bits(g):
+    return g.bit_generator if isinstance(g, np.random.Generator) else g
+
+
+def _at(trace, leaf: Any) -> Any:
+    """The value of an output leaf at `trace`'s level (its box opened if it is one)."""
+    return leaf.value if isinstance(leaf, Box) and leaf._trace is trace else leaf
 
 
 class Checkpointed:
@@ -40,76 +130,47 @@ class Checkpointed:
     def __init__(self, fun: Callable):
         functools.update_wrapper(self, fun)
         self.fun = fun
-        name = getattr(fun, "__name__", "fun")
-        self._primitive = Primitive(self._impl, f"checkpoint({name})", multiple_results=True)
-        self._primitive.defvjp_all(self._vjp_all)
-        self._primitive.defjvp_all(self._jvp_all)
-
-    def _call_inside(self, inside: _Inside, values: tuple, fun: Callable) -> tuple:
-        leaves = list(inside.leaves)
-        for i, v in zip(inside.positions, values):
-            leaves[i] = v
-        args, kwargs = tree_unflatten(inside.treedef, leaves)
-        return tuple(tree_flatten(fun(*args, **kwargs))[0])
-
-    def _impl(self, *values, inside: _Inside) -> tuple:
-        return self._call_inside(inside, values, self.fun)
-
-    def _restricted(self, inside: _Inside, values: tuple, argnums) -> Callable:
-        """The inside as a function of the arguments in `argnums`, the others fixed."""
-
-        def inner(*diff):
-            full = list(values)
-            for i, v in zip(argnums, diff):
-                full[i] = v
-            return self._call_inside(inside, tuple(full), self.fun)
-
-        return inner
-
-    def _vjp_all(self, g, ans, argnums, *values, inside: _Inside) -> list:
-        # Evaluate again, recording the inside this time, and pull back through it.
-        inner = self._restricted(inside, values, argnums)
-        _, pullback = vjp(inner, *[values[i] for i in argnums])
-        return list(pullback(tuple(g)))
-
-    def _jvp_all(self, tangents, ans, *values, inside: _Inside) -> tuple:
-        argnums = [i for i, t in enumerate(tangents) if t is not None]
-        inner = self._restricted(inside, values, argnums)
-        primals = tuple(values[i] for i in argnums)
-        return tuple(jvp(inner, primals, tuple(tangents[i] for i in argnums))[1])
+        self.name = getattr(fun, "__name__", "fun")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        leaves, treedef = tree_flatten((args, kwargs))
-        positions = [i for i, x in enumerate(leaves) if isinstance(x, Box)]
-        if not positions:
+        boxes = tuple(x for x in tree_flatten((args, kwargs))[0] if isinstance(x, Box))
+        if not boxes:
             return self.fun(*args, **kwargs)
-        top, values, argnums, boxes = open_innermost(
-            self._primitive.name, tuple(leaves[i] for i in positions)
-        )
-        if top.kind != "reverse":  # forward mode stores nothing: trace the inside as usual
-            return self.fun(*args, **kwargs)
-        inside = _Inside(treedef, [None if isinstance(x, Box) else x for x in leaves], positions)
-        # The inside runs on the values under this trace's boxes: not recorded here, while
-        # outer transformations see it through this same wrapper.
-        inner_leaves = list(leaves)
-        for i, v in zip(positions, values):
-            inner_leaves[i] = v
-        inner_args, inner_kwargs = tree_unflatten(treedef, inner_leaves)
-        out_leaves, out_def = tree_flatten(self(*inner_args, **inner_kwargs))
-        results = top.process_multiple(
-            self._primitive, tuple(out_leaves), values, {"inside": inside}, argnums, boxes
-        )
-        return tree_unflatten(out_def, list(results))
+        top = open_innermost(self.name, boxes)[0]
+        return top.process_checkpoint(self, args, kwargs)
+
+    def record_segment(self, trace, args: tuple, kwargs: dict) -> Any:
+        """Evaluate on `trace` (a reverse-mode trace), recording, then drop the values."""
+        generators = _reachable_generators((self.fun, args, kwargs))
+        before = _get_states(generators)
+        with recording(trace) as nodes:
+            out = self.fun(*args, **kwargs)
+        if nodes:
+
+            def run() -> list:
+                return [_at(trace, leaf) for leaf in tree_flatten(self.fun(*args, **kwargs))[0]]
+
+            def prepare() -> list:
+                now = _get_states(generators)
+                _set_states(generators, before)
+                return now
+
+            outputs = [_at(trace, leaf) for leaf in tree_flatten(out)[0]]
+            restore = functools.partial(_set_states, generators)
+            Segment(f"checkpoint({self.name})", trace, nodes, outputs, run, prepare, restore)
+        return out
 
 
 def checkpoint(fun: Callable) -> Checkpointed:
     """`fun` made to recompute its inside in the backward pass instead of storing it.
 
-    Under reverse mode a call of the result is recorded as a single node that keeps only
-    its inputs and outputs; the backward pass evaluates `fun` again to get what it needs,
-    so peak memory falls to the segment boundaries plus one segment's intermediates, for
+    Under reverse mode (`grad`, `vjp`, Variables' `backward()`) a call records its inside
+    and then drops the values; the backward pass evaluates `fun` again to get them, so
+    peak memory falls to the segment boundaries plus one segment's intermediates, for
     about one extra evaluation of `fun`. Forward mode and plain calls are unchanged.
-    Arguments and results may be trees; leaves that are not traced are constants.
+    Arguments and results may be trees; `fun` may close over traced values (parameters).
+    NumPy random generators that `fun` reaches are rewound for the second evaluation;
+    if it still differs, `CheckpointError` is raised.
 
     >>> import wengert as wg
     >>> import wengert.numpy as wnp

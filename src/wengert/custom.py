@@ -13,9 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._core.box import Box
-from ._core.forward import ForwardBox, ForwardTrace
-from ._core.primitive import Primitive, bind, open_innermost
-from ._core.reverse import ReverseTrace
+from ._core.primitive import Primitive, open_innermost
 from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ._core.vspace import zeros_like
 from ._validate import check_derivative, check_pair
@@ -75,13 +73,8 @@ class UserPrimitive(Primitive):
     """A primitive defined by a user: the same engine, with every rule's result checked."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for arg in args:
-            if isinstance(arg, Box):
-                if kwargs:
-                    _refuse_hidden_boxes(self.name, (), kwargs)
-                return bind(self, args, kwargs)
         _refuse_hidden_boxes(self.name, args, kwargs)
-        return self.fun(*args, **kwargs)
+        return Primitive.__call__(self, *args, **kwargs)
 
     def defvjp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
         nums = range(len(rules)) if argnums is None else argnums
@@ -155,15 +148,24 @@ class _Call:
 
     __slots__ = ("in_def", "kwargs", "out_def", "residuals")
 
-    def __init__(self, in_def: TreeDef, kwargs: dict, out_def=None, residuals=None):
+    def __init__(self, in_def: TreeDef, kwargs: dict):
         self.in_def = in_def
         self.kwargs = kwargs
-        self.out_def = out_def
-        self.residuals = residuals
+        self.out_def: TreeDef | None = None
+        self.residuals: Any = None
+
+    def arguments(self, leaves) -> tuple:
+        """The positional arguments rebuilt from their leaves."""
+        return tree_unflatten(self.in_def, list(leaves))
+
+    def output(self, leaves) -> Any:
+        """The output rebuilt from its leaves."""
+        return tree_unflatten(self.out_def, list(leaves))
 
 
 class _CustomFunction:
-    """What custom_vjp and custom_jvp share: trees of arguments opened at one trace."""
+    """What custom_vjp and custom_jvp share: trees of arguments opened at one trace, and a
+    primitive (`primitive`) through which transformations record or push the call."""
 
     _kind = "custom function"
 
@@ -171,13 +173,14 @@ class _CustomFunction:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.name = getattr(fun, "__name__", self._kind)
-        self._primitive = Primitive(self._impl, self.name, multiple_results=True)
-        self._primitive.defvjp_all(self._vjp_all)
-        self._primitive.defjvp_all(self._jvp_all)
+        self.primitive = Primitive(self._impl, self.name, multiple_results=True)
+        self.primitive.defvjp_all(self._vjp_all)
+        self.primitive.defjvp_all(self._jvp_all)
 
     def _impl(self, *leaves, call: _Call) -> tuple:
-        out = self.fun(*tree_unflatten(call.in_def, list(leaves)), **call.kwargs)
-        return tuple(tree_flatten(out)[0])
+        # Through __call__, so that traces of the leaves' outer boxes apply the rules too.
+        out_leaves, call.out_def = tree_flatten(self(*call.arguments(leaves), **call.kwargs))
+        return tuple(out_leaves)
 
     def _opened(self, args: tuple, kwargs: dict):
         """The innermost trace among the argument leaves, and the leaves with its boxes
@@ -192,7 +195,7 @@ class _CustomFunction:
         if not any(isinstance(leaf, Box) for leaf in leaves):
             return None
         top, values, argnums, boxes = open_innermost(self.name, tuple(leaves))
-        return top, values, argnums, boxes, in_def
+        return top, _Call(in_def, kwargs), values, argnums, boxes
 
 
 class custom_vjp(_CustomFunction):
@@ -225,6 +228,16 @@ class custom_vjp(_CustomFunction):
         self.fwd, self.bwd = fwd, bwd
         return self
 
+    def run_fwd(self, values: tuple, call: _Call) -> list:
+        """Run ``fwd`` on the argument leaves `values`: the output's leaves, with the
+        output's structure and the residuals kept in `call`."""
+        result = self.fwd(*call.arguments(values), **call.kwargs)
+        out, call.residuals = check_pair(
+            result, f"the fwd rule of custom_vjp {self.name}", "output", "residuals"
+        )
+        out_leaves, call.out_def = tree_flatten(out)
+        return out_leaves
+
     def _jvp_all(self, tangents, ans, *values, call: _Call) -> tuple:
         """Forward mode differentiates the body itself."""
         from .api import jvp
@@ -235,15 +248,15 @@ class custom_vjp(_CustomFunction):
             full = list(values)
             for i, v in zip(argnums, diff):
                 full[i] = v
-            return self._impl(*full, call=call)
+            out = self.fun(*call.arguments(full), **call.kwargs)
+            return tuple(tree_flatten(out)[0])
 
         primals = tuple(values[i] for i in argnums)
         return tuple(jvp(restricted, primals, tuple(tangents[i] for i in argnums))[1])
 
     def _vjp_all(self, g, ans, argnums, *values, call: _Call) -> list:
-        in_def = call.in_def
-        args = tree_unflatten(in_def, list(values))
-        cotangents = self.bwd(call.residuals, tree_unflatten(call.out_def, list(g)))
+        args = call.arguments(values)
+        cotangents = self.bwd(call.residuals, call.output(g))
         if not isinstance(cotangents, (tuple, list)) or len(cotangents) != len(args):
             raise TypeError(
                 f"the bwd rule of custom_vjp {self.name} must return a tuple with one "
@@ -276,19 +289,8 @@ class custom_vjp(_CustomFunction):
             return self.fun(*args, **kwargs)
         if self.fwd is None:
             raise TypeError(f"custom_vjp {self.name} has no rules: call .defvjp(fwd, bwd).")
-        top, values, argnums, boxes, in_def = opened
-        if not isinstance(top, ReverseTrace):  # forward and batched modes trace the body
-            return self.fun(*args, **kwargs)
-        result = self.fwd(*tree_unflatten(in_def, list(values)), **kwargs)
-        out, residuals = check_pair(
-            result, f"the fwd rule of custom_vjp {self.name}", "output", "residuals"
-        )
-        out_leaves, out_def = tree_flatten(out)
-        call = _Call(in_def, kwargs, out_def, residuals)
-        results = top.process_multiple(
-            self._primitive, tuple(out_leaves), values, {"call": call}, argnums, boxes
-        )
-        return tree_unflatten(out_def, list(results))
+        top, call, values, argnums, boxes = opened
+        return top.process_custom_vjp(self, call, args, values, argnums, boxes)
 
 
 class custom_jvp(_CustomFunction):
@@ -323,12 +325,9 @@ class custom_jvp(_CustomFunction):
         self.rule = rule
         return rule
 
-    def _apply_rule(self, values: tuple, tangents: tuple, call: _Call) -> tuple[list, list]:
+    def apply_rule(self, values: tuple, tangents: tuple, call: _Call) -> tuple[list, list]:
         """The rule at `values` along `tangents` (flat leaves): output and tangent leaves."""
-        in_def = call.in_def
-        result = self.rule(
-            tree_unflatten(in_def, list(values)), tree_unflatten(in_def, list(tangents))
-        )
+        result = self.rule(call.arguments(values), call.arguments(tangents))
         out, out_tangent = check_pair(
             result, f"the jvp rule of custom_jvp {self.name}", "output", "output_tangent"
         )
@@ -347,13 +346,13 @@ class custom_jvp(_CustomFunction):
 
     def _jvp_all(self, tangents, ans, *values, call: _Call) -> tuple:
         tangents = [zeros_like(v) if t is None else t for t, v in zip(tangents, values)]
-        return tuple(self._apply_rule(values, tuple(tangents), call)[1])
+        return tuple(self.apply_rule(values, tuple(tangents), call)[1])
 
     def _vjp_all(self, g, ans, argnums, *values, call: _Call) -> list:
         from .api import vjp
 
         def tangent_map(*tangents):
-            return tuple(self._apply_rule(values, tangents, call)[1])
+            return tuple(self.apply_rule(values, tangents, call)[1])
 
         _, pullback = vjp(tangent_map, *[zeros_like(v) for v in values])
         cotangents = pullback(tuple(g))
@@ -365,21 +364,5 @@ class custom_jvp(_CustomFunction):
             return self.fun(*args, **kwargs)
         if self.rule is None:
             raise TypeError(f"custom_jvp {self.name} has no rule: call .defjvp(rule).")
-        top, values, argnums, boxes, in_def = opened
-        if isinstance(top, ReverseTrace):  # grad, vjp and define-by-run Variables
-            out = self(*tree_unflatten(in_def, list(values)), **kwargs)
-            out_leaves, out_def = tree_flatten(out)
-            call = _Call(in_def, kwargs, out_def)
-            results = top.process_multiple(
-                self._primitive, tuple(out_leaves), values, {"call": call}, argnums, boxes
-            )
-            return tree_unflatten(out_def, list(results))
-        if not isinstance(top, ForwardTrace):  # a batch of directions maps the body itself
-            return self.fun(*args, **kwargs)
-        tangents = [zeros_like(v) for v in values]
-        for i, box in zip(argnums, boxes):
-            tangents[i] = box.tangent
-        call = _Call(in_def, kwargs)
-        out_leaves, t_leaves = self._apply_rule(values, tuple(tangents), call)
-        boxed = [ForwardBox(o, top, t) for o, t in zip(out_leaves, t_leaves)]
-        return tree_unflatten(call.out_def, boxed)
+        top, call, values, argnums, boxes = opened
+        return top.process_custom_jvp(self, call, args, values, argnums, boxes)

@@ -20,9 +20,9 @@ import numpy as np
 from . import numpy as wnp
 from ._core.batching import BatchTrace
 from ._core.box import getval
-from ._core.reverse import Node, _toposort
+from ._core.reverse import Node, apply_jvp, toposort
 from ._core.tree import TreeDef, tree_flatten, tree_unflatten
-from ._core.vspace import broadcast_tangent, inexact_dtype, ones_like, shape_of, zeros_like
+from ._core.vspace import inexact_dtype, ones_like, shape_of, zeros_like
 from .api import (
     _check_inexact,
     _read_out,
@@ -459,8 +459,8 @@ class LinearizedJVP:
         self._in_def = in_def
         self._out = (out_boxes, out_values, out_def)
         self._fallback = fallback
-        root = Node(None, None, (), None, (), tuple(b.node for b in out_boxes if b is not None))
-        self._order = [n for n in reversed(_toposort(root)) if n.primitive is not None]
+        roots = [b.node for b in out_boxes if b is not None]
+        self._order = [n for n in reversed(toposort(roots)) if n.primitive is not None]
 
     def _leaves(self, tangents: tuple, batch: int | None) -> list:
         leaves, treedef = tree_flatten(tuple(tangents))
@@ -493,13 +493,9 @@ class LinearizedJVP:
                     ts[argnum] = t
             if ts is None:
                 continue
-            primitive = node.primitive
-            out = primitive.jvp(ts, node.ans, node.args, node.kwargs)
-            if out is None:
-                continue
-            if primitive.broadcasts and not primitive.multiple_results:
-                out = broadcast_tangent(out, node.ans)
-            tangent[node] = out
+            out = apply_jvp(node, ts)
+            if out is not None:
+                tangent[node] = out
         out_boxes, out_values, _ = self._out
         return [
             zeros_like(v) if b is None or tangent.get(b.node) is None else tangent[b.node]

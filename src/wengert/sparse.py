@@ -26,7 +26,7 @@ import numpy as np
 from ._core.batching import BatchTrace, _is_elementwise
 from ._core.box import Box, getval
 from ._core.primitive import Primitive
-from ._core.reverse import Node, ReverseTrace, _toposort, select
+from ._core.reverse import Node, ReverseTrace, materialize, select, toposort
 from ._core.tree import tree_flatten, tree_unflatten
 from ._core.vspace import shape_of
 from .api import _check_inexact, grad, jvp, vjp
@@ -394,10 +394,10 @@ def _node_patterns(out_leaves: list, trace, in_nodes: list[Node], n: int) -> lis
         )
         offset += size
     outputs = [x.node for x in out_leaves if isinstance(x, Box) and x._trace is trace]
-    root = Node(None, None, (), None, (), tuple(outputs))
-    for node in reversed(_toposort(root)):
+    for node in reversed(toposort(outputs)):
         if node.primitive is None:
             continue
+        materialize(node)
         traced = {i: patterns[p] for i, p in zip(node.argnums, node.parents)}
         rule = _pattern_rule(node.primitive)
         patterns[node] = rule(node.args, node.kwargs, traced, node.ans, n)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._core.box import getval
-from ._core.reverse import Node, ReverseTrace, _toposort
+from ._core.reverse import ReverseTrace, materialize, toposort
 from ._core.tree import tree_flatten, tree_unflatten
 from .api import jvp, vjp
 from .errors import WengertError
@@ -188,11 +188,11 @@ def _localize(fun, xs, modes, order, rtol, atol) -> str:
     roots = [leaf.node for leaf in tree_flatten(out)[0] if getattr(leaf, "_trace", None) is trace]
     if not roots:
         return ""
-    sentinel = Node(None, None, (), None, (), tuple(roots))
-    for node in reversed(_toposort(sentinel)):
+    for node in reversed(toposort(roots)):
         prim = node.primitive
         if prim is None:
             continue
+        materialize(node)
         args, kwargs, argnums = node.args, node.kwargs, node.argnums
 
         def single(*diff_args, prim=prim, args=args, kwargs=kwargs, argnums=argnums):

@@ -128,30 +128,36 @@ class DefineByRunTrace(ReverseTrace):
 
     def __init__(self) -> None:
         super().__init__()
-        self.kind = "define-by-run"
         self.level = 0  # outermost: every transformation opens its boxes first
 
-    def process(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
+    def process_primitive(self, primitive: Primitive, values, kwargs, argnums, boxes, nested):
+        ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
+        if primitive.multiple_results:
+            return self.record_multiple(primitive, ans, values, kwargs, argnums, boxes)
         if _grad_mode.enabled:
             if len(boxes) == 1:
                 parent = boxes[0].node
                 if parent is not None:
                     return _variable(
-                        ans, _VarNode(primitive, ans, args, kwargs, argnums, (parent,))
+                        ans, _VarNode(primitive, ans, values, kwargs, argnums, (parent,))
                     )
             else:
                 nums, parents = _recorded(argnums, boxes)
                 if parents:
-                    return _variable(ans, _VarNode(primitive, ans, args, kwargs, nums, parents))
+                    return _variable(ans, _VarNode(primitive, ans, values, kwargs, nums, parents))
         return _variable(ans, None)
 
-    def process_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
+    def record_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
         if _grad_mode.enabled:
             nums, parents = _recorded(argnums, boxes)
             if parents:
                 node = _VarNode(primitive, ans, args, kwargs, nums, parents)
                 return tuple([_selected(ans, i, node) for i in range(len(ans))])
         return tuple([_variable(a, None) for a in ans])
+
+    def revived(self):
+        """Recording switched on in this thread, for recomputing a checkpoint."""
+        return set_grad_enabled(True)
 
 
 def _recorded(argnums, boxes) -> tuple[tuple, tuple]:

@@ -104,7 +104,7 @@ class BatchTrace(Trace):
     __slots__ = ("size",)
 
     def __init__(self, size: int) -> None:
-        super().__init__("batch")
+        super().__init__()
         self.size = size
         if not W.__dict__:
             _load()
@@ -118,7 +118,7 @@ class BatchTrace(Trace):
             )
         return BatchBox(value, self)
 
-    def process_batch(self, primitive: Primitive, values, kwargs, argnums, boxes):
+    def process_primitive(self, primitive: Primitive, values, kwargs, argnums, boxes, nested):
         """Apply `primitive` to `values`, of which those at `argnums` hold the batch."""
         rule = _rules.get(primitive)
         if rule is None:
@@ -134,14 +134,6 @@ class BatchTrace(Trace):
         if primitive.multiple_results:
             return tuple([BatchBox(o, self) for o in out])
         return BatchBox(out, self)
-
-    def process(self, primitive, ans, args, kwargs, argnums, boxes):
-        raise TypeError(
-            f"{primitive.name} was given a batch of directions outside the engine's "
-            "primitive call; apply it to the members one at a time."
-        )
-
-    process_multiple = process
 
     def unbatch(self, x: Any) -> Any:
         """`x` with the batch on axis 0: the stacked values, or `x` repeated if unbatched."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .box import Box
 from .primitive import Primitive
 from .trace import Trace
-from .vspace import broadcast_tangent
+from .vspace import broadcast_tangent, zeros_like
 
 
 class ForwardBox(Box):
@@ -37,24 +37,33 @@ class ForwardTrace(Trace):
 
     __slots__ = ()
 
-    def __init__(self) -> None:
-        super().__init__("forward")
-
-    def process(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
-        tangent = primitive.jvp(_tangents(args, argnums, boxes), ans, args, kwargs)
+    def process_primitive(self, primitive: Primitive, values, kwargs, argnums, boxes, nested):
+        ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
+        tangent = primitive.jvp(_tangents(values, argnums, boxes), ans, values, kwargs)
+        if primitive.multiple_results:
+            if tangent is None:
+                return ans
+            return tuple([a if t is None else ForwardBox(a, self, t) for a, t in zip(ans, tangent)])
         if tangent is None:
             return ans
         if primitive.broadcasts:
             tangent = broadcast_tangent(tangent, ans)
         return ForwardBox(ans, self, tangent)
 
-    def process_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
-        out_tangents = primitive.jvp(_tangents(args, argnums, boxes), ans, args, kwargs)
-        if out_tangents is None:
-            return ans
-        return tuple(
-            [a if t is None else ForwardBox(a, self, t) for a, t in zip(ans, out_tangents)]
+    def process_custom_vjp(self, fn, call, args, values, argnums, boxes):
+        """A custom reverse rule says nothing of tangents: push them through the body."""
+        results = self.process_primitive(
+            fn.primitive, values, {"call": call}, argnums, boxes, nested=False
         )
+        return call.output(results)
+
+    def process_custom_jvp(self, fn, call, args, values, argnums, boxes):
+        """Apply the user's forward rule to the values and their tangents."""
+        tangents = [zeros_like(v) for v in values]
+        for i, box in zip(argnums, boxes):
+            tangents[i] = box.tangent
+        out_leaves, t_leaves = fn.apply_rule(values, tuple(tangents), call)
+        return call.output([ForwardBox(o, self, t) for o, t in zip(out_leaves, t_leaves)])
 
     def new_input(self, value, tangent) -> Box:
         return ForwardBox(value, self, tangent)

@@ -130,9 +130,10 @@ def _rule_table(table: tuple, rules: tuple, argnums) -> tuple:
 def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
     """Apply a primitive to arguments of which some are boxes.
 
-    The innermost live trace among the boxes handles the call: its boxes are opened, the
-    primitive is applied to what is inside (recursing only if outer traces' boxes remain),
-    and the trace records or pushes forward the result.
+    The innermost live trace among the boxes handles the call (`Trace.process_primitive`):
+    its boxes are opened, and the trace applies the primitive to what is inside (through
+    `Primitive.__call__` again if outer traces' boxes remain, so that they see it too),
+    recording the result, pushing tangents forward or mapping it over a batch.
     """
     if len(args) == 1:  # the common unary case, without loops
         box = args[0]
@@ -148,7 +149,7 @@ def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
         # The common binary case with one traced operand (x * 2.0).
         x, y = args
         if isinstance(x, Box):
-            top, value, values, argnums, boxes = x._trace, x.value, None, (0,), (x,)
+            top, value, argnums, boxes = x._trace, x.value, (0,), (x,)
             values = (value, y)
         else:
             top, value, argnums, boxes = y._trace, y.value, (1,), (y,)
@@ -163,12 +164,7 @@ def bind(primitive: Primitive, args: tuple, kwargs: dict) -> Any:
             if isinstance(value, Box):
                 nested = True
                 break
-    if top.kind == "batch":  # a batch trace maps the primitive over its batch axis itself
-        return top.process_batch(primitive, values, kwargs, argnums, boxes)
-    ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
-    if primitive.multiple_results:
-        return top.process_multiple(primitive, ans, values, kwargs, argnums, boxes)
-    return top.process(primitive, ans, values, kwargs, argnums, boxes)
+    return top.process_primitive(primitive, values, kwargs, argnums, boxes, nested)
 
 
 def _escaped(name: str, trace) -> EscapedTracerError:

@@ -5,10 +5,15 @@ traced inputs and holds the primitive, its arguments and its result: exactly wha
 reverse rules need, and no closure. The backward walk visits nodes in reverse
 topological order with an explicit stack (no recursion), sums the cotangents arriving
 at each node, and drops each one as soon as it has been passed on.
+
+Every interpreter of a recorded graph (the backward pass, `linearize`, sparsity
+detection, the gradient checker) applies a node's rules through `apply_vjp` and
+`apply_jvp`, and orders nodes with `toposort`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -16,13 +21,25 @@ import numpy as np
 from .box import Box
 from .primitive import Primitive
 from .trace import Trace
-from .vspace import inexact_dtype, match_realness, unbroadcast, zeros_like
+from .vspace import broadcast_tangent, inexact_dtype, match_realness, unbroadcast, zeros_like
+
+__all__ = [
+    "Node",
+    "Pending",
+    "ReverseBox",
+    "ReverseTrace",
+    "apply_jvp",
+    "apply_vjp",
+    "backward",
+    "select",
+    "toposort",
+]
 
 
 class Node:
     """One recorded primitive application (or an input, when `primitive` is None)."""
 
-    __slots__ = ("ans", "argnums", "args", "kwargs", "parents", "primitive")
+    __slots__ = ("__weakref__", "ans", "argnums", "args", "kwargs", "parents", "primitive")
 
     def __init__(self, primitive, ans, args, kwargs, argnums, parents):
         self.primitive = primitive
@@ -31,6 +48,22 @@ class Node:
         self.kwargs = kwargs
         self.argnums = argnums
         self.parents = parents
+
+
+class Pending:
+    """In place of a node's arguments: values dropped to save memory, which `source`
+    (a checkpointed segment) recomputes on demand with ``source.recompute()``."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source) -> None:
+        self.source = source
+
+
+def materialize(node: Node) -> None:
+    """Make sure a node holds its values, recomputing them if a checkpoint dropped them."""
+    if type(node.args) is Pending:
+        node.args.source.recompute()
 
 
 class ReverseBox(Box):
@@ -49,18 +82,18 @@ class ReverseTrace(Trace):
 
     __slots__ = ()
 
-    def __init__(self) -> None:
-        super().__init__("reverse")
-
-    def process(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
+    def process_primitive(self, primitive: Primitive, values, kwargs, argnums, boxes, nested):
+        ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
+        if primitive.multiple_results:
+            return self.record_multiple(primitive, ans, values, kwargs, argnums, boxes)
         if len(boxes) == 1:
             parents = (boxes[0].node,)
         else:
             parents = tuple([box.node for box in boxes])
-        return ReverseBox(ans, self, Node(primitive, ans, args, kwargs, argnums, parents))
+        return ReverseBox(ans, self, Node(primitive, ans, values, kwargs, argnums, parents))
 
-    def process_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
-        """Record one node for the call and a selection node for each of its results."""
+    def record_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
+        """Record one node for a call with several results, and a selection node for each."""
         parents = (Node(primitive, ans, args, kwargs, argnums, tuple([b.node for b in boxes])),)
         return tuple(
             [
@@ -69,8 +102,47 @@ class ReverseTrace(Trace):
             ]
         )
 
+    def process_custom_vjp(self, fn, call, args, values, argnums, boxes):
+        """Run the user's ``fwd`` on the values and record its ``bwd`` as the reverse rule."""
+        out_leaves = fn.run_fwd(values, call)
+        results = self.record_multiple(
+            fn.primitive, tuple(out_leaves), values, {"call": call}, argnums, boxes
+        )
+        return call.output(results)
+
+    def process_custom_jvp(self, fn, call, args, values, argnums, boxes):
+        """Record the call; its reverse rule is the transpose of the user's forward rule."""
+        results = self.process_primitive(
+            fn.primitive, values, {"call": call}, argnums, boxes, nested=False
+        )
+        return call.output(results)
+
+    def process_checkpoint(self, fn, args, kwargs):
+        """Record the call's inside, then drop its values: they are recomputed on demand."""
+        return fn.record_segment(self, args, kwargs)
+
+    def revived(self):
+        """A context in which this trace records again, for recomputing a checkpoint."""
+        return _Revived(self)
+
     def new_input(self, value) -> ReverseBox:
         return ReverseBox(value, self, Node(None, value, (), None, (), ()))
+
+
+class _Revived:
+    """Temporarily alive again (a finished trace recomputing part of its graph)."""
+
+    __slots__ = ("trace", "was_alive")
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> None:
+        self.was_alive = self.trace.alive
+        self.trace.alive = True
+
+    def __exit__(self, *exc) -> None:
+        self.trace.alive = self.was_alive
 
 
 def _select_vjp(g, ans, results, i):
@@ -85,10 +157,14 @@ select.defvjp(_select_vjp)
 select.defjvp(lambda t, ans, results, i: t[i])
 
 
-def _toposort(root: Node) -> list[Node]:
-    """Nodes reachable from `root`, each after every node that consumes it."""
+def toposort(roots: Iterable[Node]) -> list[Node]:
+    """Nodes reachable from `roots`, each after every node that consumes it (iteratively).
+
+    Reversed, the list is an evaluation order: every node after its parents.
+    """
+    roots = list(dict.fromkeys(roots))
     child_counts: dict[Node, int] = {}
-    stack = [root]
+    stack = list(roots)
     while stack:
         node = stack.pop()
         if node in child_counts:
@@ -97,7 +173,13 @@ def _toposort(root: Node) -> list[Node]:
             child_counts[node] = 1
             stack.extend(node.parents)
     order = []
-    ready = [root]
+    ready = []
+    for root in roots:  # a root that no other root's graph consumes starts the walk
+        count = child_counts[root]
+        if count == 1:
+            ready.append(root)
+        else:
+            child_counts[root] = count - 1
     while ready:
         node = ready.pop()
         order.append(node)
@@ -108,6 +190,56 @@ def _toposort(root: Node) -> list[Node]:
             else:
                 child_counts[parent] = count - 1
     return order
+
+
+def apply_vjp(node: Node, g: Any, release: bool = False, rebox=None) -> list:
+    """The cotangents of a node's traced arguments (None where zero), aligned with
+    ``node.parents``, from the cotangent `g` of its result.
+
+    With `release` the node drops its values once read; `rebox(node) -> (ans, args)`
+    presents them as boxes of a recording trace (a backward pass that is itself recorded).
+    """
+    if type(node.args) is Pending:
+        node.args.source.recompute()
+    primitive, ans, args, kwargs = node.primitive, node.ans, node.args, node.kwargs
+    if rebox is not None:
+        ans, args = rebox(node)
+    if release:
+        node.ans = node.args = node.kwargs = None
+    if type(g) is tuple:  # several results: instantiate the zeros rules may need
+        g = tuple([zeros_like(a) if c is None else c for c, a in zip(g, ans)])
+    broadcasts = primitive.broadcasts
+    if primitive.vjp_all is not None:
+        cotangents = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
+        out = []
+        for argnum, c in zip(node.argnums, cotangents):
+            if c is not None:
+                c = unbroadcast(c, args[argnum]) if broadcasts else match_realness(c, args[argnum])
+            out.append(c)
+        return out
+    rules = primitive.vjp_rules
+    out = []
+    for argnum in node.argnums:
+        rule = rules[argnum] if argnum < len(rules) else None
+        if rule is None:
+            primitive.vjp(argnum, g, ans, args, kwargs)  # raises MissingRuleError
+        c = rule(g, ans, *args, **kwargs)
+        if c is not None:
+            c = unbroadcast(c, args[argnum]) if broadcasts else match_realness(c, args[argnum])
+        out.append(c)
+    return out
+
+
+def apply_jvp(node: Node, tangents: list) -> Any:
+    """The tangent of a node's result from its arguments' tangents (None where zero);
+    None if the result's tangent is zero. A tuple for a primitive with several results."""
+    if type(node.args) is Pending:
+        node.args.source.recompute()
+    primitive = node.primitive
+    out = primitive.jvp(tangents, node.ans, node.args, node.kwargs)
+    if out is not None and primitive.broadcasts and not primitive.multiple_results:
+        out = broadcast_tangent(out, node.ans)
+    return out
 
 
 def backward(
@@ -121,7 +253,6 @@ def backward(
     `rebox(node) -> (ans, args)`, if given, presents each node's values to its rules as
     boxes of the recording trace, so that the backward pass is itself recorded.
     """
-    root = Node(None, None, (), None, (), tuple({id(n): n for n, _ in outputs}.values()))
     cotangents: dict[Node, Any] = {}
     owned: set[Node] = set()
     for node, g in outputs:
@@ -129,9 +260,8 @@ def backward(
     input_set = set(inputs)
     # Inputs that are interior nodes (retained gradients) keep their cotangent; usually none.
     interior_inputs = {node for node in inputs if node.primitive is not None}
-    for node in _toposort(root):
-        primitive = node.primitive
-        if primitive is None:
+    for node in toposort([node for node, _ in outputs]):
+        if node.primitive is None:
             continue
         # An interior node may be an input too (a retained gradient): keep its cotangent.
         if interior_inputs and node in interior_inputs:
@@ -140,40 +270,17 @@ def backward(
             g = cotangents.pop(node, None)
         if g is None:
             continue
-        ans, args, kwargs = node.ans, node.args, node.kwargs
-        if release:
-            node.ans = node.args = node.kwargs = None
-        if rebox is not None:
-            ans, args = rebox(node)
-        if type(g) is tuple:  # several results: instantiate the zeros rules may need
-            g = tuple([zeros_like(a) if c is None else c for c, a in zip(g, ans)])
-        if primitive.vjp_all is not None:
-            cs = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
-            for argnum, parent, c in zip(node.argnums, node.parents, cs):
-                if c is not None:
-                    if primitive.broadcasts:
-                        c = unbroadcast(c, args[argnum])
-                    else:
-                        c = match_realness(c, args[argnum])
-                    _accumulate(cotangents, owned, parent, c)
+        if (
+            node.primitive.vjp_into is not None
+            and type(g) is np.ndarray
+            and rebox is None
+            and type(node.args) is not Pending
+            and _add_into(cotangents, owned, node, g, release)
+        ):
             continue
-        into = primitive.vjp_into
-        if into is not None and type(g) is np.ndarray:
-            if _add_into(cotangents, owned, node, g, ans, args, kwargs):
-                continue
-        rules = primitive.vjp_rules
-        broadcasts = primitive.broadcasts
-        for argnum, parent in zip(node.argnums, node.parents):
-            rule = rules[argnum] if argnum < len(rules) else None
-            if rule is None:
-                primitive.vjp(argnum, g, ans, args, kwargs)  # raises MissingRuleError
-            c = rule(g, ans, *args, **kwargs)
+        for parent, c in zip(node.parents, apply_vjp(node, g, release, rebox)):
             if c is None:
                 continue
-            if broadcasts:
-                c = unbroadcast(c, args[argnum])
-            else:
-                c = match_realness(c, args[argnum])
             if parent in cotangents:
                 _accumulate(cotangents, owned, parent, c)
             else:
@@ -181,9 +288,10 @@ def backward(
     return [cotangents.get(node) if node in input_set else None for node in inputs]
 
 
-def _add_into(cotangents: dict, owned: set, node: Node, g, ans, args, kwargs) -> bool:
+def _add_into(cotangents: dict, owned: set, node: Node, g, release: bool) -> bool:
     """Run a node's in-place reverse rule into its input's buffer, if the engine owns one
     (or can make one); False when the ordinary rule must run instead."""
+    args = node.args
     x = args[0]
     if len(node.argnums) != 1 or node.argnums[0] != 0 or type(x) is not np.ndarray:
         return False
@@ -195,6 +303,9 @@ def _add_into(cotangents: dict, owned: set, node: Node, g, ans, args, kwargs) ->
         owned.add(parent)
     elif parent not in owned or type(buffer) is not np.ndarray:
         return False
+    ans, kwargs = node.ans, node.kwargs
+    if release:
+        node.ans = node.args = node.kwargs = None
     node.primitive.vjp_into(buffer, g, ans, *args, **kwargs)
     return True
 
