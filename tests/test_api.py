@@ -256,3 +256,38 @@ def test_tangents_and_cotangents_from_callers_are_checked():
     with pytest.raises(ValueError, match=r"pullback was given a cotangent \(leaf 0\) of shape"):
         pullback(onp.ones(2))
     onp.testing.assert_array_equal(pullback(onp.ones(3))[0], 2.0 * onp.ones(3))
+
+
+# --- arrays written to between recording and the derivative are detected --------------------
+
+
+def test_vjp_pullback_detects_arrays_written_after_recording():
+    x = onp.array([1.0, 2.0, 3.0])
+    _, pullback = wg.vjp(wnp.exp, x)
+    x[0] = 5.0
+    with pytest.raises(wg.ModifiedInputError, match="input leaf 0 was modified in place"):
+        pullback(onp.ones(3))
+    x = onp.array([1.0, 2.0, 3.0])
+    out, pullback = wg.vjp(wnp.exp, x)
+    out *= 2.0  # the rule of exp reads its result
+    with pytest.raises(wg.ModifiedInputError, match="output leaf 0"):
+        pullback(onp.ones(3))
+    x = onp.array([1.0, 2.0, 3.0])
+    _, pullback, aux = wg.vjp(lambda x: (wnp.sum(wnp.exp(x)), x * 1.0), x, has_aux=True)
+    aux[:] = 0.0
+    with pytest.raises(wg.ModifiedInputError, match="aux leaf 0"):
+        pullback(1.0)
+    # Values written back unchanged, or copies changed, are fine.
+    x = onp.array([1.0, 2.0, 3.0])
+    _, pullback = wg.vjp(wnp.exp, x)
+    x.copy()[0] = 7.0
+    x[1] = 2.0
+    onp.testing.assert_allclose(pullback(onp.ones(3))[0], onp.exp(x))
+
+
+def test_linearize_detects_inputs_written_after_recording():
+    x = onp.array([1.0, 2.0, 3.0])
+    _, jvp_fun = wg.linearize(wnp.sin, x)
+    x[1] = 0.0
+    with pytest.raises(wg.ModifiedInputError, match="linearize: input leaf 0"):
+        jvp_fun(onp.ones(3))

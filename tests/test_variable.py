@@ -314,3 +314,33 @@ def test_grad_accumulation_from_many_threads_loses_nothing():
     finally:
         sys.setswitchinterval(interval)
     onp.testing.assert_array_equal(w.grad.data, onp.full(3, 8 * 500 * 2.0))
+
+
+def test_backward_detects_leaf_data_written_after_the_forward_pass():
+    v = Variable([1.0, 2.0, 3.0])
+    y = wnp.sum(wnp.exp(v))
+    v.data[:] = 0.0
+    with pytest.raises(wg.ModifiedInputError, match="used by exp was modified in place"):
+        y.backward()
+    array = onp.array([1.0, 2.0])
+    w = Variable(array)  # shares the array's memory
+    y = wnp.sum(w * w)
+    array[0] = 9.0
+    with pytest.raises(wg.ModifiedInputError):
+        y.backward()
+
+
+def test_in_place_updates_between_iterations_are_not_flagged():
+    w = Variable(onp.array([1.0, 2.0]))
+    abandoned = wnp.sum(w * w)  # a graph that is never differentiated
+    for _ in range(3):
+        w.grad = None
+        wnp.sum(w * w).backward()
+        w.data -= 0.1 * w.grad.data  # the usual optimiser step, in place
+    onp.testing.assert_allclose(w.data, onp.array([1.0, 2.0]) * 0.8**3)
+    del abandoned
+    w.data[:] = 3.0  # changed before the forward pass: fine
+    w.grad = None
+    y = wnp.sum(w * w)
+    y.backward()
+    onp.testing.assert_allclose(w.grad.data, [6.0, 6.0])

@@ -73,3 +73,50 @@ def check_pair(result: Any, where: str, first: str, second: str) -> tuple[Any, A
             shown = f"a {shown} of {len(result)}"
         raise TypeError(f"{where} must return a pair ({first}, {second}); it returned {shown}.")
     return result[0], result[1]
+
+
+# --- values changed in place after recording ---------------------------------------------------
+
+
+def fingerprint(value: Any) -> Any:
+    """A cheap summary of a NumPy array's contents that changes when they are written to.
+
+    Sums of the array's bit patterns (all entries, and every other entry) and their XOR:
+    any change of a value changes it, at the cost of three integer reductions. None for
+    values that cannot change in place (Python and NumPy scalars, other array types).
+    """
+    if type(value) is not np.ndarray or value.dtype.kind not in "biufc":
+        return None
+    flat = np.ascontiguousarray(value).reshape(-1)
+    size = flat.dtype.itemsize
+    bits = flat.view(f"u{size}") if size in (1, 2, 4, 8) else flat.view(np.uint8)
+    return (
+        int(np.add.reduce(bits, dtype=np.uint64)),
+        int(np.add.reduce(bits[::2], dtype=np.uint64)),
+        int(np.bitwise_xor.reduce(bits)) if bits.size else 0,
+    )
+
+
+class Stamps:
+    """Fingerprints of the arrays a recording keeps, to detect later writes into them."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, named_values) -> None:
+        self.entries = [
+            (name, value, stamp)
+            for name, value in named_values
+            if (stamp := fingerprint(getval(value))) is not None
+        ]
+
+    def check(self, where: str) -> None:
+        """Raise `ModifiedInputError` if an array changed since it was stamped."""
+        from .errors import ModifiedInputError
+
+        for name, value, stamp in self.entries:
+            if fingerprint(getval(value)) != stamp:
+                raise ModifiedInputError(
+                    f"{where}: {name} was modified in place after it was recorded, so the "
+                    "derivative would belong to values that no longer exist. Copy the array "
+                    "before changing it (or record again after the change)."
+                )

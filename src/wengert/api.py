@@ -12,7 +12,7 @@ from ._core.forward import ForwardTrace
 from ._core.reverse import ReverseTrace, backward
 from ._core.tree import tree_flatten, tree_map, tree_unflatten
 from ._core.vspace import is_complex, ones_like, shape_of, zeros_like
-from ._validate import check_derivative
+from ._validate import Stamps, check_derivative
 from .argnums import argnums_partial
 from .errors import EscapedTracerError, NonScalarOutputError
 
@@ -87,7 +87,15 @@ class Pullback:
     It holds the recorded graph, which is freed when the pullback is.
     """
 
-    __slots__ = ("_in_def", "_in_nodes", "_in_values", "_out_boxes", "_out_def", "_out_values")
+    __slots__ = (
+        "_in_def",
+        "_in_nodes",
+        "_in_values",
+        "_out_boxes",
+        "_out_def",
+        "_out_values",
+        "_stamps",
+    )
 
     def __init__(self, in_nodes, in_values, in_def, out_boxes, out_values, out_def):
         self._in_nodes = in_nodes
@@ -96,6 +104,16 @@ class Pullback:
         self._out_boxes = out_boxes
         self._out_values = out_values
         self._out_def = out_def
+        self._stamps: Stamps | None = None
+
+    def stamp(self, aux: Any = None) -> None:
+        """Fingerprint the inputs, outputs and `aux` arrays, so that a later write into
+        one of them is detected when the pullback runs, instead of giving a derivative of
+        values that no longer exist."""
+        named = [(f"input leaf {i}", v) for i, v in enumerate(self._in_values)]
+        named += [(f"output leaf {i}", v) for i, v in enumerate(self._out_values)]
+        named += [(f"aux leaf {i}", v) for i, v in enumerate(tree_flatten(aux)[0])]
+        self._stamps = Stamps(named)
 
     def __call__(self, cotangent: Any) -> tuple:
         return self.pull(cotangent)
@@ -105,6 +123,8 @@ class Pullback:
         and the pullback cannot be used again."""
         if self._in_nodes is None:
             raise RuntimeError("this pullback released its graph and cannot be used again")
+        if self._stamps is not None:
+            self._stamps.check("vjp's pullback")
         leaves, treedef = tree_flatten(cotangent)
         if treedef != self._out_def:
             raise ValueError(
@@ -128,13 +148,21 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Evaluate `fun` at `primals` and return its output and its pullback (reverse mode).
 
     The pullback maps a cotangent shaped like the output to a tuple with one cotangent per
-    primal, each shaped like that primal.
+    primal, each shaped like that primal. It may be called any number of times; writing
+    into an input, output or aux array before calling it raises `ModifiedInputError`.
 
     >>> import wengert as wg
     >>> out, pullback = wg.vjp(lambda x, y: x * y, 2.0, 3.0)
     >>> out, pullback(1.0)
     (6.0, (3.0, 2.0))
     """
+    result = _vjp(fun, primals, has_aux)
+    result[1].stamp(result[2] if has_aux else None)
+    return result
+
+
+def _vjp(fun: Callable, primals: tuple, has_aux: bool) -> tuple:
+    """`vjp` for callers that use the pullback at once (nothing can change in between)."""
     leaves, in_def = tree_flatten(primals)
     _check_inexact(leaves, "vjp")
     trace = ReverseTrace()
@@ -206,7 +234,7 @@ def value_and_grad(
 
     def value_and_grad_fun(*args, **kwargs):
         diff_args, partial, expand = argnums_partial(fun, args, kwargs, argnums, "grad")
-        result = vjp(partial, *diff_args, has_aux=has_aux)
+        result = _vjp(partial, diff_args, has_aux)
         out, pullback = result[0], result[1]
         _check_scalar(out, holomorphic)
         grads = pullback.pull(ones_like(out), release=True)
@@ -291,7 +319,7 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callabl
 
     def elementwise_grad_fun(*args, **kwargs):
         diff_args, partial, expand = argnums_partial(fun, args, kwargs, argnums, "elementwise_grad")
-        out, pullback = vjp(partial, *diff_args)
+        out, pullback = _vjp(partial, diff_args, False)
         return expand(pullback(tree_map(ones_like, out)))
 
     elementwise_grad_fun.__name__ = f"elementwise_grad_{getattr(fun, '__name__', 'fun')}"

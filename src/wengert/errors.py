@@ -29,3 +29,7 @@ class MissingRuleError(WengertError, NotImplementedError):
 
 class TracedConversionError(WengertError, ValueError):
     """A traced value was converted to a Python number, which would drop its derivative."""
+
+
+class ModifiedInputError(WengertError, RuntimeError):
+    """An array kept for a derivative was written to in place before the derivative ran."""

@@ -23,6 +23,7 @@ from ._core.box import getval
 from ._core.reverse import Node, apply_jvp, toposort
 from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ._core.vspace import inexact_dtype, ones_like, shape_of, zeros_like
+from ._validate import Stamps
 from .api import (
     _check_inexact,
     _read_out,
@@ -451,7 +452,7 @@ class LinearizedJVP:
     pushes a whole batch of tangents (leading batch axis) at once.
     """
 
-    __slots__ = ("_fallback", "_in_def", "_in_nodes", "_in_values", "_order", "_out")
+    __slots__ = ("_fallback", "_in_def", "_in_nodes", "_in_values", "_order", "_out", "_stamps")
 
     def __init__(self, in_nodes, in_values, in_def, out_boxes, out_values, out_def, fallback):
         self._in_nodes = in_nodes
@@ -459,6 +460,9 @@ class LinearizedJVP:
         self._in_def = in_def
         self._out = (out_boxes, out_values, out_def)
         self._fallback = fallback
+        named = [(f"input leaf {i}", v) for i, v in enumerate(in_values)]
+        named += [(f"output leaf {i}", v) for i, v in enumerate(out_values)]
+        self._stamps = Stamps(named)
         roots = [b.node for b in out_boxes if b is not None]
         self._order = [n for n in reversed(toposort(roots)) if n.primitive is not None]
 
@@ -478,6 +482,7 @@ class LinearizedJVP:
         return leaves
 
     def _push(self, leaves: list) -> list:
+        self._stamps.check("linearize")
         if self._fallback is not None:
             fun, primals = self._fallback
             t_tree = tree_unflatten(self._in_def, leaves)

@@ -26,7 +26,8 @@ from ._core.primitive import Primitive
 from ._core.reverse import Node, ReverseBox, ReverseTrace, select
 from ._core.reverse import backward as _engine_backward
 from ._core.vspace import ones_like, shape_of
-from .errors import NonScalarOutputError, TracedConversionError, WengertError
+from ._validate import fingerprint
+from .errors import ModifiedInputError, NonScalarOutputError, TracedConversionError, WengertError
 
 __all__ = [
     "FreedGraphError",
@@ -112,13 +113,45 @@ def enable_grad():
 
 class _VarNode(Node):
     """A node of the define-by-run graph; `owner` is a weak reference to the Variable
-    whose `.grad` receives this node's cotangent (leaves, and `retain_grad()`)."""
+    whose `.grad` receives this node's cotangent (leaves, and `retain_grad()`);
+    `stamps` fingerprints the arrays of leaf Variables it used, so that `backward()`
+    notices if one was written to in place after the forward pass."""
 
-    __slots__ = ("owner",)
+    __slots__ = ("owner", "stamps")
 
     def __init__(self, primitive, ans, args, kwargs, argnums, parents, owner=None):
         super().__init__(primitive, ans, args, kwargs, argnums, parents)
         self.owner = owner
+        self.stamps = None
+
+
+def _stamp_leaves(node: _VarNode) -> _VarNode:
+    """Fingerprint the arrays of the leaf Variables among a new node's arguments."""
+    stamps = []
+    for i, parent in zip(node.argnums, node.parents):
+        if parent.primitive is None:
+            stamp = fingerprint(node.args[i])
+            if stamp is not None:
+                stamps.append((i, stamp))
+    node.stamps = tuple(stamps) or None
+    return node
+
+
+def _check_stamps(nodes: list[Node]) -> None:
+    """Raise if a leaf's array changed since a node of `nodes` recorded it."""
+    for node in nodes:
+        stamps = getattr(node, "stamps", None)
+        if stamps is None or type(node.args) is not tuple or not node.args:
+            continue
+        for i, stamp in stamps:
+            if fingerprint(node.args[i]) != stamp:
+                raise ModifiedInputError(
+                    f"backward(): the data of a Variable used by {node.primitive.name} was "
+                    "modified in place after the forward pass recorded it (x.data[...] = ..., "
+                    "or a write into the array it was made from), so its gradient would "
+                    "belong to values that no longer exist. Assign a new array instead "
+                    "(x.data = new) or run the forward pass again after the change."
+                )
 
 
 class DefineByRunTrace(ReverseTrace):
@@ -138,20 +171,26 @@ class DefineByRunTrace(ReverseTrace):
             if len(boxes) == 1:
                 parent = boxes[0].node
                 if parent is not None:
-                    return _variable(
-                        ans, _VarNode(primitive, ans, values, kwargs, argnums, (parent,))
-                    )
+                    node = _VarNode(primitive, ans, values, kwargs, argnums, (parent,))
+                    if parent.primitive is None:
+                        _stamp_leaves(node)
+                    return _variable(ans, node)
             else:
                 nums, parents = _recorded(argnums, boxes)
                 if parents:
-                    return _variable(ans, _VarNode(primitive, ans, values, kwargs, nums, parents))
+                    node = _VarNode(primitive, ans, values, kwargs, nums, parents)
+                    for parent in parents:
+                        if parent.primitive is None:
+                            _stamp_leaves(node)
+                            break
+                    return _variable(ans, node)
         return _variable(ans, None)
 
     def record_multiple(self, primitive: Primitive, ans, args, kwargs, argnums, boxes):
         if _grad_mode.enabled:
             nums, parents = _recorded(argnums, boxes)
             if parents:
-                node = _VarNode(primitive, ans, args, kwargs, nums, parents)
+                node = _stamp_leaves(_VarNode(primitive, ans, args, kwargs, nums, parents))
                 return tuple([_selected(ans, i, node) for i in range(len(ans))])
         return tuple([_variable(a, None) for a in ans])
 
@@ -429,6 +468,7 @@ def _free(nodes: list[Node]) -> None:
             node.ans = None
             node.args = ()
             node.kwargs = {}
+            node.stamps = None
 
 
 def _seed(output: Variable, gradient: Any, create_graph: bool) -> tuple[Node, Any]:
@@ -471,6 +511,7 @@ def _run(outputs, gradients, targets, retain_graph, create_graph) -> list[Any]:
         )
     seeds = [_seed(out, g, create_graph) for out, g in zip(outputs, gradients)]
     nodes = _reachable([node for node, _ in seeds])
+    _check_stamps(nodes)
     if targets is None:
         targets = [node for node in nodes if node.owner is not None]
     retain = create_graph if retain_graph is None else retain_graph
