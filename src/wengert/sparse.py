@@ -9,10 +9,13 @@ tridiagonal Jacobian of any size needs 3.
 
 The pattern comes from the traced graph: one recorded evaluation, through which each
 primitive's dependency structure is propagated (which input entries each entry of its
-result depends on). It holds for every point where the program takes the same branches;
-zeros of constant matrices are respected, traced values are taken as nonzero. It can
-also be given. Results are `scipy.sparse` CSR matrices; SciPy is needed
-(``pip install 'wengert[scipy]'``).
+result depends on); zeros of constant matrices are respected, traced values are taken as
+nonzero. Each call records the function once and pushes (or pulls) the coloured
+directions through that recording; a fingerprint of the graph's structure (primitives,
+connections, shapes, index arrays and other static arguments) tells whether the pattern
+found earlier still holds, so indexing or branches that depend on the point are followed
+rather than reused wrongly. A pattern can also be given (it is then trusted). Results
+are `scipy.sparse` CSR matrices; SciPy is needed (``pip install 'wengert[scipy]'``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from ._core.primitive import Primitive
 from ._core.reverse import Node, ReverseTrace, materialize, select, toposort
 from ._core.tree import tree_flatten, tree_unflatten
 from ._core.vspace import shape_of
-from .api import _check_inexact, grad, jvp, vjp
+from ._validate import fingerprint
+from .api import Pullback, _check_inexact, grad
 from .argnums import normalize_argnums
 from .jacobians import _setup, ravel_tree
 
@@ -109,6 +113,7 @@ def _elementwise(primitive: Primitive) -> Callable:
         pattern = _union(parts, _size(out), n)
         return tuple(pattern for _ in ans) if primitive.multiple_results else pattern
 
+    rule.reads_constants = False  # constants' values do not change the pattern
     return rule
 
 
@@ -534,14 +539,112 @@ def _seeds(colors: np.ndarray, count: int, like) -> np.ndarray:
     return seeds
 
 
-def _push_forward(f: Callable, x, seeds) -> Any:
-    """The JVPs of `f` at `x` along each row of `seeds`, as rows of one array."""
-    trace = BatchTrace(seeds.shape[0])
-    try:
-        _, tangent = jvp(f, (x,), (trace.new_input(seeds),))
-        return trace.unbatch(tangent)
-    finally:
-        trace.alive = False
+class _Recorded:
+    """One recorded evaluation of a map of flat vectors at `x`: its graph gives the
+    sparsity pattern and a fingerprint of its structure, and batches of directions are
+    pushed forward or pulled back through it without evaluating the map again."""
+
+    def __init__(self, f: Callable, x) -> None:
+        trace = ReverseTrace()
+        try:
+            box = trace.new_input(x)
+            out = f(box)
+        finally:
+            trace.alive = False
+        self.trace, self.x, self.in_node = trace, x, box.node
+        self.out_box = out if isinstance(out, Box) and out._trace is trace else None
+        self.out = out.value if self.out_box is not None else out
+        roots = [self.out_box.node] if self.out_box is not None else []
+        self.order = [node for node in reversed(toposort(roots)) if node.primitive is not None]
+        self.f = f
+
+    def pattern(self):
+        """The Jacobian's sparsity pattern, from the graph."""
+        out = self.out if self.out_box is None else self.out_box
+        (rows,) = _node_patterns([out], self.trace, [self.in_node], _size(self.x))
+        return rows.tocsr().astype(bool)
+
+    def fingerprint(self) -> tuple:
+        """What the pattern depends on: the primitives, how they connect, their shapes and
+        static arguments (index arrays included; constants only of non-elementwise ones)."""
+        position = {self.in_node: 0}
+        parts = []
+        for k, node in enumerate(self.order, 1):
+            position[node] = k
+            materialize(node)
+            contents = getattr(_pattern_rule(node.primitive), "reads_constants", True)
+            statics = tuple(
+                ("traced", shape_of(a)) if i in node.argnums else _static_key(a, contents)
+                for i, a in enumerate(node.args)
+            )
+            parents = tuple(position.get(p, -1) for p in node.parents)
+            kwargs = tuple(sorted((k, _static_key(v, True)) for k, v in node.kwargs.items()))
+            parts.append((id(node.primitive), parents, tuple(node.argnums), statics, kwargs))
+        return tuple(parts)
+
+    def _tree_defs(self):
+        return tree_flatten((self.x,))[1], tree_flatten(self.out)[1]
+
+    def push_forward(self, seeds) -> Any:
+        """The JVPs along each row of `seeds`, as rows of one array."""
+        from .jacobians import LinearizedJVP
+
+        in_def, out_def = self._tree_defs()
+        linear = LinearizedJVP(
+            [self.in_node], [self.x], in_def, [self.out_box], [self.out], out_def, None
+        )
+        if not all(_has_forward_rules(node) for node in linear._order):
+            linear._fallback = (self.f, (self.x,))
+        return linear.batched(seeds)
+
+    def pull_back(self, colors: np.ndarray, count: int) -> Any:
+        """The VJPs along one direction per colour of the output entries, as rows."""
+        _check_rows(colors.size, _size(self.out))
+        in_def, out_def = self._tree_defs()
+        pullback = Pullback([self.in_node], [self.x], in_def, [self.out_box], [self.out], out_def)
+        seeds = _seeds(colors, count, getval(self.out))
+        trace = BatchTrace(count)
+        try:
+            (cotangent,) = pullback(trace.new_input(seeds))
+            return trace.unbatch(cotangent)
+        finally:
+            trace.alive = False
+
+
+def _update_pattern(owner, recorded: _Recorded, symmetric: bool = False) -> bool:
+    """Find `owner`'s pattern from `recorded` if its graph's structure is new (the first
+    call, or indexing or branches that depend on the point); True if it changed."""
+    structure = recorded.fingerprint()
+    if owner.sparsity is not None and structure == owner._structure:
+        return False
+    pattern = recorded.pattern()
+    owner.sparsity = (pattern + pattern.T).tocsr().astype(bool) if symmetric else pattern
+    owner._structure = structure
+    return True
+
+
+def _static_key(value: Any, contents: bool) -> Any:
+    """A comparable summary of a static argument (its values only if `contents`)."""
+    if isinstance(value, Box):
+        return ("traced", shape_of(value))
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.dtype.str, fingerprint(value) if contents else None)
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, tuple(_static_key(v, contents) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _static_key(v, contents)) for k, v in value.items())))
+    if isinstance(value, slice):
+        return ("slice", value.start, value.stop, value.step)
+    if isinstance(value, (bool, int, float, complex, np.generic)):
+        return (type(value).__name__, value if contents else None)
+    if value is None or isinstance(value, (str, np.dtype, type)):
+        return value
+    return ("object", type(value).__name__, id(value))
+
+
+def _has_forward_rules(node: Node) -> bool:
+    primitive = node.primitive
+    return primitive.jvp_all is not None or any(r is not None for r in primitive.jvp_rules)
 
 
 def _check_rows(expected: int, found: int) -> None:
@@ -550,19 +653,6 @@ def _check_rows(expected: int, found: int) -> None:
             f"sparse_jacobian: the sparsity pattern has {expected} rows but the output has "
             f"{found} entries."
         )
-
-
-def _pull_back(f: Callable, x, colors: np.ndarray, count: int) -> Any:
-    """The VJPs of `f` at `x` along one direction per colour of its output entries."""
-    out, pullback = vjp(f, x)
-    _check_rows(colors.size, _size(out))
-    seeds = _seeds(colors, count, getval(out))
-    trace = BatchTrace(count)
-    try:
-        (cotangent,) = pullback(trace.new_input(seeds))
-        return trace.unbatch(cotangent)
-    finally:
-        trace.alive = False
 
 
 def _flat_setup(fun: Callable, argnums, args: tuple, kwargs: dict, name: str):
@@ -622,6 +712,10 @@ class SparseJacobian:
         self.fun = fun
         self.argnums = argnums
         self.sparsity = None if sparsity is None else _sp().csr_matrix(sparsity, dtype=bool)
+        # A pattern found from the graph holds where the graph has the same structure:
+        # its fingerprint is compared on every call (None: the pattern was given).
+        self._found = sparsity is None
+        self._structure: tuple | None = None
         self._requested = mode
         self.mode: str | None = None
         self.colors: np.ndarray | None = None
@@ -651,27 +745,28 @@ class SparseJacobian:
     def __call__(self, *args: Any, **kwargs: Any):
         sp = _sp()
         x, flat = _flat_problem(self.fun, self.argnums, args, kwargs, "sparse_jacobian")
-        if self.sparsity is None:
-            self.sparsity = jacobian_sparsity(flat, x)
+        if not self._found and self.sparsity.shape[1] != _size(x):
+            raise ValueError(
+                f"sparse_jacobian: the sparsity pattern has {self.sparsity.shape[1]} columns "
+                f"but the input has {_size(x)} entries."
+            )
+        recorded = _Recorded(flat, x)
+        if self._found and _update_pattern(self, recorded):
+            self.colors = None
         if self.colors is None:
             self._plan()
         pattern = self.sparsity.tocoo()
         shape = pattern.shape
-        if pattern.shape[1] != _size(x):
-            raise ValueError(
-                f"sparse_jacobian: the sparsity pattern has {shape[1]} columns but the "
-                f"input has {_size(x)} entries."
-            )
         rows, cols = pattern.row, pattern.col
         count = self.num_passes
         if count == 0:
             return sp.csr_matrix(shape, dtype=np.result_type(getval(x), float))
         if self.mode == "forward":
-            compressed = _push_forward(flat, x, _seeds(self.colors, count, getval(x)))
+            compressed = recorded.push_forward(_seeds(self.colors, count, getval(x)))
             _check_rows(shape[0], shape_of(compressed)[1])
             data = compressed[self.colors[cols], rows]
         else:
-            compressed = _pull_back(flat, x, self.colors, count)
+            compressed = recorded.pull_back(self.colors, count)
             data = compressed[self.colors[rows], cols]
         return sp.csr_matrix((np.asarray(getval(data)), (rows, cols)), shape=shape)
 
@@ -686,9 +781,10 @@ def sparse_jacobian(
     columns (or rows) sharing one direction.
 
     `sparsity` is the pattern (anything `scipy.sparse.csr_matrix` accepts, shape output
-    entries x input entries); by default it is found from the traced graph on the first
-    call (`jacobian_sparsity`) and reused. The columns are coloured for forward mode and
-    the rows for reverse mode; ``mode="auto"`` takes whichever needs fewer directions.
+    entries x input entries); by default it is found from the traced graph (as
+    `jacobian_sparsity` does) and reused while the graph keeps the same structure. The
+    columns are coloured for forward mode and the rows for reverse mode; ``mode="auto"``
+    takes whichever needs fewer directions.
     Inputs and outputs are flattened (trees: leaves in order), so the result is a matrix.
 
     >>> import numpy as np
@@ -717,6 +813,8 @@ class SparseHessian:
         self.fun = fun
         self.argnums = argnums
         self.sparsity = None if sparsity is None else _sp().csr_matrix(sparsity, dtype=bool)
+        self._found = sparsity is None
+        self._structure: tuple | None = None
         self.colors: np.ndarray | None = None
 
     @property
@@ -733,10 +831,9 @@ class SparseHessian:
 
             return wnp.reshape(flat(v), ())
 
-        gradient = grad(scalar)
-        if self.sparsity is None:
-            pattern = jacobian_sparsity(gradient, x)
-            self.sparsity = (pattern + pattern.T).tocsr().astype(bool)
+        recorded = _Recorded(grad(scalar), x)
+        if self._found and _update_pattern(self, recorded, symmetric=True):
+            self.colors = None
         n = _size(x)
         if self.sparsity.shape != (n, n):
             raise ValueError(
@@ -749,7 +846,7 @@ class SparseHessian:
         count = self.num_passes
         if count == 0:
             return sp.csr_matrix((n, n), dtype=np.result_type(getval(x), float))
-        compressed = _push_forward(gradient, x, _seeds(self.colors, count, getval(x)))
+        compressed = recorded.push_forward(_seeds(self.colors, count, getval(x)))
         data = compressed[self.colors[pattern.col], pattern.row]
         return sp.csr_matrix((np.asarray(getval(data)), (pattern.row, pattern.col)), shape=(n, n))
 
