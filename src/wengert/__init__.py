@@ -9,6 +9,7 @@ from ._core.tree import tree_flatten, tree_map, tree_unflatten
 from .api import elementwise_grad, grad, jvp, stop_gradient, value_and_grad, vjp
 from .checkpoint import CheckpointError, checkpoint
 from .custom import Primitive, custom_jvp, custom_vjp, primitive
+from .debug import NonFiniteError, debug_nans
 from .errors import (
     EscapedTracerError,
     InPlaceWriteError,
@@ -31,6 +32,7 @@ __all__ = [
     "GradientCheckError",
     "InPlaceWriteError",
     "MissingRuleError",
+    "NonFiniteError",
     "ModifiedInputError",
     "NonScalarOutputError",
     "Primitive",
@@ -41,6 +43,7 @@ __all__ = [
     "WengertError",
     "custom_jvp",
     "custom_vjp",
+    "debug_nans",
     "derivative",
     "elementwise_grad",
     "grad",

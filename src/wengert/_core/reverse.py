@@ -36,6 +36,11 @@ __all__ = [
 ]
 
 
+# Called as hook(node, g, args, cotangents) after each node's reverse rules, when set
+# (wengert.debug_nans sets it); read once per backward pass.
+cotangent_hook = None
+
+
 class Node:
     """One recorded primitive application (or an input, when `primitive` is None)."""
 
@@ -260,6 +265,7 @@ def backward(
     input_set = set(inputs)
     # Inputs that are interior nodes (retained gradients) keep their cotangent; usually none.
     interior_inputs = {node for node in inputs if node.primitive is not None}
+    hook = cotangent_hook
     for node in toposort([node for node, _ in outputs]):
         if node.primitive is None:
             continue
@@ -274,11 +280,19 @@ def backward(
             node.primitive.vjp_into is not None
             and type(g) is np.ndarray
             and rebox is None
+            and hook is None
             and type(node.args) is not Pending
             and _add_into(cotangents, owned, node, g, release)
         ):
             continue
-        for parent, c in zip(node.parents, apply_vjp(node, g, release, rebox)):
+        if hook is not None:
+            materialize(node)
+            args = node.args
+            pulled = apply_vjp(node, g, release, rebox)
+            hook(node, g, args, pulled)
+        else:
+            pulled = apply_vjp(node, g, release, rebox)
+        for parent, c in zip(node.parents, pulled):
             if c is None:
                 continue
             if parent in cotangents:
