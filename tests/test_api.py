@@ -291,3 +291,14 @@ def test_linearize_detects_inputs_written_after_recording():
     x[1] = 0.0
     with pytest.raises(wg.ModifiedInputError, match="linearize: input leaf 0"):
         jvp_fun(onp.ones(3))
+
+
+def test_leaves_without_a_derivative_are_named():
+    for args, shown in (
+        (({"w": 1.0, "name": "abc"},), "type str"),
+        ((object(),), "type object"),
+        ((3,), "dtype int64"),
+        ((onp.array(["a"]),), "dtype <U1"),
+    ):
+        with pytest.raises(TypeError, match=f"grad needs floating-point.*leaf.*{shown}"):
+            wg.grad(lambda p: 1.0)(*args)

@@ -22,14 +22,23 @@ __all__ = ["elementwise_grad", "grad", "jvp", "stop_gradient", "value_and_grad",
 def _check_inexact(leaves: Sequence, what: str) -> None:
     for i, leaf in enumerate(leaves):
         value = getval(leaf)
-        if isinstance(value, float):
+        if isinstance(value, (float, complex)):
             continue
-        dtype = np.result_type(value)
+        dtype = getattr(value, "dtype", None)
+        if dtype is None and isinstance(value, (bool, int, np.generic)):
+            dtype = np.result_type(value)
+        if dtype is None or not isinstance(dtype, np.dtype):
+            raise TypeError(
+                f"{what} needs floating-point (or complex) inputs, but input leaf {i} is of "
+                f"type {type(value).__name__} ({value!r:.40}), which has no derivative. Leave it "
+                "out of argnums, or pass it to the function another way (a closure, "
+                "functools.partial)."
+            )
         if not np.issubdtype(dtype, np.inexact):
             raise TypeError(
                 f"{what} needs floating-point (or complex) inputs, but input leaf {i} has "
-                f"dtype {dtype}: an integer or boolean has no derivative. Pass it as a float "
-                "(e.g. 3.0 or x.astype(float)), or leave it out of argnums."
+                f"dtype {dtype}, which has no derivative. Pass numbers as floats (e.g. 3.0 "
+                "or x.astype(float)), or leave it out of argnums."
             )
 
 
@@ -161,10 +170,10 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     return result
 
 
-def _vjp(fun: Callable, primals: tuple, has_aux: bool) -> tuple:
+def _vjp(fun: Callable, primals: tuple, has_aux: bool, name: str = "vjp") -> tuple:
     """`vjp` for callers that use the pullback at once (nothing can change in between)."""
     leaves, in_def = tree_flatten(primals)
-    _check_inexact(leaves, "vjp")
+    _check_inexact(leaves, name)
     trace = ReverseTrace()
     boxes = [trace.new_input(x) for x in leaves]
     out_values, out_boxes, out_def, aux = _run_traced(trace, fun, in_def, boxes, has_aux, "vjp")
@@ -234,7 +243,7 @@ def value_and_grad(
 
     def value_and_grad_fun(*args, **kwargs):
         diff_args, partial, expand = argnums_partial(fun, args, kwargs, argnums, "grad")
-        result = _vjp(partial, diff_args, has_aux)
+        result = _vjp(partial, diff_args, has_aux, "grad")
         out, pullback = result[0], result[1]
         _check_scalar(out, holomorphic)
         grads = pullback.pull(ones_like(out), release=True)
@@ -319,7 +328,7 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callabl
 
     def elementwise_grad_fun(*args, **kwargs):
         diff_args, partial, expand = argnums_partial(fun, args, kwargs, argnums, "elementwise_grad")
-        out, pullback = _vjp(partial, diff_args, False)
+        out, pullback = _vjp(partial, diff_args, False, "elementwise_grad")
         return expand(pullback(tree_map(ones_like, out)))
 
     elementwise_grad_fun.__name__ = f"elementwise_grad_{getattr(fun, '__name__', 'fun')}"
