@@ -210,6 +210,16 @@ case("stack", lambda x, y: wnp.stack([x, y, x], axis=-1), [(real(2, 3), real(2, 
 case("stack", lambda x, y: wnp.array([[x, 1.0], [y, x * y]]), [(real(), real())])
 case("stack", lambda x, y: wnp.hstack([x, y]) + wnp.vstack([x, y]).sum(), [(real(3), real(3))])
 case("astype", lambda x: wnp.astype(x, onp.float32) * 1.0, [(real(3),)])
+for name, fun in [
+    ("atleast_1d", wnp.atleast_1d),
+    ("atleast_2d", wnp.atleast_2d),
+    ("atleast_3d", wnp.atleast_3d),
+    ("asarray", wnp.asarray),
+    ("copy", wnp.copy),
+]:
+    case(name, lambda x, f=fun: f(x) * wnp.sum(x), [(real(2),), (real(),)])
+case("full", lambda v: wnp.full((2, 3), v) * onp.arange(6.0).reshape(2, 3), [(real(),)])
+case("full_like", lambda v: wnp.full_like(onp.ones(3), v) ** 2, [(real(),)])
 
 # --- indexing ---------------------------------------------------------------------------
 for index in [

@@ -102,6 +102,15 @@ for name, lo, hi in [("jv", 0.5, 4.0), ("yv", 0.5, 4.0), ("iv", 0.5, 3.0), ("kv"
         fun = getattr(special, name)
         case(name, lambda x, f=fun, v=v: f(v, x), unary_shapes(lo, hi))
     case(name, lambda x, f=fun: f(onp.array([0.0, 2.0, 2.5]), x), [(real(2, 1, lo=lo, hi=hi),)])
+for n in (0, 1, 2):
+    case("jn", lambda x, n=n: special.jn(n, x), unary_shapes(0.5, 4.0))
+    case("yn", lambda x, n=n: special.yn(n, x), unary_shapes(0.5, 4.0))
+for v in (0.0, 1.5):
+    case("ive", lambda x, v=v: special.ive(v, x), unary_shapes(0.3, 3.0))
+case("ive", lambda x: special.ive(1.0, x), unary_shapes(-3.0, -0.3))
+# rgamma is entire: smooth through the poles of gamma at 0, -1, -2, ...
+case("rgamma", special.rgamma, unary_shapes(-3.0, 3.0))
+case("rgamma", special.rgamma, [(const(onp.array([-2.0, -1.0, 0.0, -0.5, 0.7])),)])
 for name in ("gammainc", "gammaincc"):
     fun = getattr(special, name)
     case(name, lambda x, f=fun: f(2.5, x), unary_shapes(0.2, 4.0))

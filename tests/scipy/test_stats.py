@@ -85,7 +85,7 @@ for name in ("logpdf", "pdf"):
     fun = getattr(stats.gamma, name)
     case(
         f"gamma.{name}",
-        lambda x, a: fun(x, a),
+        lambda x, a, f=fun: f(x, a),
         [(real(3, lo=0.8, hi=4.0), real(3, lo=0.5, hi=3.0))],
     )
     case(
