@@ -31,6 +31,7 @@ LABELS = onp.array([2, 0, 4, 1])
 TARGET = normal(4, 5)
 PROBS = onp.exp(TARGET) / onp.exp(TARGET).sum(1, keepdims=True)
 BITS = (normal(4, 5) > 0).astype(float)
+NAN, INF = float("nan"), float("inf")
 
 # (name, function, arguments); every float argument is differentiated.
 CASES = [
@@ -390,3 +391,133 @@ def test_errors_name_the_problem():
         F.max_pool2d(normal(1, 1, 4, 4), 2, padding=2)
     with pytest.raises(IndexError, match="out of range"):
         F.embedding(onp.array([5]), normal(3, 2))
+
+
+# --- saturation: a finite value has finite derivatives ------------------------------------
+
+_EDGES = [0.0, 1e4, -1e4, 1e100, -1e100, 1e300, -1e300, INF, -INF]
+_PROBS = [0.0, 1.0, 5e-324, 1e-50, 1e-300, 1 - 2.0**-53]
+
+
+def _all_derivatives(f, x):
+    """First derivatives in both modes and second derivatives (reverse of reverse,
+    forward of reverse) of sum(f) at x."""
+    s = lambda v: wg.numpy.sum(f(v))
+    ones = onp.ones_like(x)
+    g = wg.grad(s)
+    return {
+        "rev": g(x),
+        "fwd": wg.jvp(s, (x,), (ones,))[1],
+        "rev2": wg.grad(lambda v: wg.numpy.sum(g(v)))(x),
+        "fwd2": wg.jvp(lambda v: wg.numpy.sum(g(v)), (x,), (ones,))[1],
+    }
+
+
+ELEMENTWISE = [
+    ("sigmoid", F.sigmoid, _EDGES),
+    ("softplus", F.softplus, _EDGES),
+    ("tanh", F.tanh, _EDGES),
+    ("silu", F.silu, _EDGES),
+    ("gelu", F.gelu, _EDGES),
+    ("gelu tanh", lambda x: F.gelu(x, "tanh"), _EDGES),
+    ("normal_cdf", F.normal_cdf, _EDGES),
+    ("relu", F.relu, _EDGES),
+    ("leaky_relu", F.leaky_relu, _EDGES),
+    (
+        "bce_with_logits y=1",
+        lambda z: F.binary_cross_entropy_with_logits(z, onp.ones_like(z)),
+        _EDGES,
+    ),
+    (
+        "bce_with_logits y=0",
+        lambda z: F.binary_cross_entropy_with_logits(z, onp.zeros_like(z)),
+        _EDGES,
+    ),
+    (
+        "bce_with_logits pos_weight",
+        lambda z: F.binary_cross_entropy_with_logits(z, onp.ones_like(z), pos_weight=2.0),
+        _EDGES,
+    ),
+    ("bce y=1", lambda p: F.binary_cross_entropy(p, onp.ones_like(p)), _PROBS),
+    ("bce y=0", lambda p: F.binary_cross_entropy(p, onp.zeros_like(p)), _PROBS),
+    ("bce y=0.3", lambda p: F.binary_cross_entropy(p, onp.full_like(p, 0.3)), _PROBS),
+]
+
+
+@pytest.mark.parametrize("name, f, points", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
+def test_derivatives_are_finite_wherever_the_value_is(name, f, points):
+    checked = 0
+    for point in points:
+        for dtype in (onp.float64, onp.float32):
+            with onp.errstate(all="ignore"):
+                x = onp.array([point], dtype=dtype)  # 1e100 is inf in float32
+                value = f(x)
+            if not onp.all(onp.isfinite(value)):
+                continue
+            checked += 1
+            for mode, d in _all_derivatives(f, x).items():
+                assert onp.all(onp.isfinite(d)), f"{name} at {x} ({dtype.__name__}): {mode} {d}"
+    assert checked >= len(points)  # most points have a finite value in both dtypes
+
+
+ROWS = [
+    onp.array([1e4, -1e4, 0.0]),
+    onp.array([-INF, 0.0, 1.0]),
+    onp.array([-INF, -INF, 0.0]),
+    onp.array([1e300, -1e300, 0.0]),
+]
+ALONG_AXIS = [
+    ("softmax", lambda x: F.softmax(x)[..., 2]),
+    ("log_softmax", lambda x: F.log_softmax(x)[..., 2]),
+    ("logsumexp", F.logsumexp),
+    ("cross_entropy", lambda x: F.cross_entropy(x[None], onp.array([2]))),
+    ("nll_loss of log_softmax", lambda x: F.nll_loss(F.log_softmax(x)[None], onp.array([2]))),
+]
+
+
+@pytest.mark.parametrize("name, f", ALONG_AXIS, ids=[c[0] for c in ALONG_AXIS])
+@pytest.mark.parametrize("row", ROWS, ids=[str(r) for r in ROWS])
+def test_derivatives_along_an_axis_are_finite_at_infinite_and_huge_logits(name, f, row):
+    assert onp.isfinite(f(row))
+    for mode, d in _all_derivatives(f, row).items():
+        assert onp.all(onp.isfinite(d)), f"{name} at {row}: {mode} {d}"
+
+
+def test_binary_cross_entropy_gradient_at_probability_0_is_finite():
+    # Regression: the value was 100 but the gradient NaN (0 * inf through the clamp).
+    loss = F.binary_cross_entropy(onp.array([0.0]), onp.array([1.0]))
+    g = wg.grad(lambda p: F.binary_cross_entropy(p, onp.array([1.0])))(onp.array([0.0]))
+    assert float(loss) == 100.0
+    onp.testing.assert_array_equal(g, [0.0])  # the derivative of the clamped function
+
+
+def test_binary_cross_entropy_gradient_is_that_of_the_clamped_function():
+    p = onp.array([0.0, 1e-50, 0.25, 0.5, 1.0 - 1e-12, 1.0])
+    y = onp.array([1.0, 1.0, 0.3, 0.0, 0.0, 0.0])
+    g = wg.grad(lambda v: F.binary_cross_entropy(v, y, reduction="sum"))(p)
+    kept_p = onp.log(p, where=p > 0, out=onp.full_like(p, -onp.inf)) > -100
+    kept_q = onp.log1p(-p, where=p < 1, out=onp.full_like(p, -onp.inf)) > -100
+    expected = -onp.where(kept_p, y / onp.where(kept_p, p, 1), 0) + onp.where(
+        kept_q, (1 - y) / onp.where(kept_q, 1 - p, 1), 0
+    )
+    onp.testing.assert_allclose(g, expected, rtol=1e-12)
+    # 1e-50 and 1.0 clamp: no derivative from the clamped log; 0.0 with y=1 likewise.
+    assert g[0] == 0.0 and g[1] == 0.0 and g[5] == 0.0
+
+
+@pytest.mark.parametrize(
+    "name, f, x",
+    [
+        (
+            "gelu tanh beyond the clip",
+            lambda x: F.gelu(x, "tanh"),
+            onp.array([-150.0, -99.0, 99.0, 150.0]),
+        ),
+        ("normal_cdf in the tails", F.normal_cdf, onp.array([-50.0, -39.0, 39.0, 50.0])),
+        ("gelu in the tails", F.gelu, onp.array([-50.0, -30.0, 30.0, 50.0])),
+        ("sigmoid saturated", F.sigmoid, onp.array([-800.0, -40.0, 40.0, 800.0])),
+        ("softplus saturated", F.softplus, onp.array([-800.0, -40.0, 40.0, 800.0])),
+    ],
+)
+def test_check_grads_at_saturation(name, f, x):
+    wg.check_grads(f, modes=("fwd", "rev"), order=2)(x)

@@ -243,7 +243,16 @@ def _normal_cdf_impl(x):
     return (0.5 * _erfc(-x / math.sqrt(2.0))).astype(_float_dtype(x), copy=False)
 
 
+def _flat_beyond(x, bound: float):
+    """`x` clipped to [-bound, bound], with derivative 0 outside, in the dtype of `x`."""
+    value = getval(x)
+    return wnp.where(np.abs(value) <= bound, x, np.sign(value) * bound)
+
+
 def _normal_pdf(x):
+    # The density underflows to exactly 0 before |x| = 40; clipping there keeps x * x
+    # finite, so the derivatives at +-inf are 0 rather than inf * 0 = NaN.
+    x = _flat_beyond(x, 40.0)
     return wnp.exp(-0.5 * (x * x)) * _INV_SQRT_2PI
 
 
@@ -272,7 +281,10 @@ def gelu(x: Any, approximate: str = "none") -> Any:
     if approximate == "none":
         return x * _normal_cdf(x)
     if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
+        # tanh(inner) is exactly +-1 long before |x| = 100, so clipping x inside it changes
+        # no value but keeps x**3 from overflowing into an infinite (then NaN) derivative.
+        xc = _flat_beyond(x, 100.0)
+        inner = _SQRT_2_OVER_PI * (xc + 0.044715 * (xc * xc * xc))
         return 0.5 * x * (1.0 + wnp.tanh(inner))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
 
@@ -1074,19 +1086,34 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
+_LOG_FLOOR = -100.0
+
+
+def _clamped_log(p):
+    """log(p) clamped below at -100, as PyTorch's binary cross-entropy does, with the
+    derivative of the clamped function: 0 where the clamp holds. log is taken of 1 there
+    (and the result replaced), so that p = 0 gives 0 rather than 0 * inf = NaN in every
+    derivative, of every order and in both modes."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept = np.log(np.asarray(getval(p))) > _LOG_FLOOR
+    return wnp.where(kept, wnp.log(wnp.where(kept, p, 1.0)), _LOG_FLOOR)
+
+
 def binary_cross_entropy(
     probs: Any, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Any:
-    """Binary cross-entropy of `target` given probabilities; logs are clamped at -100 as
-    in PyTorch. Prefer the `_with_logits` form, which is stable.
+    """Binary cross-entropy of `target` given probabilities in [0, 1]; logs are clamped
+    at -100 as in PyTorch, and the gradient is that of the clamped function (0 where a
+    log is clamped), finite at probabilities 0 and 1. Prefer the `_with_logits` form,
+    which is stable.
 
     >>> import numpy as np
     >>> from wengert.nn import functional as F
     >>> round(float(F.binary_cross_entropy(np.array([0.5]), np.array([1.0]))), 6)
     0.693147
     """
-    log_p = wnp.maximum(wnp.log(probs), -100.0)
-    log_q = wnp.maximum(wnp.log(1.0 - probs), -100.0)
+    log_p = _clamped_log(probs)
+    log_q = _clamped_log(1.0 - probs)
     loss = -(target * log_p + (1.0 - target) * log_q)
     if weight is not None:
         loss = loss * weight
