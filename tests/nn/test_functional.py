@@ -393,6 +393,146 @@ def test_errors_name_the_problem():
         F.embedding(onp.array([5]), normal(3, 2))
 
 
+def test_loss_errors_name_the_problem():
+    with pytest.raises(IndexError, match="out of range"):  # a label of the next row
+        F.nll_loss(normal(2, 3), onp.array([3, 0]))
+    with pytest.raises(IndexError, match="out of range"):  # a label of the previous row
+        F.nll_loss(normal(2, 3), onp.array([-1, 0]))
+    assert F.nll_loss(normal(2, 3), onp.array([-1, 0]), ignore_index=-1).shape == ()
+    with pytest.raises(ValueError, match=r"weight needs one entry per class, shape \(3,\)"):
+        F.cross_entropy(normal(2, 3), onp.array([0, 1]), weight=onp.ones(2))
+    with pytest.raises(ValueError, match=r"weight needs one entry per class"):
+        F.nll_loss(normal(2, 3), onp.array([0, 1]), weight=onp.ones((3, 1)))
+    with pytest.raises(IndexError, match="out of range"):
+        F.one_hot(onp.array([3]), 3)
+    with pytest.raises(TypeError, match="integers"):
+        F.one_hot(onp.array([1.0]), 3)
+    with pytest.raises(ValueError, match=r"probabilities must be in \[0, 1\]"):
+        F.binary_cross_entropy(onp.array([0.5, 1.5]), onp.ones(2))
+    with pytest.raises(ValueError, match=r"probabilities must be in \[0, 1\]"):
+        F.binary_cross_entropy(onp.array([onp.nan]), onp.ones(1))
+    with pytest.raises(ValueError, match="empty kernel"):
+        F.conv2d(normal(1, 1, 3, 3), normal(1, 1, 0, 2))
+    with pytest.raises(ValueError, match="both running_mean and running_var"):
+        F.batch_norm(normal(4, 2), onp.zeros(2), None)
+    with pytest.raises(ValueError, match=r"one entry per channel, shape \(2,\), got \(3,\)"):
+        F.batch_norm(normal(4, 2), onp.zeros(3), onp.ones(3))
+
+
+# --- settings: every one checked, named, with its range -----------------------------------
+
+X = normal(2, 3)
+IMG = normal(1, 2, 5, 5)
+FILTERS = normal(3, 2, 3, 3)
+L2 = onp.array([0, 2])
+UNIT = dict(value_errors=[-0.1, 1.5, NAN, INF], type_errors=[True, "0.5", None])
+POSITIVE = dict(value_errors=[0.0, -1.0, NAN, INF], type_errors=[True, "1", None])
+FINITE = dict(value_errors=[NAN, INF, -INF], type_errors=[True, "0.1", None, 1j])
+AXIS = dict(value_errors=[], type_errors=[1.0, True, "0", None])
+FLAG = dict(value_errors=[], type_errors=[1, 0, "yes", None])
+REDUCTION = dict(value_errors=["avg", "Mean"], type_errors=[None, 1])
+SIZE_PAIR = dict(value_errors=[0, -1, (1, 0)], type_errors=[1.5, 2.0, True, "1", (1,), (1, 2, 3)])
+PAD_PAIR = dict(value_errors=[-1, (0, -1)], type_errors=[1.5, True, (1,)])
+LABEL_INDEX = dict(value_errors=[], type_errors=[1.5, True, "x", None])
+
+# (function, parameter, call with the value, the refused values by exception)
+SETTINGS = [
+    ("leaky_relu", "negative_slope", lambda v: F.leaky_relu(X, v), FINITE),
+    ("gelu", "approximate", lambda v: F.gelu(X, v), dict(value_errors=["exact"], type_errors=[1])),
+    ("softmax", "axis", lambda v: F.softmax(X, v), AXIS),
+    ("log_softmax", "axis", lambda v: F.log_softmax(X, v), AXIS),
+    ("logsumexp", "axis", lambda v: F.logsumexp(X, v), AXIS),
+    ("logsumexp", "keepdims", lambda v: F.logsumexp(X, keepdims=v), FLAG),
+    ("dropout", "p", lambda v: F.dropout(X, v), UNIT),
+    ("dropout", "training", lambda v: F.dropout(X, 0.5, v), FLAG),
+    (
+        "dropout",
+        "rng",
+        lambda v: F.dropout(X, 0.5, True, v),
+        dict(value_errors=[-1], type_errors=[1.5, "0", True]),
+    ),
+    ("conv2d", "stride", lambda v: F.conv2d(IMG, FILTERS, stride=v), SIZE_PAIR),
+    ("conv2d", "dilation", lambda v: F.conv2d(IMG, FILTERS, dilation=v), SIZE_PAIR),
+    (
+        "conv2d",
+        "padding",
+        lambda v: F.conv2d(IMG, FILTERS, padding=v),
+        dict(value_errors=[-1, (0, -1), "full"], type_errors=[1.5, True, None]),
+    ),
+    ("max_pool2d", "kernel_size", lambda v: F.max_pool2d(IMG, v), SIZE_PAIR),
+    ("max_pool2d", "stride", lambda v: F.max_pool2d(IMG, 2, v), SIZE_PAIR),
+    ("max_pool2d", "padding", lambda v: F.max_pool2d(IMG, 2, 2, v), PAD_PAIR),
+    ("max_pool2d", "dilation", lambda v: F.max_pool2d(IMG, 2, 2, 0, v), SIZE_PAIR),
+    ("avg_pool2d", "kernel_size", lambda v: F.avg_pool2d(IMG, v), SIZE_PAIR),
+    ("avg_pool2d", "count_include_pad", lambda v: F.avg_pool2d(IMG, 2, 1, 1, v), FLAG),
+    ("batch_norm", "momentum", lambda v: F.batch_norm(X, None, None, momentum=v), UNIT),
+    ("batch_norm", "eps", lambda v: F.batch_norm(X, None, None, eps=v), POSITIVE),
+    ("batch_norm", "training", lambda v: F.batch_norm(X, None, None, training=v), FLAG),
+    (
+        "layer_norm",
+        "normalized_shape",
+        lambda v: F.layer_norm(X, v),
+        dict(value_errors=[0, -3, (2, 0), ()], type_errors=[3.0, True, "3", None]),
+    ),
+    ("layer_norm", "eps", lambda v: F.layer_norm(X, 3, eps=v), POSITIVE),
+    ("cross_entropy", "label_smoothing", lambda v: F.cross_entropy(X, L2, label_smoothing=v), UNIT),
+    (
+        "cross_entropy",
+        "label_smoothing",
+        lambda v: F.cross_entropy(X, onp.full((2, 3), 1 / 3), label_smoothing=v),
+        UNIT,
+    ),
+    (
+        "cross_entropy",
+        "ignore_index",
+        lambda v: F.cross_entropy(X, L2, ignore_index=v),
+        LABEL_INDEX,
+    ),
+    ("cross_entropy", "reduction", lambda v: F.cross_entropy(X, L2, reduction=v), REDUCTION),
+    ("nll_loss", "ignore_index", lambda v: F.nll_loss(X, L2, ignore_index=v), LABEL_INDEX),
+    ("nll_loss", "reduction", lambda v: F.nll_loss(X, L2, reduction=v), REDUCTION),
+    (
+        "binary_cross_entropy_with_logits",
+        "reduction",
+        lambda v: F.binary_cross_entropy_with_logits(X, X > 0, reduction=v),
+        REDUCTION,
+    ),
+    (
+        "binary_cross_entropy",
+        "reduction",
+        lambda v: F.binary_cross_entropy(onp.full(2, 0.5), onp.ones(2), reduction=v),
+        REDUCTION,
+    ),
+    ("mse_loss", "reduction", lambda v: F.mse_loss(X, X, reduction=v), REDUCTION),
+    ("l1_loss", "reduction", lambda v: F.l1_loss(X, X, reduction=v), REDUCTION),
+    ("huber_loss", "reduction", lambda v: F.huber_loss(X, X, reduction=v), REDUCTION),
+    ("huber_loss", "delta", lambda v: F.huber_loss(X, X, delta=v), POSITIVE),
+    (
+        "one_hot",
+        "num_classes",
+        lambda v: F.one_hot(onp.array([0]), v),
+        dict(value_errors=[0, -1], type_errors=[2.5, True, None]),
+    ),
+]
+SETTING_CASES = [
+    pytest.param(where, name, call, error, value, id=f"{where} {name}={value!r}")
+    for where, name, call, refused in SETTINGS
+    for error, values in (
+        (ValueError, refused["value_errors"]),
+        (TypeError, refused["type_errors"]),
+    )
+    for value in values
+]
+
+
+@pytest.mark.parametrize("where, name, call, error, value", SETTING_CASES)
+def test_every_setting_is_checked_and_named(where, name, call, error, value):
+    with pytest.raises(error) as info:
+        call(value)
+    message = str(info.value)
+    assert message.startswith(f"{where}: {name}"), message
+
+
 # --- saturation: a finite value has finite derivatives ------------------------------------
 
 _EDGES = [0.0, 1e4, -1e4, 1e100, -1e100, 1e300, -1e300, INF, -INF]

@@ -237,3 +237,23 @@ def test_deepcopy_and_pickle_make_independent_models_on_the_same_engine():
         p.data = p.data + 1.0
         assert not onp.allclose(p.data, q.data)
         net.train()
+
+
+def test_module_settings_are_checked():
+    model = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="train: mode must be True or False"):
+        model.train("no")
+    with pytest.raises(ValueError, match="astype: dtype must be a floating-point dtype"):
+        model.astype(onp.int32)
+    with pytest.raises(TypeError, match="zero_grad: set_to_none must be True or False"):
+        model.zero_grad(1)
+    with pytest.raises(TypeError, match="requires_grad_: flag must be True or False"):
+        model.requires_grad_(None)
+    with pytest.raises(
+        ValueError, match=r"register_buffer: the name must be a non-empty string without '\.'"
+    ):
+        model.register_buffer("a.b", onp.zeros(1))
+    with pytest.raises(ValueError, match="add_module: the name must be a non-empty"):
+        model.add_module("", nn.ReLU())
+    with pytest.raises(TypeError, match="register_parameter: the name must be a string"):
+        model.register_parameter(1, None)

@@ -18,6 +18,7 @@ import numpy as np
 from .._core.box import Box, getval
 from ..errors import WengertError
 from ..variable import Variable
+from . import _checks
 
 __all__ = [
     "IncompatibleKeys",
@@ -148,6 +149,7 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register `param` (or a None placeholder) under `name`."""
+        _check_name(name, "register_parameter")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} needs a Parameter or None.")
         params, _, _ = self._stores()
@@ -157,6 +159,8 @@ class Module:
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
         """Register an array that is state but not a parameter (e.g. running statistics);
         persistent buffers are part of the state dict."""
+        _check_name(name, "register_buffer")
+        persistent = _checks.boolean(persistent, "persistent", "register_buffer")
         _, buffers, _ = self._stores()
         self._forget(name)
         buffers[name] = value
@@ -165,6 +169,7 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register a submodule under `name`."""
+        _check_name(name, "add_module")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} needs a Module, got {type(module).__name__}.")
         _, _, modules = self._stores()
@@ -248,8 +253,9 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active, batch norm on batch statistics) on every
         submodule; returns the module."""
+        mode = _checks.boolean(mode, "mode", "train")
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            object.__setattr__(m, "training", mode)
         return self
 
     def eval(self) -> Module:
@@ -258,6 +264,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters (to None, or to zeros)."""
+        set_to_none = _checks.boolean(set_to_none, "set_to_none", "zero_grad")
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -266,6 +273,7 @@ class Module:
 
     def requires_grad_(self, flag: bool = True) -> Module:
         """Switch gradient tracking of every parameter (e.g. to freeze a part)."""
+        flag = _checks.boolean(flag, "flag", "requires_grad_")
         for p in self.parameters():
             p.requires_grad = flag
         return self
@@ -284,7 +292,7 @@ class Module:
         >>> nn.Linear(2, 2).astype(np.float32).weight.dtype
         dtype('float32')
         """
-        dtype = np.dtype(dtype)
+        dtype = _checks.float_dtype(dtype, "dtype", "astype")
         for m in self.modules():
             for p in m.__dict__["_parameters"].values():
                 if p is not None:
@@ -418,6 +426,16 @@ class Module:
             body = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def _check_name(name: Any, where: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: the name must be a string, got {type(name).__name__}.")
+    if not name or "." in name:
+        raise ValueError(
+            f"{where}: the name must be a non-empty string without '.', got {name!r} (dots "
+            "separate the levels of state-dict keys)."
+        )
 
 
 def _slot_value(module: Module, store: str, name: str) -> Any:
