@@ -661,3 +661,93 @@ def test_binary_cross_entropy_gradient_is_that_of_the_clamped_function():
 )
 def test_check_grads_at_saturation(name, f, x):
     wg.check_grads(f, modes=("fwd", "rev"), order=2)(x)
+
+
+# --- float32 in, float32 out ---------------------------------------------------------------
+
+
+def f32(*shape):
+    return normal(*shape).astype(onp.float32)
+
+
+LABELS3 = onp.array([2, 0, 1, 1])
+W64 = onp.array([1.0, 2.0, 3.0])  # float64 class weights: constants, in the logits' dtype
+HALF = onp.full((4, 3), 1 / 3, onp.float32)
+FLOAT32_CASES = [
+    ("linear", lambda x, w, b: F.linear(x, w, b), (f32(4, 3), f32(2, 3), f32(2))),
+    ("relu", F.relu, (f32(3),)),
+    ("leaky_relu np.float64 slope", lambda x: F.leaky_relu(x, onp.float64(0.2)), (f32(3),)),
+    ("sigmoid", F.sigmoid, (f32(3),)),
+    ("softplus", F.softplus, (f32(3),)),
+    ("tanh", F.tanh, (f32(3),)),
+    ("silu", F.silu, (f32(3),)),
+    ("gelu", F.gelu, (f32(3),)),
+    ("gelu tanh", lambda x: F.gelu(x, "tanh"), (f32(3),)),
+    ("normal_cdf", F.normal_cdf, (f32(3),)),
+    ("softmax", F.softmax, (f32(2, 3),)),
+    ("log_softmax", F.log_softmax, (f32(2, 3),)),
+    ("logsumexp", F.logsumexp, (f32(2, 3),)),
+    ("cross_entropy", lambda x: F.cross_entropy(x, LABELS3), (f32(4, 3),)),
+    ("cross_entropy float64 weight", lambda x: F.cross_entropy(x, LABELS3, W64), (f32(4, 3),)),
+    (
+        "cross_entropy np.float64 smoothing",
+        lambda x: F.cross_entropy(x, LABELS3, label_smoothing=onp.float64(0.1)),
+        (f32(4, 3),),
+    ),
+    (
+        "cross_entropy weight and smoothing",
+        lambda x: F.cross_entropy(x, LABELS3, W64, label_smoothing=0.1),
+        (f32(4, 3),),
+    ),
+    (
+        "cross_entropy ignore_index",
+        lambda x: F.cross_entropy(x, onp.array([2, -100, 1, 1])),
+        (f32(4, 3),),
+    ),
+    (
+        "cross_entropy probabilities",
+        lambda x, t: F.cross_entropy(x, t, W64, label_smoothing=0.2),
+        (f32(4, 3), HALF),
+    ),
+    ("nll_loss", lambda x: F.nll_loss(x, LABELS3), (f32(4, 3),)),
+    ("nll_loss float64 weight", lambda x: F.nll_loss(x, LABELS3, W64), (f32(4, 3),)),
+    ("bce_with_logits", F.binary_cross_entropy_with_logits, (f32(4), onp.ones(4, onp.float32))),
+    (
+        "bce_with_logits pos_weight",
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=onp.float32(2.0)),
+        (f32(4), onp.ones(4, onp.float32)),
+    ),
+    ("bce", F.binary_cross_entropy, (onp.float32([0.0, 0.3, 1.0]), onp.float32([1, 0, 0.5]))),
+    (
+        "bce weight",
+        lambda p, t: F.binary_cross_entropy(p, t, onp.float32([2, 1, 1])),
+        (onp.float32([0.0, 0.3, 1.0]), onp.float32([1, 0, 0.5])),
+    ),
+    ("mse", F.mse_loss, (f32(3), f32(3))),
+    ("l1", F.l1_loss, (f32(3), f32(3))),
+    ("huber np.float64 delta", lambda x, t: F.huber_loss(x, t, onp.float64(0.5)), (f32(3), f32(3))),
+    ("embedding", lambda w: F.embedding(onp.array([1, 0]), w), (f32(3, 2),)),
+    ("dropout", lambda x: F.dropout(x, 0.3, True, onp.random.default_rng(0)), (f32(5),)),
+    ("dropout p=1", lambda x: F.dropout(x, 1.0), (f32(5),)),
+    ("batch_norm train", lambda x: F.batch_norm(x, None, None, training=True), (f32(4, 3),)),
+    (
+        "batch_norm float64 running statistics",
+        lambda x: F.batch_norm(x, onp.zeros(3), onp.ones(3)),
+        (f32(4, 3),),
+    ),
+    ("layer_norm", lambda x: F.layer_norm(x, 3), (f32(4, 3),)),
+    ("conv2d", lambda x, w: F.conv2d(x, w, padding=1), (f32(1, 2, 4, 4), f32(3, 2, 3, 3))),
+    ("conv2d strided", lambda x, w: F.conv2d(x, w, stride=2), (f32(1, 2, 5, 5), f32(3, 2, 3, 3))),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 2), (f32(1, 2, 4, 4),)),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False), (f32(1, 2, 4, 4),)),
+]
+
+
+@pytest.mark.parametrize("name, f, args", FLOAT32_CASES, ids=[c[0] for c in FLOAT32_CASES])
+def test_float32_in_float32_out_values_and_derivatives(name, f, args):
+    s = lambda *a: wg.numpy.sum(f(*a))
+    assert onp.result_type(f(*args)) == onp.float32, "value"
+    for i in range(len(args)):
+        assert wg.grad(s, i)(*args).dtype == onp.float32, f"reverse, argument {i}"
+    tangents = tuple(onp.ones_like(a) for a in args)
+    assert onp.result_type(wg.jvp(s, args, tangents)[1]) == onp.float32, "forward"

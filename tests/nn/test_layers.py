@@ -199,6 +199,62 @@ def test_default_initialisation_follows_pytorch_bounds():
     assert nn.Linear(2, 2, dtype=onp.float32).weight.dtype == onp.float32
 
 
+# --- float32 layers: outputs, buffers and gradients stay float32 ---------------------------
+
+
+def f32(*shape):
+    return normal(*shape).astype(onp.float32)
+
+
+F32 = onp.float32
+FLOAT32_LAYERS = [
+    ("Linear", lambda: nn.Linear(3, 2, dtype=F32, rng=0), f32(4, 3)),
+    ("Conv2d", lambda: nn.Conv2d(2, 3, 3, padding=1, dtype=F32, rng=0), f32(1, 2, 5, 5)),
+    ("BatchNorm1d", lambda: nn.BatchNorm1d(3, dtype=F32), f32(4, 3)),
+    ("BatchNorm1d cumulative", lambda: nn.BatchNorm1d(3, momentum=None, dtype=F32), f32(4, 3)),
+    ("BatchNorm2d", lambda: nn.BatchNorm2d(2, dtype=F32), f32(2, 2, 3, 3)),
+    ("BatchNorm2d eval", lambda: nn.BatchNorm2d(2, dtype=F32).eval(), f32(2, 2, 3, 3)),
+    ("LayerNorm", lambda: nn.LayerNorm(3, dtype=F32), f32(4, 3)),
+    ("Embedding", lambda: nn.Embedding(5, 3, padding_idx=0, dtype=F32, rng=0), onp.array([0, 2])),
+    ("LSTMCell", lambda: nn.LSTMCell(3, 4, dtype=F32, rng=0), f32(2, 3)),
+    ("GRUCell", lambda: nn.GRUCell(3, 4, dtype=F32, rng=0), f32(2, 3)),
+    ("Dropout", lambda: nn.Dropout(0.3, rng=0), f32(5)),
+    ("MaxPool2d", lambda: nn.MaxPool2d(2), f32(1, 1, 4, 4)),
+    ("AvgPool2d", lambda: nn.AvgPool2d(3, 1, 1, count_include_pad=False), f32(1, 1, 4, 4)),
+    ("Flatten", lambda: nn.Flatten(), f32(2, 2, 2)),
+    ("GELU", lambda: nn.GELU("tanh"), f32(3)),
+    ("SiLU", lambda: nn.SiLU(), f32(3)),
+    ("Sigmoid", lambda: nn.Sigmoid(), f32(3)),
+    ("Softplus", lambda: nn.Softplus(), f32(3)),
+    ("Softmax", lambda: nn.Softmax(), f32(2, 3)),
+    ("LogSoftmax", lambda: nn.LogSoftmax(), f32(2, 3)),
+    ("LeakyReLU", lambda: nn.LeakyReLU(onp.float64(0.1)), f32(3)),
+    ("Tanh", lambda: nn.Tanh(), f32(3)),
+    ("float64 model made float32", lambda: nn.Linear(3, 2, rng=0).astype("float32"), f32(4, 3)),
+]
+
+
+def _first(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+@pytest.mark.parametrize("name, make, x", FLOAT32_LAYERS, ids=[c[0] for c in FLOAT32_LAYERS])
+def test_float32_layers_keep_float32(name, make, x):
+    layer = make()
+    out = _first(layer(wg.Variable(x) if x.dtype.kind == "f" else x))
+    assert out.dtype == onp.float32
+    out.sum().backward()
+    for pname, p in layer.named_parameters():
+        assert p.grad.dtype == onp.float32, pname
+    for bname, b in layer.named_buffers():
+        if onp.asarray(b).dtype.kind == "f":
+            assert onp.asarray(b).dtype == onp.float32, bname
+    params = layer.params()
+    if params:
+        grads = wg.grad(lambda p: _first(nn.functional_call(layer, p, x)).sum())(params)
+        assert all(g.dtype == onp.float32 for g in grads.values())
+
+
 # --- settings: every one checked, named, with its range -----------------------------------
 
 NAN, INF = float("nan"), float("inf")

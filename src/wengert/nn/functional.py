@@ -850,9 +850,11 @@ def batch_norm(
             running_var *= 1.0 - momentum
             running_var += momentum * batch_var
     else:
+        # The running statistics are constants: in x's dtype, so float32 stays float32.
         cshape = _channel_shape(x, shape[1])
-        centred = x - np.reshape(running_mean, cshape)
-        var = np.reshape(running_var, cshape)
+        dtype = _float_dtype(getval(x))
+        centred = x - np.reshape(running_mean, cshape).astype(dtype, copy=False)
+        var = np.reshape(running_var, cshape).astype(dtype, copy=False)
     out = centred / wnp.sqrt(var + eps)
     if weight is not None:
         out = out * wnp.reshape(weight, _channel_shape(x, shape[1]))
@@ -1012,8 +1014,9 @@ def _labels(target, logits_shape, ignore_index, what):
     return labels
 
 
-def _class_weight(weight, n_classes: int, what):
-    """The per-class weights, checked to have one entry per class."""
+def _class_weight(weight, n_classes: int, dtype, what):
+    """The per-class weights, checked to have one entry per class; a plain array (a
+    constant) takes the dtype of the logits, so that float32 stays float32."""
     if weight is None:
         return None
     shape = shape_of(weight)
@@ -1021,6 +1024,8 @@ def _class_weight(weight, n_classes: int, what):
         raise ValueError(
             f"{what}: weight needs one entry per class, shape ({n_classes},), got {shape}."
         )
+    if getval(weight) is weight:
+        return np.asarray(weight).astype(dtype, copy=False)
     return weight
 
 
@@ -1028,9 +1033,10 @@ def _label_weights(loss, labels, weight, ignore_index):
     """The mask of labels that count, and each sample's weight (its class's, or 1; 0 where
     ignored). Class weights are constants: no derivative flows into them."""
     keep = labels != ignore_index
-    w = keep.astype(np.result_type(getval(loss)))
+    dtype = np.result_type(getval(loss))
+    w = keep.astype(dtype)
     if weight is not None:
-        w = w * np.asarray(getval(weight))[np.where(keep, labels, 0)]
+        w = w * np.asarray(getval(weight), dtype=dtype)[np.where(keep, labels, 0)]
     return keep, w
 
 
@@ -1067,7 +1073,7 @@ def cross_entropy(
     reduction = _reduction(reduction, what)
     label_smoothing = _checks.real(label_smoothing, "label_smoothing", what, 0.0, 1.0)
     shape = shape_of(logits)
-    weight = _class_weight(weight, _n_classes(shape), what)
+    weight = _class_weight(weight, _n_classes(shape), _float_dtype(getval(logits)), what)
     if np.issubdtype(np.result_type(getval(target)), np.floating):
         if shape_of(target) != shape:
             raise ValueError(
@@ -1120,7 +1126,7 @@ def nll_loss(
     ignore_index = _checks.integer(ignore_index, "ignore_index", what)
     reduction = _reduction(reduction, what)
     shape = shape_of(log_probs)
-    weight = _class_weight(weight, _n_classes(shape), what)
+    weight = _class_weight(weight, _n_classes(shape), _float_dtype(getval(log_probs)), what)
     labels = _labels(target, shape, ignore_index, what)
     flat = _class_last(log_probs)
     safe = np.where(labels == ignore_index, 0, labels)
