@@ -450,6 +450,47 @@ def test_numpy_float64_settings_are_plain_floats():
     assert type(group["lr"]) is float and type(group["betas"][0]) is float
 
 
+# --- float32 parameters keep float32 values and state --------------------------------------
+
+FLOAT32_CONFIGS = [
+    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)),
+    ("SGD", dict(lr=onp.float64(0.1), momentum=onp.float64(0.9))),
+    ("Adam", dict(lr=onp.float64(0.1), weight_decay=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.1, betas=(onp.float64(0.8), 0.9))),
+    ("RMSprop", dict(lr=0.1, alpha=onp.float64(0.9), momentum=0.5, centered=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.1)),
+]
+
+
+@pytest.mark.parametrize(
+    "name, settings", FLOAT32_CONFIGS, ids=[f"{n} {s}" for n, s in FLOAT32_CONFIGS]
+)
+def test_float32_parameters_and_state_stay_float32(name, settings):
+    w = wg.Variable(onp.ones(3, onp.float32))
+    opt = getattr(optim, name)([w], **settings)
+    schedule = optim.CosineAnnealingLR(opt, T_max=10)
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+        schedule.step()
+    assert w.dtype == onp.float32
+    for key, value in opt.state[id(w)].items():
+        if onp.asarray(value).dtype.kind == "f":
+            assert onp.asarray(value).dtype == onp.float32, key
+    # functional face, with float64 gradients for float32 parameters
+    functional = getattr(optim, name)(**settings)
+    params = {"w": onp.ones(3, onp.float32)}
+    state = functional.init(params)
+    for _ in range(2):
+        params, state = functional.update(params, {"w": onp.ones(3)}, state)
+    assert params["w"].dtype == onp.float32
+    for entry in state:
+        for key, value in entry.items():
+            if onp.asarray(value).dtype.kind == "f":
+                assert onp.asarray(value).dtype == onp.float32, key
+
+
 def test_clipping_keeps_float32():
     w = wg.Variable(onp.ones(3, onp.float32))
     (w * w).sum().backward()

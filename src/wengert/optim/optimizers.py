@@ -52,6 +52,15 @@ def _betas(value: Any, name: str, where: str) -> tuple[float, float]:
     return _below_one(value[0], f"{name}[0]", where), _below_one(value[1], f"{name}[1]", where)
 
 
+def _like_param(g: Any, p: Any) -> Any:
+    """The gradient in the parameter's floating dtype, so that a step keeps it (a float64
+    gradient never turns float32 parameters or optimiser state into float64)."""
+    p_dtype, g_dtype = np.result_type(p), np.result_type(g)
+    if p_dtype != g_dtype and p_dtype.kind == "f" and g_dtype.kind == "f":
+        return np.asarray(g).astype(p_dtype)
+    return g
+
+
 class Optimizer:
     """Base class: parameter groups, per-parameter state, `step`, `zero_grad`, and the
     functional `init`/`update`.
@@ -157,8 +166,9 @@ class Optimizer:
                     if p.grad is None:
                         continue
                     key = id(p)
+                    grad = _like_param(getval(p.grad), p.value)
                     new, self.state[key] = self._update(
-                        p.value, getval(p.grad), self.state.get(key, {}), group
+                        p.value, grad, self.state.get(key, {}), group
                     )
                     p.value = new
         return loss
@@ -195,7 +205,8 @@ class Optimizer:
         group = self.param_groups[0]
         new_params, new_state = [], []
         for p, g, s in zip(p_leaves, g_leaves, state):
-            new_p, new_s = self._update(getval(p), getval(g), s, group)
+            p = getval(p)
+            new_p, new_s = self._update(p, _like_param(getval(g), p), s, group)
             new_params.append(new_p)
             new_state.append(new_s)
         return tree_unflatten(p_def, new_params), new_state
