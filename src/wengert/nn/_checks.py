@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -34,7 +34,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _fail(where: str, name: str, accepted: str, value: Any, error: type = ValueError):
+def _fail(where: str, name: str, accepted: str, value: Any, error: type = ValueError) -> NoReturn:
     """Raise `error` with the standard message; the accepted range is also kept as the
     exception's ``accepted`` attribute (the command line words its errors with it)."""
     kind = "" if isinstance(value, (int, float, str)) else f" ({type(value).__name__})"
@@ -71,13 +71,14 @@ def integer(
     ...
     ValueError: train: epochs must be an integer >= 1, got 0.
     """
-    accepted = "an integer" + _range(low, high, False, False)
-    if _is_bool(value) or not isinstance(value, numbers.Integral):
-        _fail(where, name, accepted, value, TypeError)
-    value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
-        _fail(where, name, accepted, value)
-    return value
+    if type(value) is int or (isinstance(value, numbers.Integral) and not _is_bool(value)):
+        number = int(value)
+        if (low is None or number >= low) and (high is None or number <= high):
+            return number
+        error: type = ValueError
+    else:
+        error = TypeError
+    _fail(where, name, "an integer" + _range(low, high, False, False), value, error)
 
 
 def real(
@@ -101,20 +102,25 @@ def real(
     ...
     ValueError: cross_entropy: label_smoothing must be a real number in [0, 1], got 2.
     """
-    finite = "" if allow_inf or (low is not None and high is not None) else "finite "
-    accepted = f"a {finite}real number" + _range(low, high, low_open, high_open)
+    given = value
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
         value = value[()]
-    if _is_bool(value) or not isinstance(value, numbers.Real):
-        _fail(where, name, accepted, value, TypeError)
-    number = float(value)
-    if math.isnan(number) or (math.isinf(number) and not allow_inf):
-        _fail(where, name, accepted, value)
-    if low is not None and (number < low or (low_open and number == low)):
-        _fail(where, name, accepted, value)
-    if high is not None and (number > high or (high_open and number == high)):
-        _fail(where, name, accepted, value)
-    return number
+    if type(value) is float or (isinstance(value, numbers.Real) and not _is_bool(value)):
+        number = float(value)
+        if (
+            not math.isnan(number)
+            and (allow_inf or not math.isinf(number))
+            and (low is None or number > low or (number == low and not low_open))
+            and (high is None or number < high or (number == high and not high_open))
+        ):
+            return number
+        error: type = ValueError
+    else:
+        error = TypeError
+    # The message is put together only for a refusal: checks run on every call.
+    finite = "" if allow_inf or (low is not None and high is not None) else "finite "
+    accepted = f"a {finite}real number" + _range(low, high, low_open, high_open)
+    _fail(where, name, accepted, given, error)
 
 
 def boolean(value: Any, name: str, where: str) -> bool:
