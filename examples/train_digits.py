@@ -14,7 +14,7 @@ import numpy as np
 from wengert import optim
 from wengert.data import DataLoader, load_digits, train_test_split
 from wengert.nn import functional as F
-from wengert.train import build_model, evaluate, plot_history, train_digits
+from wengert.train import build_model, check_image_path, evaluate, plot_history, train_digits
 
 
 def train_by_hand(epochs: int = 20, seed: int = 0) -> float:
@@ -43,6 +43,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--plot", metavar="PATH", help="save the loss curves here")
     args = parser.parse_args()
+    if args.epochs < 1:  # checked before any work, as the wengert command does
+        parser.error(f"argument --epochs: must be an integer >= 1, got {args.epochs}")
+    if args.plot:
+        try:
+            check_image_path(args.plot, "--plot")
+        except (ImportError, ValueError) as err:
+            parser.error(str(err))
 
     print(f"MLP, loop written out: test accuracy {train_by_hand(args.epochs):.2%}")
     results = [train_digits(kind, epochs=args.epochs) for kind in ("mlp", "cnn")]

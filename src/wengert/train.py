@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
+import os
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +22,7 @@ import numpy as np
 
 from . import nn, optim
 from .data import DataLoader, load_digits, train_test_split
+from .nn import _checks
 from .nn import functional as F
 from .variable import no_grad
 
@@ -34,7 +38,9 @@ def build_model(kind: str, dtype: Any = np.float32, seed: int = 0) -> nn.Module:
     >>> build_model("mlp").num_parameters()
     85002
     """
-    rng = np.random.default_rng(seed)
+    kind = _checks.choice(kind, "kind", "build_model", MODELS)
+    dtype = _checks.float_dtype(dtype, "dtype", "build_model")
+    rng = _checks.seed(seed, "seed", "build_model")
     if kind == "mlp":
         model = nn.Sequential(
             nn.Linear(64, 256, rng=rng),
@@ -56,8 +62,6 @@ def build_model(kind: str, dtype: Any = np.float32, seed: int = 0) -> nn.Module:
             nn.ReLU(),
             nn.Linear(64, 10, rng=rng),
         )
-    else:
-        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}.")
     return model.astype(dtype)
 
 
@@ -78,6 +82,12 @@ class TrainResult:
 
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 512):
     """(mean loss, accuracy) of `model` on `x`, `y`, in evaluation mode without graphs."""
+    batch_size = _checks.integer(batch_size, "batch_size", "evaluate", low=1)
+    if len(x) == 0 or len(x) != len(y):
+        raise ValueError(
+            f"evaluate: needs as many labels as samples, at least one; got {len(x)} samples "
+            f"and {len(y)} labels."
+        )
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
@@ -132,7 +142,21 @@ def train_digits(
 
     `data` is ``(x_train, x_test, y_train, y_test)``; by default the digits, split 75/25
     per class with `seed`. `blas_threads` caps BLAS threads during training (None: no cap).
+    Every setting is checked before any data is loaded.
     """
+    where = "train_digits"
+    kind = _checks.choice(kind, "kind", where, MODELS)
+    epochs = _checks.integer(epochs, "epochs", where, low=1)
+    batch_size = _checks.integer(batch_size, "batch_size", where, low=1)
+    lr = _checks.real(lr, "lr", where, low=0.0, low_open=True)
+    weight_decay = _checks.real(weight_decay, "weight_decay", where, low=0.0)
+    label_smoothing = _checks.real(label_smoothing, "label_smoothing", where, 0.0, 1.0)
+    seed = _checks.integer(seed, "seed", where, low=0)
+    dtype = _checks.float_dtype(dtype, "dtype", where)
+    progress = _checks.boolean(progress, "progress", where)
+    blas_threads = _checks.optional(_checks.integer, blas_threads, "blas_threads", where, low=1)
+    if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 4):
+        raise TypeError(f"{where}: data must be (x_train, x_test, y_train, y_test).")
     with _blas_threads(blas_threads):
         return _train(
             kind, epochs, batch_size, lr, weight_decay, label_smoothing, seed, dtype, progress, data
@@ -203,12 +227,9 @@ def _train(
 
 def plot_history(results: Sequence[TrainResult], path: str) -> None:
     """Save the train and test loss curves of each run to an image file (matplotlib)."""
-    try:
-        from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
-    except ImportError as err:
-        raise ImportError(
-            "plotting needs matplotlib: pip install matplotlib (or 'wengert[nn]')."
-        ) from err
+    check_image_path(path, "plot_history")
+    from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
+
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
     for r in results:
@@ -226,25 +247,139 @@ def plot_history(results: Sequence[TrainResult], path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
+def _folder_of(path: str, what: str, where: str) -> None:
+    """Refuse `path` if its folder is missing or not writable, or if it is a folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{where}: the folder {folder!r} for {what} does not exist.")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{where}: the folder {folder!r} for {what} is not writable.")
+    if os.path.isdir(path):
+        raise ValueError(f"{where}: {path!r} is a folder; give a file name for {what}.")
+
+
+def check_image_path(path: str, where: str = "plot") -> str:
+    """`path` if matplotlib is installed, can write its image format (from the name's
+    extension) and its folder exists and is writable; otherwise a clear error, before
+    any training.
+
+    >>> from wengert.train import check_image_path
+    >>> check_image_path("curves.png")
+    'curves.png'
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{where}: the path must be a string, got {type(path).__name__}.")
+    path = os.fspath(path)
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError(
+            f"{where}: plotting needs matplotlib: pip install matplotlib (or 'wengert[nn]')."
+        )
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    if suffix and suffix not in formats:  # no suffix: matplotlib's default, PNG
+        raise ValueError(
+            f"{where}: cannot tell the image format of {path!r}; end the name in one of "
+            + ", ".join("." + f for f in sorted(formats))
+            + "."
+        )
+    _folder_of(path, "the plot", where)
+    return path
+
+
+def check_save_prefix(prefix: str, kinds: Sequence[str] = MODELS, where: str = "save") -> str:
+    """`prefix` if the state files ``PREFIX-<model>.npz`` can be written there."""
+    if not isinstance(prefix, (str, os.PathLike)):
+        raise TypeError(f"{where}: the prefix must be a string, got {type(prefix).__name__}.")
+    prefix = os.fspath(prefix)
+    for kind in kinds:
+        _folder_of(f"{prefix}-{kind}.npz", "the saved models", where)
+    return prefix
+
+
+def _option(check: Callable[[Any], Any], parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type: `parse` the text, then `check` the value (a `_checks` check); a
+    failure becomes argparse's one-line error naming the option and its accepted range."""
+
+    def parse_option(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = text
+        try:
+            return check(value)
+        except (TypeError, ValueError) as err:
+            raise argparse.ArgumentTypeError(
+                f"must be {getattr(err, 'accepted', err)}, got {text!r}"
+            ) from None
+
+    return parse_option
+
+
+def _int_option(low: int) -> Callable[[str], int]:
+    return _option(lambda v: _checks.integer(v, "value", "option", low=low), int)
+
+
+def _real_option(**bounds: Any) -> Callable[[str], float]:
+    return _option(lambda v: _checks.real(v, "value", "option", **bounds), float)
+
+
+def _path_option(check: Callable[..., str]) -> Callable[[str], str]:
+    def parse_option(text: str) -> str:
+        try:
+            return check(text, where="wengert train")
+        except (ImportError, TypeError, ValueError) as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix("wengert train: ")) from None
+
+    return parse_option
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``wengert train``."""
+    """The options of ``wengert train``; each value is checked as it is parsed, so a bad
+    one ends the command with argparse's one-line error (exit status 2) before any work."""
     parser.add_argument("--model", choices=(*MODELS, "both"), default="both")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-2, help="peak learning rate (AdamW)")
-    parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--plot", metavar="PATH", help="save the loss curves to this image")
+    parser.add_argument("--epochs", type=_int_option(1), default=20, help="at least 1")
+    parser.add_argument("--batch-size", type=_int_option(1), default=128, help="at least 1")
     parser.add_argument(
-        "--save", metavar="PREFIX", help="save each model's state dict to PREFIX-<model>.npz"
+        "--lr",
+        type=_real_option(low=0.0, low_open=True),
+        default=1e-2,
+        help="peak learning rate (AdamW), > 0",
+    )
+    parser.add_argument("--weight-decay", type=_real_option(low=0.0), default=0.0, help=">= 0")
+    parser.add_argument(
+        "--label-smoothing", type=_real_option(low=0.0, high=1.0), default=0.1, help="in [0, 1]"
+    )
+    parser.add_argument("--seed", type=_int_option(0), default=0, help="an integer >= 0")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument(
+        "--plot",
+        metavar="PATH",
+        type=_path_option(check_image_path),
+        help="save the loss curves to this image (.png, .pdf, .svg, ...)",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="PREFIX",
+        type=_path_option(check_save_prefix),
+        help="save each model's state dict to PREFIX-<model>.npz",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """What parsing cannot check alone: scikit-learn is installed (it holds the data)."""
+    if importlib.util.find_spec("sklearn") is None:
+        raise ImportError(
+            "training on the digits needs scikit-learn, which bundles them: pip install "
+            "scikit-learn (or 'wengert[nn]')."
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Train as the parsed ``wengert train`` options say and print the results."""
+    check_args(args)
     kinds = MODELS if args.model == "both" else (args.model,)
     results = []
     for kind in kinds:
@@ -276,7 +411,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``wengert train`` with these command-line arguments."""
-    parser = argparse.ArgumentParser(prog="wengert train", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """Run ``wengert train`` with these command-line arguments (as ``wengert train``)."""
+    from .cli import main as cli_main
+
+    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])

@@ -77,3 +77,86 @@ def test_digits():
     assert x.min() == 0.0 and x.max() == 1.0 and y.dtype == onp.int64
     images, _ = load_digits(as_images=True, dtype=onp.float32)
     assert images.shape == (1797, 1, 8, 8) and images.dtype == onp.float32
+
+
+# --- settings: every one checked, named, with its range -----------------------------------
+
+NAN, INF = float("nan"), float("inf")
+X10 = onp.arange(10.0)
+COUNT = dict(value_errors=[0, -1], type_errors=[2.5, 2.0, True, "4", None])
+FLAG = dict(value_errors=[], type_errors=[1, "yes", None])
+SEED = dict(value_errors=[-1], type_errors=[1.5, True, "0"])
+NOISE = dict(value_errors=[-0.1, NAN, INF], type_errors=[True, "0.1", None])
+DTYPE = dict(value_errors=[onp.int64, complex], type_errors=["nonsense"])
+
+SETTINGS = [
+    ("DataLoader", "batch_size", lambda v: DataLoader(X10, batch_size=v), COUNT),
+    ("DataLoader", "shuffle", lambda v: DataLoader(X10, shuffle=v), FLAG),
+    ("DataLoader", "drop_last", lambda v: DataLoader(X10, drop_last=v), FLAG),
+    ("DataLoader", "seed", lambda v: DataLoader(X10, seed=v), SEED),
+    (
+        "train_test_split",
+        "test_fraction",
+        lambda v: train_test_split(X10, test_fraction=v),
+        dict(value_errors=[0.0, 1.0, -0.5, 1.5, NAN], type_errors=[True, "0.25", None]),
+    ),
+    ("train_test_split", "seed", lambda v: train_test_split(X10, seed=v), SEED),
+    ("make_spirals", "n_per_class", lambda v: make_spirals(v), COUNT),
+    ("make_spirals", "n_classes", lambda v: make_spirals(10, v), COUNT),
+    ("make_spirals", "noise", lambda v: make_spirals(10, 2, v), NOISE),
+    ("make_spirals", "seed", lambda v: make_spirals(10, 2, seed=v), SEED),
+    ("make_spirals", "dtype", lambda v: make_spirals(10, 2, dtype=v), DTYPE),
+    (
+        "make_moons",
+        "n_samples",
+        lambda v: make_moons(v),
+        dict(value_errors=[1, 0, -4], type_errors=[2.5, True, None]),
+    ),
+    ("make_moons", "noise", lambda v: make_moons(10, v), NOISE),
+    ("make_moons", "seed", lambda v: make_moons(10, seed=v), SEED),
+    ("load_digits", "as_images", lambda v: load_digits(as_images=v), FLAG),
+    ("load_digits", "dtype", lambda v: load_digits(dtype=v), DTYPE),
+]
+SETTING_CASES = [
+    pytest.param(where, name, make, error, value, id=f"{where} {name}={value!r}")
+    for where, name, make, refused in SETTINGS
+    for error, values in (
+        (ValueError, refused["value_errors"]),
+        (TypeError, refused["type_errors"]),
+    )
+    for value in values
+]
+
+
+@pytest.mark.parametrize("where, name, make, error, value", SETTING_CASES)
+def test_every_setting_is_checked_and_named(where, name, make, error, value):
+    with pytest.raises(error) as info:
+        make(value)
+    message = str(info.value)
+    assert message.startswith(f"{where}: {name}"), message
+
+
+def test_arrays_are_checked():
+    with pytest.raises(ValueError, match="DataLoader needs at least one array"):
+        DataLoader()
+    with pytest.raises(TypeError, match="argument 1 must be an array with a first"):
+        DataLoader(X10, 3.0)
+    with pytest.raises(ValueError, match="train_test_split needs at least one array"):
+        train_test_split()
+    with pytest.raises(ValueError, match="different lengths"):
+        train_test_split(X10, onp.arange(3))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        train_test_split(onp.arange(1))
+    with pytest.raises(ValueError, match=r"stratify needs one label per sample, shape \(10,\)"):
+        train_test_split(X10, stratify=onp.arange(3))
+    with pytest.raises(ValueError, match="leaves the train part empty"):
+        train_test_split(X10, test_fraction=0.9, stratify=onp.arange(10))
+    # lists work like arrays, shuffled too
+    batches = list(DataLoader(list(range(5)), batch_size=2, shuffle=True, seed=0))
+    assert sorted(onp.concatenate(batches).tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_split_keeps_both_parts_non_empty():
+    for fraction in (0.01, 0.99):
+        train, test = train_test_split(onp.arange(4), test_fraction=fraction, seed=0)
+        assert len(train) >= 1 and len(test) >= 1 and len(train) + len(test) == 4

@@ -31,6 +31,7 @@ LABELS = onp.array([2, 0, 4, 1])
 TARGET = normal(4, 5)
 PROBS = onp.exp(TARGET) / onp.exp(TARGET).sum(1, keepdims=True)
 BITS = (normal(4, 5) > 0).astype(float)
+NAN, INF = float("nan"), float("inf")
 
 # (name, function, arguments); every float argument is differentiated.
 CASES = [
@@ -390,3 +391,363 @@ def test_errors_name_the_problem():
         F.max_pool2d(normal(1, 1, 4, 4), 2, padding=2)
     with pytest.raises(IndexError, match="out of range"):
         F.embedding(onp.array([5]), normal(3, 2))
+
+
+def test_loss_errors_name_the_problem():
+    with pytest.raises(IndexError, match="out of range"):  # a label of the next row
+        F.nll_loss(normal(2, 3), onp.array([3, 0]))
+    with pytest.raises(IndexError, match="out of range"):  # a label of the previous row
+        F.nll_loss(normal(2, 3), onp.array([-1, 0]))
+    assert F.nll_loss(normal(2, 3), onp.array([-1, 0]), ignore_index=-1).shape == ()
+    with pytest.raises(ValueError, match=r"weight needs one entry per class, shape \(3,\)"):
+        F.cross_entropy(normal(2, 3), onp.array([0, 1]), weight=onp.ones(2))
+    with pytest.raises(ValueError, match=r"weight needs one entry per class"):
+        F.nll_loss(normal(2, 3), onp.array([0, 1]), weight=onp.ones((3, 1)))
+    with pytest.raises(IndexError, match="out of range"):
+        F.one_hot(onp.array([3]), 3)
+    with pytest.raises(TypeError, match="integers"):
+        F.one_hot(onp.array([1.0]), 3)
+    with pytest.raises(ValueError, match=r"probabilities must be in \[0, 1\]"):
+        F.binary_cross_entropy(onp.array([0.5, 1.5]), onp.ones(2))
+    with pytest.raises(ValueError, match=r"probabilities must be in \[0, 1\]"):
+        F.binary_cross_entropy(onp.array([onp.nan]), onp.ones(1))
+    with pytest.raises(ValueError, match="empty kernel"):
+        F.conv2d(normal(1, 1, 3, 3), normal(1, 1, 0, 2))
+    with pytest.raises(ValueError, match="both running_mean and running_var"):
+        F.batch_norm(normal(4, 2), onp.zeros(2), None)
+    with pytest.raises(ValueError, match=r"one entry per channel, shape \(2,\), got \(3,\)"):
+        F.batch_norm(normal(4, 2), onp.zeros(3), onp.ones(3))
+
+
+# --- settings: every one checked, named, with its range -----------------------------------
+
+X = normal(2, 3)
+IMG = normal(1, 2, 5, 5)
+FILTERS = normal(3, 2, 3, 3)
+L2 = onp.array([0, 2])
+UNIT = dict(value_errors=[-0.1, 1.5, NAN, INF], type_errors=[True, "0.5", None])
+POSITIVE = dict(value_errors=[0.0, -1.0, NAN, INF], type_errors=[True, "1", None])
+FINITE = dict(value_errors=[NAN, INF, -INF], type_errors=[True, "0.1", None, 1j])
+AXIS = dict(value_errors=[], type_errors=[1.0, True, "0", None])
+FLAG = dict(value_errors=[], type_errors=[1, 0, "yes", None])
+REDUCTION = dict(value_errors=["avg", "Mean"], type_errors=[None, 1])
+SIZE_PAIR = dict(value_errors=[0, -1, (1, 0)], type_errors=[1.5, 2.0, True, "1", (1,), (1, 2, 3)])
+PAD_PAIR = dict(value_errors=[-1, (0, -1)], type_errors=[1.5, True, (1,)])
+LABEL_INDEX = dict(value_errors=[], type_errors=[1.5, True, "x", None])
+
+# (function, parameter, call with the value, the refused values by exception)
+SETTINGS = [
+    ("leaky_relu", "negative_slope", lambda v: F.leaky_relu(X, v), FINITE),
+    ("gelu", "approximate", lambda v: F.gelu(X, v), dict(value_errors=["exact"], type_errors=[1])),
+    ("softmax", "axis", lambda v: F.softmax(X, v), AXIS),
+    ("log_softmax", "axis", lambda v: F.log_softmax(X, v), AXIS),
+    ("logsumexp", "axis", lambda v: F.logsumexp(X, v), AXIS),
+    ("logsumexp", "keepdims", lambda v: F.logsumexp(X, keepdims=v), FLAG),
+    ("dropout", "p", lambda v: F.dropout(X, v), UNIT),
+    ("dropout", "training", lambda v: F.dropout(X, 0.5, v), FLAG),
+    (
+        "dropout",
+        "rng",
+        lambda v: F.dropout(X, 0.5, True, v),
+        dict(value_errors=[-1], type_errors=[1.5, "0", True]),
+    ),
+    ("conv2d", "stride", lambda v: F.conv2d(IMG, FILTERS, stride=v), SIZE_PAIR),
+    ("conv2d", "dilation", lambda v: F.conv2d(IMG, FILTERS, dilation=v), SIZE_PAIR),
+    (
+        "conv2d",
+        "padding",
+        lambda v: F.conv2d(IMG, FILTERS, padding=v),
+        dict(value_errors=[-1, (0, -1), "full"], type_errors=[1.5, True, None]),
+    ),
+    ("max_pool2d", "kernel_size", lambda v: F.max_pool2d(IMG, v), SIZE_PAIR),
+    ("max_pool2d", "stride", lambda v: F.max_pool2d(IMG, 2, v), SIZE_PAIR),
+    ("max_pool2d", "padding", lambda v: F.max_pool2d(IMG, 2, 2, v), PAD_PAIR),
+    ("max_pool2d", "dilation", lambda v: F.max_pool2d(IMG, 2, 2, 0, v), SIZE_PAIR),
+    ("avg_pool2d", "kernel_size", lambda v: F.avg_pool2d(IMG, v), SIZE_PAIR),
+    ("avg_pool2d", "count_include_pad", lambda v: F.avg_pool2d(IMG, 2, 1, 1, v), FLAG),
+    ("batch_norm", "momentum", lambda v: F.batch_norm(X, None, None, momentum=v), UNIT),
+    ("batch_norm", "eps", lambda v: F.batch_norm(X, None, None, eps=v), POSITIVE),
+    ("batch_norm", "training", lambda v: F.batch_norm(X, None, None, training=v), FLAG),
+    (
+        "layer_norm",
+        "normalized_shape",
+        lambda v: F.layer_norm(X, v),
+        dict(value_errors=[0, -3, (2, 0), ()], type_errors=[3.0, True, "3", None]),
+    ),
+    ("layer_norm", "eps", lambda v: F.layer_norm(X, 3, eps=v), POSITIVE),
+    ("cross_entropy", "label_smoothing", lambda v: F.cross_entropy(X, L2, label_smoothing=v), UNIT),
+    (
+        "cross_entropy",
+        "label_smoothing",
+        lambda v: F.cross_entropy(X, onp.full((2, 3), 1 / 3), label_smoothing=v),
+        UNIT,
+    ),
+    (
+        "cross_entropy",
+        "ignore_index",
+        lambda v: F.cross_entropy(X, L2, ignore_index=v),
+        LABEL_INDEX,
+    ),
+    ("cross_entropy", "reduction", lambda v: F.cross_entropy(X, L2, reduction=v), REDUCTION),
+    ("nll_loss", "ignore_index", lambda v: F.nll_loss(X, L2, ignore_index=v), LABEL_INDEX),
+    ("nll_loss", "reduction", lambda v: F.nll_loss(X, L2, reduction=v), REDUCTION),
+    (
+        "binary_cross_entropy_with_logits",
+        "reduction",
+        lambda v: F.binary_cross_entropy_with_logits(X, X > 0, reduction=v),
+        REDUCTION,
+    ),
+    (
+        "binary_cross_entropy",
+        "reduction",
+        lambda v: F.binary_cross_entropy(onp.full(2, 0.5), onp.ones(2), reduction=v),
+        REDUCTION,
+    ),
+    ("mse_loss", "reduction", lambda v: F.mse_loss(X, X, reduction=v), REDUCTION),
+    ("l1_loss", "reduction", lambda v: F.l1_loss(X, X, reduction=v), REDUCTION),
+    ("huber_loss", "reduction", lambda v: F.huber_loss(X, X, reduction=v), REDUCTION),
+    ("huber_loss", "delta", lambda v: F.huber_loss(X, X, delta=v), POSITIVE),
+    (
+        "one_hot",
+        "num_classes",
+        lambda v: F.one_hot(onp.array([0]), v),
+        dict(value_errors=[0, -1], type_errors=[2.5, True, None]),
+    ),
+]
+SETTING_CASES = [
+    pytest.param(where, name, call, error, value, id=f"{where} {name}={value!r}")
+    for where, name, call, refused in SETTINGS
+    for error, values in (
+        (ValueError, refused["value_errors"]),
+        (TypeError, refused["type_errors"]),
+    )
+    for value in values
+]
+
+
+@pytest.mark.parametrize("where, name, call, error, value", SETTING_CASES)
+def test_every_setting_is_checked_and_named(where, name, call, error, value):
+    with pytest.raises(error) as info:
+        call(value)
+    message = str(info.value)
+    assert message.startswith(f"{where}: {name}"), message
+
+
+# --- saturation: a finite value has finite derivatives ------------------------------------
+
+_EDGES = [0.0, 1e4, -1e4, 1e100, -1e100, 1e300, -1e300, INF, -INF]
+_PROBS = [0.0, 1.0, 5e-324, 1e-50, 1e-300, 1 - 2.0**-53]
+
+
+def _all_derivatives(f, x):
+    """First derivatives in both modes and second derivatives (reverse of reverse,
+    forward of reverse) of sum(f) at x."""
+    s = lambda v: wg.numpy.sum(f(v))
+    ones = onp.ones_like(x)
+    g = wg.grad(s)
+    return {
+        "rev": g(x),
+        "fwd": wg.jvp(s, (x,), (ones,))[1],
+        "rev2": wg.grad(lambda v: wg.numpy.sum(g(v)))(x),
+        "fwd2": wg.jvp(lambda v: wg.numpy.sum(g(v)), (x,), (ones,))[1],
+    }
+
+
+ELEMENTWISE = [
+    ("sigmoid", F.sigmoid, _EDGES),
+    ("softplus", F.softplus, _EDGES),
+    ("tanh", F.tanh, _EDGES),
+    ("silu", F.silu, _EDGES),
+    ("gelu", F.gelu, _EDGES),
+    ("gelu tanh", lambda x: F.gelu(x, "tanh"), _EDGES),
+    ("normal_cdf", F.normal_cdf, _EDGES),
+    ("relu", F.relu, _EDGES),
+    ("leaky_relu", F.leaky_relu, _EDGES),
+    (
+        "bce_with_logits y=1",
+        lambda z: F.binary_cross_entropy_with_logits(z, onp.ones_like(z)),
+        _EDGES,
+    ),
+    (
+        "bce_with_logits y=0",
+        lambda z: F.binary_cross_entropy_with_logits(z, onp.zeros_like(z)),
+        _EDGES,
+    ),
+    (
+        "bce_with_logits pos_weight",
+        lambda z: F.binary_cross_entropy_with_logits(z, onp.ones_like(z), pos_weight=2.0),
+        _EDGES,
+    ),
+    ("bce y=1", lambda p: F.binary_cross_entropy(p, onp.ones_like(p)), _PROBS),
+    ("bce y=0", lambda p: F.binary_cross_entropy(p, onp.zeros_like(p)), _PROBS),
+    ("bce y=0.3", lambda p: F.binary_cross_entropy(p, onp.full_like(p, 0.3)), _PROBS),
+]
+
+
+@pytest.mark.parametrize("name, f, points", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
+def test_derivatives_are_finite_wherever_the_value_is(name, f, points):
+    checked = 0
+    for point in points:
+        for dtype in (onp.float64, onp.float32):
+            with onp.errstate(all="ignore"):
+                x = onp.array([point], dtype=dtype)  # 1e100 is inf in float32
+                value = f(x)
+            if not onp.all(onp.isfinite(value)):
+                continue
+            checked += 1
+            for mode, d in _all_derivatives(f, x).items():
+                assert onp.all(onp.isfinite(d)), f"{name} at {x} ({dtype.__name__}): {mode} {d}"
+    assert checked >= len(points)  # most points have a finite value in both dtypes
+
+
+ROWS = [
+    onp.array([1e4, -1e4, 0.0]),
+    onp.array([-INF, 0.0, 1.0]),
+    onp.array([-INF, -INF, 0.0]),
+    onp.array([1e300, -1e300, 0.0]),
+]
+ALONG_AXIS = [
+    ("softmax", lambda x: F.softmax(x)[..., 2]),
+    ("log_softmax", lambda x: F.log_softmax(x)[..., 2]),
+    ("logsumexp", F.logsumexp),
+    ("cross_entropy", lambda x: F.cross_entropy(x[None], onp.array([2]))),
+    ("nll_loss of log_softmax", lambda x: F.nll_loss(F.log_softmax(x)[None], onp.array([2]))),
+]
+
+
+@pytest.mark.parametrize("name, f", ALONG_AXIS, ids=[c[0] for c in ALONG_AXIS])
+@pytest.mark.parametrize("row", ROWS, ids=[str(r) for r in ROWS])
+def test_derivatives_along_an_axis_are_finite_at_infinite_and_huge_logits(name, f, row):
+    assert onp.isfinite(f(row))
+    for mode, d in _all_derivatives(f, row).items():
+        assert onp.all(onp.isfinite(d)), f"{name} at {row}: {mode} {d}"
+
+
+def test_binary_cross_entropy_gradient_at_probability_0_is_finite():
+    # Regression: the value was 100 but the gradient NaN (0 * inf through the clamp).
+    loss = F.binary_cross_entropy(onp.array([0.0]), onp.array([1.0]))
+    g = wg.grad(lambda p: F.binary_cross_entropy(p, onp.array([1.0])))(onp.array([0.0]))
+    assert float(loss) == 100.0
+    onp.testing.assert_array_equal(g, [0.0])  # the derivative of the clamped function
+
+
+def test_binary_cross_entropy_gradient_is_that_of_the_clamped_function():
+    p = onp.array([0.0, 1e-50, 0.25, 0.5, 1.0 - 1e-12, 1.0])
+    y = onp.array([1.0, 1.0, 0.3, 0.0, 0.0, 0.0])
+    g = wg.grad(lambda v: F.binary_cross_entropy(v, y, reduction="sum"))(p)
+    kept_p = onp.log(p, where=p > 0, out=onp.full_like(p, -onp.inf)) > -100
+    kept_q = onp.log1p(-p, where=p < 1, out=onp.full_like(p, -onp.inf)) > -100
+    expected = -onp.where(kept_p, y / onp.where(kept_p, p, 1), 0) + onp.where(
+        kept_q, (1 - y) / onp.where(kept_q, 1 - p, 1), 0
+    )
+    onp.testing.assert_allclose(g, expected, rtol=1e-12)
+    # 1e-50 and 1.0 clamp: no derivative from the clamped log; 0.0 with y=1 likewise.
+    assert g[0] == 0.0 and g[1] == 0.0 and g[5] == 0.0
+
+
+@pytest.mark.parametrize(
+    "name, f, x",
+    [
+        (
+            "gelu tanh beyond the clip",
+            lambda x: F.gelu(x, "tanh"),
+            onp.array([-150.0, -99.0, 99.0, 150.0]),
+        ),
+        ("normal_cdf in the tails", F.normal_cdf, onp.array([-50.0, -39.0, 39.0, 50.0])),
+        ("gelu in the tails", F.gelu, onp.array([-50.0, -30.0, 30.0, 50.0])),
+        ("sigmoid saturated", F.sigmoid, onp.array([-800.0, -40.0, 40.0, 800.0])),
+        ("softplus saturated", F.softplus, onp.array([-800.0, -40.0, 40.0, 800.0])),
+    ],
+)
+def test_check_grads_at_saturation(name, f, x):
+    wg.check_grads(f, modes=("fwd", "rev"), order=2)(x)
+
+
+# --- float32 in, float32 out ---------------------------------------------------------------
+
+
+def f32(*shape):
+    return normal(*shape).astype(onp.float32)
+
+
+LABELS3 = onp.array([2, 0, 1, 1])
+W64 = onp.array([1.0, 2.0, 3.0])  # float64 class weights: constants, in the logits' dtype
+HALF = onp.full((4, 3), 1 / 3, onp.float32)
+FLOAT32_CASES = [
+    ("linear", lambda x, w, b: F.linear(x, w, b), (f32(4, 3), f32(2, 3), f32(2))),
+    ("relu", F.relu, (f32(3),)),
+    ("leaky_relu np.float64 slope", lambda x: F.leaky_relu(x, onp.float64(0.2)), (f32(3),)),
+    ("sigmoid", F.sigmoid, (f32(3),)),
+    ("softplus", F.softplus, (f32(3),)),
+    ("tanh", F.tanh, (f32(3),)),
+    ("silu", F.silu, (f32(3),)),
+    ("gelu", F.gelu, (f32(3),)),
+    ("gelu tanh", lambda x: F.gelu(x, "tanh"), (f32(3),)),
+    ("normal_cdf", F.normal_cdf, (f32(3),)),
+    ("softmax", F.softmax, (f32(2, 3),)),
+    ("log_softmax", F.log_softmax, (f32(2, 3),)),
+    ("logsumexp", F.logsumexp, (f32(2, 3),)),
+    ("cross_entropy", lambda x: F.cross_entropy(x, LABELS3), (f32(4, 3),)),
+    ("cross_entropy float64 weight", lambda x: F.cross_entropy(x, LABELS3, W64), (f32(4, 3),)),
+    (
+        "cross_entropy np.float64 smoothing",
+        lambda x: F.cross_entropy(x, LABELS3, label_smoothing=onp.float64(0.1)),
+        (f32(4, 3),),
+    ),
+    (
+        "cross_entropy weight and smoothing",
+        lambda x: F.cross_entropy(x, LABELS3, W64, label_smoothing=0.1),
+        (f32(4, 3),),
+    ),
+    (
+        "cross_entropy ignore_index",
+        lambda x: F.cross_entropy(x, onp.array([2, -100, 1, 1])),
+        (f32(4, 3),),
+    ),
+    (
+        "cross_entropy probabilities",
+        lambda x, t: F.cross_entropy(x, t, W64, label_smoothing=0.2),
+        (f32(4, 3), HALF),
+    ),
+    ("nll_loss", lambda x: F.nll_loss(x, LABELS3), (f32(4, 3),)),
+    ("nll_loss float64 weight", lambda x: F.nll_loss(x, LABELS3, W64), (f32(4, 3),)),
+    ("bce_with_logits", F.binary_cross_entropy_with_logits, (f32(4), onp.ones(4, onp.float32))),
+    (
+        "bce_with_logits pos_weight",
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=onp.float32(2.0)),
+        (f32(4), onp.ones(4, onp.float32)),
+    ),
+    ("bce", F.binary_cross_entropy, (onp.float32([0.0, 0.3, 1.0]), onp.float32([1, 0, 0.5]))),
+    (
+        "bce weight",
+        lambda p, t: F.binary_cross_entropy(p, t, onp.float32([2, 1, 1])),
+        (onp.float32([0.0, 0.3, 1.0]), onp.float32([1, 0, 0.5])),
+    ),
+    ("mse", F.mse_loss, (f32(3), f32(3))),
+    ("l1", F.l1_loss, (f32(3), f32(3))),
+    ("huber np.float64 delta", lambda x, t: F.huber_loss(x, t, onp.float64(0.5)), (f32(3), f32(3))),
+    ("embedding", lambda w: F.embedding(onp.array([1, 0]), w), (f32(3, 2),)),
+    ("dropout", lambda x: F.dropout(x, 0.3, True, onp.random.default_rng(0)), (f32(5),)),
+    ("dropout p=1", lambda x: F.dropout(x, 1.0), (f32(5),)),
+    ("batch_norm train", lambda x: F.batch_norm(x, None, None, training=True), (f32(4, 3),)),
+    (
+        "batch_norm float64 running statistics",
+        lambda x: F.batch_norm(x, onp.zeros(3), onp.ones(3)),
+        (f32(4, 3),),
+    ),
+    ("layer_norm", lambda x: F.layer_norm(x, 3), (f32(4, 3),)),
+    ("conv2d", lambda x, w: F.conv2d(x, w, padding=1), (f32(1, 2, 4, 4), f32(3, 2, 3, 3))),
+    ("conv2d strided", lambda x, w: F.conv2d(x, w, stride=2), (f32(1, 2, 5, 5), f32(3, 2, 3, 3))),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 2), (f32(1, 2, 4, 4),)),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False), (f32(1, 2, 4, 4),)),
+]
+
+
+@pytest.mark.parametrize("name, f, args", FLOAT32_CASES, ids=[c[0] for c in FLOAT32_CASES])
+def test_float32_in_float32_out_values_and_derivatives(name, f, args):
+    s = lambda *a: wg.numpy.sum(f(*a))
+    assert onp.result_type(f(*args)) == onp.float32, "value"
+    for i in range(len(args)):
+        assert wg.grad(s, i)(*args).dtype == onp.float32, f"reverse, argument {i}"
+    tangents = tuple(onp.ones_like(a) for a in args)
+    assert onp.result_type(wg.jvp(s, args, tangents)[1]) == onp.float32, "forward"

@@ -197,3 +197,241 @@ def test_default_initialisation_follows_pytorch_bounds():
     assert onp.abs(conv.weight.data).max() <= 1 / onp.sqrt(36)
     assert layer.weight.dtype == onp.float64
     assert nn.Linear(2, 2, dtype=onp.float32).weight.dtype == onp.float32
+
+
+# --- float32 layers: outputs, buffers and gradients stay float32 ---------------------------
+
+
+def f32(*shape):
+    return normal(*shape).astype(onp.float32)
+
+
+F32 = onp.float32
+FLOAT32_LAYERS = [
+    ("Linear", lambda: nn.Linear(3, 2, dtype=F32, rng=0), f32(4, 3)),
+    ("Conv2d", lambda: nn.Conv2d(2, 3, 3, padding=1, dtype=F32, rng=0), f32(1, 2, 5, 5)),
+    ("BatchNorm1d", lambda: nn.BatchNorm1d(3, dtype=F32), f32(4, 3)),
+    ("BatchNorm1d cumulative", lambda: nn.BatchNorm1d(3, momentum=None, dtype=F32), f32(4, 3)),
+    ("BatchNorm2d", lambda: nn.BatchNorm2d(2, dtype=F32), f32(2, 2, 3, 3)),
+    ("BatchNorm2d eval", lambda: nn.BatchNorm2d(2, dtype=F32).eval(), f32(2, 2, 3, 3)),
+    ("LayerNorm", lambda: nn.LayerNorm(3, dtype=F32), f32(4, 3)),
+    ("Embedding", lambda: nn.Embedding(5, 3, padding_idx=0, dtype=F32, rng=0), onp.array([0, 2])),
+    ("LSTMCell", lambda: nn.LSTMCell(3, 4, dtype=F32, rng=0), f32(2, 3)),
+    ("GRUCell", lambda: nn.GRUCell(3, 4, dtype=F32, rng=0), f32(2, 3)),
+    ("Dropout", lambda: nn.Dropout(0.3, rng=0), f32(5)),
+    ("MaxPool2d", lambda: nn.MaxPool2d(2), f32(1, 1, 4, 4)),
+    ("AvgPool2d", lambda: nn.AvgPool2d(3, 1, 1, count_include_pad=False), f32(1, 1, 4, 4)),
+    ("Flatten", lambda: nn.Flatten(), f32(2, 2, 2)),
+    ("GELU", lambda: nn.GELU("tanh"), f32(3)),
+    ("SiLU", lambda: nn.SiLU(), f32(3)),
+    ("Sigmoid", lambda: nn.Sigmoid(), f32(3)),
+    ("Softplus", lambda: nn.Softplus(), f32(3)),
+    ("Softmax", lambda: nn.Softmax(), f32(2, 3)),
+    ("LogSoftmax", lambda: nn.LogSoftmax(), f32(2, 3)),
+    ("LeakyReLU", lambda: nn.LeakyReLU(onp.float64(0.1)), f32(3)),
+    ("Tanh", lambda: nn.Tanh(), f32(3)),
+    ("float64 model made float32", lambda: nn.Linear(3, 2, rng=0).astype("float32"), f32(4, 3)),
+]
+
+
+def _first(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+@pytest.mark.parametrize("name, make, x", FLOAT32_LAYERS, ids=[c[0] for c in FLOAT32_LAYERS])
+def test_float32_layers_keep_float32(name, make, x):
+    layer = make()
+    out = _first(layer(wg.Variable(x) if x.dtype.kind == "f" else x))
+    assert out.dtype == onp.float32
+    out.sum().backward()
+    for pname, p in layer.named_parameters():
+        assert p.grad.dtype == onp.float32, pname
+    for bname, b in layer.named_buffers():
+        if onp.asarray(b).dtype.kind == "f":
+            assert onp.asarray(b).dtype == onp.float32, bname
+    params = layer.params()
+    if params:
+        grads = wg.grad(lambda p: _first(nn.functional_call(layer, p, x)).sum())(params)
+        assert all(g.dtype == onp.float32 for g in grads.values())
+
+
+# --- settings: every one checked, named, with its range -----------------------------------
+
+NAN, INF = float("nan"), float("inf")
+SIZE = dict(value_errors=[0, -1], type_errors=[2.5, 2.0, True, "3", None])
+SIZE_PAIR = dict(value_errors=[0, -1, (1, 0)], type_errors=[1.5, True, "1", (1,), (1, 2, 3)])
+PAD_PAIR = dict(value_errors=[-1, (0, -1)], type_errors=[1.5, True, (1,)])
+FLAG = dict(value_errors=[], type_errors=[1, 0, "yes", None])
+UNIT = dict(value_errors=[-0.1, 1.5, NAN, INF], type_errors=[True, "0.5", None])
+POSITIVE = dict(value_errors=[0.0, -1.0, NAN, INF], type_errors=[True, "1", None])
+FINITE = dict(value_errors=[NAN, INF], type_errors=[True, "0.1", None])
+DTYPE = dict(value_errors=[onp.int32, "int64", complex, bool], type_errors=["nonsense"])
+RNG = dict(value_errors=[-1], type_errors=[1.5, "0", True])
+INT = dict(value_errors=[], type_errors=[1.5, True, "1", None])
+REDUCTION = dict(value_errors=["avg"], type_errors=[None, 1])
+
+# (class, parameter, build with the value, the refused values by exception)
+SETTINGS = [
+    ("Linear", "in_features", lambda v: nn.Linear(v, 2), SIZE),
+    ("Linear", "out_features", lambda v: nn.Linear(2, v), SIZE),
+    ("Linear", "bias", lambda v: nn.Linear(2, 2, bias=v), FLAG),
+    ("Linear", "dtype", lambda v: nn.Linear(2, 2, dtype=v), DTYPE),
+    ("Linear", "rng", lambda v: nn.Linear(2, 2, rng=v), RNG),
+    ("Conv2d", "in_channels", lambda v: nn.Conv2d(v, 2, 3), SIZE),
+    ("Conv2d", "out_channels", lambda v: nn.Conv2d(2, v, 3), SIZE),
+    ("Conv2d", "kernel_size", lambda v: nn.Conv2d(2, 2, v), SIZE_PAIR),
+    ("Conv2d", "stride", lambda v: nn.Conv2d(2, 2, 3, stride=v), SIZE_PAIR),
+    ("Conv2d", "dilation", lambda v: nn.Conv2d(2, 2, 3, dilation=v), SIZE_PAIR),
+    (
+        "Conv2d",
+        "padding",
+        lambda v: nn.Conv2d(2, 2, 3, padding=v),
+        dict(value_errors=[-1, (0, -1), "full"], type_errors=[1.5, True, None]),
+    ),
+    ("Conv2d", "bias", lambda v: nn.Conv2d(2, 2, 3, bias=v), FLAG),
+    ("Conv2d", "dtype", lambda v: nn.Conv2d(2, 2, 3, dtype=v), DTYPE),
+    ("MaxPool2d", "kernel_size", lambda v: nn.MaxPool2d(v), SIZE_PAIR),
+    ("MaxPool2d", "stride", lambda v: nn.MaxPool2d(2, v), SIZE_PAIR),
+    ("MaxPool2d", "padding", lambda v: nn.MaxPool2d(2, 2, v), PAD_PAIR),
+    ("MaxPool2d", "dilation", lambda v: nn.MaxPool2d(2, 2, 0, v), SIZE_PAIR),
+    ("AvgPool2d", "kernel_size", lambda v: nn.AvgPool2d(v), SIZE_PAIR),
+    ("AvgPool2d", "stride", lambda v: nn.AvgPool2d(2, v), SIZE_PAIR),
+    ("AvgPool2d", "padding", lambda v: nn.AvgPool2d(2, 2, v), PAD_PAIR),
+    ("AvgPool2d", "count_include_pad", lambda v: nn.AvgPool2d(2, count_include_pad=v), FLAG),
+    ("Flatten", "start_dim", lambda v: nn.Flatten(v), INT),
+    ("Flatten", "end_dim", lambda v: nn.Flatten(1, v), INT),
+    ("Dropout", "p", lambda v: nn.Dropout(v), UNIT),
+    ("Dropout", "rng", lambda v: nn.Dropout(0.5, v), RNG),
+    ("BatchNorm1d", "num_features", lambda v: nn.BatchNorm1d(v), SIZE),
+    ("BatchNorm1d", "eps", lambda v: nn.BatchNorm1d(2, eps=v), POSITIVE),
+    (
+        "BatchNorm2d",
+        "momentum",
+        lambda v: nn.BatchNorm2d(2, momentum=v),  # None: a cumulative average
+        dict(value_errors=[-0.1, 1.5, NAN, INF], type_errors=[True, "0.5"]),
+    ),
+    ("BatchNorm2d", "affine", lambda v: nn.BatchNorm2d(2, affine=v), FLAG),
+    (
+        "BatchNorm2d",
+        "track_running_stats",
+        lambda v: nn.BatchNorm2d(2, track_running_stats=v),
+        FLAG,
+    ),
+    ("BatchNorm2d", "dtype", lambda v: nn.BatchNorm2d(2, dtype=v), DTYPE),
+    (
+        "LayerNorm",
+        "normalized_shape",
+        lambda v: nn.LayerNorm(v),
+        dict(value_errors=[0, (2, 0), []], type_errors=[2.0, True, None]),
+    ),
+    ("LayerNorm", "eps", lambda v: nn.LayerNorm(2, eps=v), POSITIVE),
+    ("LayerNorm", "elementwise_affine", lambda v: nn.LayerNorm(2, elementwise_affine=v), FLAG),
+    ("Embedding", "num_embeddings", lambda v: nn.Embedding(v, 2), SIZE),
+    ("Embedding", "embedding_dim", lambda v: nn.Embedding(5, v), SIZE),
+    (
+        "Embedding",
+        "padding_idx",
+        lambda v: nn.Embedding(5, 2, padding_idx=v),
+        dict(value_errors=[5, -6], type_errors=[1.5, True, "0"]),
+    ),
+    ("LSTMCell", "input_size", lambda v: nn.LSTMCell(v, 2), SIZE),
+    ("LSTMCell", "hidden_size", lambda v: nn.LSTMCell(2, v), SIZE),
+    ("GRUCell", "hidden_size", lambda v: nn.GRUCell(2, v), SIZE),
+    ("GRUCell", "bias", lambda v: nn.GRUCell(2, 2, bias=v), FLAG),
+    ("LeakyReLU", "negative_slope", lambda v: nn.LeakyReLU(v), FINITE),
+    ("GELU", "approximate", lambda v: nn.GELU(v), dict(value_errors=["erf"], type_errors=[1])),
+    ("Softmax", "dim", lambda v: nn.Softmax(v), INT),
+    ("LogSoftmax", "dim", lambda v: nn.LogSoftmax(v), INT),
+    ("MSELoss", "reduction", lambda v: nn.MSELoss(v), REDUCTION),
+    ("BCELoss", "reduction", lambda v: nn.BCELoss(reduction=v), REDUCTION),
+    ("HuberLoss", "delta", lambda v: nn.HuberLoss(v), POSITIVE),
+    ("CrossEntropyLoss", "label_smoothing", lambda v: nn.CrossEntropyLoss(label_smoothing=v), UNIT),
+    ("CrossEntropyLoss", "ignore_index", lambda v: nn.CrossEntropyLoss(ignore_index=v), INT),
+    ("NLLLoss", "ignore_index", lambda v: nn.NLLLoss(ignore_index=v), INT),
+    # initialisations
+    (
+        "uniform",
+        "high",
+        lambda v: nn.init.uniform((2,), 0.0, v),
+        dict(value_errors=[-1.0, NAN, INF], type_errors=["1"]),
+    ),
+    ("uniform", "low", lambda v: nn.init.uniform((2,), v), FINITE),
+    (
+        "normal",
+        "std",
+        lambda v: nn.init.normal((2,), std=v),
+        dict(value_errors=[-1.0, NAN, INF], type_errors=[None]),
+    ),
+    ("normal", "mean", lambda v: nn.init.normal((2,), v), FINITE),
+    ("constant", "value", lambda v: nn.init.constant((2,), v), FINITE),
+    ("constant", "dtype", lambda v: nn.init.constant((2,), 1.0, dtype=v), DTYPE),
+    (
+        "zeros",
+        "shape",
+        lambda v: nn.init.zeros(v),
+        dict(value_errors=[-1, (2, -1)], type_errors=[(2, 1.0), (True,)]),
+    ),
+    ("ones", "target", lambda v: nn.init.ones(v), dict(value_errors=[], type_errors=[2.5, "3"])),
+    (
+        "xavier_uniform",
+        "gain",
+        lambda v: nn.init.xavier_uniform((2, 3), v),
+        dict(value_errors=[-1.0, NAN], type_errors=["1"]),
+    ),
+    (
+        "xavier_normal",
+        "gain",
+        lambda v: nn.init.xavier_normal((2, 3), v),
+        dict(value_errors=[-1.0, INF], type_errors=[None]),
+    ),
+    ("kaiming_uniform", "a", lambda v: nn.init.kaiming_uniform((2, 3), v), FINITE),
+    (
+        "kaiming_normal",
+        "mode",
+        lambda v: nn.init.kaiming_normal((2, 3), mode=v),
+        dict(value_errors=["fan"], type_errors=[None]),
+    ),
+    ("kaiming_normal", "rng", lambda v: nn.init.kaiming_normal((2, 3), rng=v), RNG),
+    ("orthogonal", "gain", lambda v: nn.init.orthogonal((2, 3), v), FINITE),
+    (
+        "calculate_gain",
+        "param",
+        lambda v: nn.init.calculate_gain("leaky_relu", v),
+        dict(value_errors=[NAN, INF], type_errors=[True, "0.1"]),
+    ),
+]
+SETTING_CASES = [
+    pytest.param(where, name, make, error, value, id=f"{where} {name}={value!r}")
+    for where, name, make, refused in SETTINGS
+    for error, values in (
+        (ValueError, refused["value_errors"]),
+        (TypeError, refused["type_errors"]),
+    )
+    for value in values
+]
+
+
+@pytest.mark.parametrize("where, name, make, error, value", SETTING_CASES)
+def test_every_setting_is_checked_and_named(where, name, make, error, value):
+    with pytest.raises(error) as info:
+        make(value)
+    message = str(info.value)
+    assert message.startswith(f"{where}: {name}"), message
+
+
+def test_initialisations_refuse_weights_without_fans_and_non_float_targets():
+    with pytest.raises(ValueError, match=r"kaiming_uniform: a weight of shape \(0, 3\) has no fan"):
+        nn.init.kaiming_uniform((0, 3))
+    with pytest.raises(ValueError, match="fan in and fan out need a weight of at least 2 axes"):
+        nn.init.xavier_uniform((3,))
+    with pytest.raises(ValueError, match="orthogonal: needs a non-empty weight"):
+        nn.init.orthogonal((3,))
+    with pytest.raises(TypeError, match="normal: target must hold floating-point values"):
+        nn.init.normal(onp.zeros(3, dtype=onp.int64))
+    with pytest.raises(TypeError, match="uniform: target must be a shape"):
+        nn.init.uniform("3")
+    with pytest.raises(TypeError, match="calculate_gain: nonlinearity must be a name"):
+        nn.init.calculate_gain(None)
+    # A layer built on a 0-feature input had a 0 bound and NaN-free but empty weights;
+    # zero sizes are refused now, while a 1-feature layer works.
+    assert nn.Linear(1, 1, rng=0)(onp.ones((2, 1))).shape == (2, 1)

@@ -3,6 +3,11 @@ functional style giving the same gradients as the define-by-run style."""
 
 from __future__ import annotations
 
+import io
+import time
+import tracemalloc
+import zipfile
+
 import numpy as onp
 import pytest
 
@@ -237,3 +242,219 @@ def test_deepcopy_and_pickle_make_independent_models_on_the_same_engine():
         p.data = p.data + 1.0
         assert not onp.allclose(p.data, q.data)
         net.train()
+
+
+# --- state files from untrusted sources ---------------------------------------------------
+
+
+def _member(archive, name, header, payload=b"", chunks=0, chunk=b""):
+    """Write one .npy member with a hand-made header (declared shape and dtype) and
+    whatever bytes follow it."""
+    with archive.open(name, "w", force_zip64=True) as f:
+        onp.lib.format.write_array_header_1_0(f, header)
+        f.write(payload)
+        for _ in range(chunks):
+            f.write(chunk)
+
+
+def _linear_file(path, **extra_members):
+    """A state file of nn.Linear(3, 2) plus hand-made members."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key, value in nn.Linear(3, 2, rng=1).state_dict().items():
+            with archive.open(key + ".npy", "w") as f:
+                onp.lib.format.write_array(f, value)
+        for name, write in extra_members.items():
+            write(archive, name + ".npy")
+    return path
+
+
+def _timed_peak(fun):
+    """(seconds, peak bytes allocated by Python and NumPy) of fun(), which must raise."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(nn.StateDictError) as info:
+            fun()
+    finally:
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return seconds, peak, str(info.value)
+
+
+def test_load_refuses_an_unexpected_key_before_decompressing_it(tmp_path):
+    # Regression: a small file whose unexpected entry inflates to a huge array was read
+    # whole (2 GB, 19 s) before the keys were compared.
+    huge = {"descr": "<f8", "fortran_order": False, "shape": (2**22,)}  # 32 MiB of zeros
+
+    def bomb(archive, name):
+        _member(archive, name, huge, chunks=32, chunk=bytes(2**20))
+
+    path = _linear_file(tmp_path / "bomb.npz", huge=bomb)
+    assert path.stat().st_size < 200_000
+    model = nn.Linear(3, 2, rng=0)
+    before = model.weight.data.copy()
+    seconds, peak, message = _timed_peak(lambda: model.load(path))
+    assert seconds < 1.0 and peak < 2**20, (seconds, peak)
+    assert "unexpected: huge" in message
+    onp.testing.assert_array_equal(model.weight.data, before)
+    # strict=False skips the entry unread and reports it
+    tracemalloc.start()
+    result = model.load(path, strict=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert result.unexpected_keys == ["huge"] and result.missing_keys == []
+    assert peak < 2**20
+    assert not onp.array_equal(model.weight.data, before)
+
+
+def test_load_refuses_a_member_whose_size_disagrees_with_its_header(tmp_path):
+    forged = {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}  # 8 TB declared
+
+    def liar(archive, name):
+        _member(archive, name, forged, payload=bytes(16))
+
+    path = tmp_path / "forged.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        liar(archive, "weight.npy")
+    seconds, peak, message = _timed_peak(lambda: nn.load(path))
+    assert seconds < 1.0 and peak < 2**20
+    assert (
+        "declares shape (1000000000000,) of float64" in message and "damaged or forged" in message
+    )
+    # and a shape that fits the model but a member cut short
+    short = {"descr": "<f8", "fortran_order": False, "shape": (2, 3)}
+    path = _linear_file(tmp_path / "short.npz")
+    with zipfile.ZipFile(path, "w") as archive:
+        _member(archive, "weight.npy", short, payload=bytes(8))
+        with archive.open("bias.npy", "w") as f:
+            onp.lib.format.write_array(f, onp.zeros(2))
+    with pytest.raises(nn.StateDictError, match="'weight' declares shape"):
+        nn.Linear(3, 2).load(path)
+
+
+@pytest.mark.parametrize(
+    "value, kind",
+    [
+        (onp.ones((2, 3)) * 1j, "dtype complex128 in the state does not convert to float64"),
+        (onp.full((2, 3), "a"), "holds text"),
+        (onp.zeros((2, 3), dtype="datetime64[s]"), "holds dates"),
+        (onp.zeros((2, 3), dtype="timedelta64[s]"), "holds time spans"),
+        (onp.zeros((2, 3), dtype=[("a", "f8")]), "holds raw or structured records"),
+        (onp.full((2, 3), b"a"), "holds bytes"),
+    ],
+)
+def test_load_refuses_arrays_that_are_not_real_numbers_for_float_parameters(tmp_path, value, kind):
+    path = tmp_path / "odd.npz"
+    onp.savez(path, weight=value, bias=onp.zeros(2))
+    with pytest.raises(nn.StateDictError, match=kind):
+        nn.Linear(3, 2).load(path)
+
+
+def test_load_refuses_pickled_objects_without_unpickling(tmp_path):
+    path = tmp_path / "pickled.npz"
+    onp.savez(path, weight=onp.array([[{"a": 1}] * 3] * 2, dtype=object), bias=onp.zeros(2))
+    for load in (nn.load, nn.Linear(3, 2).load):
+        with pytest.raises(nn.StateDictError, match="holds Python objects"):
+            load(path)
+
+
+def test_load_gives_clear_errors_for_files_that_are_not_state_files(tmp_path):
+    npy = tmp_path / "one.npy"
+    onp.save(npy, onp.ones(3))
+    with pytest.raises(nn.StateDictError, match=r"single array \(\.npy\), not a state dict"):
+        nn.load(npy)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a zip")
+    with pytest.raises(nn.StateDictError, match="is not a state file"):
+        nn.load(text)
+    with pytest.raises(FileNotFoundError, match="load: no file"):
+        nn.load(tmp_path / "missing.npz")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        nn.load(tmp_path)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(nn.StateDictError, match=r"'readme\.txt', which is not an \.npy array"):
+        nn.load(other)
+    broken = tmp_path / "broken.npz"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("w.npy", b"\x93NUMPY\x09\x00garbage")
+    with pytest.raises(nn.StateDictError, match=r"'w\.npy' is not a readable \.npy array"):
+        nn.load(broken)
+    with pytest.raises(TypeError, match="expected a path or a binary file object"):
+        nn.load(3)
+    with pytest.raises(TypeError, match="like must be a Module or a dict"):
+        nn.load(npy, like=[1])
+
+
+def test_any_key_saves_and_loads_including_file(tmp_path):
+    # Regression: numpy.savez took the key "file" for its own argument (a TypeError).
+    state = {"file": onp.ones(2), "allow_pickle": onp.zeros(1), "a.b": onp.arange(3)}
+    path = tmp_path / "keys.npz"
+    nn.save(state, path)
+    loaded = nn.load(path)
+    assert sorted(loaded) == sorted(state)
+    for key, value in state.items():
+        onp.testing.assert_array_equal(loaded[key], value)
+    with onp.load(path, allow_pickle=False) as data:  # still an ordinary .npz file
+        onp.testing.assert_array_equal(data["file"], state["file"])
+    buffer = io.BytesIO()
+    nn.save(state, buffer)
+    buffer.seek(0)
+    assert sorted(nn.load(buffer)) == sorted(state)
+    with pytest.raises(TypeError, match="holds text"):
+        nn.save({"w": onp.array(["a"])}, tmp_path / "t.npz")
+    with pytest.raises(TypeError, match="keys must be non-empty strings"):
+        nn.save({1: onp.ones(1)}, tmp_path / "k.npz")
+    with pytest.raises(FileNotFoundError, match="save: the folder"):
+        nn.save(state, tmp_path / "missing" / "w.npz")
+
+
+def test_load_with_like_checks_names_shapes_and_dtypes_first(tmp_path):
+    path = tmp_path / "w.npz"
+    nn.save({"w": onp.ones((2, 2)), "n": onp.array(3)}, path)
+    like = {"w": onp.zeros((2, 2), onp.float32), "n": onp.array(0)}
+    loaded = nn.load(path, like=like)
+    assert loaded["w"].dtype == onp.float64  # load returns what the file holds
+    with pytest.raises(nn.StateDictError, match=r"w: shape \(2, 2\) in the state, \(3,\)"):
+        nn.load(path, like={"w": onp.zeros(3), "n": onp.array(0)})
+    with pytest.raises(nn.StateDictError, match="n: dtype float64 in the state does not convert"):
+        nn.save({"w": onp.ones((2, 2)), "n": onp.array(3.5)}, path)
+        nn.load(path, like=like)
+    assert sorted(nn.load(path, like={"w": onp.zeros((2, 2))}, strict=False)) == ["w"]
+
+
+def test_load_state_dict_refuses_values_that_do_not_convert():
+    model = nn.Linear(3, 2)
+    state = model.state_dict()
+    with pytest.raises(nn.StateDictError, match="weight: dtype complex128"):
+        model.load_state_dict({**state, "weight": state["weight"] + 0j})
+    with pytest.raises(nn.StateDictError, match="bias: dtype <U3"):
+        model.load_state_dict({**state, "bias": onp.array(["1.5", "2.0"])})
+    with pytest.raises(TypeError, match="state must be a dict"):
+        model.load_state_dict([("weight", state["weight"])])
+    with pytest.raises(TypeError, match="load_state_dict: strict must be True or False"):
+        model.load_state_dict(state, strict="no")
+    model.load_state_dict({**state, "bias": onp.array([1, 2])})  # integers convert
+    onp.testing.assert_array_equal(model.bias.data, [1.0, 2.0])
+
+
+def test_module_settings_are_checked():
+    model = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="train: mode must be True or False"):
+        model.train("no")
+    with pytest.raises(ValueError, match="astype: dtype must be a floating-point dtype"):
+        model.astype(onp.int32)
+    with pytest.raises(TypeError, match="zero_grad: set_to_none must be True or False"):
+        model.zero_grad(1)
+    with pytest.raises(TypeError, match="requires_grad_: flag must be True or False"):
+        model.requires_grad_(None)
+    with pytest.raises(
+        ValueError, match=r"register_buffer: the name must be a non-empty string without '\.'"
+    ):
+        model.register_buffer("a.b", onp.zeros(1))
+    with pytest.raises(ValueError, match="add_module: the name must be a non-empty"):
+        model.add_module("", nn.ReLU())
+    with pytest.raises(TypeError, match="register_parameter: the name must be a string"):
+        model.register_parameter(1, None)

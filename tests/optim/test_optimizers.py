@@ -235,3 +235,268 @@ def test_clip_leaves_small_gradients_and_rejects_nonfinite_on_request():
     w.grad = wg.Variable(onp.array([onp.inf, 1.0]), requires_grad=False)
     with pytest.raises(ValueError, match="norm"):
         optim.clip_grad_norm_(w, 1.0, error_if_nonfinite=True)
+
+
+# --- settings: every one checked, named, with its range -----------------------------------
+
+NAN, INF = float("nan"), float("inf")
+AT_LEAST_ZERO = dict(value_errors=[-1e-9, -1.0, NAN, INF], type_errors=[True, "0.1", None])
+POSITIVE = dict(value_errors=[0.0, -1.0, NAN, INF], type_errors=[True, "1e-8", None])
+BELOW_ONE = dict(value_errors=[-0.1, 1.0, 1.5, NAN], type_errors=[True, "0.9", None])
+UNIT = dict(value_errors=[-0.1, 1.5, NAN], type_errors=[True, "0.5", None])
+FLAG = dict(value_errors=[], type_errors=[1, 0, "yes", None])
+COUNT = dict(value_errors=[0, -1], type_errors=[1.5, 2.0, True, "2", None])
+GAMMA = dict(value_errors=[0.0, -0.5, NAN, INF], type_errors=[True, "0.1", None])
+
+
+def _param():
+    return wg.Variable(onp.ones(2))
+
+
+def _sgd():
+    return optim.SGD([_param()], lr=1.0)
+
+
+# (where, parameter, build with the value, the refused values by exception)
+SETTINGS = [
+    *(
+        (name, "lr", lambda v, name=name: getattr(optim, name)([_param()], lr=v), AT_LEAST_ZERO)
+        for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
+    ),
+    *(
+        (
+            name,
+            "weight_decay",
+            lambda v, name=name: getattr(optim, name)(weight_decay=v),
+            AT_LEAST_ZERO,
+        )
+        for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
+    ),
+    *(
+        (name, "eps", lambda v, name=name: getattr(optim, name)(eps=v), POSITIVE)
+        for name in ("Adam", "AdamW", "RMSprop", "Adagrad")
+    ),
+    ("SGD", "momentum", lambda v: optim.SGD(momentum=v), BELOW_ONE),
+    ("SGD", "dampening", lambda v: optim.SGD(momentum=0.5, dampening=v), UNIT),
+    ("SGD", "nesterov", lambda v: optim.SGD(momentum=0.5, nesterov=v), FLAG),
+    ("Adam", "betas[0]", lambda v: optim.Adam(betas=(v, 0.9)), BELOW_ONE),
+    ("AdamW", "betas[1]", lambda v: optim.AdamW(betas=(0.9, v)), BELOW_ONE),
+    (
+        "Adam",
+        "betas",
+        lambda v: optim.Adam(betas=v),
+        dict(value_errors=[], type_errors=[0.9, (0.9,), None]),
+    ),
+    ("Adam", "amsgrad", lambda v: optim.Adam(amsgrad=v), FLAG),
+    ("RMSprop", "alpha", lambda v: optim.RMSprop(alpha=v), BELOW_ONE),
+    ("RMSprop", "momentum", lambda v: optim.RMSprop(momentum=v), BELOW_ONE),
+    ("RMSprop", "centered", lambda v: optim.RMSprop(centered=v), FLAG),
+    ("Adagrad", "lr_decay", lambda v: optim.Adagrad(lr_decay=v), AT_LEAST_ZERO),
+    (
+        "Adagrad",
+        "initial_accumulator_value",
+        lambda v: optim.Adagrad(initial_accumulator_value=v),
+        AT_LEAST_ZERO,
+    ),
+    # settings of a parameter group, and of a saved one loaded back
+    ("SGD", "lr", lambda v: optim.SGD([{"params": [_param()], "lr": v}], lr=0.1), AT_LEAST_ZERO),
+    (
+        "Adam",
+        "betas[0]",
+        lambda v: optim.Adam([_param()]).add_param_group({"params": [_param()], "betas": (v, 0.9)}),
+        BELOW_ONE,
+    ),
+    (
+        "SGD",
+        "momentum",
+        lambda v: _sgd().load_state_dict(
+            {
+                "state": {},
+                "param_groups": [{**_sgd().state_dict()["param_groups"][0], "momentum": v}],
+            }
+        ),
+        BELOW_ONE,
+    ),
+    ("zero_grad", "set_to_none", lambda v: _sgd().zero_grad(v), FLAG),
+    # schedules
+    ("StepLR", "step_size", lambda v: optim.StepLR(_sgd(), v), COUNT),
+    ("StepLR", "gamma", lambda v: optim.StepLR(_sgd(), 2, v), GAMMA),
+    (
+        "MultiStepLR",
+        "milestones",
+        lambda v: optim.MultiStepLR(_sgd(), v),
+        dict(value_errors=[[2, -1]], type_errors=[[1.5], [True], 3, "12"]),
+    ),
+    ("MultiStepLR", "gamma", lambda v: optim.MultiStepLR(_sgd(), [2], v), GAMMA),
+    ("ExponentialLR", "gamma", lambda v: optim.ExponentialLR(_sgd(), v), GAMMA),
+    ("CosineAnnealingLR", "T_max", lambda v: optim.CosineAnnealingLR(_sgd(), v), COUNT),
+    (
+        "CosineAnnealingLR",
+        "eta_min",
+        lambda v: optim.CosineAnnealingLR(_sgd(), 5, v),
+        AT_LEAST_ZERO,
+    ),
+    (
+        "CosineAnnealingLR",
+        "last_epoch",
+        lambda v: optim.CosineAnnealingLR(_sgd(), 5, last_epoch=v),
+        dict(value_errors=[-2], type_errors=[0.5, None]),
+    ),
+    ("LinearWarmup", "warmup_epochs", lambda v: optim.LinearWarmup(_sgd(), v), COUNT),
+    ("LinearWarmup", "start_factor", lambda v: optim.LinearWarmup(_sgd(), 2, v), UNIT),
+    (
+        "LinearWarmup",
+        "after",
+        lambda v: optim.LinearWarmup(_sgd(), 2, after=v),
+        dict(value_errors=[], type_errors=[0.5, "cosine"]),
+    ),
+    (
+        "LambdaLR",
+        "lr_lambda",
+        lambda v: optim.LambdaLR(_sgd(), v),
+        dict(value_errors=[], type_errors=[0.5, None]),
+    ),
+    (
+        "LambdaLR",
+        "lr_lambda(0)",
+        lambda v: optim.LambdaLR(_sgd(), lambda e: v),
+        dict(value_errors=[-0.5, NAN, INF], type_errors=["1", None]),
+    ),
+    # clipping
+    (
+        "clip_grad_norm_",
+        "max_norm",
+        lambda v: optim.clip_grad_norm_([_param()], v),
+        dict(value_errors=[-1.0, NAN], type_errors=["1", None, True]),
+    ),
+    (
+        "clip_grad_norm_",
+        "norm_type",
+        lambda v: optim.clip_grad_norm_([_param()], 1.0, v),
+        dict(value_errors=[0.0, -2.0, NAN], type_errors=["2", None]),
+    ),
+    (
+        "clip_grad_norm_",
+        "error_if_nonfinite",
+        lambda v: optim.clip_grad_norm_([_param()], 1.0, 2.0, v),
+        FLAG,
+    ),
+    (
+        "clip_grad_value_",
+        "clip_value",
+        lambda v: optim.clip_grad_value_([_param()], v),
+        dict(value_errors=[-1.0, NAN], type_errors=["1", None]),
+    ),
+    (
+        "clip_by_global_norm",
+        "max_norm",
+        lambda v: optim.clip_by_global_norm([onp.ones(2)], v),
+        dict(value_errors=[-1.0, NAN], type_errors=["1", None]),
+    ),
+    (
+        "global_norm",
+        "norm_type",
+        lambda v: optim.global_norm([onp.ones(2)], v),
+        dict(value_errors=[0.0, NAN], type_errors=["inf"]),
+    ),
+]
+SETTING_CASES = [
+    pytest.param(where, name, make, error, value, id=f"{where} {name}={value!r}")
+    for where, name, make, refused in SETTINGS
+    for error, values in (
+        (ValueError, refused["value_errors"]),
+        (TypeError, refused["type_errors"]),
+    )
+    for value in values
+]
+
+
+@pytest.mark.parametrize("where, name, make, error, value", SETTING_CASES)
+def test_every_setting_is_checked_and_named(where, name, make, error, value):
+    with pytest.raises(error) as info:
+        make(value)
+    message = str(info.value)
+    assert message.startswith(f"{where}: {name}"), message
+
+
+def test_edges_of_the_ranges_are_accepted():
+    p = _param()
+    optim.SGD([p], lr=0.0, momentum=0.0, dampening=1.0)
+    optim.Adam([_param()], betas=(0.0, 0.0), weight_decay=0.0)
+    optim.RMSprop([_param()], alpha=0.0)
+    optim.LinearWarmup(_sgd(), 1, start_factor=0.0)
+    optim.MultiStepLR(_sgd(), [0, 3])
+    assert optim.clip_grad_norm_([p], INF, norm_type=INF) == 0.0
+    optim.clip_grad_value_([p], INF)
+
+
+def test_parameters_must_be_given_as_an_iterable_of_variables():
+    w = _param()
+    with pytest.raises(TypeError, match="params must be an iterable of Variables"):
+        optim.SGD(w, lr=0.1)  # a bare Variable: iterating it would give its entries
+    with pytest.raises(TypeError, match="params must be an iterable of Variables"):
+        optim.SGD({"params": [w]}, lr=0.1)
+    with pytest.raises(TypeError, match="a parameter group is a dict with a 'params' entry"):
+        optim.SGD([{"lr": 0.1}], lr=0.1)
+    with pytest.raises(TypeError, match="closure must be a function"):
+        optim.SGD([w], lr=0.1).step(closure=3)
+    with pytest.raises(TypeError, match="clip_grad_norm_: parameters must be Variables"):
+        optim.clip_grad_norm_([onp.ones(2)], 1.0)
+
+
+def test_numpy_float64_settings_are_plain_floats():
+    opt = optim.Adam([_param()], lr=onp.float64(0.1), betas=(onp.float64(0.9), 0.99))
+    group = opt.param_groups[0]
+    assert type(group["lr"]) is float and type(group["betas"][0]) is float
+
+
+# --- float32 parameters keep float32 values and state --------------------------------------
+
+FLOAT32_CONFIGS = [
+    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)),
+    ("SGD", dict(lr=onp.float64(0.1), momentum=onp.float64(0.9))),
+    ("Adam", dict(lr=onp.float64(0.1), weight_decay=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.1, betas=(onp.float64(0.8), 0.9))),
+    ("RMSprop", dict(lr=0.1, alpha=onp.float64(0.9), momentum=0.5, centered=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.1)),
+]
+
+
+@pytest.mark.parametrize(
+    "name, settings", FLOAT32_CONFIGS, ids=[f"{n} {s}" for n, s in FLOAT32_CONFIGS]
+)
+def test_float32_parameters_and_state_stay_float32(name, settings):
+    w = wg.Variable(onp.ones(3, onp.float32))
+    opt = getattr(optim, name)([w], **settings)
+    schedule = optim.CosineAnnealingLR(opt, T_max=10)
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+        schedule.step()
+    assert w.dtype == onp.float32
+    for key, value in opt.state[id(w)].items():
+        if onp.asarray(value).dtype.kind == "f":
+            assert onp.asarray(value).dtype == onp.float32, key
+    # functional face, with float64 gradients for float32 parameters
+    functional = getattr(optim, name)(**settings)
+    params = {"w": onp.ones(3, onp.float32)}
+    state = functional.init(params)
+    for _ in range(2):
+        params, state = functional.update(params, {"w": onp.ones(3)}, state)
+    assert params["w"].dtype == onp.float32
+    for entry in state:
+        for key, value in entry.items():
+            if onp.asarray(value).dtype.kind == "f":
+                assert onp.asarray(value).dtype == onp.float32, key
+
+
+def test_clipping_keeps_float32():
+    w = wg.Variable(onp.ones(3, onp.float32))
+    (w * w).sum().backward()
+    optim.clip_grad_norm_([w], onp.float64(0.1))
+    assert w.grad.dtype == onp.float32
+    optim.clip_grad_value_([w], onp.float64(0.01))
+    assert w.grad.dtype == onp.float32
+    clipped, _ = optim.clip_by_global_norm({"w": onp.full(3, 10, onp.float32)}, onp.float64(1.0))
+    assert clipped["w"].dtype == onp.float32

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn import _checks
+
 __all__ = ["load_digits", "make_moons", "make_spirals"]
 
 
@@ -19,6 +21,8 @@ def load_digits(as_images: bool = False, dtype=np.float64) -> tuple[np.ndarray, 
     >>> x.shape, y[:5]  # doctest: +SKIP
     ((1797, 64), array([0, 1, 2, 3, 4]))
     """
+    as_images = _checks.boolean(as_images, "as_images", "load_digits")
+    dtype = _checks.float_dtype(dtype, "dtype", "load_digits")
     try:
         from sklearn.datasets import load_digits as sk_load_digits
     except ImportError as err:
@@ -48,7 +52,12 @@ def make_spirals(
     >>> x.shape, sorted(set(y.tolist()))
     ((150, 2), [0, 1, 2])
     """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    where = "make_spirals"
+    n_per_class = _checks.integer(n_per_class, "n_per_class", where, low=1)
+    n_classes = _checks.integer(n_classes, "n_classes", where, low=1)
+    noise = _checks.real(noise, "noise", where, low=0.0)
+    rng = _checks.seed(seed, "seed", where)
+    dtype = _checks.float_dtype(dtype, "dtype", where)
     radius = np.tile(np.linspace(0.0, 1.0, n_per_class), n_classes)
     labels = np.repeat(np.arange(n_classes), n_per_class)
     angle = (
@@ -71,7 +80,11 @@ def make_moons(
     >>> x.shape, int(y.sum())
     ((10, 2), 5)
     """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    where = "make_moons"
+    n_samples = _checks.integer(n_samples, "n_samples", where, low=2)
+    noise = _checks.real(noise, "noise", where, low=0.0)
+    rng = _checks.seed(seed, "seed", where)
+    dtype = _checks.float_dtype(dtype, "dtype", where)
     n_out = n_samples // 2
     n_in = n_samples - n_out
     t_out = np.linspace(0.0, np.pi, n_out)

@@ -8,11 +8,26 @@ from typing import Any
 
 import numpy as np
 
+from ..nn import _checks
+
 __all__ = ["DataLoader", "train_test_split"]
 
 
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+def _lengths(arrays: tuple, where: str) -> int:
+    """The common length (first axis) of `arrays`."""
+    if not arrays:
+        raise ValueError(f"{where} needs at least one array.")
+    lengths = set()
+    for i, a in enumerate(arrays):
+        if np.ndim(a) == 0 or not hasattr(a, "__getitem__"):
+            raise TypeError(
+                f"{where}: argument {i} must be an array with a first (sample) axis, got "
+                f"{type(a).__name__}" + (" of no axes." if np.ndim(a) == 0 else ".")
+            )
+        lengths.add(len(a))
+    if len(lengths) != 1:
+        raise ValueError(f"{where}: the arrays have different lengths {sorted(lengths)}.")
+    return lengths.pop()
 
 
 class DataLoader:
@@ -39,17 +54,13 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | np.random.Generator | None = None,
     ) -> None:
-        if not arrays:
-            raise ValueError("DataLoader needs at least one array.")
-        lengths = {len(a) for a in arrays}
-        if len(lengths) != 1:
-            raise ValueError(f"DataLoader: the arrays have different lengths {sorted(lengths)}.")
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}.")
-        self.arrays = arrays
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.rng = _rng(seed)
-        self.num_samples = lengths.pop()
+        where = "DataLoader"
+        self.num_samples = _lengths(arrays, where)
+        self.batch_size = _checks.integer(batch_size, "batch_size", where, low=1)
+        self.shuffle = _checks.boolean(shuffle, "shuffle", where)
+        self.drop_last = _checks.boolean(drop_last, "drop_last", where)
+        self.rng = _checks.seed(seed, "seed", where)
+        self.arrays = tuple(a if hasattr(a, "shape") else np.asarray(a) for a in arrays)
 
     def __len__(self) -> int:
         n, b = self.num_samples, self.batch_size
@@ -84,18 +95,25 @@ def train_test_split(
     >>> len(x_train), len(x_test)
     (7, 3)
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}.")
-    n = len(arrays[0])
-    if any(len(a) != n for a in arrays):
-        raise ValueError("train_test_split: the arrays have different lengths.")
-    rng = _rng(seed)
+    where = "train_test_split"
+    n = _lengths(arrays, where)
+    test_fraction = _checks.real(
+        test_fraction, "test_fraction", where, 0.0, 1.0, low_open=True, high_open=True
+    )
+    rng = _checks.seed(seed, "seed", where)
+    if n < 2:
+        raise ValueError(f"{where}: needs at least 2 samples to split, got {n}.")
+    arrays = tuple(a if hasattr(a, "shape") else np.asarray(a) for a in arrays)
     if stratify is None:
         order = rng.permutation(n)
-        n_test = max(1, round(n * test_fraction))
+        n_test = min(max(1, round(n * test_fraction)), n - 1)  # neither part empty
         test, train = order[:n_test], order[n_test:]
     else:
         labels = np.asarray(stratify)
+        if labels.shape != (n,):
+            raise ValueError(
+                f"{where}: stratify needs one label per sample, shape ({n},), got {labels.shape}."
+            )
         test_parts, train_parts = [], []
         for label in np.unique(labels):
             members = rng.permutation(np.flatnonzero(labels == label))
@@ -104,6 +122,12 @@ def train_test_split(
             train_parts.append(members[k:])
         test = rng.permutation(np.concatenate(test_parts))
         train = rng.permutation(np.concatenate(train_parts))
+        if not (len(test) and len(train)):
+            raise ValueError(
+                f"{where}: test_fraction={test_fraction} leaves the "
+                f"{'test' if not len(test) else 'train'} part empty with classes this "
+                "small; change test_fraction, or split without stratify."
+            )
     out = []
     for a in arrays:
         out += [a[train], a[test]]

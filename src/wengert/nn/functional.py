@@ -20,6 +20,7 @@ from .. import numpy as wnp
 from .._core.box import getval
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
+from . import _checks
 
 __all__ = [
     "avg_pool2d",
@@ -165,6 +166,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
     >>> F.leaky_relu(np.array([-2.0, 3.0]), 0.1)
     array([-0.2,  3. ])
     """
+    negative_slope = _checks.real(negative_slope, "negative_slope", "leaky_relu")
     return _leaky_relu(x, negative_slope=negative_slope)
 
 
@@ -243,7 +245,16 @@ def _normal_cdf_impl(x):
     return (0.5 * _erfc(-x / math.sqrt(2.0))).astype(_float_dtype(x), copy=False)
 
 
+def _flat_beyond(x, bound: float):
+    """`x` clipped to [-bound, bound], with derivative 0 outside, in the dtype of `x`."""
+    value = getval(x)
+    return wnp.where(np.abs(value) <= bound, x, np.sign(value) * bound)
+
+
 def _normal_pdf(x):
+    # The density underflows to exactly 0 before |x| = 40; clipping there keeps x * x
+    # finite, so the derivatives at +-inf are 0 rather than inf * 0 = NaN.
+    x = _flat_beyond(x, 40.0)
     return wnp.exp(-0.5 * (x * x)) * _INV_SQRT_2PI
 
 
@@ -269,12 +280,14 @@ def gelu(x: Any, approximate: str = "none") -> Any:
     >>> round(float(F.gelu(1.0)), 6)
     0.841345
     """
+    _checks.choice(approximate, "approximate", "gelu", ("none", "tanh"))
     if approximate == "none":
         return x * _normal_cdf(x)
-    if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
-        return 0.5 * x * (1.0 + wnp.tanh(inner))
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
+    # tanh(inner) is exactly +-1 long before |x| = 100, so clipping x inside it changes no
+    # value but keeps x**3 from overflowing into an infinite (then NaN) derivative.
+    xc = _flat_beyond(x, 100.0)
+    inner = _SQRT_2_OVER_PI * (xc + 0.044715 * (xc * xc * xc))
+    return 0.5 * x * (1.0 + wnp.tanh(inner))
 
 
 def _lse_impl(x, axis=-1, keepdims=False):
@@ -309,6 +322,8 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False) -> Any:
     >>> float(F.logsumexp(np.array([1000.0, 1000.0])))  # 1000 + log 2
     1000.6931471805599
     """
+    axis = _checks.integer(axis, "axis", "logsumexp")
+    keepdims = _checks.boolean(keepdims, "keepdims", "logsumexp")
     return _logsumexp(x, axis=axis, keepdims=keepdims)
 
 
@@ -333,7 +348,7 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     >>> F.log_softmax(np.array([0.0, 1000.0]))
     array([-1000.,     0.])
     """
-    return _log_softmax(x, axis=axis)
+    return _log_softmax(x, axis=_checks.integer(axis, "axis", "log_softmax"))
 
 
 def _softmax_impl(x, axis=-1):
@@ -354,7 +369,7 @@ def softmax(x: Any, axis: int = -1) -> Any:
     >>> F.softmax(np.array([0.0, 0.0]))
     array([0.5, 0.5])
     """
-    return _softmax(x, axis=axis)
+    return _softmax(x, axis=_checks.integer(axis, "axis", "softmax"))
 
 
 # --- gathering by flat index (pooling, embeddings, picking the target class) --------------
@@ -422,29 +437,24 @@ def embedding(indices: Any, weight: Any) -> Any:
 # --- convolution and pooling --------------------------------------------------------------
 
 
-def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    pair = tuple(int(v) for v in value)
-    if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}.")
-    return pair  # type: ignore[return-value]
+def _pair(value: int | Sequence[int], name: str, where: str, low: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints (kernel size, stride, dilation, padding), each >= `low`."""
+    return _checks.int_pair(value, name, where, low)
 
 
-def _padding(padding, kernel, dilation, stride) -> tuple[tuple[int, int], tuple[int, int]]:
+def _padding(
+    padding, kernel, dilation, stride, where: str = "conv2d"
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """Padding as ((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same'."""
     if isinstance(padding, str):
+        _checks.choice(padding, "padding", where, ("valid", "same"))
         if padding == "valid":
             return (0, 0), (0, 0)
-        if padding == "same":
-            if stride != (1, 1):
-                raise ValueError("padding='same' needs stride 1 (as in PyTorch).")
-            rows, cols = (d * (k - 1) for k, d in zip(kernel, dilation))
-            return (rows // 2, rows - rows // 2), (cols // 2, cols - cols // 2)
-        raise ValueError(f"padding must be an int, a pair, 'valid' or 'same'; got {padding!r}.")
-    ph, pw = _pair(padding, "padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}.")
+        if stride != (1, 1):
+            raise ValueError(f"{where}: padding='same' needs stride 1 (as in PyTorch).")
+        rows, cols = (d * (k - 1) for k, d in zip(kernel, dilation))
+        return (rows // 2, rows - rows // 2), (cols // 2, cols - cols // 2)
+    ph, pw = _pair(padding, "padding", where, low=0)
     return (ph, ph), (pw, pw)
 
 
@@ -655,8 +665,10 @@ def conv2d(
         raise ValueError(
             f"conv2d: x has {shape_of(x)[1]} channels but the weight expects {shape_of(weight)[1]}."
         )
-    stride_ = _pair(stride, "stride")
-    dilation_ = _pair(dilation, "dilation")
+    if min(shape_of(weight)[2:]) < 1:
+        raise ValueError(f"conv2d: the filters {shape_of(weight)} have an empty kernel.")
+    stride_ = _pair(stride, "stride", "conv2d")
+    dilation_ = _pair(dilation, "dilation", "conv2d")
     pad = _padding(padding, shape_of(weight)[2:], dilation_, stride_)
     out = _conv2d(x, weight, stride=stride_, padding=pad, dilation=dilation_)
     if bias is not None:
@@ -665,10 +677,10 @@ def conv2d(
 
 
 def _pool_params(kernel_size, stride, padding, dilation, what):
-    kernel = _pair(kernel_size, "kernel_size")
-    stride_ = kernel if stride is None else _pair(stride, "stride")
-    dilation_ = _pair(dilation, "dilation")
-    pad = _pair(padding, "padding")
+    kernel = _pair(kernel_size, "kernel_size", what)
+    stride_ = kernel if stride is None else _pair(stride, "stride", what)
+    dilation_ = _pair(dilation, "dilation", what)
+    pad = _pair(padding, "padding", what, low=0)
     if pad[0] * 2 > kernel[0] or pad[1] * 2 > kernel[1]:
         raise ValueError(f"{what}: padding {padding} is more than half the kernel {kernel}.")
     return kernel, stride_, ((pad[0], pad[0]), (pad[1], pad[1])), dilation_
@@ -765,6 +777,7 @@ def avg_pool2d(
              [10.5, 12.5]]]])
     """
     kernel, stride_, pad, _ = _pool_params(kernel_size, stride, padding, 1, "avg_pool2d")
+    count_include_pad = _checks.boolean(count_include_pad, "count_include_pad", "avg_pool2d")
     dtype = _float_dtype(getval(x))
     if count_include_pad or pad == ((0, 0), (0, 0)):
         divisor = dtype.type(kernel[0] * kernel[1])
@@ -804,9 +817,20 @@ def batch_norm(
     array([[-1.],
            [ 1.]])
     """
+    training = _checks.boolean(training, "training", "batch_norm")
+    momentum = _checks.real(momentum, "momentum", "batch_norm", 0.0, 1.0)
+    eps = _checks.real(eps, "eps", "batch_norm", 0.0, low_open=True)
     shape = shape_of(x)
     if len(shape) < 2:
         raise ValueError(f"batch_norm needs x with a batch and a channel axis, got {shape}.")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither.")
+    stats_shapes = {np.shape(running_mean), np.shape(running_var)}
+    if running_mean is not None and stats_shapes != {(shape[1],)}:
+        raise ValueError(
+            f"batch_norm: running_mean and running_var need one entry per channel, shape "
+            f"({shape[1]},), got {np.shape(running_mean)} and {np.shape(running_var)}."
+        )
     axes = (0, *range(2, len(shape)))
     n = math.prod(shape[a] for a in axes)
     if training or running_mean is None:
@@ -826,15 +850,26 @@ def batch_norm(
             running_var *= 1.0 - momentum
             running_var += momentum * batch_var
     else:
+        # The running statistics are constants: in x's dtype, so float32 stays float32.
         cshape = _channel_shape(x, shape[1])
-        centred = x - np.reshape(running_mean, cshape)
-        var = np.reshape(running_var, cshape)
+        dtype = _float_dtype(getval(x))
+        centred = x - np.reshape(running_mean, cshape).astype(dtype, copy=False)
+        var = np.reshape(running_var, cshape).astype(dtype, copy=False)
     out = centred / wnp.sqrt(var + eps)
     if weight is not None:
         out = out * wnp.reshape(weight, _channel_shape(x, shape[1]))
     if bias is not None:
         out = out + wnp.reshape(bias, _channel_shape(x, shape[1]))
     return out
+
+
+def _normalized_shape(value: Any, where: str) -> tuple[int, ...]:
+    """`normalized_shape` as a tuple of positive ints (from an int or a sequence)."""
+    if isinstance(value, (list, tuple)) and value:
+        return tuple(_checks.integer(v, "normalized_shape", where, low=1) for v in value)
+    if isinstance(value, (list, tuple)):
+        raise ValueError(f"{where}: normalized_shape must not be empty.")
+    return (_checks.integer(value, "normalized_shape", where, low=1),)
 
 
 def layer_norm(
@@ -851,7 +886,8 @@ def layer_norm(
     >>> np.round(F.layer_norm(np.array([[1.0, 3.0]]), 2), 4)
     array([[-1.,  1.]])
     """
-    dims = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    dims = _normalized_shape(normalized_shape, "layer_norm")
+    eps = _checks.real(eps, "eps", "layer_norm", 0.0, low_open=True)
     shape = shape_of(x)
     if tuple(shape[len(shape) - len(dims) :]) != dims:
         raise ValueError(f"layer_norm: input shape {shape} does not end in {dims}.")
@@ -868,7 +904,7 @@ def layer_norm(
 
 
 def dropout(
-    x: Any, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None
+    x: Any, p: float = 0.5, training: bool = True, rng: np.random.Generator | int | None = None
 ) -> Any:
     """Zero each entry with probability `p` and scale the rest by 1/(1-p) (training only).
 
@@ -877,13 +913,13 @@ def dropout(
     >>> F.dropout(np.ones(4), 0.5, training=False)
     array([1., 1., 1., 1.])
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1], got {p}.")
+    p = _checks.real(p, "p", "dropout", 0.0, 1.0)
+    training = _checks.boolean(training, "training", "dropout")
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
-    rng = np.random.default_rng() if rng is None else rng
+    rng = _checks.seed(rng, "rng", "dropout")
     value = getval(x)
     keep = rng.random(np.shape(value)) >= p
     scale = (keep / (1.0 - p)).astype(_float_dtype(value), copy=False)
@@ -893,14 +929,19 @@ def dropout(
 # --- losses --------------------------------------------------------------------------------
 
 
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(reduction: str, what: str) -> str:
+    return _checks.choice(reduction, "reduction", what, _REDUCTIONS)
+
+
 def _reduce(loss, reduction: str, what: str):
     if reduction == "mean":
         return wnp.mean(loss)
     if reduction == "sum":
         return wnp.sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}.")
+    return loss
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarray:
@@ -912,7 +953,15 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
     array([[0., 1., 0.],
            [1., 0., 0.]])
     """
+    num_classes = _checks.integer(num_classes, "num_classes", "one_hot", low=1)
     labels = np.asarray(getval(labels))
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}.")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise IndexError(
+            f"one_hot: a label is out of range: labels must be in [0, {num_classes}), got "
+            f"values from {labels.min()} to {labels.max()}."
+        )
     return (labels[..., None] == np.arange(num_classes)).astype(dtype)
 
 
@@ -938,7 +987,13 @@ def _class_last(x):
     return wnp.moveaxis(x, 1, -1) if len(shape_of(x)) > 2 else x
 
 
-def _labels(target, logits_shape, what):
+def _n_classes(shape) -> int:
+    return shape[-1 if len(shape) == 1 else 1]
+
+
+def _labels(target, logits_shape, ignore_index, what):
+    """The integer labels, checked: shape (N, d1, ...) for logits (N, C, d1, ...), and
+    each in [0, C) unless it is `ignore_index`."""
     labels = np.asarray(getval(target))
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"{what}: class labels must be integers, got dtype {labels.dtype}.")
@@ -948,16 +1003,40 @@ def _labels(target, logits_shape, what):
             f"{what}: logits of shape {logits_shape} need labels of shape {tuple(expected)}, "
             f"got {labels.shape}."
         )
+    n = _n_classes(logits_shape)
+    counted = labels[labels != ignore_index]
+    if counted.size and (counted.min() < 0 or counted.max() >= n):
+        raise IndexError(
+            f"{what}: a label is out of range for {n} classes: labels must be in [0, {n}) "
+            f"or equal ignore_index={ignore_index}, got values from {counted.min()} to "
+            f"{counted.max()}."
+        )
     return labels
+
+
+def _class_weight(weight, n_classes: int, dtype, what):
+    """The per-class weights, checked to have one entry per class; a plain array (a
+    constant) takes the dtype of the logits, so that float32 stays float32."""
+    if weight is None:
+        return None
+    shape = shape_of(weight)
+    if tuple(shape) != (n_classes,):
+        raise ValueError(
+            f"{what}: weight needs one entry per class, shape ({n_classes},), got {shape}."
+        )
+    if getval(weight) is weight:
+        return np.asarray(weight).astype(dtype, copy=False)
+    return weight
 
 
 def _label_weights(loss, labels, weight, ignore_index):
     """The mask of labels that count, and each sample's weight (its class's, or 1; 0 where
     ignored). Class weights are constants: no derivative flows into them."""
     keep = labels != ignore_index
-    w = keep.astype(np.result_type(getval(loss)))
+    dtype = np.result_type(getval(loss))
+    w = keep.astype(dtype)
     if weight is not None:
-        w = w * np.asarray(getval(weight))[np.where(keep, labels, 0)]
+        w = w * np.asarray(getval(weight), dtype=dtype)[np.where(keep, labels, 0)]
     return keep, w
 
 
@@ -982,13 +1061,19 @@ def cross_entropy(
     """Cross-entropy of class `target`s (integer labels, or probabilities shaped like the
     logits) under softmax(logits), classes on axis 1; stable for any logits.
 
+    `label_smoothing` in [0, 1] mixes the target with the uniform distribution.
+
     >>> import numpy as np
     >>> from wengert.nn import functional as F
     >>> float(F.cross_entropy(np.array([[1000.0, 0.0]]), np.array([1])))
     1000.0
     """
     what = "cross_entropy"
+    ignore_index = _checks.integer(ignore_index, "ignore_index", what)
+    reduction = _reduction(reduction, what)
+    label_smoothing = _checks.real(label_smoothing, "label_smoothing", what, 0.0, 1.0)
     shape = shape_of(logits)
+    weight = _class_weight(weight, _n_classes(shape), _float_dtype(getval(logits)), what)
     if np.issubdtype(np.result_type(getval(target)), np.floating):
         if shape_of(target) != shape:
             raise ValueError(
@@ -1000,13 +1085,11 @@ def cross_entropy(
         if label_smoothing:
             target = target * (1.0 - label_smoothing) + label_smoothing / shape[axis]
         if weight is not None:
-            logp = logp * wnp.reshape(weight, _channel_shape(logits, shape[1]))
+            logp = logp * wnp.reshape(weight, _channel_shape(logits, shape[axis]))
         return _reduce(-wnp.sum(target * logp, axis=axis), reduction, what)
-    labels = _labels(target, shape, what)
+    labels = _labels(target, shape, ignore_index, what)
     flat_logits = _class_last(logits)
     safe = np.where(labels == ignore_index, 0, labels)
-    if safe.size and (safe.min() < 0 or safe.max() >= shape[-1 if len(shape) == 1 else 1]):
-        raise IndexError(f"{what}: a label is out of range for {shape} logits.")
     loss = _ce(flat_logits, safe)
     if not label_smoothing:
         return _weighted_reduce(loss, labels, weight, ignore_index, reduction, what)
@@ -1040,8 +1123,11 @@ def nll_loss(
     0.2876820724517809
     """
     what = "nll_loss"
+    ignore_index = _checks.integer(ignore_index, "ignore_index", what)
+    reduction = _reduction(reduction, what)
     shape = shape_of(log_probs)
-    labels = _labels(target, shape, what)
+    weight = _class_weight(weight, _n_classes(shape), _float_dtype(getval(log_probs)), what)
+    labels = _labels(target, shape, ignore_index, what)
     flat = _class_last(log_probs)
     safe = np.where(labels == ignore_index, 0, labels)
     n_classes = shape_of(flat)[-1]
@@ -1065,32 +1151,57 @@ def binary_cross_entropy_with_logits(
     >>> float(F.binary_cross_entropy_with_logits(np.array([-800.0]), np.array([1.0])))
     800.0
     """
+    what = "binary_cross_entropy_with_logits"
+    reduction = _reduction(reduction, what)
     if pos_weight is None:
         loss = _softplus(logits) - logits * target
     else:
         loss = (1.0 - target) * logits + (1.0 + (pos_weight - 1.0) * target) * _softplus(-logits)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+    return _reduce(loss, reduction, what)
+
+
+_LOG_FLOOR = -100.0
+
+
+def _clamped_log(p):
+    """log(p) clamped below at -100, as PyTorch's binary cross-entropy does, with the
+    derivative of the clamped function: 0 where the clamp holds. log is taken of 1 there
+    (and the result replaced), so that p = 0 gives 0 rather than 0 * inf = NaN in every
+    derivative, of every order and in both modes."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept = np.log(np.asarray(getval(p))) > _LOG_FLOOR
+    return wnp.where(kept, wnp.log(wnp.where(kept, p, 1.0)), _LOG_FLOOR)
 
 
 def binary_cross_entropy(
     probs: Any, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Any:
-    """Binary cross-entropy of `target` given probabilities; logs are clamped at -100 as
-    in PyTorch. Prefer the `_with_logits` form, which is stable.
+    """Binary cross-entropy of `target` given probabilities in [0, 1]; logs are clamped
+    at -100 as in PyTorch, and the gradient is that of the clamped function (0 where a
+    log is clamped), finite at probabilities 0 and 1. Prefer the `_with_logits` form,
+    which is stable.
 
     >>> import numpy as np
     >>> from wengert.nn import functional as F
     >>> round(float(F.binary_cross_entropy(np.array([0.5]), np.array([1.0]))), 6)
     0.693147
     """
-    log_p = wnp.maximum(wnp.log(probs), -100.0)
-    log_q = wnp.maximum(wnp.log(1.0 - probs), -100.0)
+    what = "binary_cross_entropy"
+    reduction = _reduction(reduction, what)
+    p = np.asarray(getval(probs))
+    if p.size and not (np.all(p >= 0) and np.all(p <= 1)):
+        raise ValueError(
+            f"{what}: probabilities must be in [0, 1], got values from {np.min(p)} to "
+            f"{np.max(p)}; for logits use binary_cross_entropy_with_logits."
+        )
+    log_p = _clamped_log(probs)
+    log_q = _clamped_log(1.0 - probs)
     loss = -(target * log_p + (1.0 - target) * log_q)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction, "binary_cross_entropy")
+    return _reduce(loss, reduction, what)
 
 
 def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
@@ -1101,6 +1212,7 @@ def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
     >>> float(F.mse_loss(np.array([1.0, 3.0]), np.array([0.0, 0.0])))
     5.0
     """
+    reduction = _reduction(reduction, "mse_loss")
     d = x - target
     return _reduce(d * d, reduction, "mse_loss")
 
@@ -1113,17 +1225,20 @@ def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
     >>> float(F.l1_loss(np.array([1.0, -3.0]), np.array([0.0, 0.0])))
     2.0
     """
+    reduction = _reduction(reduction, "l1_loss")
     return _reduce(wnp.abs(x - target), reduction, "l1_loss")
 
 
 def huber_loss(x: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -> Any:
-    """Squared error for small errors, absolute error beyond `delta`.
+    """Squared error for small errors, absolute error beyond `delta` (> 0).
 
     >>> import numpy as np
     >>> from wengert.nn import functional as F
     >>> F.huber_loss(np.array([0.5, 3.0]), np.array([0.0, 0.0]), reduction="none")
     array([0.125, 2.5  ])
     """
+    reduction = _reduction(reduction, "huber_loss")
+    delta = _checks.real(delta, "delta", "huber_loss", 0.0, low_open=True)
     d = x - target
     a = wnp.abs(d)
     small = getval(a) < delta

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..variable import Variable
+from . import _checks
 
 __all__ = [
     "calculate_gain",
@@ -38,18 +39,28 @@ __all__ = [
 Target = Any  # a shape, a NumPy array or a Variable
 
 
-def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """A NumPy generator from a generator, a seed, or None (fresh entropy)."""
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+def as_rng(rng: np.random.Generator | int | None, where: str = "as_rng") -> np.random.Generator:
+    """A NumPy generator from a generator, a seed (an integer >= 0), or None (fresh
+    entropy)."""
+    return _checks.seed(rng, "rng", where)
 
 
-def _shape_dtype(target: Target, dtype) -> tuple[tuple[int, ...], np.dtype]:
-    if isinstance(target, Variable):
+def _shape_dtype(target: Target, dtype, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    if isinstance(target, (Variable, np.ndarray)):
+        if target.dtype.kind != "f":
+            raise TypeError(
+                f"{where}: target must hold floating-point values, got dtype {target.dtype}."
+            )
         return tuple(target.shape), target.dtype
-    if isinstance(target, np.ndarray):
-        return target.shape, target.dtype
-    shape = (int(target),) if isinstance(target, (int, np.integer)) else tuple(target)
-    return shape, np.dtype(np.float64 if dtype is None else dtype)
+    dtype = _checks.float_dtype(np.float64 if dtype is None else dtype, "dtype", where)
+    if isinstance(target, (list, tuple)):
+        return tuple(_checks.integer(n, "shape", where, low=0) for n in target), dtype
+    if isinstance(target, str) or not hasattr(target, "__index__"):
+        raise TypeError(
+            f"{where}: target must be a shape (an int or a tuple of ints), a NumPy array "
+            f"or a Variable, got {type(target).__name__}."
+        )
+    return (_checks.integer(target, "shape", where, low=0),), dtype
 
 
 def _fill(target: Target, values: np.ndarray) -> Any:
@@ -77,6 +88,14 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
+def _fans(shape: Sequence[int], where: str) -> tuple[int, int]:
+    """`fans`, both of which must be positive to scale an initialisation."""
+    fan_in, fan_out = fans(shape)
+    if fan_in < 1 or fan_out < 1:
+        raise ValueError(f"{where}: a weight of shape {tuple(shape)} has no fan in or fan out.")
+    return fan_in, fan_out
+
+
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended scale of weights feeding `nonlinearity` (as in PyTorch).
 
@@ -84,6 +103,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     >>> round(init.calculate_gain("relu"), 6)
     1.414214
     """
+    if not isinstance(nonlinearity, str):
+        raise TypeError(
+            f"calculate_gain: nonlinearity must be a name such as 'relu', got "
+            f"{type(nonlinearity).__name__}."
+        )
     if nonlinearity in ("linear", "identity", "sigmoid") or nonlinearity.startswith("conv"):
         return 1.0
     if nonlinearity == "tanh":
@@ -91,7 +115,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        slope = 0.01 if param is None else _checks.real(param, "param", "calculate_gain")
         return math.sqrt(2.0 / (1.0 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4.0
@@ -105,8 +129,14 @@ def uniform(target: Target, low: float = 0.0, high: float = 1.0, rng=None, dtype
     >>> init.uniform((2,), 0.0, 1.0, rng=0).shape
     (2,)
     """
-    shape, dt = _shape_dtype(target, dtype)
-    return _fill(target, as_rng(rng).uniform(low, high, shape).astype(dt))
+    return _uniform(target, low, high, rng, dtype, "uniform")
+
+
+def _uniform(target: Target, low, high, rng, dtype, where: str) -> Any:
+    shape, dt = _shape_dtype(target, dtype, where)
+    low = _checks.real(low, "low", where)
+    high = _checks.real(high, "high", where, low=low)
+    return _fill(target, as_rng(rng, where).uniform(low, high, shape).astype(dt))
 
 
 def normal(target: Target, mean: float = 0.0, std: float = 1.0, rng=None, dtype=None) -> Any:
@@ -116,8 +146,14 @@ def normal(target: Target, mean: float = 0.0, std: float = 1.0, rng=None, dtype=
     >>> init.normal((3, 2), std=0.1, rng=0).shape
     (3, 2)
     """
-    shape, dt = _shape_dtype(target, dtype)
-    return _fill(target, (mean + std * as_rng(rng).standard_normal(shape)).astype(dt))
+    return _normal(target, mean, std, rng, dtype, "normal")
+
+
+def _normal(target: Target, mean, std, rng, dtype, where: str) -> Any:
+    shape, dt = _shape_dtype(target, dtype, where)
+    mean = _checks.real(mean, "mean", where)
+    std = _checks.real(std, "std", where, low=0.0)
+    return _fill(target, (mean + std * as_rng(rng, where).standard_normal(shape)).astype(dt))
 
 
 def constant(target: Target, value: float, dtype=None) -> Any:
@@ -127,7 +163,12 @@ def constant(target: Target, value: float, dtype=None) -> Any:
     >>> init.constant((2,), 0.5)
     array([0.5, 0.5])
     """
-    shape, dt = _shape_dtype(target, dtype)
+    return _constant(target, value, dtype, "constant")
+
+
+def _constant(target: Target, value, dtype, where: str) -> Any:
+    shape, dt = _shape_dtype(target, dtype, where)
+    value = _checks.real(value, "value", where)
     return _fill(target, np.full(shape, value, dtype=dt))
 
 
@@ -138,7 +179,7 @@ def zeros(target: Target, dtype=None) -> Any:
     >>> init.zeros((2,))
     array([0., 0.])
     """
-    return constant(target, 0.0, dtype)
+    return _constant(target, 0.0, dtype, "zeros")
 
 
 def ones(target: Target, dtype=None) -> Any:
@@ -148,7 +189,7 @@ def ones(target: Target, dtype=None) -> Any:
     >>> init.ones((2,))
     array([1., 1.])
     """
-    return constant(target, 1.0, dtype)
+    return _constant(target, 1.0, dtype, "ones")
 
 
 def xavier_uniform(target: Target, gain: float = 1.0, rng=None, dtype=None) -> Any:
@@ -160,10 +201,11 @@ def xavier_uniform(target: Target, gain: float = 1.0, rng=None, dtype=None) -> A
     >>> bool(abs(w).max() <= (6 / 300) ** 0.5)
     True
     """
-    shape, _ = _shape_dtype(target, dtype)
-    fan_in, fan_out = fans(shape)
+    shape, _ = _shape_dtype(target, dtype, "xavier_uniform")
+    gain = _checks.real(gain, "gain", "xavier_uniform", low=0.0)
+    fan_in, fan_out = _fans(shape, "xavier_uniform")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform(target, -bound, bound, rng, dtype)
+    return _uniform(target, -bound, bound, rng, dtype, "xavier_uniform")
 
 
 def xavier_normal(target: Target, gain: float = 1.0, rng=None, dtype=None) -> Any:
@@ -173,15 +215,17 @@ def xavier_normal(target: Target, gain: float = 1.0, rng=None, dtype=None) -> An
     >>> init.xavier_normal((4, 4), rng=0).shape
     (4, 4)
     """
-    shape, _ = _shape_dtype(target, dtype)
-    fan_in, fan_out = fans(shape)
-    return normal(target, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng, dtype)
+    shape, _ = _shape_dtype(target, dtype, "xavier_normal")
+    gain = _checks.real(gain, "gain", "xavier_normal", low=0.0)
+    fan_in, fan_out = _fans(shape, "xavier_normal")
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return _normal(target, 0.0, std, rng, dtype, "xavier_normal")
 
 
-def _kaiming_std(shape, a, mode, nonlinearity) -> float:
-    fan_in, fan_out = fans(shape)
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"kaiming: mode must be 'fan_in' or 'fan_out', got {mode!r}.")
+def _kaiming_std(shape, a, mode, nonlinearity, where) -> float:
+    a = _checks.real(a, "a", where)
+    _checks.choice(mode, "mode", where, ("fan_in", "fan_out"))
+    fan_in, fan_out = _fans(shape, where)
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
@@ -201,9 +245,9 @@ def kaiming_uniform(
     >>> bool(abs(w).max() <= (6 / 50) ** 0.5)
     True
     """
-    shape, _ = _shape_dtype(target, dtype)
-    bound = math.sqrt(3.0) * _kaiming_std(shape, a, mode, nonlinearity)
-    return uniform(target, -bound, bound, rng, dtype)
+    shape, _ = _shape_dtype(target, dtype, "kaiming_uniform")
+    bound = math.sqrt(3.0) * _kaiming_std(shape, a, mode, nonlinearity, "kaiming_uniform")
+    return _uniform(target, -bound, bound, rng, dtype, "kaiming_uniform")
 
 
 def kaiming_normal(
@@ -220,8 +264,9 @@ def kaiming_normal(
     >>> init.kaiming_normal((8, 4, 3, 3), nonlinearity="relu", rng=0).shape
     (8, 4, 3, 3)
     """
-    shape, _ = _shape_dtype(target, dtype)
-    return normal(target, 0.0, _kaiming_std(shape, a, mode, nonlinearity), rng, dtype)
+    shape, _ = _shape_dtype(target, dtype, "kaiming_normal")
+    std = _kaiming_std(shape, a, mode, nonlinearity, "kaiming_normal")
+    return _normal(target, 0.0, std, rng, dtype, "kaiming_normal")
 
 
 def orthogonal(target: Target, gain: float = 1.0, rng=None, dtype=None) -> Any:
@@ -233,9 +278,12 @@ def orthogonal(target: Target, gain: float = 1.0, rng=None, dtype=None) -> Any:
     >>> bool(np.allclose(q @ q.T, np.eye(3)))
     True
     """
-    shape, dt = _shape_dtype(target, dtype)
+    shape, dt = _shape_dtype(target, dtype, "orthogonal")
+    gain = _checks.real(gain, "gain", "orthogonal")
+    if len(shape) < 2 or 0 in shape:
+        raise ValueError(f"orthogonal: needs a non-empty weight of at least 2 axes, got {shape}.")
     rows, cols = shape[0], math.prod(shape[1:])
-    flat = as_rng(rng).standard_normal((max(rows, cols), min(rows, cols)))
+    flat = as_rng(rng, "orthogonal").standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(flat)
     q = q * np.sign(np.diag(r))
     if rows < cols:

@@ -16,8 +16,8 @@ import numpy as np
 
 from .. import numpy as wnp
 from .._core.vspace import shape_of
+from . import _checks, init
 from . import functional as F
-from . import init
 from .module import Module, Parameter
 
 __all__ = [
@@ -52,6 +52,11 @@ def _uniform_param(shape, bound, rng, dtype) -> Parameter:
     return Parameter(init.uniform(shape, -bound, bound, rng=rng, dtype=dtype))
 
 
+def _size(value: Any, name: str, where: str) -> int:
+    """A count of features, channels or units: an integer >= 1."""
+    return _checks.integer(value, name, where, low=1)
+
+
 class Linear(Module):
     """y = x @ weight.T + bias, weight of shape (out_features, in_features).
 
@@ -65,9 +70,13 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64, rng=None
     ) -> None:
         super().__init__()
+        in_features = _size(in_features, "in_features", "Linear")
+        out_features = _size(out_features, "out_features", "Linear")
+        bias = _checks.boolean(bias, "bias", "Linear")
+        dtype = _checks.float_dtype(dtype, "dtype", "Linear")
         self.in_features, self.out_features = in_features, out_features
-        rng = init.as_rng(rng)
-        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
+        rng = _checks.seed(rng, "rng", "Linear")
+        bound = 1.0 / math.sqrt(in_features)
         self.weight = _uniform_param((out_features, in_features), bound, rng, dtype)
         if bias:
             self.bias = _uniform_param((out_features,), bound, rng, dtype)
@@ -107,11 +116,18 @@ class Conv2d(Module):
         rng=None,
     ) -> None:
         super().__init__()
-        kh, kw = F._pair(kernel_size, "kernel_size")
+        where = "Conv2d"
+        in_channels = _size(in_channels, "in_channels", where)
+        out_channels = _size(out_channels, "out_channels", where)
+        kh, kw = F._pair(kernel_size, "kernel_size", where)
+        bias = _checks.boolean(bias, "bias", where)
+        dtype = _checks.float_dtype(dtype, "dtype", where)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = (kh, kw), F._pair(stride, "stride")
-        self.padding, self.dilation = padding, F._pair(dilation, "dilation")
-        rng = init.as_rng(rng)
+        self.kernel_size, self.stride = (kh, kw), F._pair(stride, "stride", where)
+        self.dilation = F._pair(dilation, "dilation", where)
+        F._padding(padding, self.kernel_size, self.dilation, self.stride, where)  # checks it
+        self.padding = padding
+        rng = _checks.seed(rng, "rng", where)
         bound = 1.0 / math.sqrt(in_channels * kh * kw)
         self.weight = _uniform_param((out_channels, in_channels, kh, kw), bound, rng, dtype)
         if bias:
@@ -140,6 +156,7 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1) -> None:
         super().__init__()
+        F._pool_params(kernel_size, stride, padding, dilation, "MaxPool2d")  # checks them
         self.kernel_size, self.stride = kernel_size, stride
         self.padding, self.dilation = padding, dilation
 
@@ -161,6 +178,8 @@ class AvgPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True) -> None:
         super().__init__()
+        F._pool_params(kernel_size, stride, padding, 1, "AvgPool2d")  # checks them
+        count_include_pad = _checks.boolean(count_include_pad, "count_include_pad", "AvgPool2d")
         self.kernel_size, self.stride = kernel_size, stride
         self.padding, self.count_include_pad = padding, count_include_pad
 
@@ -182,7 +201,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = _checks.integer(start_dim, "start_dim", "Flatten")
+        self.end_dim = _checks.integer(end_dim, "end_dim", "Flatten")
 
     def forward(self, x: Any) -> Any:
         shape = shape_of(x)
@@ -210,10 +230,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng=None) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}.")
-        self.p = p
-        self.rng = init.as_rng(rng)
+        self.p = _checks.real(p, "p", "Dropout", 0.0, 1.0)
+        self.rng = _checks.seed(rng, "rng", "Dropout")
 
     def forward(self, x: Any) -> Any:
         return F.dropout(x, self.p, self.training, self.rng)
@@ -235,6 +253,13 @@ class _BatchNorm(Module):
         dtype=np.float64,
     ) -> None:
         super().__init__()
+        where = type(self).__name__
+        num_features = _size(num_features, "num_features", where)
+        eps = _checks.real(eps, "eps", where, 0.0, low_open=True)
+        momentum = _checks.optional(_checks.real, momentum, "momentum", where, 0.0, 1.0)
+        affine = _checks.boolean(affine, "affine", where)
+        track_running_stats = _checks.boolean(track_running_stats, "track_running_stats", where)
+        dtype = _checks.float_dtype(dtype, "dtype", where)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -324,9 +349,10 @@ class LayerNorm(Module):
         dtype=np.float64,
     ) -> None:
         super().__init__()
-        shape = (
-            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        )
+        shape = F._normalized_shape(normalized_shape, "LayerNorm")
+        eps = _checks.real(eps, "eps", "LayerNorm", 0.0, low_open=True)
+        elementwise_affine = _checks.boolean(elementwise_affine, "elementwise_affine", "LayerNorm")
+        dtype = _checks.float_dtype(dtype, "dtype", "LayerNorm")
         self.normalized_shape, self.eps = shape, eps
         if elementwise_affine:
             self.weight = Parameter(np.ones(shape, dtype=dtype))
@@ -361,6 +387,18 @@ class Embedding(Module):
         rng=None,
     ) -> None:
         super().__init__()
+        num_embeddings = _size(num_embeddings, "num_embeddings", "Embedding")
+        embedding_dim = _size(embedding_dim, "embedding_dim", "Embedding")
+        padding_idx = _checks.optional(
+            _checks.integer,
+            padding_idx,
+            "padding_idx",
+            "Embedding",
+            low=-num_embeddings,
+            high=num_embeddings - 1,
+        )
+        dtype = _checks.float_dtype(dtype, "dtype", "Embedding")
+        rng = _checks.seed(rng, "rng", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         weight = init.normal((num_embeddings, embedding_dim), rng=rng, dtype=dtype)
         if padding_idx is not None:
@@ -399,8 +437,13 @@ class LSTMCell(Module):
         self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float64, rng=None
     ) -> None:
         super().__init__()
+        where = type(self).__name__
+        input_size = _size(input_size, "input_size", where)
+        hidden_size = _size(hidden_size, "hidden_size", where)
+        bias = _checks.boolean(bias, "bias", where)
+        dtype = _checks.float_dtype(dtype, "dtype", where)
         self.input_size, self.hidden_size = input_size, hidden_size
-        rng = init.as_rng(rng)
+        rng = _checks.seed(rng, "rng", where)
         bound = 1.0 / math.sqrt(hidden_size)
         n = self._gates * hidden_size
         self.weight_ih = _uniform_param((n, input_size), bound, rng, dtype)
@@ -468,7 +511,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = _checks.real(negative_slope, "negative_slope", "LeakyReLU")
 
     def forward(self, x: Any) -> Any:
         return F.leaky_relu(x, self.negative_slope)
@@ -482,7 +525,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        self.approximate = approximate
+        self.approximate = _checks.choice(approximate, "approximate", "GELU", ("none", "tanh"))
 
     def forward(self, x: Any) -> Any:
         return F.gelu(x, self.approximate)
@@ -521,7 +564,7 @@ class Softmax(Module):
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = _checks.integer(dim, "dim", type(self).__name__)
 
     def forward(self, x: Any) -> Any:
         return F.softmax(x, axis=self.dim)

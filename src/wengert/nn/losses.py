@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _checks
 from . import functional as F
 from .module import Module
 
@@ -22,9 +23,7 @@ __all__ = [
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}.")
-        self.reduction = reduction
+        self.reduction = F._reduction(reduction, type(self).__name__)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
@@ -55,7 +54,7 @@ class HuberLoss(_Loss):
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.delta = delta
+        self.delta = _checks.real(delta, "delta", "HuberLoss", 0.0, low_open=True)
 
     def forward(self, x: Any, target: Any) -> Any:
         return F.huber_loss(x, target, self.delta, self.reduction)
@@ -78,7 +77,11 @@ class CrossEntropyLoss(_Loss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(reduction)
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        self.weight = weight
+        self.ignore_index = _checks.integer(ignore_index, "ignore_index", "CrossEntropyLoss")
+        self.label_smoothing = _checks.real(
+            label_smoothing, "label_smoothing", "CrossEntropyLoss", 0.0, 1.0
+        )
 
     def forward(self, logits: Any, target: Any) -> Any:
         return F.cross_entropy(
@@ -91,7 +94,8 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        self.weight = weight
+        self.ignore_index = _checks.integer(ignore_index, "ignore_index", "NLLLoss")
 
     def forward(self, log_probs: Any, target: Any) -> Any:
         return F.nll_loss(log_probs, target, self.weight, self.ignore_index, self.reduction)

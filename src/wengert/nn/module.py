@@ -9,15 +9,18 @@ place of its parameters, which is how `wengert.grad` differentiates a model dire
 
 from __future__ import annotations
 
+import math
 import os
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
 from .._core.box import Box, getval
 from ..errors import WengertError
 from ..variable import Variable
+from . import _checks
 
 __all__ = [
     "IncompatibleKeys",
@@ -47,7 +50,8 @@ class Parameter(Variable):
 
 
 class StateDictError(WengertError, ValueError):
-    """A state dict does not fit the module: missing, unexpected or mis-shaped entries."""
+    """A state dict or a state file does not fit the module (missing, unexpected,
+    mis-shaped entries or entries of the wrong kind), or is not a state file at all."""
 
 
 class IncompatibleKeys(NamedTuple):
@@ -148,6 +152,7 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register `param` (or a None placeholder) under `name`."""
+        _check_name(name, "register_parameter")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} needs a Parameter or None.")
         params, _, _ = self._stores()
@@ -157,6 +162,8 @@ class Module:
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
         """Register an array that is state but not a parameter (e.g. running statistics);
         persistent buffers are part of the state dict."""
+        _check_name(name, "register_buffer")
+        persistent = _checks.boolean(persistent, "persistent", "register_buffer")
         _, buffers, _ = self._stores()
         self._forget(name)
         buffers[name] = value
@@ -165,6 +172,7 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register a submodule under `name`."""
+        _check_name(name, "add_module")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} needs a Module, got {type(module).__name__}.")
         _, _, modules = self._stores()
@@ -248,8 +256,9 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active, batch norm on batch statistics) on every
         submodule; returns the module."""
+        mode = _checks.boolean(mode, "mode", "train")
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            object.__setattr__(m, "training", mode)
         return self
 
     def eval(self) -> Module:
@@ -258,6 +267,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters (to None, or to zeros)."""
+        set_to_none = _checks.boolean(set_to_none, "set_to_none", "zero_grad")
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -266,6 +276,7 @@ class Module:
 
     def requires_grad_(self, flag: bool = True) -> Module:
         """Switch gradient tracking of every parameter (e.g. to freeze a part)."""
+        flag = _checks.boolean(flag, "flag", "requires_grad_")
         for p in self.parameters():
             p.requires_grad = flag
         return self
@@ -284,7 +295,7 @@ class Module:
         >>> nn.Linear(2, 2).astype(np.float32).weight.dtype
         dtype('float32')
         """
-        dtype = np.dtype(dtype)
+        dtype = _checks.float_dtype(dtype, "dtype", "astype")
         for m in self.modules():
             for p in m.__dict__["_parameters"].values():
                 if p is not None:
@@ -334,30 +345,24 @@ class Module:
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values from `state` into the parameters and buffers of the same names.
 
-        Raises `StateDictError` naming every missing, unexpected (strict only) or
-        mis-shaped entry, before changing anything. Values are cast to each slot's dtype.
+        Raises `StateDictError` naming every missing, unexpected (strict only),
+        mis-shaped or uncastable entry (complex, text, dates or objects for a real slot),
+        before changing anything. Values are cast to each slot's dtype.
         """
-        slots = self._slots()
-        missing = [k for k in slots if k not in state]
-        unexpected = [k for k in state if k not in slots]
-        problems = []
-        if strict and missing:
-            problems.append("missing: " + ", ".join(missing))
-        if strict and unexpected:
-            problems.append("unexpected: " + ", ".join(unexpected))
-        for key, (module, store, name) in slots.items():
-            if key in state:
-                have = np.shape(_slot_value(module, store, name))
-                got = np.shape(getval(state[key]))
-                if have != got:
-                    problems.append(f"{key}: shape {got} in the state, {have} in the model")
-        if problems:
-            raise StateDictError(
-                f"load_state_dict into {type(self).__name__}: the state does not fit the "
-                "model (" + "; ".join(problems) + "). Check that the model is built with "
-                "the same architecture, or pass strict=False to skip missing and "
-                "unexpected keys."
+        strict = _checks.boolean(strict, "strict", "load_state_dict")
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict: state must be a dict of arrays by name, got "
+                f"{type(state).__name__}."
             )
+        slots = self._slots()
+        found = {}
+        for key, value in state.items():
+            array = np.asarray(getval(value))
+            found[key] = (array.shape, array.dtype)
+        missing, unexpected = _check_fit(
+            found, self._expected(), strict, f"load_state_dict into {type(self).__name__}"
+        )
         for key, (module, store, name) in slots.items():
             if key not in state:
                 continue
@@ -369,13 +374,31 @@ class Module:
                 module.__dict__[store][name] = value
         return IncompatibleKeys(missing, unexpected)
 
-    def save(self, path: str | os.PathLike) -> None:
+    def _expected(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """The shape and dtype of every slot of the state dict, by name."""
+        expected = {}
+        for key, (module, store, name) in self._slots().items():
+            value = np.asarray(_slot_value(module, store, name))
+            expected[key] = (value.shape, value.dtype)
+        return expected
+
+    def save(self, path: str | os.PathLike | IO[bytes]) -> None:
         """Write the state dict to an ``.npz`` file (plain arrays, no pickle)."""
         save(self.state_dict(), path)
 
-    def load(self, path: str | os.PathLike, strict: bool = True) -> IncompatibleKeys:
-        """Load a state dict written by `save` into this module."""
-        return self.load_state_dict(load(path), strict=strict)
+    def load(self, path: str | os.PathLike | IO[bytes], strict: bool = True) -> IncompatibleKeys:
+        """Load a state dict written by `save` into this module.
+
+        Names, shapes and dtypes are checked against the model from the file's headers
+        before any array is read, so a file that does not fit is refused without being
+        decompressed; with ``strict=False`` entries the model lacks are never read.
+        """
+        strict = _checks.boolean(strict, "strict", "load")
+        state, unexpected = _load(
+            path, self._expected(), strict, f"load into {type(self).__name__}"
+        )
+        missing = self.load_state_dict(state, strict=strict).missing_keys
+        return IncompatibleKeys(missing, unexpected)
 
     # --- functional style -----------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
@@ -418,6 +441,56 @@ class Module:
             body = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def _check_name(name: Any, where: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: the name must be a string, got {type(name).__name__}.")
+    if not name or "." in name:
+        raise ValueError(
+            f"{where}: the name must be a non-empty string without '.', got {name!r} (dots "
+            "separate the levels of state-dict keys)."
+        )
+
+
+def _check_fit(
+    found: Mapping[str, tuple[tuple[int, ...], np.dtype]],
+    expected: Mapping[str, tuple[tuple[int, ...], np.dtype]],
+    strict: bool,
+    where: str,
+) -> tuple[list[str], list[str]]:
+    """Compare entries found (in a state dict or a file's headers) with the model's:
+    raise `StateDictError` naming every problem, else return the missing and unexpected
+    keys. A value fits a slot of the same shape whose dtype it casts to within its kind
+    (float64 to float32, int to float), so complex, text, dates and objects never fit a
+    real slot."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    problems = []
+    if strict and missing:
+        problems.append("missing: " + ", ".join(missing))
+    if strict and unexpected:
+        problems.append("unexpected: " + ", ".join(unexpected))
+    for key, (have_shape, have_dtype) in expected.items():
+        if key not in found:
+            continue
+        got_shape, got_dtype = found[key]
+        if tuple(got_shape) != tuple(have_shape):
+            problems.append(
+                f"{key}: shape {tuple(got_shape)} in the state, {have_shape} in the model"
+            )
+        elif not np.can_cast(got_dtype, have_dtype, casting="same_kind"):
+            problems.append(
+                f"{key}: dtype {got_dtype} in the state does not convert to {have_dtype} "
+                "in the model"
+            )
+    if problems:
+        raise StateDictError(
+            f"{where}: the state does not fit the model (" + "; ".join(problems) + "). Check "
+            "that the model is built with the same architecture, or pass strict=False to "
+            "skip missing and unexpected keys."
+        )
+    return missing, unexpected
 
 
 def _slot_value(module: Module, store: str, name: str) -> Any:
@@ -471,8 +544,31 @@ def functional_call(module: Module, params: Mapping[str, Any], *args: Any, **kwa
             store[attr] = value
 
 
-def save(state: Mapping[str, Any], path: str | os.PathLike) -> None:
+_NPY_MAGIC = b"\x93NUMPY"
+_KINDS = {
+    "b": "booleans",
+    "i": "integers",
+    "u": "unsigned integers",
+    "f": "floats",
+    "c": "complex numbers",
+    "M": "dates",
+    "m": "time spans",
+    "S": "bytes",
+    "U": "text",
+    "V": "raw or structured records",
+    "O": "Python objects (which would need unpickling)",
+}
+
+
+def _numeric(dtype: np.dtype) -> bool:
+    return dtype.kind in "biufc" and not dtype.hasobject
+
+
+def save(state: Mapping[str, Any], path: str | os.PathLike | IO[bytes]) -> None:
     """Write a dict of arrays (a state dict) to an ``.npz`` file, without pickle.
+
+    Any string is a valid key; the values must be numeric arrays (booleans, integers,
+    floats or complex numbers).
 
     >>> import os, tempfile
     >>> import numpy as np
@@ -482,19 +578,179 @@ def save(state: Mapping[str, Any], path: str | os.PathLike) -> None:
     >>> nn.load(path)["w"]
     array([1., 1.])
     """
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"save: state must be a dict of arrays by name, got {type(state).__name__}."
+        )
     arrays = {}
     for key, value in state.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"save: keys must be non-empty strings, got {key!r}.")
         if isinstance(value, Box):
             value = getval(value)
         array = np.asarray(value)
-        if array.dtype == object:
-            raise TypeError(f"save: entry {key!r} is not a numeric array.")
+        if not _numeric(array.dtype):
+            raise TypeError(
+                f"save: entry {key!r} is not a numeric array (it holds "
+                f"{_KINDS.get(array.dtype.kind, array.dtype.kind)}, dtype {array.dtype})."
+            )
         arrays[key] = array
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+    # Written member by member (as numpy.savez does), so that any key works, "file" too.
+    try:
+        archive = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"save: the folder of {os.fspath(path)!r} does not exist."
+        ) from None
+    with archive:
+        for key, array in arrays.items():
+            with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
 
 
-def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a dict of arrays written by `save` (pickled objects are refused)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+def _source(path: Any) -> str:
+    return repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "the file"
+
+
+def _open_archive(path: Any, where: str) -> zipfile.ZipFile:
+    """The zip archive of an ``.npz`` file, with clear errors for everything else."""
+    source = _source(path)
+    if isinstance(path, (str, os.PathLike)):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{where}: no file {source}.")
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{where}: {source} is a folder, not a state file.")
+        with open(path, "rb") as f:
+            start = f.read(len(_NPY_MAGIC))
+    elif hasattr(path, "read") and hasattr(path, "seek"):
+        position = path.tell()
+        start = path.read(len(_NPY_MAGIC))
+        path.seek(position)
+    else:
+        raise TypeError(
+            f"{where}: expected a path or a binary file object, got {type(path).__name__}."
+        )
+    if start == _NPY_MAGIC:
+        raise StateDictError(
+            f"{where}: {source} holds a single array (.npy), not a state dict (.npz); "
+            "read it with numpy.load, or write state dicts with nn.save."
+        )
+    try:
+        return zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise StateDictError(
+            f"{where}: {source} is not a state file (an .npz zip archive of .npy arrays, as "
+            "nn.save writes)."
+        ) from None
+
+
+class _Member(NamedTuple):
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+def _read_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> _Member:
+    """Shape and dtype of one member from its ``.npy`` header, reading only the header;
+    refuses non-numeric arrays and members whose size disagrees with their header."""
+    fmt = np.lib.format
+    try:
+        with archive.open(info) as member:
+            version = fmt.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = fmt.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+            header_size = member.tell()
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        zipfile.BadZipFile,
+    ) as err:
+        raise StateDictError(
+            f"{where}: the entry {info.filename!r} is not a readable .npy array ({err})."
+        ) from None
+    if not _numeric(dtype):
+        raise StateDictError(
+            f"{where}: the entry {info.filename[:-4]!r} holds "
+            f"{_KINDS.get(dtype.kind, dtype.kind)} (dtype {dtype}), not numbers; a state file "
+            "holds numeric arrays only."
+        )
+    size = header_size + math.prod(shape) * dtype.itemsize
+    if info.file_size != size:
+        raise StateDictError(
+            f"{where}: the entry {info.filename[:-4]!r} declares shape {shape} of {dtype} "
+            f"({size} bytes with its header) but holds {info.file_size} bytes; the file is "
+            "damaged or forged."
+        )
+    return _Member(info, tuple(shape), dtype)
+
+
+def _load(
+    path: Any,
+    expected: Mapping[str, tuple[tuple[int, ...], np.dtype]] | None,
+    strict: bool,
+    where: str,
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The arrays of a state file and the keys not expected. Every member's header is
+    read and checked (and, given `expected`, compared with it) before any data is."""
+    with _open_archive(path, where) as archive:
+        members: dict[str, _Member] = {}
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise StateDictError(
+                    f"{where}: {_source(path)} holds {info.filename!r}, which is not an .npy "
+                    "array; it is not a state file written by nn.save."
+                )
+            key = info.filename[:-4]
+            if key in members:
+                raise StateDictError(f"{where}: the entry {key!r} appears twice.")
+            members[key] = _read_header(archive, info, where)
+        unexpected: list[str] = []
+        if expected is not None:
+            found = {k: (m.shape, m.dtype) for k, m in members.items()}
+            _, unexpected = _check_fit(found, expected, strict, where)
+            members = {k: m for k, m in members.items() if k in expected}
+        state = {}
+        for key, m in members.items():
+            try:
+                with archive.open(m.info) as member:
+                    state[key] = np.lib.format.read_array(member, allow_pickle=False)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+                raise StateDictError(
+                    f"{where}: the entry {key!r} could not be read ({err})."
+                ) from None
+    return state, unexpected
+
+
+def load(
+    path: str | os.PathLike | IO[bytes], like: Any = None, strict: bool = True
+) -> dict[str, np.ndarray]:
+    """Read a dict of arrays written by `save`.
+
+    Safe on untrusted files: nothing is unpickled, only numeric arrays are accepted, and
+    every entry's header (name, shape, dtype, size) is checked before any data is read.
+    With `like` (a module, or a dict of arrays) the names, shapes and dtypes must fit it
+    (`StateDictError` otherwise, before reading data); with ``strict=False`` missing
+    entries are allowed and entries it lacks are skipped unread.
+    """
+    strict = _checks.boolean(strict, "strict", "load")
+    if like is None:
+        expected = None
+    elif isinstance(like, Module):
+        expected = like._expected()
+    elif isinstance(like, Mapping):
+        expected = {}
+        for key, value in like.items():
+            array = np.asarray(getval(value))
+            expected[key] = (array.shape, array.dtype)
+    else:
+        raise TypeError(
+            f"load: like must be a Module or a dict of arrays, got {type(like).__name__}."
+        )
+    return _load(path, expected, strict, "load")[0]

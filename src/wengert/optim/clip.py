@@ -10,6 +10,7 @@ import numpy as np
 
 from .._core.box import getval
 from .._core.tree import tree_flatten, tree_unflatten
+from ..nn import _checks
 from ..variable import Variable
 
 __all__ = ["clip_by_global_norm", "clip_grad_norm_", "clip_grad_value_", "global_norm"]
@@ -23,6 +24,7 @@ def global_norm(arrays: Iterable[Any], norm_type: float = 2.0) -> float:
     >>> optim.global_norm([np.array([3.0]), np.array([4.0])])
     5.0
     """
+    norm_type = _norm_type(norm_type, "global_norm")
     values = [np.abs(np.asarray(getval(a))) for a in arrays]
     if not values:
         return 0.0
@@ -32,10 +34,21 @@ def global_norm(arrays: Iterable[Any], norm_type: float = 2.0) -> float:
     return total ** (1.0 / norm_type)
 
 
-def _params_with_grads(parameters) -> list[Variable]:
+def _norm_type(value: Any, where: str) -> float:
+    return _checks.real(value, "norm_type", where, 0.0, low_open=True, allow_inf=True)
+
+
+def _params_with_grads(parameters, where: str) -> list[Variable]:
     if isinstance(parameters, Variable):
         parameters = [parameters]
-    return [p for p in parameters if p.grad is not None]
+    params = list(parameters)
+    for p in params:
+        if not isinstance(p, Variable):
+            raise TypeError(
+                f"{where}: parameters must be Variables (e.g. model.parameters()), got "
+                f"{type(p).__name__}; for trees of gradients use clip_by_global_norm."
+            )
+    return [p for p in params if p.grad is not None]
 
 
 def clip_grad_norm_(
@@ -56,7 +69,11 @@ def clip_grad_norm_(
     >>> w.grad.data.round(3)
     array([0.6, 0.8])
     """
-    params = _params_with_grads(parameters)
+    where = "clip_grad_norm_"
+    max_norm = _checks.real(max_norm, "max_norm", where, low=0.0, allow_inf=True)
+    norm_type = _norm_type(norm_type, where)
+    error_if_nonfinite = _checks.boolean(error_if_nonfinite, "error_if_nonfinite", where)
+    params = _params_with_grads(parameters, where)
     norm = global_norm([p.grad.value for p in params], norm_type)
     if not math.isfinite(norm) and error_if_nonfinite:
         raise ValueError(
@@ -81,7 +98,9 @@ def clip_grad_value_(parameters: Iterable[Variable] | Variable, clip_value: floa
     >>> w.grad.data
     array([ 1., -1.])
     """
-    for p in _params_with_grads(parameters):
+    where = "clip_grad_value_"
+    clip_value = _checks.real(clip_value, "clip_value", where, low=0.0, allow_inf=True)
+    for p in _params_with_grads(parameters, where):
         p.grad = Variable(np.clip(p.grad.value, -clip_value, clip_value), False)
 
 
@@ -95,6 +114,7 @@ def clip_by_global_norm(grads: Any, max_norm: float) -> tuple[Any, float]:
     >>> clipped["w"].round(3), norm
     (array([0.6, 0.8]), 5.0)
     """
+    max_norm = _checks.real(max_norm, "max_norm", "clip_by_global_norm", low=0.0, allow_inf=True)
     leaves, treedef = tree_flatten(grads)
     norm = global_norm(leaves)
     scale = max_norm / (norm + 1e-6)

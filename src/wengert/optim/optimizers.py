@@ -16,15 +16,49 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._core.box import getval
 from .._core.tree import tree_flatten, tree_unflatten
+from ..nn import _checks
 from ..variable import Variable, no_grad
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop"]
+
+_Check = Callable[[Any, str, str], Any]
+
+
+def _at_least_zero(value: Any, name: str, where: str) -> float:
+    return _checks.real(value, name, where, low=0.0)
+
+
+def _positive(value: Any, name: str, where: str) -> float:
+    return _checks.real(value, name, where, low=0.0, low_open=True)
+
+
+def _below_one(value: Any, name: str, where: str) -> float:
+    return _checks.real(value, name, where, 0.0, 1.0, high_open=True)
+
+
+def _unit(value: Any, name: str, where: str) -> float:
+    return _checks.real(value, name, where, 0.0, 1.0)
+
+
+def _betas(value: Any, name: str, where: str) -> tuple[float, float]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{where}: {name} must be a pair of real numbers in [0, 1), got {value!r}.")
+    return _below_one(value[0], f"{name}[0]", where), _below_one(value[1], f"{name}[1]", where)
+
+
+def _like_param(g: Any, p: Any) -> Any:
+    """The gradient in the parameter's floating dtype, so that a step keeps it (a float64
+    gradient never turns float32 parameters or optimiser state into float64)."""
+    p_dtype, g_dtype = np.result_type(p), np.result_type(g)
+    if p_dtype != g_dtype and p_dtype.kind == "f" and g_dtype.kind == "f":
+        return np.asarray(g).astype(p_dtype)
+    return g
 
 
 class Optimizer:
@@ -33,15 +67,25 @@ class Optimizer:
 
     `params` is an iterable of Variables (Parameters), or of dicts ``{"params": [...],
     "lr": ...}`` that give a group its own settings; None for the functional face.
+    Every setting, of the defaults and of each group, is checked against its range
+    (`_settings`), where the optimiser is built or a group added.
     """
 
+    # Each setting's check: (value, name, class name) -> the value as a Python number.
+    _settings: ClassVar[dict[str, _Check]] = {"lr": _at_least_zero}
+
     def __init__(self, params: Iterable[Any] | None, defaults: dict[str, Any]) -> None:
-        self.defaults = dict(defaults)
+        self.defaults = self._check_settings(dict(defaults))
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
         if params is None:
             self.param_groups.append({**self.defaults, "params": []})
             return
+        if isinstance(params, (Variable, dict)) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of Variables (e.g. "
+                f"model.parameters()) or of parameter-group dicts, got {type(params).__name__}."
+            )
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__} got an empty list of parameters.")
@@ -51,8 +95,26 @@ class Optimizer:
         else:
             self.add_param_group({"params": params})
 
+    def _check_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """`settings` with each known one checked and made a plain Python value."""
+        where = type(self).__name__
+        checked = dict(settings)
+        for name, check in {**self._settings, "initial_lr": _at_least_zero}.items():
+            if name in checked:
+                checked[name] = check(checked[name], name, where)
+        self._check_group(checked)
+        return checked
+
+    def _check_group(self, settings: dict[str, Any]) -> None:
+        """Checks that tie several settings together (none by default)."""
+
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Add parameters with their own settings (missing ones from the defaults)."""
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(
+                f"{type(self).__name__}: a parameter group is a dict with a 'params' entry, "
+                f"got {group!r:.60}."
+            )
         params = group["params"]
         params = [params] if isinstance(params, Variable) else list(params)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -70,7 +132,8 @@ class Optimizer:
         unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown settings {sorted(unknown)}.")
-        self.param_groups.append({**self.defaults, **group, "params": params})
+        settings = self._check_settings({**self.defaults, **group, "params": params})
+        self.param_groups.append(settings)
 
     @property
     def lr(self) -> float:
@@ -79,6 +142,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters (to None, or to zeros)."""
+        set_to_none = _checks.boolean(set_to_none, "set_to_none", "zero_grad")
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
@@ -91,6 +155,10 @@ class Optimizer:
         the loss first and its value is returned."""
         loss = None
         if closure is not None:
+            if not callable(closure):
+                raise TypeError(
+                    f"step: closure must be a function (or None), got {type(closure).__name__}."
+                )
             loss = closure()
         with no_grad():
             for group in self.param_groups:
@@ -98,8 +166,9 @@ class Optimizer:
                     if p.grad is None:
                         continue
                     key = id(p)
+                    grad = _like_param(getval(p.grad), p.value)
                     new, self.state[key] = self._update(
-                        p.value, getval(p.grad), self.state.get(key, {}), group
+                        p.value, grad, self.state.get(key, {}), group
                     )
                     p.value = new
         return loss
@@ -136,7 +205,8 @@ class Optimizer:
         group = self.param_groups[0]
         new_params, new_state = [], []
         for p, g, s in zip(p_leaves, g_leaves, state):
-            new_p, new_s = self._update(getval(p), getval(g), s, group)
+            p = getval(p)
+            new_p, new_s = self._update(p, _like_param(getval(g), p), s, group)
             new_params.append(new_p)
             new_state.append(new_s)
         return tree_unflatten(p_def, new_params), new_state
@@ -164,8 +234,12 @@ class Optimizer:
         ):
             raise ValueError("load_state_dict: the saved optimiser has different parameter groups.")
         params = [p for group in self.param_groups for p in group["params"]]
-        for saved, group in zip(groups, self.param_groups):
-            group.update({k: v for k, v in saved.items() if k != "params"})
+        checked = [
+            self._check_settings({k: v for k, v in saved.items() if k != "params"})
+            for saved in groups
+        ]
+        for settings, group in zip(checked, self.param_groups):
+            group.update(settings)
         self.state = {
             id(params[int(i)]): {k: np.copy(v) for k, v in s.items()}
             for i, s in state_dict["state"].items()
@@ -174,11 +248,6 @@ class Optimizer:
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
         return f"{type(self).__name__}({settings})"
-
-
-def _check(name: str, value: float, low: float = 0.0) -> None:
-    if not value >= low:
-        raise ValueError(f"invalid {name}: {value} (must be at least {low}).")
 
 
 class SGD(Optimizer):
@@ -195,6 +264,14 @@ class SGD(Optimizer):
     array([0.])
     """
 
+    _settings: ClassVar[dict[str, _Check]] = {
+        "lr": _at_least_zero,
+        "momentum": _below_one,
+        "dampening": _unit,
+        "weight_decay": _at_least_zero,
+        "nesterov": _checks.boolean,
+    }
+
     def __init__(
         self,
         params: Iterable[Any] | None = None,
@@ -204,11 +281,6 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        _check("lr", lr)
-        _check("momentum", momentum)
-        _check("weight_decay", weight_decay)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum needs momentum > 0 and zero dampening.")
         super().__init__(
             params,
             dict(
@@ -219,6 +291,13 @@ class SGD(Optimizer):
                 nesterov=nesterov,
             ),
         )
+
+    def _check_group(self, settings: dict[str, Any]) -> None:
+        if settings["nesterov"] and (settings["momentum"] <= 0 or settings["dampening"] != 0):
+            raise ValueError(
+                "SGD: Nesterov momentum needs momentum > 0 and zero dampening, got "
+                f"momentum={settings['momentum']}, dampening={settings['dampening']}."
+            )
 
     def _update(self, p, g, state, group):
         wd, momentum = group["weight_decay"], group["momentum"]
@@ -248,6 +327,13 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _settings: ClassVar[dict[str, _Check]] = {
+        "lr": _at_least_zero,
+        "betas": _betas,
+        "eps": _positive,
+        "weight_decay": _at_least_zero,
+        "amsgrad": _checks.boolean,
+    }
 
     def __init__(
         self,
@@ -258,11 +344,6 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
     ) -> None:
-        _check("lr", lr)
-        _check("eps", eps)
-        _check("weight_decay", weight_decay)
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"invalid betas {betas}: each must be in [0, 1).")
         super().__init__(
             params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         )
@@ -328,6 +409,15 @@ class RMSprop(Optimizer):
     array([0.9])
     """
 
+    _settings: ClassVar[dict[str, _Check]] = {
+        "lr": _at_least_zero,
+        "alpha": _below_one,
+        "eps": _positive,
+        "weight_decay": _at_least_zero,
+        "momentum": _below_one,
+        "centered": _checks.boolean,
+    }
+
     def __init__(
         self,
         params: Iterable[Any] | None = None,
@@ -338,12 +428,6 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        _check("lr", lr)
-        _check("eps", eps)
-        _check("momentum", momentum)
-        _check("weight_decay", weight_decay)
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"invalid alpha {alpha}: must be in [0, 1].")
         super().__init__(
             params,
             dict(
@@ -392,6 +476,14 @@ class Adagrad(Optimizer):
     array([0.9])
     """
 
+    _settings: ClassVar[dict[str, _Check]] = {
+        "lr": _at_least_zero,
+        "lr_decay": _at_least_zero,
+        "weight_decay": _at_least_zero,
+        "initial_accumulator_value": _at_least_zero,
+        "eps": _positive,
+    }
+
     def __init__(
         self,
         params: Iterable[Any] | None = None,
@@ -401,11 +493,6 @@ class Adagrad(Optimizer):
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
     ) -> None:
-        _check("lr", lr)
-        _check("lr_decay", lr_decay)
-        _check("weight_decay", weight_decay)
-        _check("initial_accumulator_value", initial_accumulator_value)
-        _check("eps", eps)
         super().__init__(
             params,
             dict(

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..nn import _checks
 from .optimizers import Optimizer
 
 __all__ = [
@@ -34,6 +35,7 @@ class LRScheduler:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__} needs an Optimizer, got {type(optimizer)}.")
         self.optimizer = optimizer
+        last_epoch = _checks.integer(last_epoch, "last_epoch", type(self).__name__, low=-1)
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
@@ -48,10 +50,19 @@ class LRScheduler:
     def step(self) -> None:
         """Advance one epoch and set the new rates."""
         self.last_epoch += 1
-        self._last_lr = []
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = self.lr_at(base, self.last_epoch)
-            self._last_lr.append(group["lr"])
+        epoch = self.last_epoch
+        rates = [
+            _checks.real(
+                self.lr_at(base, epoch),
+                f"the learning rate at epoch {epoch}",
+                type(self).__name__,
+                0.0,
+            )
+            for base in self.base_lrs
+        ]
+        for group, rate in zip(self.optimizer.param_groups, rates):
+            group["lr"] = rate
+        self._last_lr = rates
 
     def get_last_lr(self) -> list[float]:
         """The rates set by the last `step`, one per group."""
@@ -83,11 +94,17 @@ class LambdaLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, lr_lambda: Callable[[int], float], last_epoch: int = -1
     ):
+        if not callable(lr_lambda):
+            raise TypeError(
+                "LambdaLR: lr_lambda must be a function of the epoch, got "
+                f"{type(lr_lambda).__name__}."
+            )
         self.lr_lambda = lr_lambda
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
-        return base_lr * self.lr_lambda(epoch)
+        factor = _checks.real(self.lr_lambda(epoch), f"lr_lambda({epoch})", "LambdaLR", low=0.0)
+        return base_lr * factor
 
 
 class StepLR(LRScheduler):
@@ -104,9 +121,8 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ):
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be at least 1, got {step_size}.")
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = _checks.integer(step_size, "step_size", "StepLR", low=1)
+        self.gamma = _checks.real(gamma, "gamma", "StepLR", 0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -131,7 +147,15 @@ class MultiStepLR(LRScheduler):
         gamma: float = 0.1,
         last_epoch: int = -1,
     ):
-        self.milestones, self.gamma = sorted(milestones), gamma
+        if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+            raise TypeError(
+                "MultiStepLR: milestones must be a list of epochs, got "
+                f"{type(milestones).__name__}."
+            )
+        self.milestones = sorted(
+            _checks.integer(m, "milestones", "MultiStepLR", low=0) for m in milestones
+        )
+        self.gamma = _checks.real(gamma, "gamma", "MultiStepLR", 0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -149,7 +173,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = gamma
+        self.gamma = _checks.real(gamma, "gamma", "ExponentialLR", 0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -171,9 +195,8 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ):
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be at least 1, got {T_max}.")
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = _checks.integer(T_max, "T_max", "CosineAnnealingLR", low=1)
+        self.eta_min = _checks.real(eta_min, "eta_min", "CosineAnnealingLR", low=0.0)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -205,13 +228,15 @@ class LinearWarmup(LRScheduler):
         after: LRScheduler | None = None,
         last_epoch: int = -1,
     ):
-        if warmup_epochs < 1:
-            raise ValueError(
-                f"LinearWarmup: warmup_epochs must be at least 1, got {warmup_epochs}."
+        self.warmup_epochs = _checks.integer(warmup_epochs, "warmup_epochs", "LinearWarmup", low=1)
+        self.start_factor = _checks.real(start_factor, "start_factor", "LinearWarmup", 0.0, 1.0)
+        if after is not None and not isinstance(after, LRScheduler):
+            raise TypeError(
+                f"LinearWarmup: after must be a scheduler (or None), got {type(after).__name__}."
             )
         if after is not None and after.optimizer is not optimizer:
             raise ValueError("LinearWarmup: `after` must schedule the same optimiser.")
-        self.warmup_epochs, self.start_factor, self.after = warmup_epochs, start_factor, after
+        self.after = after
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
