@@ -257,36 +257,36 @@ class Box:
     def squeeze(self, axis=None):
         return ops.squeeze(self, axis)
 
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+    def sum(self, axis=None, dtype=None, out=None, **kwargs):
         _no_out(out, "sum")
-        return ops.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return ops.sum(self, axis=axis, dtype=dtype, **kwargs)
 
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+    def mean(self, axis=None, dtype=None, out=None, **kwargs):
         _no_out(out, "mean")
-        return ops.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return ops.mean(self, axis=axis, dtype=dtype, **kwargs)
 
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+    def prod(self, axis=None, dtype=None, out=None, **kwargs):
         _no_out(out, "prod")
-        return ops.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return ops.prod(self, axis=axis, dtype=dtype, **kwargs)
 
-    def max(self, axis=None, out=None, keepdims=False):
+    def max(self, axis=None, out=None, **kwargs):
         _no_out(out, "max")
-        return ops.max(self, axis=axis, keepdims=keepdims)
+        return ops.max(self, axis=axis, **kwargs)
 
-    def min(self, axis=None, out=None, keepdims=False):
+    def min(self, axis=None, out=None, **kwargs):
         _no_out(out, "min")
-        return ops.min(self, axis=axis, keepdims=keepdims)
+        return ops.min(self, axis=axis, **kwargs)
 
     def dot(self, other):
         return ops.dot(self, other)
 
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    def var(self, axis=None, dtype=None, out=None, ddof=0, **kwargs):
         _no_out(out, "var")
-        return ops.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+        return ops.var(self, axis=axis, dtype=dtype, ddof=ddof, **kwargs)
 
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    def std(self, axis=None, dtype=None, out=None, ddof=0, **kwargs):
         _no_out(out, "std")
-        return ops.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+        return ops.std(self, axis=axis, dtype=dtype, ddof=ddof, **kwargs)
 
     def cumsum(self, axis=None, dtype=None, out=None):
         _no_out(out, "cumsum")
