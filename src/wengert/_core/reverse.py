@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .box import Box
-from .primitive import Primitive
+from .primitive import PYTHON_ARITHMETIC_ERRORS, Primitive, as_numpy_scalars
 from .trace import Trace
 from .vspace import inexact_dtype, match_realness, unbroadcast, zeros_like
 
@@ -148,7 +148,11 @@ def backward(
         if type(g) is tuple:  # several results: instantiate the zeros rules may need
             g = tuple([zeros_like(a) if c is None else c for c, a in zip(g, ans)])
         if primitive.vjp_all is not None:
-            cs = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
+            try:
+                cs = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
+            except PYTHON_ARITHMETIC_ERRORS:
+                g, ans, *args = as_numpy_scalars((g, ans, *args))
+                cs = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
             for argnum, parent, c in zip(node.argnums, node.parents, cs):
                 if c is not None:
                     if primitive.broadcasts:
@@ -167,7 +171,10 @@ def backward(
             rule = rules[argnum] if argnum < len(rules) else None
             if rule is None:
                 primitive.vjp(argnum, g, ans, args, kwargs)  # raises MissingRuleError
-            c = rule(g, ans, *args, **kwargs)
+            try:
+                c = rule(g, ans, *args, **kwargs)
+            except PYTHON_ARITHMETIC_ERRORS:  # Python floats at a pole: as NumPy would
+                c = rule(*as_numpy_scalars((g, ans, *args)), **kwargs)
             if c is None:
                 continue
             if broadcasts:

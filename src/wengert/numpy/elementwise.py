@@ -118,13 +118,16 @@ arctan = elementwise(np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), "arctan")
 sinh = elementwise(np.sinh, lambda ans, x: cosh(x), "sinh")
 cosh = elementwise(np.cosh, lambda ans, x: sinh(x), "cosh")
 tanh = elementwise(np.tanh, lambda ans, x: 1.0 - ans * ans, "tanh")
-arcsinh = elementwise(np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), "arcsinh")
+# 1 / hypot(x, 1) rather than 1 / sqrt(x * x + 1), which overflows for |x| > 1e154.
+arcsinh = elementwise(np.arcsinh, lambda ans, x: 1.0 / hypot(x, 1.0), "arcsinh")
 arccosh = elementwise(np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)), "arccosh")
 arctanh = elementwise(np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), "arctanh")
+# x / (x^2 + y^2) as (x / r) / r with r = hypot(y, x): no overflow or underflow in x^2 + y^2
+# (at 1e200 or 1e-200); NaN at the origin, where arctan2 jumps.
 arctan2 = binary(
     np.arctan2,
-    lambda ans, y, x: x / (x * x + y * y),
-    lambda ans, y, x: negative(y) / (x * x + y * y),
+    lambda ans, y, x: x / hypot(y, x) / hypot(y, x),
+    lambda ans, y, x: negative(y) / hypot(y, x) / hypot(y, x),
     "arctan2",
 )
 
