@@ -609,3 +609,50 @@ def test_matrix_rank_has_no_derivative():
     assert la.matrix_rank(a) == 3
     g = wg.grad(lambda a: la.det(a) * la.matrix_rank(a))(a)
     onp.testing.assert_allclose(g, 3 * onp.linalg.det(a) * onp.linalg.inv(a).T)
+
+
+# --- norms at zero and at extreme scales ------------------------------------------------------
+
+VECTOR_ORDS = [None, 2, 3, 0.5, -1, -2, 1, -onp.inf, onp.inf]
+MATRIX_ORDS = [None, "fro", "nuc", 2, -2, 1, -1, onp.inf, -onp.inf]
+
+
+@pytest.mark.parametrize(
+    "ord_, shape",
+    [(o, (3,)) for o in VECTOR_ORDS] + [(o, (2, 3)) for o in MATRIX_ORDS],
+    ids=str,
+)
+def test_norm_at_zero_has_zero_derivative_for_every_order(ord_, shape):
+    z = onp.zeros(shape)
+    f = lambda x: la.norm(x, ord_)
+    with onp.errstate(divide="ignore"):  # 0 ** -1 in the value, as in NumPy
+        onp.testing.assert_array_equal(wg.grad(f)(z), z)
+        assert wg.jvp(f, (z,), (onp.ones_like(z),))[1] == 0.0
+        assert onp.all(onp.isfinite(wg.hessian(f)(z)))
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e-310])
+@pytest.mark.parametrize(
+    "ord_, shape, axis",
+    [(o, (4,), None) for o in VECTOR_ORDS]
+    + [(o, (2, 3), None) for o in MATRIX_ORDS]
+    + [(2, (3, 4), 1), (3, (3, 4), 0), ("fro", (2, 3, 4), (0, 2))],
+    ids=str,
+)
+def test_norm_scales_like_lapack(ord_, shape, axis, scale):
+    """A norm is homogeneous: norm(s x) = s norm(x), its gradient does not depend on s and
+    its Hessian scales as 1/s; so each must hold at 1e200 and 1e-200 as at 1."""
+    x = R.uniform(0.5, 2.0, shape) * R.choice([-1.0, 1.0], shape)
+    f = lambda x: la.norm(x, ord_, axis=axis)
+    total = lambda x: wnp.sum(f(x))
+    value, grad = wg.value_and_grad(total)(x * scale)
+    onp.testing.assert_allclose(value, scale * total(x), rtol=1e-12 if scale > 1e-300 else 1e-5)
+    onp.testing.assert_allclose(f(x * scale), scale * f(x), rtol=1e-12 if scale > 1e-300 else 1e-5)
+    if scale < 1e-300:  # subnormal inputs: values only
+        return
+    onp.testing.assert_allclose(grad, wg.grad(total)(x), rtol=1e-12, atol=1e-300)
+    tangent = wg.jvp(total, (x * scale,), (x,))[1]
+    onp.testing.assert_allclose(tangent, total(x), rtol=1e-12)
+    if ord_ in (None, 2, 3, "fro"):
+        h = wg.hessian(total)(x * scale)
+        onp.testing.assert_allclose(h * scale, wg.hessian(total)(x), rtol=1e-9, atol=1e-12)

@@ -893,16 +893,59 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
 # --- norms -------------------------------------------------------------------------------
 
 
-def _pnorm_impl(x, p, axis, keepdims):
-    x = np.asarray(x)
+def _pnorm_direct(x, p, axis, keepdims):
+    """NumPy's formula: sqrt(sum |x|^2), or (sum |x|^p)^(1/p)."""
+    if p == 2 and len(axis) == x.ndim:  # over everything NumPy uses dot products
+        flat = x.ravel(order="K")
+        if np.iscomplexobj(flat):
+            squares = flat.real.dot(flat.real) + flat.imag.dot(flat.imag)
+        else:
+            squares = flat.dot(flat)
+        out = np.sqrt(squares)
+        return out.reshape((1,) * x.ndim) if keepdims else out
     if p == 2:
         squares = (x.conj() * x).real if np.iscomplexobj(x) else x * x
         return np.sqrt(np.sum(squares, axis=axis, keepdims=keepdims))
     return np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
 
 
+def _pnorm_scaled(x, p, axis, keepdims):
+    """The same norm computed as s * norm(x / s) with s = max |x|, as LAPACK's nrm2 scales:
+    no overflow or underflow in the powers for any finite x."""
+    size = np.abs(x)
+    scale = np.max(size, axis=axis, keepdims=True)
+    scale = np.where(scale > 0, scale, 1).astype(size.dtype)
+    inner = _pnorm_direct(size / scale, p, axis, keepdims)
+    return inner * (scale if keepdims else np.squeeze(scale, axis=axis))
+
+
+def _pnorm_impl(x, p, axis, keepdims):
+    """The p-norm over `axis`: NumPy's value where the powers stay in range, the scaled
+    one in slices where they overflow or lose precision to underflow."""
+    x = np.asarray(x)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        direct = _pnorm_direct(x, p, axis, keepdims)
+    if p < 0 and np.any(x == 0):  # 0 ** p: NumPy's warning (the only one it should give)
+        np.power(np.zeros(1, x.real.dtype), p)
+    info = np.finfo(direct.dtype)
+    small = np.sqrt(info.tiny) / info.eps  # below this, sum |x|^2 has lost digits
+    out_of_range = (direct == np.inf) | (direct < (small if p == 2 else 1.0))
+    if not np.any(out_of_range):
+        return direct
+    redo = out_of_range & np.all(np.isfinite(x), axis=axis, keepdims=keepdims)
+    if p < 0:  # a zero entry makes the norm exactly 0
+        redo &= np.all(x != 0, axis=axis, keepdims=keepdims)
+    if not np.any(redo):
+        return direct
+    out = np.where(redo, _pnorm_scaled(x, p, axis, keepdims), direct)
+    return out.astype(direct.dtype)[()]
+
+
 def _pnorm_weights(ans, x, p, axis, keepdims):
-    """d norm / dx in the transpose convention: |x|^(p-2) conj(x) / norm^(p-1), 0 at 0."""
+    """d norm / dx in the transpose convention: (|x| / norm)^(p-2) conj(x) / norm, 0 at 0.
+
+    Written with ratios to the norm, so it stays finite for huge or tiny x.
+    """
     shape = shape_of(x)
     kept = tuple(1 if i in axis else d for i, d in enumerate(shape))
     norm = ans if keepdims else reshape(ans, kept)
@@ -912,8 +955,8 @@ def _pnorm_weights(ans, x, p, axis, keepdims):
         return where(positive, _conj(x) / safe_norm, 0.0)
     size = absolute(x)
     nonzero = getval(size) > 0
-    safe_size = where(nonzero, size, 1.0)
-    weights = safe_size ** (p - 2) * _conj(x) / safe_norm ** (p - 1)
+    ratio = where(nonzero, size / safe_norm, 1.0)  # 1 where x is 0: no 0 ** (p - 2)
+    weights = ratio ** (p - 2) * (_conj(x) / safe_norm)
     return where(positive & nonzero, weights, 0.0)
 
 
@@ -933,6 +976,16 @@ def _pnorm_jvp(t, ans, x, p, axis, keepdims):
 _pnorm = Primitive(_pnorm_impl, "pnorm")
 _pnorm.defvjp(_pnorm_vjp)
 _pnorm.defjvp(_pnorm_jvp)
+
+
+def _as_inexact(x):
+    """A traced value as it is; anything else as a NumPy array of a floating dtype, as
+    numpy.linalg.norm converts it (the norms below compute plain input the same way, so
+    traced and plain calls give the same value)."""
+    if isinstance(x, Box):
+        return x
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.inexact) else x.astype(float)
 
 
 def _normalize_axes(axis, ndim: int) -> tuple[int, ...]:
@@ -998,7 +1051,11 @@ def _matrix_norm(x, ord, axes: tuple, keepdims: bool):
 def norm(x, ord=None, axis=None, keepdims: bool = False):
     """Vector or matrix norm, with NumPy's `ord`, `axis` and `keepdims`.
 
-    At a zero input the derivative is 0 (a subgradient; no NaN), as for |x| at 0.
+    At a zero input the derivative is 0 (a subgradient; no NaN), for every `ord`, as for
+    |x| at 0. The 2-norm and the other p-norms are scaled by the largest entry where the
+    squares (or p-th powers) would overflow or underflow, as LAPACK's nrm2 does: the norm
+    of [1e200, 1e200] is 1.414e200 (NumPy's own gives inf) and its derivative is finite,
+    for plain and traced input alike. Elsewhere the value is NumPy's.
 
     >>> import numpy as np
     >>> import wengert as wg
@@ -1007,8 +1064,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
     >>> wg.grad(norm)(np.zeros(2))
     array([0., 0.])
     """
-    if not _traced(x):
-        return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    x = _as_inexact(x)
     shape = shape_of(x)
     ndim = len(shape)
     if axis is None:
@@ -1032,8 +1088,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     >>> vector_norm(np.array([[3.0], [4.0]]))
     5.0
     """
-    if not _traced(x) and hasattr(np.linalg, "vector_norm"):
-        return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+    x = _as_inexact(x)
     shape = shape_of(x)
     axes = tuple(range(len(shape))) if axis is None else _normalize_axes(axis, len(shape))
     if len(axes) == 1:
@@ -1052,8 +1107,7 @@ def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):
     >>> matrix_norm(np.eye(2), ord="nuc")
     2.0
     """
-    if not _traced(x) and hasattr(np.linalg, "matrix_norm"):
-        return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
+    x = _as_inexact(x)
     ndim = _ndim(x)
     return _matrix_norm(x, ord, (ndim - 2, ndim - 1), keepdims)
 
