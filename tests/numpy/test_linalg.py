@@ -3,6 +3,8 @@ where the second derivative does not exist), plus values, conventions and edge p
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as onp
 import pytest
 
@@ -540,7 +542,8 @@ def test_eigenvectors_at_repeated_eigenvalues_are_finite_and_right_for_projector
     a = _rotated([1.0, 1.0, 3.0])
     projector = lambda a: (lambda w, v: v[:, :2] @ v[:, :2].T)(*la.eigh(a))
     wg.check_grads(projector, order=1)(a)
-    g = wg.grad(lambda a: wnp.sum(la.eigh(a)[1] * onp.arange(9.0).reshape(3, 3)))(onp.eye(3))
+    with pytest.warns(la.DegenerateDerivativeWarning):  # depends on the basis chosen
+        g = wg.grad(lambda a: wnp.sum(la.eigh(a)[1] * onp.arange(9.0).reshape(3, 3)))(onp.eye(3))
     assert onp.all(onp.isfinite(g))
 
 
@@ -656,3 +659,92 @@ def test_norm_scales_like_lapack(ord_, shape, axis, scale):
     if ord_ in (None, 2, 3, "fro"):
         h = wg.hessian(total)(x * scale)
         onp.testing.assert_allclose(h * scale, wg.hessian(total)(x), rtol=1e-9, atol=1e-12)
+
+
+# --- repeated eigenvalues and singular values -----------------------------------------------
+
+Degenerate = la.DegenerateDerivativeWarning
+A_REPEATED = onp.diag([1.0, 1.0, 3.0])
+C = onp.arange(9.0).reshape(3, 3)
+
+
+def _no_warning(f, x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Degenerate)
+        return wg.grad(f)(x)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda a: la.eigh(a)[1][:, 0].sum(),  # one vector of the repeated pair
+        lambda a: la.eigh(a)[0][0],  # one of two equal eigenvalues
+        lambda a: la.eigvalsh(a)[1],
+        lambda a: la.svd(a)[0][:, 1].sum(),  # singular values are (3, 1, 1)
+        lambda a: la.svd(a)[1][1],
+        lambda a: la.svdvals(a)[2],
+        lambda a: wnp.real(la.eig(a)[1][:, 0]).sum(),
+    ],
+    ids=["eigh-vector", "eigh-value", "eigvalsh", "svd-vector", "svd-value", "svdvals", "eig"],
+)
+def test_basis_dependent_derivatives_at_repeated_eigenvalues_warn(f):
+    with pytest.warns(Degenerate, match="rotations inside each repeated eigenspace"):
+        g = wg.grad(f)(A_REPEATED)
+    assert onp.all(onp.isfinite(g))
+
+
+def test_basis_independent_derivatives_at_repeated_eigenvalues_are_right_and_quiet():
+    def projector(a):  # onto the eigenspace of the repeated eigenvalue
+        v = la.eigh(a)[1][:, :2]
+        return wnp.sum((v @ v.T) * C)
+
+    def polar(a):
+        u, _, vh = la.svd(a)
+        return wnp.sum((u @ vh) * C)
+
+    # (function, point, whether it is differentiable there: the 2-norm at a tie is not,
+    # and gets a subgradient)
+    for f, a, smooth in [
+        (projector, A_REPEATED, True),
+        (lambda a: wnp.sum(la.eigh(a)[0] ** 2), A_REPEATED, True),
+        (lambda a: wnp.sum(la.eigvalsh(a)[:2]), A_REPEATED, True),
+        (polar, onp.diag([2.0, 2.0, 0.5]), True),
+        (lambda a: la.norm(a, "nuc"), onp.eye(3), True),
+        (lambda a: la.norm(a, 2), onp.diag([2.0, 2.0, 1.0]), False),
+    ]:
+        g = _no_warning(f, a)
+        assert onp.all(onp.isfinite(g))
+        if not smooth:
+            continue
+        # Against central differences along symmetric directions (all that eigh reads).
+        for i, j in [(0, 0), (0, 1), (0, 2), (1, 2), (2, 2)]:
+            e = onp.zeros((3, 3))
+            e[i, j] = e[j, i] = 1.0
+            numeric = (f(a + 1e-6 * e) - f(a - 1e-6 * e)) / 2e-6
+            onp.testing.assert_allclose(onp.sum(g * e), numeric, atol=1e-6)
+
+
+def test_distinct_eigenvalues_do_not_warn():
+    a = R.standard_normal((4, 4))
+    a = a + a.T
+    _no_warning(lambda a: la.eigh(a)[1][0, 0] ** 2 + la.eigvalsh(a)[0], a)
+    _no_warning(lambda a: la.svd(a, full_matrices=False)[0][0, 0] ** 2, R.standard_normal((4, 3)))
+    _no_warning(lambda a: wnp.real(la.eig(a)[1][0, 0]), a)
+
+
+def test_one_of_equal_eigenvalues_gets_the_mean_share_in_both_modes():
+    q = onp.linalg.qr(R.standard_normal((3, 3)))[0]
+    a = q @ A_REPEATED @ q.T  # LAPACK's basis of the repeated eigenspace is arbitrary
+    projector = q[:, :2] @ q[:, :2].T
+    for f in (lambda a: la.eigvalsh(a)[0], lambda a: la.eigh(a)[0][1]):
+        with pytest.warns(Degenerate, match="tells equal values apart"):
+            g = wg.grad(f)(a)
+        onp.testing.assert_allclose(g, 0.5 * projector, atol=1e-12)
+        t = R.standard_normal((3, 3))
+        onp.testing.assert_allclose(wg.jvp(f, (a,), (t,))[1], onp.sum(g * t), atol=1e-12)
+    s_projector = q[:, 1:] @ q[:, 1:].T
+    b = q @ onp.diag([3.0, 1.0, 1.0]) @ q.T
+    with pytest.warns(Degenerate):
+        onp.testing.assert_allclose(
+            wg.grad(lambda a: la.svdvals(a)[2])(b), 0.5 * s_projector, atol=1e-12
+        )

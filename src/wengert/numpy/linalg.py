@@ -14,13 +14,16 @@ Conventions, shared with the rest of wengert (see docs/linalg_fft.md):
 - `eig` and `eigvals` always return complex arrays.
 - Where a derivative does not exist (repeated eigenvalues or singular values for the
   vectors, a zero singular value, the norm at zero), the rules return finite values by a
-  stated convention instead of NaN; `det` is differentiable everywhere, singular matrices
-  included, to second order.
+  stated convention instead of NaN; reverse rules at repeated eigenvalues or singular
+  values warn (DegenerateDerivativeWarning) when the function differentiated depends on
+  the basis of a repeated eigenspace. `det` is differentiable everywhere, singular
+  matrices included, to second order.
 """
 
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -122,6 +125,85 @@ def _distinct_pairs(values) -> np.ndarray:
     gap = np.abs(w[..., None, :] - w[..., :, None])
     scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if n else 0.0
     return gap > 1000 * n * _eps(w) * scale
+
+
+class DegenerateDerivativeWarning(RuntimeWarning):
+    """A derivative was asked for at repeated eigenvalues or singular values, of a
+    function that depends on which basis of the repeated eigenspace is chosen (or on
+    which of the equal values is which): it does not exist there."""
+
+
+def _raw(x) -> np.ndarray:
+    return np.asarray(getval(x))
+
+
+def _repeated_pairs(values, name: str):
+    """Untraced mask (..., n, n) of pairs i != j of equal values (zero singular values,
+    which follow the |x|-at-0 convention, left out), or None if there are none."""
+    w = _raw(values)
+    n = w.shape[-1] if w.ndim else 0
+    if n < 2:
+        return None
+    repeated = ~_distinct_pairs(w) & ~np.eye(n, dtype=bool)
+    if name.startswith("svd"):
+        zero = ~_nonzero_singular(w, n, n)
+        repeated &= ~(zero[..., :, None] | zero[..., None, :])
+    return repeated if np.any(repeated) else None
+
+
+def _group_mean(values, x, name: str):
+    """`x`, a derivative of `values` (last axis), averaged over each group of equal values.
+
+    A function that tells equal values apart has no derivative there; with the mean, the
+    derivative is the same whichever basis LAPACK chose for the repeated eigenspace, and
+    it is exact for symmetric functions of the equal values (their sum, their squares).
+    """
+    repeated = _repeated_pairs(values, name)
+    if repeated is None:
+        return x
+    n = repeated.shape[-1]
+    groups = (repeated | np.eye(n, dtype=bool)).astype(np.result_type(_raw(x).real.dtype))
+    return _sum(expand_dims(x, -2) * groups, axis=-1) / np.sum(groups, axis=-1)
+
+
+def _warn_if_degenerate(name: str, values, value_cotangent, coupling=None, hermitian=True):
+    """Warn (DegenerateDerivativeWarning) when a reverse rule at repeated `values` gets a
+    cotangent whose function is not differentiable there, and say what is returned.
+
+    That is the case when the cotangent of the values differs inside a group of equal
+    values (the function tells equal values apart), or when `coupling`, the cotangent of
+    the vectors expressed in the vectors' basis (V^T gV), is not Hermitian inside such a
+    group (the function depends on the basis chosen in the repeated eigenspace); with
+    `hermitian=False` (eig) any coupling inside a group counts.
+    """
+    repeated = _repeated_pairs(values, name)
+    if repeated is None:
+        return
+    tolerance = np.sqrt(np.finfo(_raw(values).real.dtype).eps)
+    tiny = np.finfo(float).tiny
+    reasons = []
+    if value_cotangent is not None:
+        g = _raw(value_cotangent)
+        gap = np.abs(g[..., :, None] - g[..., None, :])
+        if np.any(gap[repeated] > tolerance * (np.max(np.abs(g)) + tiny)):
+            reasons.append("it tells equal values apart")
+    if coupling is not None:
+        m = _raw(coupling)
+        off = m - np.conj(np.swapaxes(m, -1, -2)) if hermitian else m
+        if np.any(np.abs(off[repeated]) > tolerance * (np.max(np.abs(m)) + tiny)):
+            reasons.append("it depends on the basis chosen inside a repeated eigenspace")
+    if reasons:
+        kind = "singular values" if name.startswith("svd") else "eigenvalues"
+        warnings.warn(
+            f"wengert.numpy.linalg.{name}: the function differentiated has no derivative at "
+            f"these repeated {kind} ({'; '.join(reasons)}). The derivative returned gives "
+            "equal values the mean of their shares and leaves out the rotations inside each "
+            "repeated eigenspace: it is exact for functions of those spaces and symmetric "
+            "functions of the equal values (projectors, U Vh, sums of eigenvalues), and does "
+            "not depend on the basis LAPACK chose. See 'Edge cases' in docs/linalg_fft.md.",
+            DegenerateDerivativeWarning,
+            stacklevel=2,
+        )
 
 
 def _inverse_gaps(values, mask: np.ndarray):
@@ -582,7 +664,7 @@ def _eigh_impl(a):
 def _eigh_jvp(tangents, ans, a):
     w, v = ans
     c = matmul(matmul(_mH(v), _hermitian_part(tangents[0])), v)
-    dw = _re(_diag_part(c))
+    dw = _group_mean(w, _re(_diag_part(c)), "eigh")
     dv = matmul(v, _inverse_gaps(w, _distinct_pairs(w)) * c)
     return dw, dv
 
@@ -590,7 +672,10 @@ def _eigh_jvp(tangents, ans, a):
 def _eigh_vjp(g, ans, a):
     w, v = ans
     gw, gv = g
-    inner = _diag_matrix(gw) + _inverse_gaps(w, _distinct_pairs(w)) * matmul(_mT(v), gv)
+    coupling = matmul(_mT(v), gv)
+    _warn_if_degenerate("eigh", w, gw, coupling)
+    gw = _group_mean(w, gw, "eigh")
+    inner = _diag_matrix(gw) + _inverse_gaps(w, _distinct_pairs(w)) * coupling
     return _hermitian_part(matmul(matmul(_conj(v), inner), _mT(v)))
 
 
@@ -603,8 +688,10 @@ def eigh(a, UPLO: str = "L") -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of the Hermitian part of `a`.
 
     Reads ``(a + a^H) / 2`` (so `UPLO` does not matter). Eigenvector derivatives at
-    repeated eigenvalues leave out the rotation inside the repeated eigenspace: right for
-    functions that do not depend on the basis chosen there.
+    repeated eigenvalues leave out the rotation inside the repeated eigenspace, and equal
+    eigenvalues get the mean of their derivatives: exact for functions that do not depend
+    on the basis chosen there (projectors, sums of the equal eigenvalues). For others the
+    derivative does not exist, and the reverse rule warns (DegenerateDerivativeWarning).
 
     >>> import numpy as np
     >>> w, v = eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
@@ -622,13 +709,16 @@ def _eigvalsh_impl(a):
 
 
 def _eigvalsh_vjp(g, ans, a):
+    _warn_if_degenerate("eigvalsh", ans, g)
+    g = _group_mean(ans, g, "eigvalsh")
     _, v = _eigh(a)
     return _hermitian_part(matmul(matmul(_conj(v), _diag_matrix(g)), _mT(v)))
 
 
 def _eigvalsh_jvp(t, ans, a):
     _, v = _eigh(a)
-    return _re(_sum(_conj(v) * matmul(_hermitian_part(t), v), axis=-2))
+    dw = _re(_sum(_conj(v) * matmul(_hermitian_part(t), v), axis=-2))
+    return _group_mean(ans, dw, "eigvalsh")
 
 
 _eigvalsh = Primitive(_eigvalsh_impl, "eigvalsh")
@@ -678,7 +768,7 @@ def _eig_pivots(v):
 def _eig_jvp(tangents, ans, a):
     w, v = ans
     c = _solve(v, matmul(tangents[0], v))  # V^-1 dA V
-    dw = _diag_part(c)
+    dw = _group_mean(w, _diag_part(c), "eig")
     dv = matmul(v, _inverse_gaps(w, _distinct_pairs(w)) * c)
     # Keep each eigenvector's norm at 1 ...
     dv = dv - v * expand_dims(real(_sum(conj(v) * dv, axis=-2)), -2)
@@ -698,7 +788,10 @@ def _eig_vjp(g, ans, a):
     s = imag(_sum(gv * v, axis=-2))
     u = gv - pivots * expand_dims(1j * s / v_pivot, -2)
     u = u - conj(v) * expand_dims(real(_sum(v * u, axis=-2)), -2)
-    gc = _diag_matrix(gw) + _inverse_gaps(w, _distinct_pairs(w)) * matmul(_mT(v), u)
+    coupling = matmul(_mT(v), u)
+    _warn_if_degenerate("eig", w, gw, coupling, hermitian=False)
+    gw = _group_mean(w, gw, "eig")
+    gc = _diag_matrix(gw) + _inverse_gaps(w, _distinct_pairs(w)) * coupling
     return _solve(_mT(v), matmul(gc, _mT(v)))  # V^-T gC V^T
 
 
@@ -728,13 +821,15 @@ def _eigvals_impl(a):
 
 
 def _eigvals_vjp(g, ans, a):
+    _warn_if_degenerate("eigvals", ans, g)
+    g = _group_mean(ans, g, "eigvals")
     _, v = _eig(a)
     return _solve(_mT(v), matmul(_diag_matrix(g), _mT(v)))
 
 
 def _eigvals_jvp(t, ans, a):
     _, v = _eig(a)
-    return _diag_part(_solve(v, matmul(t, v)))
+    return _group_mean(ans, _diag_part(_solve(v, matmul(t, v))), "eigvals")
 
 
 _eigvals = Primitive(_eigvals_impl, "eigvals")
@@ -790,7 +885,7 @@ def _svd_jvp(tangents, ans, a):
     d_minus, d_plus, s_inv, nonzero = _svd_gaps(s, m, n)
     v = _mH(vh)
     ds_mat = matmul(matmul(_mH(u), t), v)
-    ds = _re(_diag_part(ds_mat)) * nonzero
+    ds = _group_mean(s, _re(_diag_part(ds_mat)) * nonzero, "svd")
     sym = ds_mat + _mH(ds_mat)
     skew = ds_mat - _mH(ds_mat)
     du = matmul(u, (d_minus * sym + d_plus * skew) * 0.5)
@@ -813,6 +908,8 @@ def _svd_vjp(g, ans, a):
     gv = _mH(gvh)
     gu_in = matmul(_mT(u), gu)
     gv_in = matmul(_mT(v), gv)
+    _warn_if_degenerate("svd", s, gs, gu_in + gv_in)
+    gs = _group_mean(s, gs, "svd")
     g_sym = d_minus * (gu_in + gv_in) * 0.5
     g_skew = d_plus * (gu_in - gv_in) * 0.5
     g_ds = g_sym + _mH(g_sym) + g_skew - _mH(g_skew) + _diag_matrix(gs * nonzero)
@@ -837,6 +934,8 @@ def _svdvals_impl(a):
 
 
 def _svdvals_vjp(g, ans, a):
+    _warn_if_degenerate("svdvals", ans, g)
+    g = _group_mean(ans, g, "svdvals")
     u, _, vh = _svd(a)
     m, n = shape_of(a)[-2:]
     return _conj(matmul(u * expand_dims(g * _nonzero_singular(ans, m, n), -2), vh))
@@ -846,7 +945,7 @@ def _svdvals_jvp(t, ans, a):
     u, _, vh = _svd(a)
     m, n = shape_of(a)[-2:]
     ds = _re(_sum(_conj(u) * matmul(t, _mH(vh)), axis=-2))
-    return ds * _nonzero_singular(ans, m, n)
+    return _group_mean(ans, ds * _nonzero_singular(ans, m, n), "svdvals")
 
 
 _svdvals = Primitive(_svdvals_impl, "svdvals")
