@@ -133,3 +133,16 @@ def test_out_is_refused_for_traced_operands():
     for f in (wnp.dot, wnp.matmul, onp.dot, onp.matmul):
         with pytest.raises(wg.InPlaceWriteError, match="out="):
             wg.grad(lambda x, f=f: wnp.sum(f(M, x, out=buffer)))(V)
+
+
+def test_multi_dot_with_list_operands():
+    def f(x):
+        return wnp.linalg.multi_dot([[x[0], x[1], x[2]], 2.0 * onp.eye(3), x, (1.0, 2.0)])
+
+    # (3,) @ (3, 3) @ (3,) is a scalar; times a 2-vector is refused by matmul as in NumPy.
+    with pytest.raises(ValueError):
+        f(V)
+    g = lambda x: wnp.linalg.multi_dot([[x[0], x[1], x[2]], 2.0 * onp.eye(3), x])
+    onp.testing.assert_allclose(wg.vjp(g, V)[0], 2.0 * V @ V)
+    wg.check_grads(g, order=2)(V)
+    wg.check_grads(lambda x: wnp.linalg.multi_dot([[1.0, 2.0, 3.0], M.T, M, x]), order=2)(V)

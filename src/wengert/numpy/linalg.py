@@ -32,6 +32,7 @@ import numpy as np
 from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import is_complex, shape_of
+from . import contractions as _contractions
 from ._define import nondiff
 from .contractions import matmul, outer, tensordot
 from .elementwise import absolute, conj, imag, real, where
@@ -1286,8 +1287,9 @@ def multi_dot(arrays, *, out=None):
     arrays = list(arrays)
     if len(arrays) < 2:
         raise ValueError("multi_dot: expecting at least two arrays.")
-    if not _traced(*arrays):
+    if not any(_contractions._traced(a) for a in arrays):
         return np.linalg.multi_dot(arrays)
+    arrays = [_contractions._operand(a, "linalg.multi_dot") for a in arrays]
     if len(arrays) == 2:
         return matmul(arrays[0], arrays[1])
     first_vector, last_vector = _ndim(arrays[0]) == 1, _ndim(arrays[-1]) == 1
