@@ -248,6 +248,13 @@ def test_view_of_another_dtype_and_writable_flags_are_refused():
         wg.grad(lambda x: x.to_device("gpu").sum())(A)
 
 
+def test_pickling_a_traced_value_is_refused():
+    import pickle
+
+    with pytest.raises(wg.TracedConversionError, match="Pickling"):
+        wg.grad(lambda x: pickle.dumps(x) and x.sum())(A)
+
+
 def test_dunder_conveniences_on_traced_values():
     import copy
 

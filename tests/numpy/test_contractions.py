@@ -146,3 +146,15 @@ def test_multi_dot_with_list_operands():
     onp.testing.assert_allclose(wg.vjp(g, V)[0], 2.0 * V @ V)
     wg.check_grads(g, order=2)(V)
     wg.check_grads(lambda x: wnp.linalg.multi_dot([[1.0, 2.0, 3.0], M.T, M, x]), order=2)(V)
+
+
+@pytest.mark.parametrize("name", [n for n in PRODUCTS if n not in ("@",)])
+def test_single_precision_operands_stay_single(name):
+    f, np_f = PRODUCTS[name]
+    for dtype in (onp.float32, onp.complex64):
+        x = V.astype(dtype)
+        c = onp.array([0.5, -1.0, 2.0], dtype=dtype)
+        value, pullback = wg.vjp(lambda x: f(c, x), x)
+        assert onp.result_type(value) == onp.result_type(np_f(c, x)) == dtype
+        assert pullback(onp.ones_like(value))[0].dtype == dtype
+        assert onp.result_type(wg.jvp(lambda x: f(x, c), (x,), (x,))[1]) == dtype

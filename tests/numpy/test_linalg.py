@@ -748,3 +748,24 @@ def test_one_of_equal_eigenvalues_gets_the_mean_share_in_both_modes():
         onp.testing.assert_allclose(
             wg.grad(lambda a: la.svdvals(a)[2])(b), 0.5 * s_projector, atol=1e-12
         )
+
+
+@pytest.mark.parametrize("ord_", [None, 3, -2, onp.inf])
+def test_norm_keeps_float32_and_complex64_at_extreme_scales(ord_):
+    for dtype in (onp.float32, onp.complex64):
+        x = (onp.array([3.0, 4.0]) * (1 + (0.5j if dtype == onp.complex64 else 0))).astype(dtype)
+        for scale in (1e30, 1e-30, 1.0):
+            f = lambda x: la.norm(x, ord_)
+            value, grad = wg.value_and_grad(f)(x * dtype(scale))
+            assert onp.result_type(value) == onp.float32 and grad.dtype == dtype
+            onp.testing.assert_allclose(value / scale, f(x), rtol=1e-5)
+            onp.testing.assert_allclose(grad, wg.grad(f)(x), rtol=1e-5)
+            assert onp.result_type(wg.jvp(f, (x,), (x,))[1]) == onp.float32
+
+
+def test_degenerate_spectra_keep_float32():
+    a = onp.diag([1.0, 1.0, 3.0]).astype(onp.float32)
+    with pytest.warns(Degenerate):
+        g = wg.grad(lambda a: la.eigvalsh(a)[0])(a)
+    assert g.dtype == onp.float32
+    assert wg.grad(lambda a: wnp.sum(la.eigvalsh(a)[:2]))(a).dtype == onp.float32

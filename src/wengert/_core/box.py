@@ -493,6 +493,9 @@ class Box:
     def data(self):
         raise _dropped(".data")
 
+    def __reduce__(self):  # pickling; subclasses with their own (Variable) override it
+        raise _dropped("Pickling")
+
     def __dlpack__(self, *args, **kwargs):
         raise _dropped("DLPack export")
 
