@@ -49,14 +49,16 @@ class _Product(Primitive):
     sees them."""
 
     def __call__(self, a, b, *args, **kwargs):
-        if kwargs.get("out") is not None and (_traced(a) or _traced(b)):
+        if kwargs and kwargs.get("out") is not None and (_traced(a) or _traced(b)):
             raise InPlaceWriteError(
                 f"wengert.numpy.{self.name}(..., out=...) writes in place, which drops the "
                 "derivative; drop out= and use the result."
             )
-        return Primitive.__call__(
-            self, _operand(a, self.name), _operand(b, self.name), *args, **kwargs
-        )
+        if type(a) is not np.ndarray and not isinstance(a, Box):
+            a = _operand(a, self.name)
+        if type(b) is not np.ndarray and not isinstance(b, Box):
+            b = _operand(b, self.name)
+        return Primitive.__call__(self, a, b, *args, **kwargs)
 
 
 def _ndim(x) -> int:

@@ -189,9 +189,13 @@ def _share(x, y, greater: bool, ignore_nan: bool):
     wins = np.greater(xv, yv) if greater else np.less(xv, yv)
     if ignore_nan:
         wins = wins | (np.isnan(yv) & ~np.isnan(xv))
-    dtype = np.result_type(xv, yv, np.float16)
-    dtype = np.empty(0, dtype).real.dtype
-    share = np.where(wins, 1.0, np.where(np.equal(xv, yv), 0.5, 0.0)).astype(dtype)
+    dtype = np.result_type(xv, yv)
+    if dtype.kind != "f":
+        dtype = np.finfo(np.result_type(dtype, np.float16)).dtype  # complex: its real part
+    share = np.asarray(wins).astype(dtype)
+    tie = np.equal(xv, yv)
+    if np.any(tie):
+        share = np.where(tie, dtype.type(0.5), share)
     return share[()]
 
 

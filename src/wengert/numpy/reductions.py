@@ -52,8 +52,10 @@ def expand_reduced(g, x, axis, keepdims: bool):
 
 def _real_dtype(x) -> np.dtype:
     """The real floating dtype of derivatives of `x` (float32 for complex64)."""
-    dtype = inexact_dtype(getval(x))
-    return np.empty(0, dtype).real.dtype
+    dtype = getattr(getval(x), "dtype", None)
+    if dtype is None or dtype.kind not in "fc":
+        dtype = inexact_dtype(getval(x))
+    return dtype if dtype.kind == "f" else np.finfo(dtype).dtype
 
 
 def _masked(v, where):
@@ -74,6 +76,9 @@ def _traced(value) -> bool:
     if isinstance(value, Box):
         return True
     return isinstance(value, (list, tuple)) and builtins.any(_traced(v) for v in value)
+
+
+_OPTIONAL = frozenset(("out", "where", "initial"))
 
 
 class _Reduction(Primitive):
@@ -107,6 +112,8 @@ class _Reduction(Primitive):
                 return self.np_fun(a, **kwargs)
             if _traced(a):
                 a = array(a)
+        elif not _OPTIONAL.intersection(kwargs):  # the common call: axis, dtype, keepdims
+            return Primitive.__call__(self, a, **kwargs)
         if kwargs.pop("out", None) is not None:
             raise InPlaceWriteError(
                 f"wengert.numpy.{self.name}(..., out=...) writes in place into an array, "
@@ -247,18 +254,16 @@ def _extremum_weights(ans, x, axis, keepdims, initial, where):
     """The share of the derivative each entry gets: ties share evenly, an `initial` that
     ties takes half, and entries masked out, NaN or below the result get none."""
     value = getval(x)
-    result = np.asarray(getval(ans))
+    result = getval(ans)
     if not keepdims:
-        result = result.reshape(_kept_shape(np.shape(value), axis))
+        result = np.reshape(result, _kept_shape(np.shape(value), axis))
     hit = value == result
     if where is not None:
         hit = hit & where
     count = np.sum(hit, axis=_axes(axis, np.ndim(value)), keepdims=True)
-    dtype = _real_dtype(x)
-    share = 1.0 / np.maximum(count, 1).astype(dtype)
-    if initial is not None:
-        share = np.where(result == initial, share * 0.5, share).astype(dtype)
-    return np.where(hit, share, dtype.type(0))
+    if initial is not None:  # a tying initial takes half: count it as another entry twice
+        count = np.where(result == initial, 2 * count, count)
+    return np.true_divide(hit, np.maximum(count, 1), dtype=_real_dtype(x))
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False, initial=None, where=None):
