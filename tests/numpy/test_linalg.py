@@ -3,6 +3,8 @@ where the second derivative does not exist), plus values, conventions and edge p
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as onp
 import pytest
 
@@ -540,7 +542,8 @@ def test_eigenvectors_at_repeated_eigenvalues_are_finite_and_right_for_projector
     a = _rotated([1.0, 1.0, 3.0])
     projector = lambda a: (lambda w, v: v[:, :2] @ v[:, :2].T)(*la.eigh(a))
     wg.check_grads(projector, order=1)(a)
-    g = wg.grad(lambda a: wnp.sum(la.eigh(a)[1] * onp.arange(9.0).reshape(3, 3)))(onp.eye(3))
+    with pytest.warns(la.DegenerateDerivativeWarning):  # depends on the basis chosen
+        g = wg.grad(lambda a: wnp.sum(la.eigh(a)[1] * onp.arange(9.0).reshape(3, 3)))(onp.eye(3))
     assert onp.all(onp.isfinite(g))
 
 
@@ -609,3 +612,160 @@ def test_matrix_rank_has_no_derivative():
     assert la.matrix_rank(a) == 3
     g = wg.grad(lambda a: la.det(a) * la.matrix_rank(a))(a)
     onp.testing.assert_allclose(g, 3 * onp.linalg.det(a) * onp.linalg.inv(a).T)
+
+
+# --- norms at zero and at extreme scales ------------------------------------------------------
+
+VECTOR_ORDS = [None, 2, 3, 0.5, -1, -2, 1, -onp.inf, onp.inf]
+MATRIX_ORDS = [None, "fro", "nuc", 2, -2, 1, -1, onp.inf, -onp.inf]
+
+
+@pytest.mark.parametrize(
+    "ord_, shape",
+    [(o, (3,)) for o in VECTOR_ORDS] + [(o, (2, 3)) for o in MATRIX_ORDS],
+    ids=str,
+)
+def test_norm_at_zero_has_zero_derivative_for_every_order(ord_, shape):
+    z = onp.zeros(shape)
+    f = lambda x: la.norm(x, ord_)
+    with onp.errstate(divide="ignore"):  # 0 ** -1 in the value, as in NumPy
+        onp.testing.assert_array_equal(wg.grad(f)(z), z)
+        assert wg.jvp(f, (z,), (onp.ones_like(z),))[1] == 0.0
+        assert onp.all(onp.isfinite(wg.hessian(f)(z)))
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e-310])
+@pytest.mark.parametrize(
+    "ord_, shape, axis",
+    [(o, (4,), None) for o in VECTOR_ORDS]
+    + [(o, (2, 3), None) for o in MATRIX_ORDS]
+    + [(2, (3, 4), 1), (3, (3, 4), 0), ("fro", (2, 3, 4), (0, 2))],
+    ids=str,
+)
+def test_norm_scales_like_lapack(ord_, shape, axis, scale):
+    """A norm is homogeneous: norm(s x) = s norm(x), its gradient does not depend on s and
+    its Hessian scales as 1/s; so each must hold at 1e200 and 1e-200 as at 1."""
+    x = R.uniform(0.5, 2.0, shape) * R.choice([-1.0, 1.0], shape)
+    f = lambda x: la.norm(x, ord_, axis=axis)
+    total = lambda x: wnp.sum(f(x))
+    value, grad = wg.value_and_grad(total)(x * scale)
+    onp.testing.assert_allclose(value, scale * total(x), rtol=1e-12 if scale > 1e-300 else 1e-5)
+    onp.testing.assert_allclose(f(x * scale), scale * f(x), rtol=1e-12 if scale > 1e-300 else 1e-5)
+    if scale < 1e-300:  # subnormal inputs: values only
+        return
+    onp.testing.assert_allclose(grad, wg.grad(total)(x), rtol=1e-12, atol=1e-300)
+    tangent = wg.jvp(total, (x * scale,), (x,))[1]
+    onp.testing.assert_allclose(tangent, total(x), rtol=1e-12)
+    if ord_ in (None, 2, 3, "fro"):
+        h = wg.hessian(total)(x * scale)
+        onp.testing.assert_allclose(h * scale, wg.hessian(total)(x), rtol=1e-9, atol=1e-12)
+
+
+# --- repeated eigenvalues and singular values -----------------------------------------------
+
+Degenerate = la.DegenerateDerivativeWarning
+A_REPEATED = onp.diag([1.0, 1.0, 3.0])
+C = onp.arange(9.0).reshape(3, 3)
+
+
+def _no_warning(f, x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Degenerate)
+        return wg.grad(f)(x)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda a: la.eigh(a)[1][:, 0].sum(),  # one vector of the repeated pair
+        lambda a: la.eigh(a)[0][0],  # one of two equal eigenvalues
+        lambda a: la.eigvalsh(a)[1],
+        lambda a: la.svd(a)[0][:, 1].sum(),  # singular values are (3, 1, 1)
+        lambda a: la.svd(a)[1][1],
+        lambda a: la.svdvals(a)[2],
+        lambda a: wnp.real(la.eig(a)[1][:, 0]).sum(),
+    ],
+    ids=["eigh-vector", "eigh-value", "eigvalsh", "svd-vector", "svd-value", "svdvals", "eig"],
+)
+def test_basis_dependent_derivatives_at_repeated_eigenvalues_warn(f):
+    with pytest.warns(Degenerate, match="rotations inside each repeated eigenspace"):
+        g = wg.grad(f)(A_REPEATED)
+    assert onp.all(onp.isfinite(g))
+
+
+def test_basis_independent_derivatives_at_repeated_eigenvalues_are_right_and_quiet():
+    def projector(a):  # onto the eigenspace of the repeated eigenvalue
+        v = la.eigh(a)[1][:, :2]
+        return wnp.sum((v @ v.T) * C)
+
+    def polar(a):
+        u, _, vh = la.svd(a)
+        return wnp.sum((u @ vh) * C)
+
+    # (function, point, whether it is differentiable there: the 2-norm at a tie is not,
+    # and gets a subgradient)
+    for f, a, smooth in [
+        (projector, A_REPEATED, True),
+        (lambda a: wnp.sum(la.eigh(a)[0] ** 2), A_REPEATED, True),
+        (lambda a: wnp.sum(la.eigvalsh(a)[:2]), A_REPEATED, True),
+        (polar, onp.diag([2.0, 2.0, 0.5]), True),
+        (lambda a: la.norm(a, "nuc"), onp.eye(3), True),
+        (lambda a: la.norm(a, 2), onp.diag([2.0, 2.0, 1.0]), False),
+    ]:
+        g = _no_warning(f, a)
+        assert onp.all(onp.isfinite(g))
+        if not smooth:
+            continue
+        # Against central differences along symmetric directions (all that eigh reads).
+        for i, j in [(0, 0), (0, 1), (0, 2), (1, 2), (2, 2)]:
+            e = onp.zeros((3, 3))
+            e[i, j] = e[j, i] = 1.0
+            numeric = (f(a + 1e-6 * e) - f(a - 1e-6 * e)) / 2e-6
+            onp.testing.assert_allclose(onp.sum(g * e), numeric, atol=1e-6)
+
+
+def test_distinct_eigenvalues_do_not_warn():
+    a = R.standard_normal((4, 4))
+    a = a + a.T
+    _no_warning(lambda a: la.eigh(a)[1][0, 0] ** 2 + la.eigvalsh(a)[0], a)
+    _no_warning(lambda a: la.svd(a, full_matrices=False)[0][0, 0] ** 2, R.standard_normal((4, 3)))
+    _no_warning(lambda a: wnp.real(la.eig(a)[1][0, 0]), a)
+
+
+def test_one_of_equal_eigenvalues_gets_the_mean_share_in_both_modes():
+    q = onp.linalg.qr(R.standard_normal((3, 3)))[0]
+    a = q @ A_REPEATED @ q.T  # LAPACK's basis of the repeated eigenspace is arbitrary
+    projector = q[:, :2] @ q[:, :2].T
+    for f in (lambda a: la.eigvalsh(a)[0], lambda a: la.eigh(a)[0][1]):
+        with pytest.warns(Degenerate, match="tells equal values apart"):
+            g = wg.grad(f)(a)
+        onp.testing.assert_allclose(g, 0.5 * projector, atol=1e-12)
+        t = R.standard_normal((3, 3))
+        onp.testing.assert_allclose(wg.jvp(f, (a,), (t,))[1], onp.sum(g * t), atol=1e-12)
+    s_projector = q[:, 1:] @ q[:, 1:].T
+    b = q @ onp.diag([3.0, 1.0, 1.0]) @ q.T
+    with pytest.warns(Degenerate):
+        onp.testing.assert_allclose(
+            wg.grad(lambda a: la.svdvals(a)[2])(b), 0.5 * s_projector, atol=1e-12
+        )
+
+
+@pytest.mark.parametrize("ord_", [None, 3, -2, onp.inf])
+def test_norm_keeps_float32_and_complex64_at_extreme_scales(ord_):
+    for dtype in (onp.float32, onp.complex64):
+        x = (onp.array([3.0, 4.0]) * (1 + (0.5j if dtype == onp.complex64 else 0))).astype(dtype)
+        for scale in (1e30, 1e-30, 1.0):
+            f = lambda x: la.norm(x, ord_)
+            value, grad = wg.value_and_grad(f)(x * dtype(scale))
+            assert onp.result_type(value) == onp.float32 and grad.dtype == dtype
+            onp.testing.assert_allclose(value / scale, f(x), rtol=1e-5)
+            onp.testing.assert_allclose(grad, wg.grad(f)(x), rtol=1e-5)
+            assert onp.result_type(wg.jvp(f, (x,), (x,))[1]) == onp.float32
+
+
+def test_degenerate_spectra_keep_float32():
+    a = onp.diag([1.0, 1.0, 3.0]).astype(onp.float32)
+    with pytest.warns(Degenerate):
+        g = wg.grad(lambda a: la.eigvalsh(a)[0])(a)
+    assert g.dtype == onp.float32
+    assert wg.grad(lambda a: wnp.sum(la.eigvalsh(a)[:2]))(a).dtype == onp.float32

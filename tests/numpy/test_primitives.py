@@ -183,6 +183,24 @@ for name, fun in [("max", wnp.max), ("min", wnp.min)]:
                 [(distinct(2, 3),)],
             )
 case("sum", lambda x: wnp.var(x, axis=0) + wnp.std(x), [(real(3, 2),)])
+MASK = onp.array([[True, False, True], [False, True, True]])
+for name, fun, initial in [
+    ("sum", wnp.sum, 0.5),
+    ("prod", wnp.prod, 0.5),
+    ("mean", wnp.mean, None),
+]:
+    extra = {} if initial is None else {"initial": initial}
+    case(name, lambda x, f=fun, e=extra: f(x, axis=1, where=MASK, **e), [(real(2, 3),)])
+for name, fun, initial in [
+    ("max", wnp.max, -10.0),
+    ("min", wnp.min, 10.0),
+    ("nanmax", wnp.nanmax, -10.0),
+    ("nanmin", wnp.nanmin, 10.0),
+]:
+    case(name, lambda x, f=fun, i=initial: f(x, axis=0, where=MASK, initial=i), [(distinct(2, 3),)])
+    case(name, lambda x, f=fun: f(x, initial=0.0), [(distinct(2, 3),)])
+case("nanmax", lambda x: wnp.nanmax(x, axis=1), [(lambda: onp.array([[0.5, onp.nan, 2.0]]),)])
+case("nanmin", lambda x: wnp.nanmin(x, axis=1), [(lambda: onp.array([[0.5, onp.nan, 2.0]]),)])
 
 # --- shapes -----------------------------------------------------------------------------
 case("reshape", lambda x: wnp.reshape(x, (3, 2)), [(real(2, 3),), (real(6),)])

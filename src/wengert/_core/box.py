@@ -235,7 +235,12 @@ class Box:
         return ops.getitem(self, index)
 
     # --- array methods ---------------------------------------------------------------
-    def reshape(self, *shape, order="C"):
+    # Every public attribute of numpy.ndarray is here: methods that compute route to
+    # wengert.numpy, those without derivative (integer or boolean results) open the box,
+    # those that write in place raise InPlaceWriteError, and those that would hand the
+    # value out without its derivative (bytes, buffers, files, Python lists) raise
+    # TracedConversionError.
+    def reshape(self, *shape, order="C", copy=None):
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
         return ops.reshape(self, shape, order=order)
@@ -257,36 +262,37 @@ class Box:
     def squeeze(self, axis=None):
         return ops.squeeze(self, axis)
 
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+    def sum(self, axis=None, dtype=None, out=None, **kwargs):
         _no_out(out, "sum")
-        return ops.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return ops.sum(self, axis=axis, dtype=dtype, **kwargs)
 
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+    def mean(self, axis=None, dtype=None, out=None, **kwargs):
         _no_out(out, "mean")
-        return ops.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return ops.mean(self, axis=axis, dtype=dtype, **kwargs)
 
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+    def prod(self, axis=None, dtype=None, out=None, **kwargs):
         _no_out(out, "prod")
-        return ops.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+        return ops.prod(self, axis=axis, dtype=dtype, **kwargs)
 
-    def max(self, axis=None, out=None, keepdims=False):
+    def max(self, axis=None, out=None, **kwargs):
         _no_out(out, "max")
-        return ops.max(self, axis=axis, keepdims=keepdims)
+        return ops.max(self, axis=axis, **kwargs)
 
-    def min(self, axis=None, out=None, keepdims=False):
+    def min(self, axis=None, out=None, **kwargs):
         _no_out(out, "min")
-        return ops.min(self, axis=axis, keepdims=keepdims)
+        return ops.min(self, axis=axis, **kwargs)
 
-    def dot(self, other):
-        return ops.dot(self, other)
+    def ptp(self, axis=None, out=None, keepdims=False):  # NumPy 1.x has this method
+        _no_out(out, "ptp")
+        return ops.ptp(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    def var(self, axis=None, dtype=None, out=None, ddof=0, **kwargs):
         _no_out(out, "var")
-        return ops.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+        return ops.var(self, axis=axis, dtype=dtype, ddof=ddof, **kwargs)
 
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    def std(self, axis=None, dtype=None, out=None, ddof=0, **kwargs):
         _no_out(out, "std")
-        return ops.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+        return ops.std(self, axis=axis, dtype=dtype, ddof=ddof, **kwargs)
 
     def cumsum(self, axis=None, dtype=None, out=None):
         _no_out(out, "cumsum")
@@ -295,6 +301,10 @@ class Box:
     def cumprod(self, axis=None, dtype=None, out=None):
         _no_out(out, "cumprod")
         return ops.cumprod(self, axis=axis, dtype=dtype)
+
+    def dot(self, other, out=None):
+        _no_out(out, "dot")
+        return ops.dot(self, other)
 
     def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
         _no_out(out, "trace")
@@ -307,46 +317,205 @@ class Box:
         _no_out(out, "take")
         return ops.take(self, indices, axis=axis, mode=mode)
 
+    def compress(self, condition, axis=None, out=None):
+        _no_out(out, "compress")
+        return ops.compress(condition, self, axis=axis)
+
+    def choose(self, choices, out=None, mode="raise"):
+        _no_out(out, "choose")
+        return ops.choose(self, choices, mode=mode)
+
     def repeat(self, repeats, axis=None):
         return ops.repeat(self, repeats, axis=axis)
 
-    def sort(self, axis=-1, kind=None, order=None):
-        raise InPlaceWriteError(
-            "x.sort() sorts in place, which a traced array cannot do; use "
-            "wengert.numpy.sort(x) (or numpy.sort(x)) and keep the result."
-        )
-
-    def clip(self, min=None, max=None):
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        _no_out(out, "clip")
         return ops.clip(self, min, max)
+
+    def round(self, decimals=0, out=None):
+        _no_out(out, "round")
+        return ops.round(self, decimals)
 
     def conj(self):
         return ops.conj(self)
 
     conjugate = conj
 
-    def astype(self, dtype, copy=True):
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         return ops.astype(self, dtype)
 
-    def copy(self):
+    def copy(self, order="C"):
+        return self  # traced values are never written in place, so sharing is safe
+
+    def __copy__(self):
         return self
 
-    def argmax(self, axis=None):
-        return np.argmax(getval(self), axis=axis)
+    def __deepcopy__(self, memo):
+        return self
 
-    def argmin(self, axis=None):
-        return np.argmin(getval(self), axis=axis)
+    def view(self, dtype=None, type=None):
+        if type is None and (dtype is None or np.dtype(dtype) == self.dtype):
+            return self
+        raise TracedConversionError(
+            f".view({dtype!r}) reinterprets the bytes of a traced value, which has no "
+            "derivative; use .astype(...) to convert values, or wengert.stop_gradient(x)."
+        )
 
-    def argsort(self, axis=-1):
-        return np.argsort(getval(self), axis=axis)
+    def to_device(self, device, /, *, stream=None):
+        if device == self.device:
+            return self
+        raise ValueError(f"a traced value lives on {self.device!r}; cannot move it to {device!r}")
+
+    @property
+    def device(self):
+        return getattr(self.value, "device", "cpu")
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return np.asarray(getval(self)).strides
+
+    @property
+    def base(self):
+        return None  # a traced value owns its value; it views nothing
+
+    @property
+    def flags(self):
+        view = np.asarray(getval(self)).view()
+        view.flags.writeable = False  # writes into a traced value raise InPlaceWriteError
+        return view.flags
+
+    @property
+    def flat(self):
+        return ops.ravel(self)
+
+    def __format__(self, spec: str) -> str:
+        return format(getval(self), spec)
+
+    def __rdivmod__(self, other):
+        return ops.floor_divide(other, self), ops.mod(other, self)
+
+    # Without derivative: integer or boolean results.
+    def argmax(self, axis=None, out=None, *, keepdims=False):
+        _no_out(out, "argmax")
+        return np.argmax(getval(self), axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False):
+        _no_out(out, "argmin")
+        return np.argmin(getval(self), axis=axis, keepdims=keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None, **kwargs):
+        return np.argsort(getval(self), axis=axis, kind=kind, order=order, **kwargs)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None):
+        return np.argpartition(getval(self), kth, axis=axis, kind=kind, order=order)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return np.searchsorted(getval(self), getval(v), side=side, sorter=sorter)
 
     def nonzero(self):
         return np.nonzero(getval(self))
 
-    def all(self, axis=None, keepdims=False):
-        return np.all(getval(self), axis=axis, keepdims=keepdims)
+    def all(self, axis=None, out=None, keepdims=False, *, where=True):
+        _no_out(out, "all")
+        return np.all(getval(self), axis=axis, keepdims=keepdims, where=where)
 
-    def any(self, axis=None, keepdims=False):
-        return np.any(getval(self), axis=axis, keepdims=keepdims)
+    def any(self, axis=None, out=None, keepdims=False, *, where=True):
+        _no_out(out, "any")
+        return np.any(getval(self), axis=axis, keepdims=keepdims, where=where)
+
+    def __contains__(self, item) -> bool:
+        return bool(np.any(getval(self) == getval(item)))
+
+    # In-place writes.
+    def sort(self, axis=-1, kind=None, order=None, **kwargs):
+        raise _in_place("sort", "wengert.numpy.sort(x) (or numpy.sort(x)) and keep the result")
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        raise _in_place("partition", "wengert.numpy.partition(x, kth) and keep the result")
+
+    def fill(self, value):
+        raise _in_place("fill", "wengert.numpy.full_like(x, value)")
+
+    def put(self, indices, values, mode="raise"):
+        raise _in_place("put", "wengert.numpy.index_update(x.ravel(), indices, values)")
+
+    def itemset(self, *args):  # NumPy 1.x
+        raise _in_place("itemset", "wengert.numpy.index_update(x, index, value)")
+
+    def resize(self, *new_shape, refcheck=True):
+        raise _in_place("resize", "wengert.numpy.resize(x, shape) or x.reshape(shape)")
+
+    def setfield(self, val, dtype, offset=0):
+        raise _in_place("setfield", "wengert.numpy.where or index_update to build a new array")
+
+    def setflags(self, write=None, align=None, uic=None):
+        if not write and align is None and uic is None:
+            return None  # traced values are read-only already
+        raise _in_place("setflags", "a new array built with wengert.numpy")
+
+    # Conversions that would drop the derivative.
+    def tobytes(self, order="C"):
+        raise _dropped(".tobytes()")
+
+    tostring = tobytes  # NumPy 1.x
+
+    def tofile(self, fid, sep="", format="%s"):
+        raise _dropped(".tofile()")
+
+    def dump(self, file):
+        raise _dropped(".dump()")
+
+    def dumps(self):
+        raise _dropped(".dumps()")
+
+    def byteswap(self, inplace=False):
+        raise _dropped(".byteswap()")
+
+    def newbyteorder(self, new_order="S"):  # NumPy 1.x
+        raise _dropped(".newbyteorder()")
+
+    def getfield(self, dtype, offset=0):
+        raise _dropped(".getfield()")
+
+    @property
+    def ctypes(self):
+        raise _dropped(".ctypes")
+
+    @property
+    def data(self):
+        raise _dropped(".data")
+
+    def __reduce__(self):  # pickling; subclasses with their own (Variable) override it
+        raise _dropped("Pickling")
+
+    def __dlpack__(self, *args, **kwargs):
+        raise _dropped("DLPack export")
+
+    def __dlpack_device__(self):
+        raise _dropped("DLPack export")
+
+
+def _in_place(name: str, way_out: str) -> InPlaceWriteError:
+    return InPlaceWriteError(
+        f"x.{name}() writes into a traced array in place, which is not differentiable "
+        f"(it overwrites a value the derivative may still need); use {way_out}."
+    )
+
+
+def _dropped(what: str) -> TracedConversionError:
+    return TracedConversionError(
+        f"{what} of a traced value hands out its bytes without the derivative; keep it "
+        "an array (wengert.numpy functions), or use wengert.stop_gradient(x) if no "
+        "derivative is needed through it."
+    )
 
 
 def _no_out(out, name: str) -> None:

@@ -15,6 +15,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..errors import EscapedTracerError, MissingRuleError
 from . import box as _box_module
 from .box import Box
@@ -96,9 +98,20 @@ class Primitive:
                 "Define one with .defvjp(...), or use wengert.stop_gradient on that "
                 "argument if no derivative is needed through it."
             )
-        return rule(g, ans, *args, **kwargs)
+        try:
+            return rule(g, ans, *args, **kwargs)
+        except PYTHON_ARITHMETIC_ERRORS:
+            return rule(*as_numpy_scalars((g, ans, *args)), **kwargs)
 
     def jvp(self, tangents: list, ans: Any, args: tuple, kwargs: dict) -> Any:
+        try:
+            return self._jvp(tangents, ans, args, kwargs)
+        except PYTHON_ARITHMETIC_ERRORS:
+            tangents = list(as_numpy_scalars(tangents))
+            ans, *args = as_numpy_scalars((ans, *args))
+            return self._jvp(tangents, ans, tuple(args), kwargs)
+
+    def _jvp(self, tangents: list, ans: Any, args: tuple, kwargs: dict) -> Any:
         if self.jvp_all is not None:
             return self.jvp_all(tangents, ans, *args, **kwargs)
         rules = self.jvp_rules
@@ -116,6 +129,24 @@ class Primitive:
             contribution = rule(t, ans, *args, **kwargs)
             out = contribution if out is None else out + contribution
         return out
+
+
+# Rules compute with the primal values, which are Python floats where the user passed
+# them. At a pole, Python arithmetic raises (1.0 / x at x == 0.0, 1e200 ** 2) where NumPy
+# gives inf or nan with its RuntimeWarning. The engine then runs the rule again with those
+# values as NumPy scalars, so a Python float behaves as a float64 does; the ordinary path
+# pays nothing and keeps its result types.
+PYTHON_ARITHMETIC_ERRORS = (ZeroDivisionError, OverflowError)
+
+
+def as_numpy_scalars(values) -> tuple:
+    """`values` with each Python float or complex as a NumPy scalar."""
+    return tuple(
+        [
+            np.float64(v) if type(v) is float else np.complex128(v) if type(v) is complex else v
+            for v in values
+        ]
+    )
 
 
 def _rule_table(table: tuple, rules: tuple, argnums) -> tuple:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .box import Box
-from .primitive import Primitive
+from .primitive import PYTHON_ARITHMETIC_ERRORS, Primitive, as_numpy_scalars
 from .trace import Trace
 from .vspace import broadcast_tangent, inexact_dtype, match_realness, unbroadcast, zeros_like
 
@@ -215,7 +215,11 @@ def apply_vjp(node: Node, g: Any, release: bool = False, rebox=None) -> list:
         g = tuple([zeros_like(a) if c is None else c for c, a in zip(g, ans)])
     broadcasts = primitive.broadcasts
     if primitive.vjp_all is not None:
-        cotangents = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
+        try:
+            cotangents = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
+        except PYTHON_ARITHMETIC_ERRORS:  # Python floats at a pole: as NumPy would
+            g, ans, *args = as_numpy_scalars((g, ans, *args))
+            cotangents = primitive.vjp_all(g, ans, node.argnums, *args, **kwargs)
         out = []
         for argnum, c in zip(node.argnums, cotangents):
             if c is not None:
@@ -228,7 +232,10 @@ def apply_vjp(node: Node, g: Any, release: bool = False, rebox=None) -> list:
         rule = rules[argnum] if argnum < len(rules) else None
         if rule is None:
             primitive.vjp(argnum, g, ans, args, kwargs)  # raises MissingRuleError
-        c = rule(g, ans, *args, **kwargs)
+        try:
+            c = rule(g, ans, *args, **kwargs)
+        except PYTHON_ARITHMETIC_ERRORS:  # Python floats at a pole: as NumPy would
+            c = rule(*as_numpy_scalars((g, ans, *args)), **kwargs)
         if c is not None:
             c = unbroadcast(c, args[argnum]) if broadcasts else match_realness(c, args[argnum])
         out.append(c)

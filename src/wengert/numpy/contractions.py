@@ -10,11 +10,55 @@ import string
 
 import numpy as np
 
-from .._core.box import getval
+from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
+from ..errors import InPlaceWriteError
 from .elementwise import multiply
-from .shaping import reshape, swapaxes, transpose
+from .shaping import array, reshape, swapaxes, transpose
+
+_SCALARS = (float, int, complex, bool, np.generic)
+
+
+def _traced(value) -> bool:
+    if isinstance(value, Box):
+        return True
+    return isinstance(value, (list, tuple)) and any(_traced(v) for v in value)
+
+
+def _operand(x, name: str):
+    """An operand as NumPy reads it: traced values and scalars as they are, lists and
+    tuples (nested, holding traced values or not) and other array-likes as arrays, so
+    that the rules see arrays; what NumPy refuses is refused with its own error."""
+    if isinstance(x, (Box, np.ndarray)) or isinstance(x, _SCALARS):
+        return x
+    if isinstance(x, (list, tuple)) and _traced(x):
+        return array(x)
+    x = np.asarray(x)
+    if x.dtype.kind not in "biufc":
+        raise TypeError(
+            f"wengert.numpy.{name}: an operand of dtype {x.dtype} is not numeric (NumPy "
+            "refuses it too); pass numbers, arrays or lists of them."
+        )
+    return x
+
+
+class _Product(Primitive):
+    """A product primitive whose operands may be anything NumPy accepts (lists, tuples,
+    nested lists holding traced values); they are read as arrays before the primitive
+    sees them."""
+
+    def __call__(self, a, b, *args, **kwargs):
+        if kwargs and kwargs.get("out") is not None and (_traced(a) or _traced(b)):
+            raise InPlaceWriteError(
+                f"wengert.numpy.{self.name}(..., out=...) writes in place, which drops the "
+                "derivative; drop out= and use the result."
+            )
+        if type(a) is not np.ndarray and not isinstance(a, Box):
+            a = _operand(a, self.name)
+        if type(b) is not np.ndarray and not isinstance(b, Box):
+            b = _operand(b, self.name)
+        return Primitive.__call__(self, a, b, *args, **kwargs)
 
 
 def _ndim(x) -> int:
@@ -44,7 +88,7 @@ def _matmul_vjp_b(g, ans, a, b):
     return matmul(swapaxes(a, -1, -2), g)
 
 
-matmul = Primitive(np.matmul, "matmul", broadcasts=True)
+matmul = _Product(np.matmul, "matmul", broadcasts=True)
 matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
 matmul.defjvp(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
 
@@ -88,7 +132,7 @@ def _tensordot_vjp_b(g, ans, a, b, axes=2):
     return transpose(out, tuple(np.argsort(order)))
 
 
-tensordot = Primitive(_tensordot_impl, "tensordot")
+tensordot = _Product(_tensordot_impl, "tensordot")
 tensordot.defvjp(_tensordot_vjp_a, _tensordot_vjp_b)
 tensordot.defjvp(
     lambda t, ans, a, b, axes=2: tensordot(t, b, axes),
@@ -96,9 +140,14 @@ tensordot.defjvp(
 )
 
 
-def dot(a, b):
+def dot(a, b, out=None):
     """NumPy's dot: a product of scalars, a matrix product, or a sum over a's last axis
     and b's second-to-last."""
+    if out is not None or not (_traced(a) or _traced(b)):
+        if out is not None and (_traced(a) or _traced(b)):
+            raise InPlaceWriteError("wengert.numpy.dot(..., out=...) writes in place; drop out=.")
+        return np.dot(a, b, out=out)
+    a, b = _operand(a, "dot"), _operand(b, "dot")
     na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -109,6 +158,7 @@ def dot(a, b):
 
 def inner(a, b):
     """Sum over the last axes of a and b."""
+    a, b = _operand(a, "inner"), _operand(b, "inner")
     na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -119,12 +169,18 @@ def vdot(a, b):
     """Dot product of the flattened arrays, conjugating the first."""
     from .elementwise import conj
 
+    a, b = _operand(a, "vdot"), _operand(b, "vdot")
     a = conj(a) if np.iscomplexobj(getval(a)) else a
     return matmul(reshape(a, (-1,)), reshape(b, (-1,)))
 
 
-def outer(a, b):
+def outer(a, b, out=None):
     """Outer product of the flattened arrays."""
+    if out is not None or not (_traced(a) or _traced(b)):
+        if out is not None and (_traced(a) or _traced(b)):
+            raise InPlaceWriteError("wengert.numpy.outer(..., out=...) writes in place; drop out=.")
+        return np.outer(a, b, out=out)
+    a, b = _operand(a, "outer"), _operand(b, "outer")
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 
@@ -220,7 +276,9 @@ def einsum(subscripts, *operands, optimize=None):
     every operand."""
     if not isinstance(subscripts, str):
         raise TypeError("wengert.numpy.einsum takes the subscripts as a string, e.g. 'ij,jk->ik'")
-    return _einsum(subscripts, *operands)
+    if not any(_traced(op) for op in operands):
+        return np.einsum(subscripts, *operands, optimize=optimize or False)
+    return _einsum(subscripts, *[_operand(op, "einsum") for op in operands])
 
 
 __all__ = ["dot", "einsum", "inner", "matmul", "outer", "tensordot", "vdot"]

@@ -118,16 +118,35 @@ arctan = elementwise(np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), "arctan")
 sinh = elementwise(np.sinh, lambda ans, x: cosh(x), "sinh")
 cosh = elementwise(np.cosh, lambda ans, x: sinh(x), "cosh")
 tanh = elementwise(np.tanh, lambda ans, x: 1.0 - ans * ans, "tanh")
-arcsinh = elementwise(np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), "arcsinh")
+# 1 / hypot(x, 1) rather than 1 / sqrt(x * x + 1), which overflows for |x| > 1e154.
+arcsinh = elementwise(np.arcsinh, lambda ans, x: 1.0 / hypot(x, 1.0), "arcsinh")
 arccosh = elementwise(np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)), "arccosh")
 arctanh = elementwise(np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), "arctanh")
+# x / (x^2 + y^2) as (x / r) / r with r = hypot(y, x): no overflow or underflow in x^2 + y^2
+# (at 1e200 or 1e-200); NaN at the origin, where arctan2 jumps.
 arctan2 = binary(
     np.arctan2,
-    lambda ans, y, x: x / (x * x + y * y),
-    lambda ans, y, x: negative(y) / (x * x + y * y),
+    lambda ans, y, x: x / hypot(y, x) / hypot(y, x),
+    lambda ans, y, x: negative(y) / hypot(y, x) / hypot(y, x),
     "arctan2",
 )
-hypot = binary(np.hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans, "hypot")
+
+
+def _hypot_partial(ans, x):
+    """d hypot / dx = x / hypot, taken as 0 at hypot == 0 (to every order), the convention
+    of `abs` and `linalg.norm` at 0."""
+    zero = getval(ans) == 0
+    if not np.any(zero):
+        return x / ans
+    return where(zero, 0.0, x / where(zero, 1.0, ans))
+
+
+hypot = binary(
+    np.hypot,
+    lambda ans, x, y: _hypot_partial(ans, x),
+    lambda ans, x, y: _hypot_partial(ans, y),
+    "hypot",
+)
 deg2rad = elementwise(np.deg2rad, lambda ans, x: np.pi / 180.0, "deg2rad")
 rad2deg = elementwise(np.rad2deg, lambda ans, x: 180.0 / np.pi, "rad2deg")
 radians, degrees = deg2rad, rad2deg
@@ -159,28 +178,50 @@ abs = absolute
 fabs = elementwise(np.fabs, lambda ans, x: sign(x), "fabs")
 
 
-def _tie_split(x, y):
-    """1 where x wins, 1/2 where x and y tie, 0 where y wins."""
-    return where(x > y, 1.0, where(x == y, 0.5, 0.0))
+def _share(x, y, greater: bool, ignore_nan: bool):
+    """The share of the derivative of max(x, y) (min if not `greater`) that goes to x.
+
+    1 where x's value is returned, 1/2 where x and y tie, 0 where y's is. A NaN result
+    has no derivative (no perturbation of either argument changes it); with `ignore_nan`
+    (fmax, fmin) x's value is returned where only y is NaN. A constant in x's real dtype.
+    """
+    xv, yv = getval(x), getval(y)
+    wins = np.greater(xv, yv) if greater else np.less(xv, yv)
+    if ignore_nan:
+        wins = wins | (np.isnan(yv) & ~np.isnan(xv))
+    dtype = np.result_type(xv, yv)
+    if dtype.kind != "f":
+        dtype = np.finfo(np.result_type(dtype, np.float16)).dtype  # complex: its real part
+    share = np.asarray(wins).astype(dtype)
+    tie = np.equal(xv, yv)
+    if np.any(tie):
+        share = np.where(tie, dtype.type(0.5), share)
+    return share[()]
 
 
 maximum = binary(
     np.maximum,
-    lambda ans, x, y: _tie_split(x, y),
-    lambda ans, x, y: _tie_split(y, x),
+    lambda ans, x, y: _share(x, y, True, False),
+    lambda ans, x, y: _share(y, x, True, False),
     "maximum",
 )
 minimum = binary(
     np.minimum,
-    lambda ans, x, y: _tie_split(y, x),
-    lambda ans, x, y: _tie_split(x, y),
+    lambda ans, x, y: _share(x, y, False, False),
+    lambda ans, x, y: _share(y, x, False, False),
     "minimum",
 )
 fmax = binary(
-    np.fmax, lambda ans, x, y: _tie_split(x, y), lambda ans, x, y: _tie_split(y, x), "fmax"
+    np.fmax,
+    lambda ans, x, y: _share(x, y, True, True),
+    lambda ans, x, y: _share(y, x, True, True),
+    "fmax",
 )
 fmin = binary(
-    np.fmin, lambda ans, x, y: _tie_split(y, x), lambda ans, x, y: _tie_split(x, y), "fmin"
+    np.fmin,
+    lambda ans, x, y: _share(x, y, False, True),
+    lambda ans, x, y: _share(y, x, False, True),
+    "fmin",
 )
 
 
@@ -211,8 +252,22 @@ def where(condition, x=None, y=None):
     return _where(getval(condition), x, y)
 
 
-def clip(a, a_min=None, a_max=None):
-    """`a` limited to [a_min, a_max]; at a bound the derivative is split evenly."""
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
+    """`a` limited to [a_min, a_max] (or NumPy 2's ``min=``/``max=``); at a bound the
+    derivative is split evenly, and a NaN bound gives NaN with no derivative."""
+    if min is not None or max is not None:
+        if a_min is not None or a_max is not None:
+            raise ValueError(
+                "wengert.numpy.clip: pass the bounds as a_min/a_max or as min=/max=, not both."
+            )
+        a_min, a_max = min, max
+    if not isinstance(a, Box) and not isinstance(a_min, Box) and not isinstance(a_max, Box):
+        return np.clip(a, a_min, a_max, out=out, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError(
+            "wengert.numpy.clip takes no out= or other ufunc keywords for traced values; "
+            "drop them and use the result."
+        )
     if a_min is not None:
         a = maximum(a, a_min)
     if a_max is not None:

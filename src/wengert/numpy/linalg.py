@@ -14,13 +14,16 @@ Conventions, shared with the rest of wengert (see docs/linalg_fft.md):
 - `eig` and `eigvals` always return complex arrays.
 - Where a derivative does not exist (repeated eigenvalues or singular values for the
   vectors, a zero singular value, the norm at zero), the rules return finite values by a
-  stated convention instead of NaN; `det` is differentiable everywhere, singular matrices
-  included, to second order.
+  stated convention instead of NaN; reverse rules at repeated eigenvalues or singular
+  values warn (DegenerateDerivativeWarning) when the function differentiated depends on
+  the basis of a repeated eigenspace. `det` is differentiable everywhere, singular
+  matrices included, to second order.
 """
 
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -29,6 +32,7 @@ import numpy as np
 from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import is_complex, shape_of
+from . import contractions as _contractions
 from ._define import nondiff
 from .contractions import matmul, outer, tensordot
 from .elementwise import absolute, conj, imag, real, where
@@ -122,6 +126,85 @@ def _distinct_pairs(values) -> np.ndarray:
     gap = np.abs(w[..., None, :] - w[..., :, None])
     scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if n else 0.0
     return gap > 1000 * n * _eps(w) * scale
+
+
+class DegenerateDerivativeWarning(RuntimeWarning):
+    """A derivative was asked for at repeated eigenvalues or singular values, of a
+    function that depends on which basis of the repeated eigenspace is chosen (or on
+    which of the equal values is which): it does not exist there."""
+
+
+def _raw(x) -> np.ndarray:
+    return np.asarray(getval(x))
+
+
+def _repeated_pairs(values, name: str):
+    """Untraced mask (..., n, n) of pairs i != j of equal values (zero singular values,
+    which follow the |x|-at-0 convention, left out), or None if there are none."""
+    w = _raw(values)
+    n = w.shape[-1] if w.ndim else 0
+    if n < 2:
+        return None
+    repeated = ~_distinct_pairs(w) & ~np.eye(n, dtype=bool)
+    if name.startswith("svd"):
+        zero = ~_nonzero_singular(w, n, n)
+        repeated &= ~(zero[..., :, None] | zero[..., None, :])
+    return repeated if np.any(repeated) else None
+
+
+def _group_mean(values, x, name: str):
+    """`x`, a derivative of `values` (last axis), averaged over each group of equal values.
+
+    A function that tells equal values apart has no derivative there; with the mean, the
+    derivative is the same whichever basis LAPACK chose for the repeated eigenspace, and
+    it is exact for symmetric functions of the equal values (their sum, their squares).
+    """
+    repeated = _repeated_pairs(values, name)
+    if repeated is None:
+        return x
+    n = repeated.shape[-1]
+    groups = (repeated | np.eye(n, dtype=bool)).astype(np.result_type(_raw(x).real.dtype))
+    return _sum(expand_dims(x, -2) * groups, axis=-1) / np.sum(groups, axis=-1)
+
+
+def _warn_if_degenerate(name: str, values, value_cotangent, coupling=None, hermitian=True):
+    """Warn (DegenerateDerivativeWarning) when a reverse rule at repeated `values` gets a
+    cotangent whose function is not differentiable there, and say what is returned.
+
+    That is the case when the cotangent of the values differs inside a group of equal
+    values (the function tells equal values apart), or when `coupling`, the cotangent of
+    the vectors expressed in the vectors' basis (V^T gV), is not Hermitian inside such a
+    group (the function depends on the basis chosen in the repeated eigenspace); with
+    `hermitian=False` (eig) any coupling inside a group counts.
+    """
+    repeated = _repeated_pairs(values, name)
+    if repeated is None:
+        return
+    tolerance = np.sqrt(np.finfo(_raw(values).real.dtype).eps)
+    tiny = np.finfo(float).tiny
+    reasons = []
+    if value_cotangent is not None:
+        g = _raw(value_cotangent)
+        gap = np.abs(g[..., :, None] - g[..., None, :])
+        if np.any(gap[repeated] > tolerance * (np.max(np.abs(g)) + tiny)):
+            reasons.append("it tells equal values apart")
+    if coupling is not None:
+        m = _raw(coupling)
+        off = m - np.conj(np.swapaxes(m, -1, -2)) if hermitian else m
+        if np.any(np.abs(off[repeated]) > tolerance * (np.max(np.abs(m)) + tiny)):
+            reasons.append("it depends on the basis chosen inside a repeated eigenspace")
+    if reasons:
+        kind = "singular values" if name.startswith("svd") else "eigenvalues"
+        warnings.warn(
+            f"wengert.numpy.linalg.{name}: the function differentiated has no derivative at "
+            f"these repeated {kind} ({'; '.join(reasons)}). The derivative returned gives "
+            "equal values the mean of their shares and leaves out the rotations inside each "
+            "repeated eigenspace: it is exact for functions of those spaces and symmetric "
+            "functions of the equal values (projectors, U Vh, sums of eigenvalues), and does "
+            "not depend on the basis LAPACK chose. See 'Edge cases' in docs/linalg_fft.md.",
+            DegenerateDerivativeWarning,
+            stacklevel=2,
+        )
 
 
 def _inverse_gaps(values, mask: np.ndarray):
@@ -582,7 +665,7 @@ def _eigh_impl(a):
 def _eigh_jvp(tangents, ans, a):
     w, v = ans
     c = matmul(matmul(_mH(v), _hermitian_part(tangents[0])), v)
-    dw = _re(_diag_part(c))
+    dw = _group_mean(w, _re(_diag_part(c)), "eigh")
     dv = matmul(v, _inverse_gaps(w, _distinct_pairs(w)) * c)
     return dw, dv
 
@@ -590,7 +673,10 @@ def _eigh_jvp(tangents, ans, a):
 def _eigh_vjp(g, ans, a):
     w, v = ans
     gw, gv = g
-    inner = _diag_matrix(gw) + _inverse_gaps(w, _distinct_pairs(w)) * matmul(_mT(v), gv)
+    coupling = matmul(_mT(v), gv)
+    _warn_if_degenerate("eigh", w, gw, coupling)
+    gw = _group_mean(w, gw, "eigh")
+    inner = _diag_matrix(gw) + _inverse_gaps(w, _distinct_pairs(w)) * coupling
     return _hermitian_part(matmul(matmul(_conj(v), inner), _mT(v)))
 
 
@@ -603,8 +689,10 @@ def eigh(a, UPLO: str = "L") -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of the Hermitian part of `a`.
 
     Reads ``(a + a^H) / 2`` (so `UPLO` does not matter). Eigenvector derivatives at
-    repeated eigenvalues leave out the rotation inside the repeated eigenspace: right for
-    functions that do not depend on the basis chosen there.
+    repeated eigenvalues leave out the rotation inside the repeated eigenspace, and equal
+    eigenvalues get the mean of their derivatives: exact for functions that do not depend
+    on the basis chosen there (projectors, sums of the equal eigenvalues). For others the
+    derivative does not exist, and the reverse rule warns (DegenerateDerivativeWarning).
 
     >>> import numpy as np
     >>> w, v = eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
@@ -622,13 +710,16 @@ def _eigvalsh_impl(a):
 
 
 def _eigvalsh_vjp(g, ans, a):
+    _warn_if_degenerate("eigvalsh", ans, g)
+    g = _group_mean(ans, g, "eigvalsh")
     _, v = _eigh(a)
     return _hermitian_part(matmul(matmul(_conj(v), _diag_matrix(g)), _mT(v)))
 
 
 def _eigvalsh_jvp(t, ans, a):
     _, v = _eigh(a)
-    return _re(_sum(_conj(v) * matmul(_hermitian_part(t), v), axis=-2))
+    dw = _re(_sum(_conj(v) * matmul(_hermitian_part(t), v), axis=-2))
+    return _group_mean(ans, dw, "eigvalsh")
 
 
 _eigvalsh = Primitive(_eigvalsh_impl, "eigvalsh")
@@ -678,7 +769,7 @@ def _eig_pivots(v):
 def _eig_jvp(tangents, ans, a):
     w, v = ans
     c = _solve(v, matmul(tangents[0], v))  # V^-1 dA V
-    dw = _diag_part(c)
+    dw = _group_mean(w, _diag_part(c), "eig")
     dv = matmul(v, _inverse_gaps(w, _distinct_pairs(w)) * c)
     # Keep each eigenvector's norm at 1 ...
     dv = dv - v * expand_dims(real(_sum(conj(v) * dv, axis=-2)), -2)
@@ -698,7 +789,10 @@ def _eig_vjp(g, ans, a):
     s = imag(_sum(gv * v, axis=-2))
     u = gv - pivots * expand_dims(1j * s / v_pivot, -2)
     u = u - conj(v) * expand_dims(real(_sum(v * u, axis=-2)), -2)
-    gc = _diag_matrix(gw) + _inverse_gaps(w, _distinct_pairs(w)) * matmul(_mT(v), u)
+    coupling = matmul(_mT(v), u)
+    _warn_if_degenerate("eig", w, gw, coupling, hermitian=False)
+    gw = _group_mean(w, gw, "eig")
+    gc = _diag_matrix(gw) + _inverse_gaps(w, _distinct_pairs(w)) * coupling
     return _solve(_mT(v), matmul(gc, _mT(v)))  # V^-T gC V^T
 
 
@@ -728,13 +822,15 @@ def _eigvals_impl(a):
 
 
 def _eigvals_vjp(g, ans, a):
+    _warn_if_degenerate("eigvals", ans, g)
+    g = _group_mean(ans, g, "eigvals")
     _, v = _eig(a)
     return _solve(_mT(v), matmul(_diag_matrix(g), _mT(v)))
 
 
 def _eigvals_jvp(t, ans, a):
     _, v = _eig(a)
-    return _diag_part(_solve(v, matmul(t, v)))
+    return _group_mean(ans, _diag_part(_solve(v, matmul(t, v))), "eigvals")
 
 
 _eigvals = Primitive(_eigvals_impl, "eigvals")
@@ -790,7 +886,7 @@ def _svd_jvp(tangents, ans, a):
     d_minus, d_plus, s_inv, nonzero = _svd_gaps(s, m, n)
     v = _mH(vh)
     ds_mat = matmul(matmul(_mH(u), t), v)
-    ds = _re(_diag_part(ds_mat)) * nonzero
+    ds = _group_mean(s, _re(_diag_part(ds_mat)) * nonzero, "svd")
     sym = ds_mat + _mH(ds_mat)
     skew = ds_mat - _mH(ds_mat)
     du = matmul(u, (d_minus * sym + d_plus * skew) * 0.5)
@@ -813,6 +909,8 @@ def _svd_vjp(g, ans, a):
     gv = _mH(gvh)
     gu_in = matmul(_mT(u), gu)
     gv_in = matmul(_mT(v), gv)
+    _warn_if_degenerate("svd", s, gs, gu_in + gv_in)
+    gs = _group_mean(s, gs, "svd")
     g_sym = d_minus * (gu_in + gv_in) * 0.5
     g_skew = d_plus * (gu_in - gv_in) * 0.5
     g_ds = g_sym + _mH(g_sym) + g_skew - _mH(g_skew) + _diag_matrix(gs * nonzero)
@@ -837,6 +935,8 @@ def _svdvals_impl(a):
 
 
 def _svdvals_vjp(g, ans, a):
+    _warn_if_degenerate("svdvals", ans, g)
+    g = _group_mean(ans, g, "svdvals")
     u, _, vh = _svd(a)
     m, n = shape_of(a)[-2:]
     return _conj(matmul(u * expand_dims(g * _nonzero_singular(ans, m, n), -2), vh))
@@ -846,7 +946,7 @@ def _svdvals_jvp(t, ans, a):
     u, _, vh = _svd(a)
     m, n = shape_of(a)[-2:]
     ds = _re(_sum(_conj(u) * matmul(t, _mH(vh)), axis=-2))
-    return ds * _nonzero_singular(ans, m, n)
+    return _group_mean(ans, ds * _nonzero_singular(ans, m, n), "svdvals")
 
 
 _svdvals = Primitive(_svdvals_impl, "svdvals")
@@ -893,16 +993,59 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
 # --- norms -------------------------------------------------------------------------------
 
 
-def _pnorm_impl(x, p, axis, keepdims):
-    x = np.asarray(x)
+def _pnorm_direct(x, p, axis, keepdims):
+    """NumPy's formula: sqrt(sum |x|^2), or (sum |x|^p)^(1/p)."""
+    if p == 2 and len(axis) == x.ndim:  # over everything NumPy uses dot products
+        flat = x.ravel(order="K")
+        if np.iscomplexobj(flat):
+            squares = flat.real.dot(flat.real) + flat.imag.dot(flat.imag)
+        else:
+            squares = flat.dot(flat)
+        out = np.sqrt(squares)
+        return out.reshape((1,) * x.ndim) if keepdims else out
     if p == 2:
         squares = (x.conj() * x).real if np.iscomplexobj(x) else x * x
         return np.sqrt(np.sum(squares, axis=axis, keepdims=keepdims))
     return np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
 
 
+def _pnorm_scaled(x, p, axis, keepdims):
+    """The same norm computed as s * norm(x / s) with s = max |x|, as LAPACK's nrm2 scales:
+    no overflow or underflow in the powers for any finite x."""
+    size = np.abs(x)
+    scale = np.max(size, axis=axis, keepdims=True)
+    scale = np.where(scale > 0, scale, 1).astype(size.dtype)
+    inner = _pnorm_direct(size / scale, p, axis, keepdims)
+    return inner * (scale if keepdims else np.squeeze(scale, axis=axis))
+
+
+def _pnorm_impl(x, p, axis, keepdims):
+    """The p-norm over `axis`: NumPy's value where the powers stay in range, the scaled
+    one in slices where they overflow or lose precision to underflow."""
+    x = np.asarray(x)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        direct = _pnorm_direct(x, p, axis, keepdims)
+    if p < 0 and np.any(x == 0):  # 0 ** p: NumPy's warning (the only one it should give)
+        np.power(np.zeros(1, x.real.dtype), p)
+    info = np.finfo(direct.dtype)
+    small = np.sqrt(info.tiny) / info.eps  # below this, sum |x|^2 has lost digits
+    out_of_range = (direct == np.inf) | (direct < (small if p == 2 else 1.0))
+    if not np.any(out_of_range):
+        return direct
+    redo = out_of_range & np.all(np.isfinite(x), axis=axis, keepdims=keepdims)
+    if p < 0:  # a zero entry makes the norm exactly 0
+        redo &= np.all(x != 0, axis=axis, keepdims=keepdims)
+    if not np.any(redo):
+        return direct
+    out = np.where(redo, _pnorm_scaled(x, p, axis, keepdims), direct)
+    return out.astype(direct.dtype)[()]
+
+
 def _pnorm_weights(ans, x, p, axis, keepdims):
-    """d norm / dx in the transpose convention: |x|^(p-2) conj(x) / norm^(p-1), 0 at 0."""
+    """d norm / dx in the transpose convention: (|x| / norm)^(p-2) conj(x) / norm, 0 at 0.
+
+    Written with ratios to the norm, so it stays finite for huge or tiny x.
+    """
     shape = shape_of(x)
     kept = tuple(1 if i in axis else d for i, d in enumerate(shape))
     norm = ans if keepdims else reshape(ans, kept)
@@ -912,8 +1055,8 @@ def _pnorm_weights(ans, x, p, axis, keepdims):
         return where(positive, _conj(x) / safe_norm, 0.0)
     size = absolute(x)
     nonzero = getval(size) > 0
-    safe_size = where(nonzero, size, 1.0)
-    weights = safe_size ** (p - 2) * _conj(x) / safe_norm ** (p - 1)
+    ratio = where(nonzero, size / safe_norm, 1.0)  # 1 where x is 0: no 0 ** (p - 2)
+    weights = ratio ** (p - 2) * (_conj(x) / safe_norm)
     return where(positive & nonzero, weights, 0.0)
 
 
@@ -933,6 +1076,16 @@ def _pnorm_jvp(t, ans, x, p, axis, keepdims):
 _pnorm = Primitive(_pnorm_impl, "pnorm")
 _pnorm.defvjp(_pnorm_vjp)
 _pnorm.defjvp(_pnorm_jvp)
+
+
+def _as_inexact(x):
+    """A traced value as it is; anything else as a NumPy array of a floating dtype, as
+    numpy.linalg.norm converts it (the norms below compute plain input the same way, so
+    traced and plain calls give the same value)."""
+    if isinstance(x, Box):
+        return x
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.inexact) else x.astype(float)
 
 
 def _normalize_axes(axis, ndim: int) -> tuple[int, ...]:
@@ -998,7 +1151,11 @@ def _matrix_norm(x, ord, axes: tuple, keepdims: bool):
 def norm(x, ord=None, axis=None, keepdims: bool = False):
     """Vector or matrix norm, with NumPy's `ord`, `axis` and `keepdims`.
 
-    At a zero input the derivative is 0 (a subgradient; no NaN), as for |x| at 0.
+    At a zero input the derivative is 0 (a subgradient; no NaN), for every `ord`, as for
+    |x| at 0. The 2-norm and the other p-norms are scaled by the largest entry where the
+    squares (or p-th powers) would overflow or underflow, as LAPACK's nrm2 does: the norm
+    of [1e200, 1e200] is 1.414e200 (NumPy's own gives inf) and its derivative is finite,
+    for plain and traced input alike. Elsewhere the value is NumPy's.
 
     >>> import numpy as np
     >>> import wengert as wg
@@ -1007,8 +1164,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
     >>> wg.grad(norm)(np.zeros(2))
     array([0., 0.])
     """
-    if not _traced(x):
-        return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    x = _as_inexact(x)
     shape = shape_of(x)
     ndim = len(shape)
     if axis is None:
@@ -1032,8 +1188,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     >>> vector_norm(np.array([[3.0], [4.0]]))
     5.0
     """
-    if not _traced(x) and hasattr(np.linalg, "vector_norm"):
-        return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+    x = _as_inexact(x)
     shape = shape_of(x)
     axes = tuple(range(len(shape))) if axis is None else _normalize_axes(axis, len(shape))
     if len(axes) == 1:
@@ -1052,8 +1207,7 @@ def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):
     >>> matrix_norm(np.eye(2), ord="nuc")
     2.0
     """
-    if not _traced(x) and hasattr(np.linalg, "matrix_norm"):
-        return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
+    x = _as_inexact(x)
     ndim = _ndim(x)
     return _matrix_norm(x, ord, (ndim - 2, ndim - 1), keepdims)
 
@@ -1133,8 +1287,9 @@ def multi_dot(arrays, *, out=None):
     arrays = list(arrays)
     if len(arrays) < 2:
         raise ValueError("multi_dot: expecting at least two arrays.")
-    if not _traced(*arrays):
+    if not any(_contractions._traced(a) for a in arrays):
         return np.linalg.multi_dot(arrays)
+    arrays = [_contractions._operand(a, "linalg.multi_dot") for a in arrays]
     if len(arrays) == 2:
         return matmul(arrays[0], arrays[1])
     first_vector, last_vector = _ndim(arrays[0]) == 1, _ndim(arrays[-1]) == 1

@@ -529,6 +529,11 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
         return np.choose(getval(a), choices, out=out, mode=mode)
     _no_out(out, "choose")
     idx = np.asarray(getval(a))
+    if not np.can_cast(idx.dtype, np.intp, "safe"):
+        raise TypeError(
+            f"wengert.numpy.choose: the index array has dtype {idx.dtype}, which cannot be "
+            "cast safely to an integer index (as in NumPy); pass integer indices."
+        )
     options = [_as_array(c) for c in choices]
     k = len(options)
     if mode == "wrap":

@@ -1,14 +1,26 @@
-"""Reductions over axes: sum, mean, prod, max, min and what is built from them."""
+"""Reductions over axes: sum, mean, prod, max, min and what is built from them.
+
+Each takes NumPy's arguments. Entries masked out by ``where=`` get a zero derivative; a
+constant ``initial=`` shifts (sum), scales (prod) or bounds (max, min) the result, and a
+traced one is differentiated too. ``out=`` would write in place and is refused for traced
+input. Ties in max and min share the derivative evenly, and an ``initial`` that ties with
+the maximum takes half of it, as ``maximum(max(x), initial)`` does; NaN results carry
+no derivative (no entry's perturbation changes them).
+"""
 
 from __future__ import annotations
+
+import builtins
+import warnings
 
 import numpy as np
 
 from .._core.box import Box, getval
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, shape_of
-from .elementwise import _where, sqrt, square
-from .shaping import moveaxis, reshape
+from .._core.vspace import broadcast_to, inexact_dtype, shape_of
+from ..errors import InPlaceWriteError
+from .elementwise import _where, imag, maximum, minimum, real, sqrt
+from .shaping import array, reshape
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
@@ -38,52 +50,154 @@ def expand_reduced(g, x, axis, keepdims: bool):
     return broadcast_to(g, shape)
 
 
-def _sum_impl(x, axis=None, dtype=None, keepdims=False):
-    return np.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+def _real_dtype(x) -> np.dtype:
+    """The real floating dtype of derivatives of `x` (float32 for complex64)."""
+    dtype = getattr(getval(x), "dtype", None)
+    if dtype is None or dtype.kind not in "fc":
+        dtype = inexact_dtype(getval(x))
+    return dtype if dtype.kind == "f" else np.finfo(dtype).dtype
 
 
-sum = Primitive(_sum_impl, "sum")
-sum.defvjp(
-    lambda g, ans, x, axis=None, dtype=None, keepdims=False: expand_reduced(g, x, axis, keepdims)
-)
-sum.defjvp(
-    lambda t, ans, x, axis=None, dtype=None, keepdims=False: sum(
-        t, axis=axis, dtype=dtype, keepdims=keepdims
-    )
-)
+def _masked(v, where):
+    """`v` with the entries that `where` masks out set to zero."""
+    return v if where is None else _where(where, v, 0.0)
 
 
-def _mean_impl(x, axis=None, dtype=None, keepdims=False):
-    return np.mean(x, axis=axis, dtype=dtype, keepdims=keepdims)
+def _where_count(x, axis, where):
+    """How many entries of `x` each slice reduces over (keepdims shape), at least 1."""
+    if where is None:
+        return _count(shape_of(x), axis)
+    mask = np.broadcast_to(where, shape_of(x))
+    n = np.sum(mask, axis=_axes(axis, mask.ndim), keepdims=True)
+    return np.maximum(n, 1).astype(_real_dtype(x))
 
 
-mean = Primitive(_mean_impl, "mean")
-mean.defvjp(
-    lambda g, ans, x, axis=None, dtype=None, keepdims=False: (
-        expand_reduced(g, x, axis, keepdims) / _count(shape_of(x), axis)
-    )
-)
-mean.defjvp(
-    lambda t, ans, x, axis=None, dtype=None, keepdims=False: mean(
-        t, axis=axis, dtype=dtype, keepdims=keepdims
-    )
-)
+def _traced(value) -> bool:
+    if isinstance(value, Box):
+        return True
+    return isinstance(value, (list, tuple)) and builtins.any(_traced(v) for v in value)
 
 
-def _prod_impl(x, axis=None, dtype=None, keepdims=False):
-    return np.prod(x, axis=axis, dtype=dtype, keepdims=keepdims)
+_OPTIONAL = frozenset(("out", "where", "initial"))
 
 
-def _prod_partials(ans, x, axis, keepdims):
-    """d prod / d x_i = product of the other entries; exact at zeros too."""
+class _Reduction(Primitive):
+    """A reduction primitive called with its NumPy function's signature.
+
+    Untraced input goes to NumPy unchanged. For traced input, ``where=True`` is dropped,
+    a mask is opened, ``out=`` is refused and a traced ``initial`` is composed around the
+    primitive (`join`), so that the implementation and the rules see only constants.
+    """
+
+    def __init__(self, impl, name: str, np_fun, positional: tuple[str, ...], join=None):
+        super().__init__(impl, name)
+        self.np_fun = np_fun
+        self.positional = positional
+        self.join = join
+
+    def __call__(self, a, *args, **kwargs):
+        if args:
+            if len(args) > len(self.positional):
+                raise TypeError(
+                    f"{self.name}() takes at most {len(self.positional) + 1} positional "
+                    f"arguments ({len(args) + 1} given)"
+                )
+            for name, value in zip(self.positional, args):
+                if name in kwargs:
+                    raise TypeError(f"{self.name}() got multiple values for argument {name!r}")
+                kwargs[name] = value
+        initial = kwargs.get("initial")
+        if not isinstance(a, Box):
+            if not _traced(a) and not isinstance(initial, Box):
+                return self.np_fun(a, **kwargs)
+            if _traced(a):
+                a = array(a)
+        elif not _OPTIONAL.intersection(kwargs):  # the common call: axis, dtype, keepdims
+            return Primitive.__call__(self, a, **kwargs)
+        if kwargs.pop("out", None) is not None:
+            raise InPlaceWriteError(
+                f"wengert.numpy.{self.name}(..., out=...) writes in place into an array, "
+                "which drops the derivative; drop out= and use the result."
+            )
+        where = kwargs.get("where")
+        if where is not None:
+            if where is True:
+                del kwargs["where"]
+            else:
+                kwargs["where"] = getval(where)
+        if "initial" in kwargs and initial is None:
+            del kwargs["initial"]
+        elif isinstance(initial, Box):
+            return self.join(self, a, initial, kwargs)
+        return Primitive.__call__(self, a, **kwargs)
+
+
+# --- sum and mean -----------------------------------------------------------------------
+
+
+_SUM_ARGS = ("axis", "dtype", "out", "keepdims", "initial", "where")
+
+
+def _sum_vjp(g, ans, x, axis=None, dtype=None, keepdims=False, initial=None, where=None):
+    return _masked(expand_reduced(g, x, axis, keepdims), where)
+
+
+def _sum_jvp(t, ans, x, axis=None, dtype=None, keepdims=False, initial=None, where=None):
+    if where is None:
+        return sum(t, axis=axis, dtype=dtype, keepdims=keepdims)
+    return sum(t, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
+
+
+def _add_initial(prim, a, initial, kwargs):
+    """sum(a, initial=c) for a traced c: the sum from zero, plus c."""
+    kwargs.pop("initial")
+    return prim(a, **kwargs) + initial
+
+
+sum = _Reduction(np.sum, "sum", np.sum, _SUM_ARGS, _add_initial)
+sum.defvjp(_sum_vjp)
+sum.defjvp(_sum_jvp)
+
+
+def _mean_vjp(g, ans, x, axis=None, dtype=None, keepdims=False, where=None):
+    return _masked(expand_reduced(g, x, axis, keepdims) / _where_count(x, axis, where), where)
+
+
+def _mean_jvp(t, ans, x, axis=None, dtype=None, keepdims=False, where=None):
+    if where is None:
+        return mean(t, axis=axis, dtype=dtype, keepdims=keepdims)
+    # Slices with no entry have the value NaN (as in NumPy) and no derivative.
+    scaled = _masked(t / _where_count(x, axis, where), where)
+    return sum(scaled, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+mean = _Reduction(np.mean, "mean", np.mean, ("axis", "dtype", "out", "keepdims"))
+mean.defvjp(_mean_vjp)
+mean.defjvp(_mean_jvp)
+
+
+# --- prod -----------------------------------------------------------------------------------
+
+
+def _prod_partials(ans, x, axis, keepdims, initial, where):
+    """d prod / d x_i = initial times the product of the other entries; exact at zeros."""
+    if where is not None:
+        x = _where(where, x, 1.0)
     value = getval(x)
-    full = expand_reduced(ans, x, axis, keepdims)
     if np.all(value != 0):
-        return full / x
+        return expand_reduced(ans, x, axis, keepdims) / x
     axes = _axes(axis, np.ndim(value))
     if isinstance(x, Box):
-        return _prod_others_traced(x, axes)
-    # With zeros, products of the entries left and right of each one (exact, no 0/0).
+        others = _prod_others_traced(x, axes)
+    else:
+        others = _prod_others(value, axes)
+    if initial is None:
+        return others
+    return others * np.asarray(initial).astype(np.result_type(getval(ans)))
+
+
+def _prod_others(value, axes):
+    """Products of the entries left and right of each one (exact with zeros, no 0/0)."""
     moved = np.moveaxis(value, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape((*moved.shape[: moved.ndim - len(axes)], -1))
     left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
@@ -100,6 +214,8 @@ def _prod_others_traced(x, axes):
     Each entry is replaced by 1 in its own copy of the row: O(n^2) work, used only when
     the input has zeros and an outer transformation traces it.
     """
+    from .shaping import moveaxis
+
     dest = tuple(range(-len(axes), 0))
     moved = moveaxis(x, axes, dest)
     lead = shape_of(moved)[: len(shape_of(moved)) - len(axes)]
@@ -110,58 +226,222 @@ def _prod_others_traced(x, axes):
     return moveaxis(reshape(others, shape_of(moved)), dest, axes)
 
 
-prod = Primitive(_prod_impl, "prod")
-prod.defvjp(
-    lambda g, ans, x, axis=None, dtype=None, keepdims=False: (
-        expand_reduced(g, x, axis, keepdims) * _prod_partials(ans, x, axis, keepdims)
-    )
-)
-prod.defjvp(
-    lambda t, ans, x, axis=None, dtype=None, keepdims=False: sum(
-        t * _prod_partials(ans, x, axis, keepdims), axis=axis, keepdims=keepdims
-    )
-)
+def _prod_vjp(g, ans, x, axis=None, dtype=None, keepdims=False, initial=None, where=None):
+    partials = _prod_partials(ans, x, axis, keepdims, initial, where)
+    return _masked(expand_reduced(g, x, axis, keepdims) * partials, where)
 
 
-def _extremum(np_fun, name):
-    def impl(x, axis=None, keepdims=False, **kw):
-        return np_fun(x, axis=axis, keepdims=keepdims, **kw)
+def _prod_jvp(t, ans, x, axis=None, dtype=None, keepdims=False, initial=None, where=None):
+    partials = _prod_partials(ans, x, axis, keepdims, initial, where)
+    return sum(_masked(t * partials, where), axis=axis, keepdims=keepdims)
 
-    prim = Primitive(impl, name)
 
-    def weights(ans, x, axis, keepdims):
-        # Ties share the derivative evenly.
-        hit = getval(x) == getval(expand_reduced(ans, x, axis, keepdims))
-        return hit / np.sum(hit, axis=axis, keepdims=True)
+def _times_initial(prim, a, initial, kwargs):
+    """prod(a, initial=c) for a traced c: the product from one, times c."""
+    kwargs.pop("initial")
+    return prim(a, **kwargs) * initial
 
-    prim.defvjp(
-        lambda g, ans, x, axis=None, keepdims=False, **kw: (
-            expand_reduced(g, x, axis, keepdims) * weights(ans, x, axis, keepdims)
-        )
-    )
-    prim.defjvp(
-        lambda t, ans, x, axis=None, keepdims=False, **kw: sum(
-            t * weights(ans, x, axis, keepdims), axis=axis, keepdims=keepdims
-        )
-    )
+
+prod = _Reduction(np.prod, "prod", np.prod, _SUM_ARGS, _times_initial)
+prod.defvjp(_prod_vjp)
+prod.defjvp(_prod_jvp)
+
+
+# --- max and min ----------------------------------------------------------------------------
+
+
+def _extremum_weights(ans, x, axis, keepdims, initial, where):
+    """The share of the derivative each entry gets: ties share evenly, an `initial` that
+    ties takes half, and entries masked out, NaN or below the result get none."""
+    value = getval(x)
+    result = getval(ans)
+    if not keepdims:
+        result = np.reshape(result, _kept_shape(np.shape(value), axis))
+    hit = value == result
+    if where is not None:
+        hit = hit & where
+    count = np.sum(hit, axis=_axes(axis, np.ndim(value)), keepdims=True)
+    if initial is not None:  # a tying initial takes half: count it as another entry twice
+        count = np.where(result == initial, 2 * count, count)
+    return np.true_divide(hit, np.maximum(count, 1), dtype=_real_dtype(x))
+
+
+def _extremum_vjp(g, ans, x, axis=None, keepdims=False, initial=None, where=None):
+    weights = _extremum_weights(ans, x, axis, keepdims, initial, where)
+    return expand_reduced(g, x, axis, keepdims) * weights
+
+
+def _extremum_jvp(t, ans, x, axis=None, keepdims=False, initial=None, where=None):
+    weights = _extremum_weights(ans, x, axis, keepdims, initial, where)
+    return sum(t * weights, axis=axis, keepdims=keepdims)
+
+
+def _extremum(np_fun, name: str, bound, identity: float) -> _Reduction:
+    """max or min (or their NaN-ignoring forms) with NumPy's arguments."""
+
+    def join(prim, a, initial, kwargs):
+        # A traced initial is the other argument of `bound` (maximum or minimum), which
+        # shares ties evenly: the same split as a constant initial gets.
+        kwargs.pop("initial")
+        if "where" in kwargs:
+            kwargs["initial"] = identity
+        return bound(prim(a, **kwargs), initial)
+
+    prim = _Reduction(np_fun, name, np_fun, ("axis", "out", "keepdims", "initial", "where"), join)
+    prim.defvjp(_extremum_vjp)
+    prim.defjvp(_extremum_jvp)
     return prim
 
 
-max = _extremum(np.max, "max")
-min = _extremum(np.min, "min")
+max = _extremum(np.max, "max", maximum, -np.inf)
+min = _extremum(np.min, "min", minimum, np.inf)
 amax, amin = max, min
+# The NaN-ignoring forms: NaN entries never hold the result, so they get no derivative.
+nanmax = _extremum(np.nanmax, "nanmax", maximum, -np.inf)
+nanmin = _extremum(np.nanmin, "nanmin", minimum, np.inf)
 
 
-def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
-    """Variance along `axis`, built from mean (so both rules follow)."""
-    centred = a - mean(a, axis=axis, keepdims=True)
+# --- variance and standard deviation ------------------------------------------------------
+
+
+def _ddof(ddof, correction, name: str):
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise ValueError(f"wengert.numpy.{name}: ddof and correction can't be provided together.")
+    return correction
+
+
+def _squared_deviations(a, axis, dtype, keepdims, where, centre):
+    """sum |a - mean|^2 over `axis` (the mean of the entries unless given), and the
+    number of entries each slice sums, as NumPy's var computes them."""
+    mask = None if where is None or where is True else getval(where)
+    extra = {} if mask is None else {"where": mask}
     n = _count(shape_of(a), axis)
-    return sum(square(centred), axis=axis, dtype=dtype, keepdims=keepdims) / (n - ddof)
+    if mask is not None:
+        full = np.broadcast_to(mask, shape_of(a))
+        n = np.sum(full, axis=_axes(axis, full.ndim), keepdims=keepdims)
+    if centre is None:
+        centre = mean(a, axis=axis, dtype=dtype, keepdims=True, **extra)
+    centred = a - centre
+    if mask is not None and np.any(n == 0):
+        # Slices with no entry have a NaN mean; keep it out of the derivative's products.
+        centred = _where(full, centred, 0.0)
+    if np.iscomplexobj(getval(centred)):
+        # NumPy's order of operations: re^2 + im^2, so that the value matches it exactly.
+        re, im = real(centred), imag(centred)
+        squares = re * re + im * im
+    else:
+        squares = centred * centred
+    return sum(squares, axis=axis, dtype=dtype, keepdims=keepdims, **extra), n
 
 
-def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
-    """Standard deviation along `axis`."""
-    return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+def _divide_by_dof(total, n, ddof):
+    """`total` / max(n - ddof, 0), as NumPy's var: inf or NaN, with NumPy's warnings and
+    no derivative, in slices where that is not positive."""
+    dof = np.maximum(np.asarray(n) - ddof, 0)
+    dtype = _real_dtype(total)
+
+    def divisor(d):
+        if np.ndim(d) == 0 and float(d) == int(d):
+            return int(d)  # a Python int keeps the dtype of `total`
+        return np.asarray(d).astype(dtype)
+
+    bad = dof <= 0
+    if not np.any(bad):
+        return total / divisor(dof)
+    warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
+    at_bad = getval(total) / divisor(dof)
+    return _where(bad, at_bad, total / divisor(np.where(bad, 1, dof)))
+
+
+def var(
+    a,
+    axis=None,
+    dtype=None,
+    out=None,
+    ddof=0,
+    keepdims=False,
+    *,
+    where=True,
+    mean=None,
+    correction=None,
+):
+    """Variance along `axis`: the mean of |a - mean(a)|^2 (real for complex `a`), with
+    NumPy's ``ddof``/``correction``, ``where`` and precomputed ``mean``.
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> float(wnp.var(wnp.array([1 + 2j, -1 - 2j])))
+    5.0
+    """
+    if not _traced(a) and not isinstance(mean, Box):
+        extra = {} if mean is None else {"mean": mean}
+        if correction is not None:
+            extra["correction"] = correction
+        if where is not True:
+            extra["where"] = where
+        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
+    if out is not None:
+        raise InPlaceWriteError("wengert.numpy.var(..., out=...) writes in place; drop out=.")
+    ddof = _ddof(ddof, correction, "var")
+    a = a if isinstance(a, Box) else array(a)
+    total, n = _squared_deviations(a, axis, dtype, keepdims, where, mean)
+    return _divide_by_dof(total, n, ddof)
+
+
+def _sqrt_flat_at_zero(v):
+    """sqrt(v) whose derivative is taken as 0 where v is 0 (as for |x| and norms at 0),
+    and where v is NaN (no derivative)."""
+    value = getval(v)
+    flat = ~(value > 0)
+    if not np.any(flat):
+        return sqrt(v)
+    return _where(flat, np.sqrt(value), sqrt(_where(flat, 1.0, v)))
+
+
+def std(
+    a,
+    axis=None,
+    dtype=None,
+    out=None,
+    ddof=0,
+    keepdims=False,
+    *,
+    where=True,
+    mean=None,
+    correction=None,
+):
+    """Standard deviation along `axis`: the square root of `var` (same arguments).
+
+    Where the variance is zero the derivative is taken as 0, the convention of `abs` and
+    `linalg.norm` at 0 (the standard deviation is not differentiable there).
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wg.grad(wnp.std)(wnp.array([2.0, 2.0]))
+    array([0., 0.])
+    """
+    if not _traced(a) and not isinstance(mean, Box):
+        extra = {} if mean is None else {"mean": mean}
+        if correction is not None:
+            extra["correction"] = correction
+        if where is not True:
+            extra["where"] = where
+        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
+    if out is not None:
+        raise InPlaceWriteError("wengert.numpy.std(..., out=...) writes in place; drop out=.")
+    variance = var(
+        a,
+        axis=axis,
+        dtype=dtype,
+        ddof=ddof,
+        keepdims=keepdims,
+        where=where,
+        mean=mean,
+        correction=correction,
+    )
+    return _sqrt_flat_at_zero(variance)
 
 
 __all__ = ["amax", "amin", "max", "mean", "min", "prod", "std", "sum", "var"]

@@ -10,6 +10,7 @@ evenly, the convention of `sort`, `max` and `min`. The rest are composites.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from .._core.vspace import broadcast_to, shape_of
 from . import reductions as _red
 from .contractions import matmul
 from .elementwise import clip, conj, imag, real, sqrt, where
+from .elementwise import where as _select  # for functions whose where= is a mask
 from .manipulation import _as_array, _axis, _no_out, _traced, cumprod, cumsum, diagonal
 from .shaping import array, concatenate, moveaxis, reshape, squeeze, transpose
 
@@ -406,6 +408,8 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
 
 
 # --- reductions ignoring NaNs -------------------------------------------------------------
+# NaN entries are replaced by constants, so they get no derivative; each function takes
+# NumPy's arguments (where=, initial=, mean=, correction=) and, untraced, is NumPy's own.
 
 
 def _nan_filled(a, fill):
@@ -414,8 +418,35 @@ def _nan_filled(a, fill):
     return (where(mask, fill, a) if np.any(mask) else a), mask
 
 
+def _given(**kwargs) -> dict:
+    """The optional NumPy arguments that were given (initial=None and where=True were not)."""
+    return {k: v for k, v in kwargs.items() if v is not None and not (k == "where" and v is True)}
+
+
+def _kept(mask, where):
+    """The entries that count: not NaN, and selected by `where`."""
+    keep = ~mask
+    return keep if where is True else keep & np.asarray(getval(where), dtype=bool)
+
+
+def _divide_counted(total, count, bad, fill=np.nan):
+    """`total` / `count`, with `fill` (and no derivative) where `bad`."""
+    dtype = np.result_type(getval(total))
+    real_dtype = np.empty(0, dtype).real.dtype
+    if not np.any(bad):
+        return total / np.asarray(count).astype(real_dtype)
+    safe = np.where(bad, 1, count).astype(real_dtype)
+    return where(bad, fill, total / safe)
+
+
 def nansum(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
 ) -> Any:
     """Sum along `axis` treating NaNs as zero.
 
@@ -423,14 +454,22 @@ def nansum(
     >>> wnp.nansum(wnp.array([1.0, wnp.nan, 2.0]))
     3.0
     """
-    if not isinstance(a, Box):
-        return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    if not _traced(a, initial):
+        extra = _given(initial=initial, where=where)
+        return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nansum")
-    return _red.sum(_nan_filled(a, 0.0)[0], axis=axis, dtype=dtype, keepdims=keepdims)
+    filled = _nan_filled(_as_array(a), 0.0)[0]
+    return _red.sum(filled, axis, dtype, keepdims=keepdims, initial=initial, where=where)
 
 
 def nanprod(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
 ) -> Any:
     """Product along `axis` treating NaNs as one.
 
@@ -438,10 +477,12 @@ def nanprod(
     >>> wnp.nanprod(wnp.array([2.0, wnp.nan, 3.0]))
     6.0
     """
-    if not isinstance(a, Box):
-        return np.nanprod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    if not _traced(a, initial):
+        extra = _given(initial=initial, where=where)
+        return np.nanprod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nanprod")
-    return _red.prod(_nan_filled(a, 1.0)[0], axis=axis, dtype=dtype, keepdims=keepdims)
+    filled = _nan_filled(_as_array(a), 1.0)[0]
+    return _red.prod(filled, axis, dtype, keepdims=keepdims, initial=initial, where=where)
 
 
 def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
@@ -468,26 +509,33 @@ def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> 
     return cumprod(_nan_filled(a, 1.0)[0], axis=axis, dtype=dtype, out=out)
 
 
-def _count(mask, axis, keepdims):
-    return np.sum(~mask, axis=axis, keepdims=keepdims)
-
-
 def nanmean(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    *,
+    where: Any = True,
 ) -> Any:
-    """Mean along `axis` of the entries that are not NaN (NaN where all are).
+    """Mean along `axis` of the entries that are not NaN (NaN, with no derivative, where
+    there are none).
 
     >>> import wengert.numpy as wnp
     >>> wnp.nanmean(wnp.array([1.0, wnp.nan, 2.0]))
     1.5
     """
     if not isinstance(a, Box):
-        return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+        extra = _given(where=where)
+        return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nanmean")
     filled, mask = _nan_filled(a, 0.0)
-    total = _red.sum(filled, axis=axis, dtype=dtype, keepdims=keepdims)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / _count(mask, axis, keepdims)
+    count = np.sum(_kept(mask, where), axis=axis, keepdims=keepdims)
+    total = _red.sum(filled, axis, dtype, keepdims=keepdims, where=where)
+    empty = count == 0
+    if np.any(empty):
+        warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
+    return _divide_counted(total, count, empty)
 
 
 def nanvar(
@@ -497,28 +545,46 @@ def nanvar(
     out: Any = None,
     ddof: float = 0,
     keepdims: bool = False,
+    *,
+    where: Any = True,
+    mean: Any = None,
+    correction: Any = None,
 ) -> Any:
-    """Variance along `axis` of the entries that are not NaN, divided by count - ddof.
+    """Variance along `axis` of the entries that are not NaN, divided by count - ddof (NaN,
+    with no derivative, where that is not positive).
 
     >>> import wengert.numpy as wnp
     >>> wnp.nanvar(wnp.array([1.0, wnp.nan, 3.0]))
     1.0
     """
-    if not isinstance(a, Box):
-        return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    if not _traced(a, mean):
+        extra = _given(where=where, mean=mean, correction=correction)
+        return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
     _no_out(out, "nanvar")
+    if correction is not None:
+        if ddof != 0:
+            raise ValueError("wengert.numpy.nanvar: ddof and correction can't both be given.")
+        ddof = correction
+    a = _as_array(a)
     filled, mask = _nan_filled(a, 0.0)
-    count = _count(mask, axis, True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _red.sum(filled, axis=axis, dtype=dtype, keepdims=True) / count
-        centred = where(mask, 0.0, filled - mean) if np.any(mask) else filled - mean
-        if np.iscomplexobj(getval(centred)):
-            squares = real(centred * conj(centred))
-        else:
-            squares = centred * centred
-        total = _red.sum(squares, axis=axis, dtype=dtype, keepdims=keepdims)
-        dof = np.maximum(_count(mask, axis, keepdims) - ddof, 0)
-        return total / dof
+    keep = _kept(mask, where)
+    if mean is None:
+        count = np.sum(keep, axis=axis, keepdims=True)
+        total = _red.sum(filled, axis, dtype, keepdims=True, where=where)
+        mean = _divide_counted(total, count, count == 0)
+    centred = filled - mean
+    if not np.all(keep):  # NaN entries (and entries masked out) add no deviation
+        centred = _select(keep, centred, 0.0)
+    if np.iscomplexobj(getval(centred)):
+        squares = real(centred * conj(centred))
+    else:
+        squares = centred * centred
+    total = _red.sum(squares, axis, dtype, keepdims=keepdims, where=where)
+    dof = np.sum(keep, axis=axis, keepdims=keepdims) - ddof
+    bad = dof <= 0
+    if np.any(bad):
+        warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=2)
+    return _divide_counted(total, dof, bad)
 
 
 def nanstd(
@@ -528,50 +594,38 @@ def nanstd(
     out: Any = None,
     ddof: float = 0,
     keepdims: bool = False,
+    *,
+    where: Any = True,
+    mean: Any = None,
+    correction: Any = None,
 ) -> Any:
-    """Standard deviation along `axis` of the entries that are not NaN.
+    """Standard deviation along `axis` of the entries that are not NaN (the square root of
+    `nanvar`; where it is zero the derivative is taken as 0, as in `std`).
 
     >>> import wengert.numpy as wnp
     >>> wnp.nanstd(wnp.array([1.0, wnp.nan, 3.0]))
     1.0
     """
-    if not isinstance(a, Box):
-        return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    if not _traced(a, mean):
+        extra = _given(where=where, mean=mean, correction=correction)
+        return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
     _no_out(out, "nanstd")
-    return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+    variance = nanvar(
+        a,
+        axis=axis,
+        dtype=dtype,
+        ddof=ddof,
+        keepdims=keepdims,
+        where=where,
+        mean=mean,
+        correction=correction,
+    )
+    return _red._sqrt_flat_at_zero(variance)
 
 
-def _nan_extremum(a, axis, keepdims, reduce, fill):
-    filled, mask = _nan_filled(a, fill)
-    result = reduce(filled, axis=axis, keepdims=keepdims)
-    empty = np.all(mask, axis=axis, keepdims=keepdims)
-    return where(empty, np.nan, result) if np.any(empty) else result
-
-
-def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    """Maximum along `axis` ignoring NaNs (NaN where all are); ties share as in `max`.
-
-    >>> import wengert.numpy as wnp
-    >>> wnp.nanmax(wnp.array([1.0, wnp.nan, 2.0]))
-    2.0
-    """
-    if not isinstance(a, Box):
-        return np.nanmax(a, axis=axis, out=out, keepdims=keepdims)
-    _no_out(out, "nanmax")
-    return _nan_extremum(a, axis, keepdims, _red.max, -np.inf)
-
-
-def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    """Minimum along `axis` ignoring NaNs (NaN where all are); ties share as in `min`.
-
-    >>> import wengert.numpy as wnp
-    >>> wnp.nanmin(wnp.array([1.0, wnp.nan, 2.0]))
-    1.0
-    """
-    if not isinstance(a, Box):
-        return np.nanmin(a, axis=axis, out=out, keepdims=keepdims)
-    _no_out(out, "nanmin")
-    return _nan_extremum(a, axis, keepdims, _red.min, np.inf)
+# Maximum and minimum ignoring NaNs are primitives: see reductions.
+nanmax = _red.nanmax
+nanmin = _red.nanmin
 
 
 # --- covariance and correlation -----------------------------------------------------------
