@@ -57,58 +57,97 @@ _PYTHON_SCALARS = (float, int)
 
 
 def unbroadcast(cotangent: Any, primal: Any) -> Any:
-    """The cotangent summed back to the shape (and real-ness) of `primal`."""
+    """The cotangent summed back to the shape of `primal`, in its dtype (real for a real
+    primal, and in its precision: a float32 input gets a float32 cotangent)."""
     # Fast path for plain arrays and scalars, which is every first-order backward pass.
     if type(cotangent) in _ARRAYS:
         primal_type = type(primal)
         if primal_type in _PYTHON_SCALARS:
-            shape, real = (), True
-        elif primal_type in _ARRAYS:
-            shape, real = primal.shape, primal.dtype.kind != "c"
-        else:
-            return _unbroadcast(cotangent, primal)
-        if cotangent.shape != shape:
-            cotangent = sum_to_shape(cotangent, shape)
-        if real and cotangent.dtype.kind == "c":
-            cotangent = ops.real(cotangent)
-        return cotangent
+            if cotangent.shape != ():
+                cotangent = sum_to_shape(cotangent, ())
+            return ops.real(cotangent) if cotangent.dtype.kind == "c" else cotangent
+        if primal_type in _ARRAYS:
+            if cotangent.shape != primal.shape:
+                cotangent = sum_to_shape(cotangent, primal.shape)
+            if cotangent.dtype is primal.dtype:
+                return cotangent
+            return _in_dtype(cotangent, primal)
     return _unbroadcast(cotangent, primal)
 
 
 _COMPLEX_SCALARS = (complex, np.complex128, np.complex64)
+_NUMPY_VALUES = (np.ndarray, np.float64, np.float32, np.complex128, np.complex64)
 
 
 def match_realness(cotangent: Any, primal: Any) -> Any:
-    """The real part of a complex cotangent that reaches a real primal, else unchanged.
+    """The cotangent in the dtype of `primal`: real for a real primal, and in its precision.
 
     A real input perturbed by t contributes Re(<g, t>) to any real result, so only the
-    real part of its cotangent matters.
+    real part of its cotangent matters. A cotangent computed in a wider precision than its
+    primal (a float32 input mixed with float64 values) is cast to the primal's.
     """
     kind = type(cotangent)
-    if kind is np.ndarray:
-        if cotangent.dtype.kind != "c":
+    if kind in _NUMPY_VALUES:
+        primal_type = type(primal)
+        if primal_type in _NUMPY_VALUES:
+            if cotangent.dtype is primal.dtype:
+                return cotangent
+        elif primal_type in _PYTHON_SCALARS and cotangent.dtype.kind != "c":
             return cotangent
-    elif kind not in _COMPLEX_SCALARS and not (
-        isinstance(cotangent, Box) and is_complex(cotangent)
-    ):
+    elif kind not in _COMPLEX_SCALARS and not isinstance(cotangent, Box):
         return cotangent
-    return cotangent if is_complex(primal) else ops.real(cotangent)
+    return _in_dtype(cotangent, primal)
+
+
+def _in_dtype(cotangent: Any, primal: Any) -> Any:
+    """`cotangent` made real if `primal` is real, then cast to the precision of `primal`."""
+    value = getval(primal)
+    if not is_complex(value) and is_complex(cotangent):
+        cotangent = ops.real(cotangent)
+    if type(value) in _PYTHON_SCALARS or type(value) is complex:
+        return cotangent  # a Python number has no precision of its own
+    target = np.result_type(value)
+    have = getattr(getval(cotangent), "dtype", None)
+    if have is None or have == target or target.kind not in "fc":
+        return cotangent
+    return ops.astype(cotangent, target)
 
 
 def _unbroadcast(cotangent: Any, primal: Any) -> Any:
     shape = shape_of(primal)
     if shape_of(cotangent) != shape:
         cotangent = sum_to_shape(cotangent, shape)
-    if is_complex(cotangent) and not is_complex(primal):
-        cotangent = ops.real(cotangent)
-    return cotangent
+    return _in_dtype(cotangent, primal)
 
 
 def broadcast_tangent(tangent: Any, ans: Any) -> Any:
-    """The tangent broadcast to the shape of the result `ans`."""
+    """The tangent broadcast to the shape of the result `ans`, in its dtype (the tangent
+    of a float32 input added to a float64 constant is a float64 tangent)."""
+    if type(tangent) in _ARRAYS and type(ans) in _ARRAYS:  # plain arrays: first order
+        if tangent.shape != ans.shape:
+            tangent = broadcast_to(tangent, ans.shape)
+        return tangent if tangent.dtype is ans.dtype else _tangent_in_dtype(tangent, ans)
     shape = shape_of(ans)
     if shape_of(tangent) != shape:
         tangent = broadcast_to(tangent, shape)
+    return _tangent_in_dtype(tangent, ans)
+
+
+def _tangent_in_dtype(tangent: Any, ans: Any) -> Any:
+    """`tangent` cast to the dtype of the result `ans` (complex if it is complex)."""
+    value = getval(ans)
+    have = getattr(getval(tangent), "dtype", None)
+    if have is None or type(value) in _PYTHON_SCALARS or type(value) is complex:
+        return tangent
+    target = np.result_type(value)
+    if have == target or target.kind not in "fc":
+        return tangent
+    if target.kind == "c" and have.kind != "c":
+        tangent = tangent + 0j  # a Python complex zero: weak, so the precision is kept
+    elif target.kind != "c" and have.kind == "c":
+        tangent = ops.real(tangent)
+    if getval(tangent).dtype != target:
+        tangent = ops.astype(tangent, target)
     return tangent
 
 

@@ -1,0 +1,116 @@
+"""float32 in means float32 out, complex64 likewise: values, cotangents and tangents keep
+single precision, in the engine and in the primitives."""
+
+from __future__ import annotations
+
+import numpy as onp
+import pytest
+
+import wengert as wg
+import wengert.numpy as wnp
+from wengert._core import vspace
+
+# --- the engine's helpers --------------------------------------------------------------------
+
+F32 = onp.array([0.5, -1.5, 2.0], dtype=onp.float32)
+C64 = (F32 + 1j * F32[::-1]).astype(onp.complex64)
+
+
+@pytest.mark.parametrize(
+    "value, dtype",
+    [
+        (F32, onp.float32),
+        (C64, onp.complex64),
+        (onp.float32(1.5), onp.float32),
+        (onp.complex64(1.5j), onp.complex64),
+        (onp.arange(3), onp.float64),  # integers: derivatives are floating
+    ],
+)
+def test_zeros_and_ones_keep_the_dtype(value, dtype):
+    for fill, make in ((0, vspace.zeros_like), (1, vspace.ones_like)):
+        out = make(value)
+        assert onp.result_type(out) == dtype and onp.shape(out) == onp.shape(value)
+        assert onp.all(out == fill)
+
+
+def test_unbroadcast_sums_back_in_the_primal_dtype():
+    wide = onp.ones((2, 3))
+    out = vspace.unbroadcast(wide, F32)
+    assert out.dtype == onp.float32 and out.shape == (3,)
+    onp.testing.assert_array_equal(out, [2.0, 2.0, 2.0])
+    assert vspace.unbroadcast(wide.astype(onp.complex128), F32).dtype == onp.float32
+    assert vspace.unbroadcast(wide.astype(onp.complex128), C64).dtype == onp.complex64
+    assert vspace.match_realness(onp.ones(3, complex), F32).dtype == onp.float32
+    assert vspace.match_realness(onp.ones(3), C64).dtype == onp.complex64
+
+
+def test_double_cotangents_of_double_primals_are_not_copied():
+    g = onp.ones(3)
+    assert vspace.unbroadcast(g, onp.zeros(3)) is g
+    assert vspace.match_realness(g, onp.zeros(3)) is g
+    assert vspace.broadcast_tangent(g, onp.zeros(3)) is g
+
+
+def test_broadcast_tangent_takes_the_value_dtype():
+    out = vspace.broadcast_tangent(F32, onp.zeros((2, 3)))
+    assert out.dtype == onp.float64 and out.shape == (2, 3)
+    assert vspace.broadcast_tangent(F32, onp.zeros(3, onp.complex64)).dtype == onp.complex64
+
+
+def test_symbolic_zeros_are_instantiated_in_the_input_dtype():
+    _, pullback = wg.vjp(lambda x, y: x * 2.0, F32, C64)
+    assert pullback(onp.ones(3, onp.float32))[1].dtype == onp.complex64
+    _, tangent = wg.jvp(lambda x: onp.ones(3, onp.float32), (F32,), (F32,))
+    assert tangent.dtype == onp.float32
+    # A result of a primitive with several results that gets no cotangent (r of qr).
+    a = (3.0 * onp.eye(3) + 0.1 * onp.arange(9).reshape(3, 3)).astype(onp.float32)
+    g = wg.grad(lambda a: wnp.sum(wnp.linalg.qr(a)[0]))(a)
+    assert g.dtype == onp.float32
+
+
+def test_grad_seed_takes_the_output_dtype():
+    assert wg.grad(lambda x: wnp.sum(x * x))(F32).dtype == onp.float32
+    assert onp.result_type(wg.grad(lambda x: x * x)(onp.float32(3.0))) == onp.float32
+    g = wg.grad(lambda z: wnp.real(wnp.sum(z * z)))(C64)
+    assert g.dtype == onp.complex64
+
+
+@pytest.mark.parametrize("transform", ["grad", "vjp", "jvp"])
+@pytest.mark.parametrize("value", [onp.arange(3), onp.array([True, False]), 3])
+def test_integer_inputs_still_raise_a_clear_type_error(transform, value):
+    f = lambda x: x * 2.0
+    with pytest.raises(TypeError, match="floating-point"):
+        if transform == "grad":
+            wg.grad(lambda x: wnp.sum(f(x)))(value)
+        elif transform == "vjp":
+            wg.vjp(f, value)
+        else:
+            wg.jvp(f, (value,), (value,))
+
+
+# --- mixed inputs follow NumPy's promotion ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fun, args, value_dtype",
+    [
+        (lambda x: x * 2.0, (F32,), onp.float32),  # a Python float is weak
+        (lambda x: x * 1j, (F32,), onp.complex64),
+        (lambda x, y: x * y, (F32, onp.ones(3)), onp.float64),  # a float64 array is not
+        (lambda x, y: x + y, (F32, onp.ones((2, 3))), onp.float64),
+        (lambda x, y: wnp.where(x > 0, x, y), (F32, onp.ones(3)), onp.float64),
+        (lambda x, y: x @ y, (F32, onp.ones((3, 2))), onp.float64),
+        (lambda x, z: x * z, (F32, C64), onp.complex64),
+        (lambda x, z: x * z, (F32, C64.astype(onp.complex128)), onp.complex128),
+        (lambda x, y: x * y, (F32, onp.float64(2.0)), onp.float64),  # NumPy scalars are strong
+    ],
+)
+def test_mixed_inputs_follow_numpy_promotion(fun, args, value_dtype):
+    out, pullback = wg.vjp(fun, *args)
+    assert onp.result_type(out) == value_dtype
+    assert onp.result_type(fun(*args)) == value_dtype  # as NumPy itself gives
+    # Each cotangent in its own input's dtype, the tangent in the value's.
+    for c, x in zip(pullback(onp.ones_like(out)), args):
+        assert onp.result_type(c) == onp.result_type(x)
+    _, tangent = wg.jvp(fun, args, tuple(onp.ones_like(x) for x in args))
+    assert onp.result_type(tangent) == value_dtype
