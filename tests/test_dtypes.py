@@ -9,6 +9,7 @@ import pytest
 import wengert as wg
 import wengert.numpy as wnp
 from wengert._core import vspace
+from wengert._core.box import getval
 
 # --- the engine's helpers --------------------------------------------------------------------
 
@@ -114,3 +115,59 @@ def test_mixed_inputs_follow_numpy_promotion(fun, args, value_dtype):
         assert onp.result_type(c) == onp.result_type(x)
     _, tangent = wg.jvp(fun, args, tuple(onp.ones_like(x) for x in args))
     assert onp.result_type(tangent) == value_dtype
+
+
+# --- regression tests for the functions that widened float32 ------------------------------------
+
+
+def _bits(x):
+    dtype = getattr(getval(x), "dtype", None)
+    return onp.finfo(dtype).bits if dtype is not None and dtype.kind in "fc" else 0
+
+
+def _noting_narrowing(cast, narrowed: list):
+    """The engine's cast `cast`, noting each precision it had to narrow a derivative from
+    (a rule that computed float32 derivatives in float64)."""
+
+    def noted(value, like):
+        out = cast(value, like)
+        if _bits(value) > _bits(out) > 0:
+            narrowed.append(getval(value).dtype)
+        return out
+
+    return noted
+
+
+def _keeps_float32(fun, *args):
+    """Traced value, gradient (of the real sum), tangent and second derivative in single
+    precision, with no rule computing in double (untraced, a composite function is
+    NumPy's own)."""
+    narrowed = []
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("_in_dtype", "_tangent_in_dtype"):
+            patch.setattr(vspace, name, _noting_narrowing(getattr(vspace, name), narrowed))
+        out = wg.vjp(fun, *args)[0]
+        assert onp.result_type(out) in (onp.float32, onp.complex64), onp.result_type(out)
+        scalar = lambda *a: wnp.sum(wnp.real(fun(*a)))
+        nums = tuple(range(len(args)))
+        for g, x in zip(wg.grad(scalar, argnums=nums)(*args), args):
+            assert onp.result_type(g) == onp.result_type(x)
+        ones = tuple(onp.ones_like(x) for x in args)
+        assert onp.result_type(wg.jvp(fun, args, ones)[1]) == onp.result_type(out)
+        for h, x in zip(wg.jvp(wg.grad(scalar, argnums=nums), args, ones)[1], args):
+            assert onp.result_type(h) == onp.result_type(x)
+    assert not narrowed, f"a rule computed in {narrowed[0]} (the engine cast it back)"
+
+
+def test_clip_and_maximum_keep_float32():
+    # The tie split was a float64 array of 1, 1/2 and 0 made from booleans.
+    _keeps_float32(lambda x: wnp.clip(x, -1.0, 1.0), F32)
+    _keeps_float32(wnp.maximum, F32, F32[::-1].copy())
+    _keeps_float32(lambda x: wnp.minimum(x, 0.5), F32)
+
+
+def test_logarithm_constants_keep_float32():
+    # log(2) and log(10) were NumPy float64 scalars, which widen float32 under NEP 50.
+    for fun in (wnp.exp2, wnp.log2, wnp.log10, lambda x: wnp.logaddexp2(x, x * x)):
+        _keeps_float32(fun, onp.abs(F32))
+    _keeps_float32(lambda x: 2.0**x, F32)  # log of a Python base

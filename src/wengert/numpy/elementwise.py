@@ -7,6 +7,8 @@ function the reverse rule multiplies by the derivative itself.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._core.box import Box, getval
@@ -15,8 +17,9 @@ from .._core.vspace import broadcast_to
 from .._core.vspace import zeros_like as zeros_of
 from ._define import binary, elementwise, linear, nondiff
 
-_LN2 = np.log(2.0)
-_LN10 = np.log(10.0)
+# Python floats, not NumPy scalars: a NumPy float64 scalar would widen float32 values.
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
 
 # --- arithmetic ---------------------------------------------------------------------
 
@@ -64,7 +67,14 @@ def _power_dx(ans, x, y):
 
 def _power_dy(ans, x, y):
     # d/dy x**y = x**y log x; at x = 0 the limit from x > 0 is 0 (for y > 0).
+    if type(x) in _PYTHON_NUMBERS:
+        # A Python number base (2.0 ** x): its log stays a Python number, which does not
+        # widen a float32 exponent as a NumPy float64 would.
+        return ans * np.log(x if x != 0 else 1.0).item()
     return ans * log(where(x == 0, 1.0, x))
+
+
+_PYTHON_NUMBERS = (float, int, complex)
 
 
 power = binary(np.power, _power_dx, _power_dy, "power")
