@@ -171,3 +171,10 @@ def test_logarithm_constants_keep_float32():
     for fun in (wnp.exp2, wnp.log2, wnp.log10, lambda x: wnp.logaddexp2(x, x * x)):
         _keeps_float32(fun, onp.abs(F32))
     _keeps_float32(lambda x: 2.0**x, F32)  # log of a Python base
+
+
+def test_irfft_and_cholesky_keep_single_precision():
+    _keeps_float32(lambda z: wnp.fft.irfft(z, 4), C64)
+    a = (onp.eye(3) * 3.0 + 0.2).astype(onp.float32)
+    _keeps_float32(wnp.linalg.cholesky, a)
+    _keeps_float32(lambda a: wnp.linalg.qr(a)[0], a)

@@ -15,7 +15,7 @@ import operator
 
 import numpy as np
 
-from .._core.box import Box
+from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
 from ._define import nondiff
@@ -62,10 +62,11 @@ def _resize(x, length: int, axis: int):
     return concatenate([x, zeros], axis=axis)
 
 
-def _half_weights(n: int, axis: int, ndim: int) -> np.ndarray:
+def _half_weights(n: int, axis: int, ndim: int, like) -> np.ndarray:
     """Weights of the half spectrum in irfft: 1 for the zero (and even-n Nyquist) entry,
-    2 for the others, shaped to broadcast along `axis`."""
-    weights = np.full(n // 2 + 1, 2.0)
+    2 for the others, shaped to broadcast along `axis`, in the real precision of `like`."""
+    dtype = np.finfo(np.result_type(getval(like), np.float16)).dtype
+    weights = np.full(n // 2 + 1, 2.0, dtype=dtype)
     weights[0] = 1.0
     if n % 2 == 0:
         weights[-1] = 1.0
@@ -117,7 +118,7 @@ _irfft.defjvp(lambda t, ans, a, n, axis, norm: _irfft(t, n, axis, norm))
 # w * conj(rfft(g)) with the opposite normalization.
 _irfft.defvjp(
     lambda g, ans, a, n, axis, norm: _resize(
-        conj(_rfft(g, n, axis, _SWAP[norm])) * _half_weights(n, axis, len(shape_of(g))),
+        conj(_rfft(g, n, axis, _SWAP[norm])) * _half_weights(n, axis, len(shape_of(g)), g),
         shape_of(a)[axis],
         axis,
     )

@@ -86,6 +86,12 @@ def _eye(n: int, x) -> np.ndarray:
     return np.eye(n, dtype=np.result_type(getval(x), np.float16))
 
 
+def _strict_lower(n: int, x) -> np.ndarray:
+    """An untraced mask of the strict lower triangle, in the real precision of `x` (so
+    that it does not widen float32 values)."""
+    return np.tri(n, n, -1, dtype=np.finfo(np.result_type(getval(x), np.float16)).dtype)
+
+
 def _diag_part(x):
     """The diagonal of each matrix in a stack: (..., n, n) -> (..., n)."""
     return _sum(x * _eye(shape_of(x)[-1], x), axis=-1)
@@ -536,7 +542,7 @@ def slogdet(a) -> SlogdetResult:
 
 def _lower_half_diagonal(n: int, x) -> np.ndarray:
     """Mask that keeps the strict lower triangle and halves the diagonal."""
-    return np.tril(np.ones((n, n)), -1) + 0.5 * _eye(n, x)
+    return _strict_lower(n, x) + 0.5 * _eye(n, x)
 
 
 def _cholesky_impl(a):
@@ -586,7 +592,7 @@ def _qr_impl(a):
 def _qr_omega(c):
     """The skew-Hermitian Q^H dQ from C = Q^H dA R^-1 (R keeps a real diagonal)."""
     n = shape_of(c)[-1]
-    low = c * np.tril(np.ones((n, n)), -1)
+    low = c * _strict_lower(n, c)
     omega = low - _mH(low)
     if is_complex(c):
         omega = omega + 1j * _diag_matrix(imag(_diag_part(c)))
@@ -606,7 +612,7 @@ def _qr_vjp(g, ans, a):
     gq, gr = g
     y = matmul(_mT(q), gq) - matmul(gr, _mT(r))  # cotangent of omega; -y is that of C
     n = shape_of(y)[-1]
-    strict = np.tril(np.ones((n, n)), -1)
+    strict = _strict_lower(n, y)
     gc = -y + y * strict - _conj(_mT(y)) * strict
     if is_complex(y):
         gc = gc + 1j * _diag_matrix(imag(_diag_part(y)))
