@@ -178,3 +178,22 @@ def test_irfft_and_cholesky_keep_single_precision():
     a = (onp.eye(3) * 3.0 + 0.2).astype(onp.float32)
     _keeps_float32(wnp.linalg.cholesky, a)
     _keeps_float32(lambda a: wnp.linalg.qr(a)[0], a)
+
+
+def test_nan_statistics_and_quantiles_keep_float32():
+    x = onp.array([[0.5, onp.nan, 2.0], [1.5, -1.0, 0.25]], dtype=onp.float32)
+    for fun in (wnp.nanmean, wnp.nanvar, wnp.nanstd):
+        _keeps_float32(lambda x, f=fun: f(x, axis=1), x)
+    _keeps_float32(lambda x: wnp.quantile(x, [0.25, 0.5]), F32)
+    _keeps_float32(lambda x: wnp.percentile(x, [10, 90]), F32)
+
+
+def test_array_building_keeps_float32():
+    _keeps_float32(lambda x: wnp.linspace(0.0, x, 4), onp.float32(2.0))
+    _keeps_float32(lambda x: wnp.logspace(0.0, x, 3), onp.float32(1.0))
+    _keeps_float32(lambda x: wnp.pad(x, 2, mode="linear_ramp", end_values=1.0), F32)
+    _keeps_float32(lambda x: wnp.insert(x, 1, 7.0), F32)
+    _keeps_float32(lambda x: wnp.ediff1d(x, to_end=[1.0, 2.0]), F32)
+    _keeps_float32(lambda x: wnp.choose([0, 1, 0], [x, 1.0]), F32)
+    _keeps_float32(lambda x: wnp.polyint(wnp.polyder(x)), F32)
+    _keeps_float32(lambda x: wnp.interp(x, F32, F32 * F32), F32 * 0.5)

@@ -58,13 +58,19 @@ def _traced(*values: Any) -> bool:
     return False
 
 
-def _as_array(value: Any) -> Any:
-    """A traced value as it is, a list holding traced values stacked, else a NumPy array."""
+def _as_array(value: Any, dtype: Any = None) -> Any:
+    """A traced value as it is, a list holding traced values stacked, else a NumPy array
+    (of `dtype` if given: a constant that NumPy casts to another value's dtype)."""
     if isinstance(value, Box):
         return value
     if isinstance(value, (list, tuple)) and _traced(*value):
         return array(value)
-    return np.asarray(value)
+    return np.asarray(value, dtype=dtype)
+
+
+def _real_dtype(x: Any) -> np.dtype:
+    """The real floating dtype matching `x` (float32 for float32 and complex64)."""
+    return np.finfo(np.result_type(getval(x), np.float16)).dtype
 
 
 def _axis(axis: int, ndim: int, name: str) -> int:
@@ -302,11 +308,12 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
     if not _traced(ary, to_end, to_begin):
         return np.ediff1d(ary, to_end=to_end, to_begin=to_begin)
     ary = ravel(_as_array(ary))
+    dtype = np.result_type(getval(ary))  # NumPy casts the joined values to ary's dtype
     parts = [ary[1:] - ary[:-1]]
     if to_begin is not None:
-        parts.insert(0, ravel(_as_array(to_begin)))
+        parts.insert(0, ravel(_as_array(to_begin, dtype)))
     if to_end is not None:
-        parts.append(ravel(_as_array(to_end)))
+        parts.append(ravel(_as_array(to_end, dtype)))
     return concatenate(parts) if len(parts) > 1 else parts[0]
 
 
@@ -534,7 +541,10 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
             f"wengert.numpy.choose: the index array has dtype {idx.dtype}, which cannot be "
             "cast safely to an integer index (as in NumPy); pass integer indices."
         )
-    options = [_as_array(c) for c in choices]
+    options = [_as_array(c) if isinstance(c, (list, tuple)) else c for c in choices]
+    # NumPy's promotion of the choices, Python numbers weak (a 1.0 keeps float32 choices).
+    dtype = np.result_type(*[getval(c) for c in options])
+    options = [_as_array(c, dtype) for c in options]
     k = len(options)
     if mode == "wrap":
         idx = idx % k
@@ -635,15 +645,18 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) 
 # --- padding ------------------------------------------------------------------------------
 
 
-def _pairs(value: Any, ndim: int, as_index: bool) -> list:
-    """(before, after) for each axis from NumPy's short forms (scalar, pair, per axis)."""
+def _pairs(value: Any, ndim: int, as_index: bool, dtype: Any = None) -> list:
+    """(before, after) for each axis from NumPy's short forms (scalar, pair, per axis);
+    values (not indices) in `dtype`, the padded array's, as NumPy casts them."""
     if isinstance(value, dict):
         out = [(0, 0)] * ndim
         for ax, width in value.items():
-            out[_axis(ax, ndim, "pad")] = _pairs(width, 1, as_index)[0]
+            out[_axis(ax, ndim, "pad")] = _pairs(width, 1, as_index, dtype)[0]
         return out
     traced = _traced(value) and not as_index
-    arr = _as_array(value) if traced else np.asarray(getval(value))
+    arr = _as_array(value) if traced else np.asarray(getval(value), dtype=dtype)
+    if traced and dtype is not None and np.result_type(getval(arr)) != dtype:
+        arr = arr.astype(dtype)
     if as_index:
         arr = np.round(arr).astype(np.intp)
         if np.any(arr < 0):
@@ -692,13 +705,15 @@ def _pad_axis(x, axis, before, after, mode, options):
     elif mode in ("reflect", "symmetric"):
         # The odd reflection is linear with coefficients other than 0 and 1: apply the
         # rows of its matrix that make the pad.
-        rows = np.pad(np.eye(n), ((before, after), (0, 0)), mode=mode, reflect_type="odd")
+        eye = np.eye(n, dtype=_real_dtype(x))
+        rows = np.pad(eye, ((before, after), (0, 0)), mode=mode, reflect_type="odd")
         for block in (rows[:before], rows[before + n :]):
             parts.append(
                 moveaxis(tensordot(block, x, ([1], [axis])), 0, axis) if len(block) else None
             )
     elif mode == "linear_ramp":
-        fraction = np.pad(np.ones(n), (before, after), mode="linear_ramp", end_values=0)
+        ones = np.ones(n, dtype=_real_dtype(x))
+        fraction = np.pad(ones, (before, after), mode="linear_ramp", end_values=0)
         ends = options["end_values"]
         for width, part, edge, value in (
             (before, fraction[:before], 0, ends[0]),
@@ -768,10 +783,11 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
         )
     x = _as_array(array)
     ndim = len(shape_of(x))
+    dtype = np.result_type(getval(x))
     widths = _pairs(pad_width, ndim, as_index=True)
     per_axis = {
-        "constant_values": _pairs(kwargs.get("constant_values", 0), ndim, False),
-        "end_values": _pairs(kwargs.get("end_values", 0), ndim, False),
+        "constant_values": _pairs(kwargs.get("constant_values", 0), ndim, False, dtype),
+        "end_values": _pairs(kwargs.get("end_values", 0), ndim, False, dtype),
         "stat_length": _pairs(kwargs.get("stat_length"), ndim, True)
         if kwargs.get("stat_length") is not None
         else [(None, None)] * ndim,
@@ -1441,11 +1457,14 @@ def linspace(
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"wengert.numpy.linspace: number of samples, {num}, must be non-negative")
-    start, stop = _as_array(start), _as_array(stop)
+    start, stop = (_as_array(v) if isinstance(v, (list, tuple)) else v for v in (start, stop))
+    # NumPy's dtype for the result: Python numbers at the ends are weak.
+    dt = np.result_type(getval(start), getval(stop), float(num))
+    start, stop = _as_array(start, dt), _as_array(stop, dt)
     shape = np.broadcast_shapes(shape_of(start), shape_of(stop))
     div = num - 1 if endpoint else num
     delta = stop - start
-    steps = np.arange(num, dtype=np.result_type(getval(delta), 0.0)).reshape(
+    steps = np.arange(num, dtype=np.result_type(getval(delta), dt)).reshape(
         (-1,) + (1,) * len(shape)
     )
     if div > 0:
@@ -1484,6 +1503,10 @@ def logspace(
     """
     if not _traced(start, stop, base):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis)
+    if isinstance(base, (float, int)) or not len(shape_of(base)):
+        # A scalar base, as in NumPy, joins by promotion alone (a Python number is weak).
+        out = base ** linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+        return out if dtype is None else out.astype(dtype)
     start, stop, base = _as_array(start), _as_array(stop), _as_array(base)
     ndim = len(np.broadcast_shapes(shape_of(start), shape_of(stop), shape_of(base)))
 
@@ -1546,7 +1569,11 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     obj = getval(obj)
     if not _traced(arr, values):
         return np.insert(arr, obj, values, axis=axis)
-    arr, values = _as_array(arr), _as_array(values)
+    arr = _as_array(arr)
+    dtype = np.result_type(getval(arr))
+    values = _as_array(values, dtype)  # NumPy casts the values to the array's dtype
+    if np.result_type(getval(values)) != dtype:
+        values = values.astype(dtype)
     labels = np.insert(_labels(shape_of(arr), 1), obj, _labels(shape_of(values), -1), axis=axis)
     return _from_labels(labels, arr, values)
 

@@ -168,7 +168,7 @@ def _interp(x, xp, fp, left, right):
     low = fp[0] if left is None else left
     high = fp[-1] if right is None else right
     if n == 1:
-        inside = fp[0] + np.zeros(np.shape(xv))
+        inside = fp[0] + np.zeros(np.shape(xv), dtype=np.result_type(getval(fp)))
     else:
         knot = np.searchsorted(xpv, xv, side="right") - 1
         j = np.clip(knot, 0, n - 2)
@@ -181,7 +181,8 @@ def _interp(x, xp, fp, left, right):
             # outside the range of xp); the value is fp at the knot.
             k = np.clip(knot, 0, n - 1)
             slopes = (fp[1:] - fp[:-1]) / _safe(xp[1:] - xp[:-1])
-            slopes = concatenate([np.zeros(1), slopes, np.zeros(1)])
+            zero = np.zeros(1, dtype=np.result_type(getval(slopes)))
+            slopes = concatenate([zero, slopes, zero])
             mean_slope = (slopes[k] + slopes[k + 1]) * 0.5
             inside = where(at_knot, fp[k] + (x - xp[k]) * mean_slope, inside)
     return where(below, low, where(above, high, inside))
@@ -206,6 +207,8 @@ def interp(
     if not _traced(x, xp, fp, left, right, period):
         return np.interp(x, xp, fp, left, right, period)
     x, xp, fp = _as_array(x), _as_array(xp), _as_array(fp)
+    # NumPy's promotion of the arguments (np.interp itself always computes in double).
+    dtype = np.result_type(getval(x), getval(xp), getval(fp), np.float16)
     if len(shape_of(xp)) != 1 or len(shape_of(fp)) != 1:
         raise ValueError("wengert.numpy.interp: xp and fp must be 1-d sequences")
     if shape_of(xp) != shape_of(fp):
@@ -223,7 +226,8 @@ def interp(
         xp = concatenate([xp[-1:] - period, xp, xp[0:1] + period])
         fp = concatenate([fp[-1:], fp, fp[0:1]])
         left = right = None
-    return _interp(x, xp, fp, left, right)
+    out = _interp(x, xp, fp, left, right)
+    return out if np.result_type(getval(out)) == dtype else out.astype(dtype)
 
 
 # --- phase unwrapping and integration -----------------------------------------------------
@@ -469,9 +473,10 @@ def polyder(p: Any, m: int = 1) -> Any:
     if m < 0:
         raise ValueError("wengert.numpy.polyder: order of derivative must be positive")
     p = _as_array(p)
+    real_dtype = np.finfo(np.result_type(getval(p), np.float16)).dtype  # keeps float32
     for _ in range(m):
         n = shape_of(p)[0] - 1
-        p = p[:-1] * np.arange(n, 0, -1)
+        p = p[:-1] * np.arange(n, 0, -1, dtype=real_dtype)
     return p
 
 
@@ -488,16 +493,21 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
     m = int(m)
     if m < 0:
         raise ValueError("wengert.numpy.polyint: order of integral must be positive")
-    k = np.zeros(m) if k is None else atleast_1d(_as_array(k))
+    p = _as_array(p)
+    # The coefficients' precision (float32 stays float32), joined by that of k if given.
+    dtype = np.result_type(getval(p), np.float16) if k is None else None
+    k = np.zeros(m, dtype=dtype) if k is None else atleast_1d(_as_array(k))
+    dtype = np.result_type(getval(p), getval(k), np.float16)
+    real_dtype = np.finfo(dtype).dtype
     if shape_of(k)[0] == 1 and m > 1:
-        k = k[0] * np.ones(m)
+        k = k[0] * np.ones(m, dtype=real_dtype)
     if shape_of(k)[0] < m:
         raise ValueError(
             "wengert.numpy.polyint: k must be a scalar or a rank-1 array of length 1 or >m."
         )
-    p = _as_array(p)
     for i in range(m):
-        p = concatenate([p / np.arange(shape_of(p)[0], 0, -1), reshape(k[i], (1,))])
+        steps = np.arange(shape_of(p)[0], 0, -1, dtype=real_dtype)
+        p = concatenate([p / steps, reshape(k[i], (1,))])
     return p
 
 

@@ -47,7 +47,10 @@ def _order_call(x, q, axis, keepdims, method, kind, ignore_nan):
 def _order_impl(
     x, q=None, axis=None, keepdims=False, method="linear", kind="quantile", ignore_nan=False
 ):
-    return _order_call(x, q, axis, keepdims, method, kind, ignore_nan)
+    out = _order_call(x, q, axis, keepdims, method, kind, ignore_nan)
+    # In the data's precision: NumPy widens float32 data to float64 when q is a list.
+    dtype = np.result_type(x, np.float16)
+    return out if out.dtype == dtype else out.astype(dtype)
 
 
 def _reduced_axes(axis, ndim: int) -> tuple[int, ...]:
@@ -94,7 +97,8 @@ def _order_weights(x, q, axis, method, kind, ignore_nan):
         with np.errstate(invalid="ignore", divide="ignore"):
             weights += share[..., None] * hit / hit.sum(axis=-1, keepdims=True)
     weights[undefined] = 0.0 if ignore_nan else np.nan
-    return weights, axes
+    # In the real precision of x, so that float32 derivatives stay float32.
+    return weights.astype(np.finfo(np.result_type(value, np.float16)).dtype), axes
 
 
 def _as_lines(t, axes):
@@ -670,7 +674,7 @@ def cov(
         ddof = 0 if bias else 1
     w = None
     if fweights is not None:
-        fw = np.asarray(getval(fweights), dtype=float)
+        fw = np.asarray(getval(fweights), dtype=np.finfo(np.result_type(getval(x), 1.0)).dtype)
         if not np.all(fw == np.around(fw)) or np.any(fw < 0):
             raise ValueError("wengert.numpy.cov: fweights must be non-negative integers")
         w = fw
