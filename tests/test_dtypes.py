@@ -197,3 +197,23 @@ def test_array_building_keeps_float32():
     _keeps_float32(lambda x: wnp.choose([0, 1, 0], [x, 1.0]), F32)
     _keeps_float32(lambda x: wnp.polyint(wnp.polyder(x)), F32)
     _keeps_float32(lambda x: wnp.interp(x, F32, F32 * F32), F32 * 0.5)
+
+
+def test_scipy_functions_without_float32_loops_return_float32():
+    pytest.importorskip("scipy")
+    from wengert.scipy import special, stats
+
+    x = onp.abs(F32) + 0.5
+    _keeps_float32(lambda x: special.polygamma(1, x), x)
+    _keeps_float32(lambda x: special.gammainc(2.5, x), x)
+    _keeps_float32(lambda x: special.betainc(2.0, 3.5, x / 3.0), x)
+    _keeps_float32(lambda x: special.stdtr(3.0, x), x)
+    _keeps_float32(special.gamma, x)
+    _keeps_float32(lambda x: special.multigammaln(x + 1.0, 2), x)
+    # Default loc and scale were Python floats turned into NumPy float64 scalars by log.
+    for dist in (stats.norm,):
+        _keeps_float32(dist.logpdf, F32)
+    _keeps_float32(lambda x: stats.t.logpdf(x, 3.0), F32)
+    _keeps_float32(lambda x: stats.gamma.logpdf(x, 2.0), x)
+    _keeps_float32(lambda x: stats.beta.logpdf(x / 3.0, 2.0, 3.0), x)
+    _keeps_float32(lambda mu: stats.poisson.logpmf(3, mu), x)

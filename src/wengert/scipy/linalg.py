@@ -273,7 +273,8 @@ def solve_banded(l_and_u, ab, b):
     i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     inside = (i - j <= lower) & (j - i <= upper)
     rows, cols = i[inside], j[inside]
-    dense = wnp.index_update(np.zeros((n, n)), (rows, cols), ab[upper + rows - cols, cols])
+    zeros = np.zeros((n, n), dtype=inexact_dtype(getval(ab)))
+    dense = wnp.index_update(zeros, (rows, cols), ab[upper + rows - cols, cols])
     return np_linalg.solve(dense, b)
 
 

@@ -14,6 +14,7 @@ value there raises `wengert.MissingRuleError` when its derivative is asked for.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,36 @@ _SQRT_PI = float(np.sqrt(np.pi))
 _SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 _LOG_SQRT_2PI = float(0.5 * np.log(2.0 * np.pi))
 _LOG_PI = float(np.log(np.pi))
+
+
+_NARROW = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.complex64))
+
+
+def _in_precision(fun: Callable) -> Callable:
+    """SciPy's `fun` with its result in the precision of its floating arguments.
+
+    Many SciPy functions have only double-precision loops, so float32 arguments would give
+    float64 results (and derivatives); the result is cast back to NumPy's promotion of the
+    floating arguments (integer orders such as polygamma's n do not count). Double inputs
+    pass through untouched.
+    """
+
+    def impl(*args):
+        out = fun(*args)
+        for arg in args:
+            if getattr(arg, "dtype", None) in _NARROW:
+                floating = [a for a in args if getattr(a, "dtype", np.dtype(float)).kind in "fc"]
+                dtype = np.result_type(*floating, np.float16)
+                return out if out.dtype == dtype else out.astype(dtype)
+        return out
+
+    return functools.update_wrapper(impl, fun)
+
+
+def _weak(value):
+    """A NumPy scalar computed from Python numbers as a Python number, which does not
+    widen float32 arrays (a NumPy float64 scalar would)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _no_derivative(function: str, argument: str, why: str) -> Callable:
@@ -60,13 +91,13 @@ def _where0(x, at_zero: Callable, elsewhere: Callable):
 
 # --- gamma function and friends ------------------------------------------------------
 
-gamma = elementwise(sc.gamma, lambda ans, x: ans * digamma(x), "gamma")
+gamma = elementwise(_in_precision(sc.gamma), lambda ans, x: ans * digamma(x), "gamma")
 # d/dx log|Gamma(x)| = psi(x) for every x that is not a pole.
-gammaln = elementwise(sc.gammaln, lambda ans, x: digamma(x), "gammaln")
-digamma = elementwise(sc.digamma, lambda ans, x: polygamma(1, x), "digamma")
+gammaln = elementwise(_in_precision(sc.gammaln), lambda ans, x: digamma(x), "gammaln")
+digamma = elementwise(_in_precision(sc.digamma), lambda ans, x: polygamma(1, x), "digamma")
 psi = digamma
 
-polygamma = Primitive(sc.polygamma, "polygamma", broadcasts=True)
+polygamma = Primitive(_in_precision(sc.polygamma), "polygamma", broadcasts=True)
 polygamma.defvjp(
     _no_derivative("polygamma", "n", "n is an integer order"),
     lambda g, ans, n, x: g * polygamma(n + 1, x),
@@ -78,13 +109,13 @@ polygamma.defjvp(
 
 
 beta = binary(
-    sc.beta,
+    _in_precision(sc.beta),
     lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
     lambda ans, a, b: ans * (digamma(b) - digamma(a + b)),
     "beta",
 )
 betaln = binary(
-    sc.betaln,
+    _in_precision(sc.betaln),
     lambda ans, a, b: digamma(a) - digamma(a + b),
     lambda ans, a, b: digamma(b) - digamma(a + b),
     "betaln",
@@ -104,7 +135,7 @@ def multigammaln(a, d: int):
         raise ValueError(
             f"multigammaln: every entry of a must exceed (d - 1) / 2 = {0.5 * (d - 1)}"
         )
-    shifts = 0.5 * np.arange(d)
+    shifts = 0.5 * np.arange(d, dtype=np.result_type(getval(a), np.float16))
     terms = gammaln(wnp.expand_dims(a, -1) - shifts)
     return 0.25 * d * (d - 1) * _LOG_PI + wnp.sum(terms, axis=-1)
 
@@ -114,15 +145,15 @@ def multigammaln(a, d: int):
 
 def _gammainc_dx(a, x):
     """d/dx of the regularized lower incomplete gamma: x^(a-1) e^(-x) / Gamma(a)."""
-    return wnp.exp(xlogy(a - 1.0, x) - x - gammaln(a))
+    return wnp.exp(xlogy(a - 1.0, x) - x - _weak(gammaln(a)))
 
 
 _NO_A = "its derivative in the shape parameter has no closed form here"
 
-gammainc = Primitive(sc.gammainc, "gammainc", broadcasts=True)
+gammainc = Primitive(_in_precision(sc.gammainc), "gammainc", broadcasts=True)
 gammainc.defvjp(_no_derivative("gammainc", "a", _NO_A), lambda g, ans, a, x: g * _gammainc_dx(a, x))
 gammainc.defjvp(_no_derivative("gammainc", "a", _NO_A), lambda t, ans, a, x: t * _gammainc_dx(a, x))
-gammaincc = Primitive(sc.gammaincc, "gammaincc", broadcasts=True)
+gammaincc = Primitive(_in_precision(sc.gammaincc), "gammaincc", broadcasts=True)
 gammaincc.defvjp(
     _no_derivative("gammaincc", "a", _NO_A), lambda g, ans, a, x: -g * _gammainc_dx(a, x)
 )
@@ -133,10 +164,10 @@ gammaincc.defjvp(
 
 def _betainc_dx(a, b, x):
     """d/dx of the regularized incomplete beta: x^(a-1) (1-x)^(b-1) / B(a, b)."""
-    return wnp.exp(xlogy(a - 1.0, x) + xlog1py(b - 1.0, -x) - betaln(a, b))
+    return wnp.exp(xlogy(a - 1.0, x) + xlog1py(b - 1.0, -x) - _weak(betaln(a, b)))
 
 
-betainc = Primitive(sc.betainc, "betainc", broadcasts=True)
+betainc = Primitive(_in_precision(sc.betainc), "betainc", broadcasts=True)
 betainc.defvjp(
     _no_derivative("betainc", "a", _NO_A),
     _no_derivative("betainc", "b", _NO_A),
@@ -152,31 +183,41 @@ betainc.defjvp(
 def _stdtr_dt(df, t):
     """The density of Student's t with `df` degrees of freedom at `t`."""
     log_norm = gammaln(0.5 * (df + 1.0)) - gammaln(0.5 * df) - 0.5 * wnp.log(df * np.pi)
-    return wnp.exp(log_norm - 0.5 * (df + 1.0) * wnp.log1p(t * t / df))
+    return wnp.exp(_weak(log_norm) - 0.5 * (df + 1.0) * wnp.log1p(t * t / df))
 
 
-stdtr = Primitive(sc.stdtr, "stdtr", broadcasts=True)
+stdtr = Primitive(_in_precision(sc.stdtr), "stdtr", broadcasts=True)
 stdtr.defvjp(_no_derivative("stdtr", "df", _NO_A), lambda g, ans, df, t: g * _stdtr_dt(df, t))
 stdtr.defjvp(_no_derivative("stdtr", "df", _NO_A), lambda tan, ans, df, t: tan * _stdtr_dt(df, t))
 
 # --- error function and the normal distribution --------------------------------------
 
-erf = elementwise(sc.erf, lambda ans, x: (2.0 / _SQRT_PI) * wnp.exp(-x * x), "erf")
-erfc = elementwise(sc.erfc, lambda ans, x: (-2.0 / _SQRT_PI) * wnp.exp(-x * x), "erfc")
-erfinv = elementwise(sc.erfinv, lambda ans, x: (0.5 * _SQRT_PI) * wnp.exp(ans * ans), "erfinv")
-erfcinv = elementwise(sc.erfcinv, lambda ans, x: (-0.5 * _SQRT_PI) * wnp.exp(ans * ans), "erfcinv")
-ndtr = elementwise(sc.ndtr, lambda ans, x: wnp.exp(-0.5 * x * x) / _SQRT_2PI, "ndtr")
-ndtri = elementwise(sc.ndtri, lambda ans, x: _SQRT_2PI * wnp.exp(0.5 * ans * ans), "ndtri")
+erf = elementwise(_in_precision(sc.erf), lambda ans, x: (2.0 / _SQRT_PI) * wnp.exp(-x * x), "erf")
+erfc = elementwise(
+    _in_precision(sc.erfc), lambda ans, x: (-2.0 / _SQRT_PI) * wnp.exp(-x * x), "erfc"
+)
+erfinv = elementwise(
+    _in_precision(sc.erfinv), lambda ans, x: (0.5 * _SQRT_PI) * wnp.exp(ans * ans), "erfinv"
+)
+erfcinv = elementwise(
+    _in_precision(sc.erfcinv), lambda ans, x: (-0.5 * _SQRT_PI) * wnp.exp(ans * ans), "erfcinv"
+)
+ndtr = elementwise(_in_precision(sc.ndtr), lambda ans, x: wnp.exp(-0.5 * x * x) / _SQRT_2PI, "ndtr")
+ndtri = elementwise(
+    _in_precision(sc.ndtri), lambda ans, x: _SQRT_2PI * wnp.exp(0.5 * ans * ans), "ndtri"
+)
 # phi(x) / Phi(x) as one exponential, finite far into both tails.
 log_ndtr = elementwise(
-    sc.log_ndtr, lambda ans, x: wnp.exp(-0.5 * x * x - _LOG_SQRT_2PI - ans), "log_ndtr"
+    _in_precision(sc.log_ndtr),
+    lambda ans, x: wnp.exp(-0.5 * x * x - _LOG_SQRT_2PI - ans),
+    "log_ndtr",
 )
 
 # --- logistic functions ------------------------------------------------------------------
 
-expit = elementwise(sc.expit, lambda ans, x: ans * (1.0 - ans), "expit")
-logit = elementwise(sc.logit, lambda ans, x: 1.0 / (x * (1.0 - x)), "logit")
-log_expit = elementwise(sc.log_expit, lambda ans, x: expit(-x), "log_expit")
+expit = elementwise(_in_precision(sc.expit), lambda ans, x: ans * (1.0 - ans), "expit")
+logit = elementwise(_in_precision(sc.logit), lambda ans, x: 1.0 / (x * (1.0 - x)), "logit")
+log_expit = elementwise(_in_precision(sc.log_expit), lambda ans, x: expit(-x), "log_expit")
 
 # --- x log y and entropies ---------------------------------------------------------------
 
@@ -190,16 +231,21 @@ def _over(x, y, y_bad):
 
 
 # xlogy(0, y) = 0 for every y, so its y-derivative there is 0, even at y = 0.
-xlogy = binary(sc.xlogy, lambda ans, x, y: wnp.log(y), lambda ans, x, y: _over(x, y, 0.0), "xlogy")
+xlogy = binary(
+    _in_precision(sc.xlogy),
+    lambda ans, x, y: wnp.log(y),
+    lambda ans, x, y: _over(x, y, 0.0),
+    "xlogy",
+)
 xlog1py = binary(
-    sc.xlog1py,
+    _in_precision(sc.xlog1py),
     lambda ans, x, y: wnp.log1p(y),
     lambda ans, x, y: _over(x, 1.0 + y, 0.0),
     "xlog1py",
 )
-entr = elementwise(sc.entr, lambda ans, x: -(wnp.log(x) + 1.0), "entr")
+entr = elementwise(_in_precision(sc.entr), lambda ans, x: -(wnp.log(x) + 1.0), "entr")
 rel_entr = binary(
-    sc.rel_entr,
+    _in_precision(sc.rel_entr),
     lambda ans, x, y: wnp.log(x) - wnp.log(y) + 1.0,
     lambda ans, x, y: -_over(x, y, 0.0),
     "rel_entr",
@@ -218,19 +264,19 @@ def _j1_over_x(x):
     return _where0(x, lambda z: 0.5 - z * z / 16.0 + z**4 / 384.0, lambda z: j1(z) / z)
 
 
-i0 = elementwise(sc.i0, lambda ans, x: i1(x), "i0")
-i1 = elementwise(sc.i1, lambda ans, x: i0(x) - _i1_over_x(x), "i1")
+i0 = elementwise(_in_precision(sc.i0), lambda ans, x: i1(x), "i0")
+i1 = elementwise(_in_precision(sc.i1), lambda ans, x: i0(x) - _i1_over_x(x), "i1")
 # The exponentially scaled forms have a kink at 0 from exp(-|x|); sign(0) = 0 there.
-i0e = elementwise(sc.i0e, lambda ans, x: i1e(x) - wnp.sign(x) * ans, "i0e")
+i0e = elementwise(_in_precision(sc.i0e), lambda ans, x: i1e(x) - wnp.sign(x) * ans, "i0e")
 i1e = elementwise(
-    sc.i1e,
+    _in_precision(sc.i1e),
     lambda ans, x: i0e(x) - wnp.exp(-wnp.abs(x)) * _i1_over_x(x) - wnp.sign(x) * ans,
     "i1e",
 )
-j0 = elementwise(sc.j0, lambda ans, x: -j1(x), "j0")
-j1 = elementwise(sc.j1, lambda ans, x: j0(x) - _j1_over_x(x), "j1")
-y0 = elementwise(sc.y0, lambda ans, x: -y1(x), "y0")
-y1 = elementwise(sc.y1, lambda ans, x: y0(x) - ans / x, "y1")
+j0 = elementwise(_in_precision(sc.j0), lambda ans, x: -j1(x), "j0")
+j1 = elementwise(_in_precision(sc.j1), lambda ans, x: j0(x) - _j1_over_x(x), "j1")
+y0 = elementwise(_in_precision(sc.y0), lambda ans, x: -y1(x), "y0")
+y1 = elementwise(_in_precision(sc.y1), lambda ans, x: y0(x) - ans / x, "y1")
 
 
 def _bessel(fun, name: str, deriv: Callable) -> Primitive:
@@ -242,10 +288,10 @@ def _bessel(fun, name: str, deriv: Callable) -> Primitive:
     return prim
 
 
-jv = _bessel(sc.jv, "jv", lambda v, x: 0.5 * (jv(v - 1.0, x) - jv(v + 1.0, x)))
-yv = _bessel(sc.yv, "yv", lambda v, x: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)))
-iv = _bessel(sc.iv, "iv", lambda v, x: 0.5 * (iv(v - 1.0, x) + iv(v + 1.0, x)))
-kv = _bessel(sc.kv, "kv", lambda v, x: -0.5 * (kv(v - 1.0, x) + kv(v + 1.0, x)))
+jv = _bessel(_in_precision(sc.jv), "jv", lambda v, x: 0.5 * (jv(v - 1.0, x) - jv(v + 1.0, x)))
+yv = _bessel(_in_precision(sc.yv), "yv", lambda v, x: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)))
+iv = _bessel(_in_precision(sc.iv), "iv", lambda v, x: 0.5 * (iv(v - 1.0, x) + iv(v + 1.0, x)))
+kv = _bessel(_in_precision(sc.kv), "kv", lambda v, x: -0.5 * (kv(v - 1.0, x) + kv(v + 1.0, x)))
 
 # --- sinc --------------------------------------------------------------------------------
 
@@ -265,7 +311,7 @@ def _sinc_deriv(ans, x):
     return wnp.where(small, series(x), (wnp.cos(np.pi * safe) - sinc(safe)) / safe)
 
 
-sinc = elementwise(sc.sinc, _sinc_deriv, "sinc")
+sinc = elementwise(_in_precision(sc.sinc), _sinc_deriv, "sinc")
 
 # --- reductions over an axis: logsumexp, softmax, log_softmax ------------------------------
 

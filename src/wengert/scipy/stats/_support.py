@@ -10,6 +10,16 @@ from ... import numpy as wnp
 from ..._core.box import getval
 
 
+def weak(fun: Callable, *args):
+    """``fun(*args)``, as a Python number when every argument is one (a default scale of
+    1.0, a constant shape): a NumPy float64 scalar would widen float32 values, a Python
+    number does not."""
+    out = fun(*args)
+    if isinstance(out, np.generic) and all(type(a) in (float, int) for a in args):
+        return out.item()
+    return out
+
+
 def standardize(x, loc, scale):
     """``(x - loc) / scale``, differentiable in all three."""
     return (x - loc) / scale

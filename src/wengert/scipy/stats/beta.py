@@ -15,11 +15,11 @@ import numpy as np
 
 from ... import numpy as wnp
 from .. import special
-from ._support import mask, on_support, standardize
+from ._support import mask, on_support, standardize, weak
 
 
 def _logpdf_standard(z, a, b):
-    return special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - special.betaln(a, b)
+    return special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - weak(special.betaln, a, b)
 
 
 def logpdf(x, a, b, loc=0.0, scale=1.0):
@@ -31,7 +31,7 @@ def logpdf(x, a, b, loc=0.0, scale=1.0):
     z = standardize(x, loc, scale)
     inside = mask(z, lambda v: (v >= 0) & (v <= 1))
     value = on_support(z, inside, 0.5, lambda s: _logpdf_standard(s, a, b), -wnp.inf)
-    return value - wnp.log(scale)
+    return value - weak(wnp.log, scale)
 
 
 def pdf(x, a, b, loc=0.0, scale=1.0):

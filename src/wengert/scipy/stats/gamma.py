@@ -15,11 +15,11 @@ import numpy as np
 
 from ... import numpy as wnp
 from .. import special
-from ._support import mask, on_support, standardize
+from ._support import mask, on_support, standardize, weak
 
 
 def _logpdf_standard(z, a):
-    return special.xlogy(a - 1.0, z) - z - special.gammaln(a)
+    return special.xlogy(a - 1.0, z) - z - weak(special.gammaln, a)
 
 
 def logpdf(x, a, loc=0.0, scale=1.0):
@@ -30,7 +30,9 @@ def logpdf(x, a, loc=0.0, scale=1.0):
     """
     z = standardize(x, loc, scale)
     inside = mask(z, lambda v: v >= 0)
-    return on_support(z, inside, 1.0, lambda s: _logpdf_standard(s, a), -wnp.inf) - wnp.log(scale)
+    return on_support(z, inside, 1.0, lambda s: _logpdf_standard(s, a), -wnp.inf) - weak(
+        wnp.log, scale
+    )
 
 
 def pdf(x, a, loc=0.0, scale=1.0):

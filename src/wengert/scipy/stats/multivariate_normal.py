@@ -19,6 +19,7 @@ from ... import numpy as wnp
 from ..._core.box import getval
 from ..._core.vspace import shape_of
 from .. import linalg
+from ._support import weak
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -44,7 +45,7 @@ def _logdet(cov, dim: int):
     """log det of the covariance, and its lower Cholesky factor when cov is a matrix."""
     ndim = len(shape_of(cov))
     if ndim == 0:
-        return dim * wnp.log(cov), None
+        return dim * weak(wnp.log, cov), None
     if ndim == 1:
         return wnp.sum(wnp.log(cov)), None
     factor = linalg.cholesky(cov, lower=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import numpy as wnp
 from .. import special
-from ._support import standardize
+from ._support import standardize, weak
 
 _LOG_SQRT_2PI = float(0.5 * np.log(2.0 * np.pi))
 
@@ -23,7 +23,7 @@ def logpdf(x, loc=0.0, scale=1.0):
     -1.612086
     """
     z = standardize(x, loc, scale)
-    return -0.5 * z * z - wnp.log(scale) - _LOG_SQRT_2PI
+    return -0.5 * z * z - weak(wnp.log, scale) - _LOG_SQRT_2PI
 
 
 def pdf(x, loc=0.0, scale=1.0):

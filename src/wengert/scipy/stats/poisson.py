@@ -14,9 +14,11 @@ from ..._core.box import getval
 from .. import special
 
 
-def _count(k, loc):
-    """k - loc as a constant array (counts carry no derivative)."""
-    return np.asarray(getval(k), dtype=float) - np.asarray(getval(loc), dtype=float)
+def _count(k, loc, mu):
+    """k - loc as a constant array (counts carry no derivative), in the precision of the
+    rate `mu`, so that integer counts do not widen a float32 rate."""
+    dtype = np.result_type(getval(mu), 1.0)
+    return np.asarray(getval(k), dtype=dtype) - np.asarray(getval(loc), dtype=dtype)
 
 
 def logpmf(k, mu, loc=0):
@@ -25,7 +27,7 @@ def logpmf(k, mu, loc=0):
     >>> round(float(logpmf(0, 2.0)), 6)
     -2.0
     """
-    k = _count(k, loc)
+    k = _count(k, loc, mu)
     valid = (k >= 0) & (k == np.floor(k))
     k_safe = np.where(valid, k, 0.0)
     value = special.xlogy(k_safe, mu) - mu - special.gammaln(k_safe + 1.0)
@@ -47,7 +49,7 @@ def cdf(k, mu, loc=0):
     >>> round(float(cdf(1, 2.0)), 6)  # 3 exp(-2)
     0.406006
     """
-    k = np.floor(_count(k, loc))
+    k = np.floor(_count(k, loc, mu))
     valid = k >= 0
     value = special.gammaincc(np.where(valid, k, 0.0) + 1.0, mu)
     return value if valid.all() else wnp.where(valid, value, 0.0)
@@ -70,7 +72,7 @@ def sf(k, mu, loc=0):
     >>> round(float(sf(1, 2.0)), 6)
     0.593994
     """
-    k = np.floor(_count(k, loc))
+    k = np.floor(_count(k, loc, mu))
     valid = k >= 0
     value = special.gammainc(np.where(valid, k, 0.0) + 1.0, mu)
     return value if valid.all() else wnp.where(valid, value, 1.0)

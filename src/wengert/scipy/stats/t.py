@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import numpy as wnp
 from .. import special
-from ._support import standardize
+from ._support import standardize, weak
 
 _LOG_PI = float(np.log(np.pi))
 
@@ -27,10 +27,10 @@ def logpdf(x, df, loc=0.0, scale=1.0):
     """
     z = standardize(x, loc, scale)
     log_norm = (
-        special.gammaln(0.5 * (df + 1.0))
-        - special.gammaln(0.5 * df)
-        - 0.5 * (wnp.log(df) + _LOG_PI)
-        - wnp.log(scale)
+        weak(special.gammaln, 0.5 * (df + 1.0))
+        - weak(special.gammaln, 0.5 * df)
+        - 0.5 * (weak(wnp.log, df) + _LOG_PI)
+        - weak(wnp.log, scale)
     )
     return log_norm - 0.5 * (df + 1.0) * wnp.log1p(z * z / df)
 
