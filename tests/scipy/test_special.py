@@ -267,6 +267,23 @@ def test_logsumexp_signs():
     onp.testing.assert_allclose(g, b * onp.exp(a) / onp.sum(b * onp.exp(a)))
 
 
+def test_logsumexp_of_complex_terms_is_the_complex_log_of_the_sum():
+    # Traced, it used to return the real log|sum| with a tangent that was neither.
+    a = onp.array([0.3 + 1.0j, -0.2 + 0.5j, 1.0 - 2.0j])
+    t = onp.array([1.0, -0.5j, 0.2])
+    out, tangent = wg.jvp(special.logsumexp, (a,), (t,))
+    onp.testing.assert_allclose(out, sc.logsumexp(a), rtol=1e-12)
+    onp.testing.assert_allclose(tangent, onp.sum(onp.exp(a) * t) / onp.sum(onp.exp(a)))
+    # With return_sign: log|sum| (whose tangent is the real part) and sum / |sum|, as SciPy.
+    (magnitude, sign), (tangent, _) = wg.jvp(
+        lambda a: special.logsumexp(a, return_sign=True), (a,), (t,)
+    )
+    onp.testing.assert_allclose([magnitude, sign], sc.logsumexp(a, return_sign=True))
+    onp.testing.assert_allclose(tangent, onp.real(onp.sum(onp.exp(a) * t) / onp.sum(onp.exp(a))))
+    wg.check_grads(special.logsumexp, order=2)(a)
+    wg.check_grads(lambda a, b: special.logsumexp(a, b=b), order=2)(a, onp.array([1.0, 2.0, 0.5]))
+
+
 @pytest.mark.parametrize(
     "fun",
     [

@@ -317,7 +317,12 @@ sinc = elementwise(_in_precision(sc.sinc), _sinc_deriv, "sinc")
 
 
 def _logsumexp_impl(a, b, axis=None, keepdims=False):
-    return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[0]
+    out, sign = sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    if np.iscomplexobj(sign):
+        # Complex terms: the complex logarithm of the sum, log|sum| + i arg(sum), as SciPy
+        # returns it; the rules below are then its holomorphic derivative.
+        out = out + np.log(sign)
+    return out
 
 
 def _lse_weights(ans, a, b, axis, keepdims):
@@ -368,11 +373,14 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
         shape = np.broadcast_shapes(shape_of(a), shape_of(b))
         a, b = wnp.broadcast_to(a, shape), wnp.broadcast_to(b, shape)
     out = _logsumexp(a, b, axis=axis, keepdims=keepdims)
-    if b is None:
+    complex_sum = np.iscomplexobj(getval(out))
+    if b is None and not complex_sum:
         return (out, np.ones_like(getval(out))) if return_sign else out
     _, sign = sc.logsumexp(getval(a), axis=axis, b=getval(b), keepdims=keepdims, return_sign=True)
     if return_sign:
-        return out, sign
+        return (wnp.real(out) if complex_sum else out), sign
+    if complex_sum:
+        return out
     negative = np.asarray(sign) < 0
     return wnp.where(negative, np.nan, out) if np.any(negative) else out
 
