@@ -1,7 +1,29 @@
-"""float32 in means float32 out, complex64 likewise: values, cotangents and tangents keep
-single precision, in the engine and in the primitives."""
+"""float32 in means float32 out, complex64 likewise: values, cotangents, tangents and
+second derivatives keep single precision, for every primitive and for the engine.
+
+The cases are the rows of the per-module tables (``CASES``) of the primitive tests in
+tests/numpy and tests/scipy, collected here, so a new row there is checked here too. Each
+row runs with its inputs cast to single precision next to the same row in double
+precision: the single run must keep the dtypes (value, ``vjp`` cotangents, ``jvp``
+tangent, and ``jvp`` of ``grad``), and be finite wherever the double run is. Each row also
+runs with complex inputs where the function accepts them; a function that refuses complex
+input in double precision (a TypeError, or NumPy's warning that it drops the imaginary
+part) declares itself real-only.
+
+The value follows NumPy's promotion of the inputs with the row's own constants (a float64
+array in a row promotes, a Python number does not); cotangents always take their input's
+dtype and tangents their value's.
+"""
 
 from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as onp
 import pytest
@@ -10,6 +32,344 @@ import wengert as wg
 import wengert.numpy as wnp
 from wengert._core import vspace
 from wengert._core.box import getval
+from wengert._core.primitive import Primitive
+from wengert._core.tree import tree_flatten, tree_unflatten
+
+HERE = Path(__file__).resolve().parent
+TABLE_DIRS = ("numpy", "scipy")
+
+# NumPy defines these to compute in at least double precision, so their value is float64.
+DOUBLE_BY_DEFINITION = {"float_power"}
+
+# NumPy makes a Python float inside a list given to these an array of its own, in float64
+# (not a weak scalar), so a row's float literals next to them promote its value.
+ARRAY_BUILDERS = {
+    "append",
+    "array",
+    "asarray",
+    "block",
+    "column_stack",
+    "concatenate",
+    "dstack",
+    "hstack",
+    "stack",
+    "vstack",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    name: str
+    fun: object
+    gens: tuple
+    order: int
+    module: object
+    seed: int
+
+
+def _load_tables() -> tuple[list[Case], list[str]]:
+    """Every row of every ``CASES`` table in the primitive test modules."""
+    cases, skipped = [], []
+    for sub in TABLE_DIRS:
+        for path in sorted((HERE / sub).glob("test_*.py")):
+            spec = importlib.util.spec_from_file_location(f"_dtype_tables.{sub}.{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+            except pytest.skip.Exception:  # an optional dependency is missing
+                skipped.append(f"{sub}/{path.stem}")
+                continue
+            for i, row in enumerate(getattr(module, "CASES", ())):
+                name, fun, gens = row[:3]
+                order = row[3] if len(row) > 3 else 2
+                key = f"{sub}/{path.stem}:{name}-{i}"
+                cases.append(
+                    Case(key, name, fun, tuple(gens), order, module, zlib.crc32(key.encode()))
+                )
+    return cases, skipped
+
+
+CASES, SKIPPED_TABLES = _load_tables()
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def _generate(case: Case) -> list:
+    """The case's arguments, the same on every call (the table's generators reseeded)."""
+    for attr, value in vars(case.module).items():
+        if isinstance(value, onp.random.Generator):
+            setattr(case.module, attr, onp.random.default_rng(case.seed))
+    return [g() for g in case.gens]
+
+
+def _is_inexact(x) -> bool:
+    if type(x) in (float, complex):
+        return True
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and dtype.kind in "fc"
+
+
+def _cast(x, real, cplx):
+    """`x` with every inexact leaf cast to the `real` / `cplx` precision."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(_cast(v, real, cplx) for v in x)
+    if type(x) is float:
+        return real(x)
+    if type(x) is complex:
+        return cplx(x)
+    if isinstance(x, (onp.ndarray, onp.generic)):
+        if x.dtype.kind == "f":
+            return x.astype(real)
+        if x.dtype.kind == "c":
+            return x.astype(cplx)
+    return x
+
+
+def _complexify(x, rng):
+    """`x` with every real inexact leaf given a small imaginary part (complex leaves stay)."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(_complexify(v, rng) for v in x)
+    if type(x) is float:
+        return complex(x, 0.25 * rng.standard_normal())
+    if isinstance(x, (onp.ndarray, onp.generic)) and x.dtype.kind == "f":
+        return x + 0.25j * rng.standard_normal(onp.shape(x))
+    return x
+
+
+def _random_like(rng, x):
+    """A random value with the shape and dtype of `x` (a direction or a cotangent)."""
+    dtype = onp.result_type(x)
+    if dtype.kind not in "fc":
+        dtype = onp.dtype(float)
+    shape = onp.shape(x)
+    value = rng.standard_normal(shape)
+    if dtype.kind == "c":
+        value = value + 1j * rng.standard_normal(shape)
+    return onp.asarray(value).astype(dtype) if shape else dtype.type(value)
+
+
+# --- running a case ---------------------------------------------------------------------------
+
+
+def _derivatives(case: Case, args: list) -> dict:
+    """Value, cotangents, tangent and second derivatives of the case at `args`."""
+    leaves, treedef = tree_flatten(tuple(args))
+    diff = [i for i, x in enumerate(leaves) if _is_inexact(x)]
+
+    def f(*d):
+        full = list(leaves)
+        for i, v in zip(diff, d):
+            full[i] = v
+        return case.fun(*tree_unflatten(treedef, full))
+
+    primals = [leaves[i] for i in diff]
+    rng = onp.random.default_rng(case.seed)
+    out, pullback = wg.vjp(f, *primals)
+    out_leaves, out_def = tree_flatten(out)
+    weights = [_random_like(rng, o) for o in out_leaves]
+    cotangents = pullback(tree_unflatten(out_def, weights))
+    directions = [_random_like(rng, p) for p in primals]
+    _, out_tangent = wg.jvp(f, primals, directions)
+    result = {
+        "primals": primals,
+        "value": out_leaves,
+        "cotangents": list(cotangents),
+        "tangent": tree_flatten(out_tangent)[0],
+    }
+    if case.order >= 2:
+
+        def scalar(*d):
+            outs = tree_flatten(f(*d))[0]
+            return sum(wnp.sum(wnp.real(o * w)) for o, w in zip(outs, weights) if _is_inexact(o))
+
+        gradient = wg.grad(scalar, argnums=tuple(range(len(primals))))
+        grads, hvp = wg.jvp(gradient, primals, directions)
+        result["grad"] = list(grads)
+        result["grad_tangent"] = list(hvp)
+    return result
+
+
+def _dtype(x):
+    """The dtype of a value, or the name of its Python type for a Python number (which
+    has lost the precision it should have kept)."""
+    if type(x) in (float, complex, int, bool):
+        return type(x).__name__  # a Python scalar: its precision is lost
+    return onp.result_type(x)
+
+
+def _precision(dtype) -> int:
+    return onp.finfo(dtype).bits if dtype.kind in "fc" else 64
+
+
+# --- the row's own constants ---------------------------------------------------------------
+
+
+class _RecordingNumpy:
+    """The NumPy module, noting every array that a row creates with it while it runs."""
+
+    def __init__(self, numpy, found: list):
+        self._numpy = numpy
+        self._found = found
+
+    def __getattr__(self, name):
+        attr = getattr(self._numpy, name)
+        if not callable(attr) or isinstance(attr, type):
+            return attr
+
+        def call(*args, **kwargs):
+            out = attr(*args, **kwargs)
+            if isinstance(out, (onp.ndarray, onp.generic)):
+                self._found.append(out)
+            return out
+
+        return call
+
+
+def _static_constants(fun, module) -> list:
+    """Arrays a row's function (and the table's helpers it calls) takes from outside its
+    arguments: defaults, closures and module globals that are arrays, literal lists of
+    numbers, and float literals next to an array builder."""
+    found, seen = [], set()
+
+    def visit_code(code, glob):
+        builds = bool(ARRAY_BUILDERS & set(code.co_names))
+        for c in code.co_consts:
+            if isinstance(c, tuple) and c and all(type(v) in (float, complex) for v in c):
+                found.append(onp.asarray(c))  # a literal list of numbers becomes an array
+            elif type(c) in (float, complex) and builds:
+                found.append(onp.asarray(c))
+            elif hasattr(c, "co_consts"):
+                visit_code(c, glob)
+        for name in code.co_names:
+            visit(glob.get(name))
+
+    def visit(value):
+        if isinstance(value, (onp.ndarray, onp.generic)):
+            found.append(value)
+        elif callable(value) and getattr(value, "__module__", None) == module.__name__:
+            if id(value) in seen or not hasattr(value, "__code__"):
+                return
+            seen.add(id(value))
+            inner = list(value.__defaults__ or ()) + list((value.__kwdefaults__ or {}).values())
+            inner += [cell.cell_contents for cell in value.__closure__ or ()]
+            for v in inner:
+                visit(v)
+            visit_code(value.__code__, value.__globals__)
+
+    visit(fun)
+    return found
+
+
+def _expected_value_dtype(case: Case, inputs: list, constants: list):
+    """NumPy's promotion of the inputs with the row's constants (Python numbers weak)."""
+    typed = [x for x in inputs + constants if not isinstance(x, (float, complex, int, bool))]
+    if case.name in DOUBLE_BY_DEFINITION:
+        typed.append(onp.float64)
+    return onp.result_type(*typed) if typed else onp.dtype(float)
+
+
+# --- checking a run ----------------------------------------------------------------------------
+
+
+def _problems(single: dict, double: dict, expected, narrowed: list) -> list[str]:
+    """How the single-precision run fails to keep its dtypes, or loses finiteness."""
+    found = []
+    for i, v in enumerate(single["value"]):
+        dtype = _dtype(v)
+        if _is_inexact(v) and not (
+            isinstance(dtype, onp.dtype) and _precision(dtype) <= _precision(expected)
+        ):
+            found.append(f"value {i} has dtype {dtype}, its inputs and constants {expected}")
+    for key in ("cotangents", "grad", "grad_tangent"):
+        for i, (c, p) in enumerate(zip(single.get(key, ()), single["primals"])):
+            if _dtype(c) != _dtype(p):
+                found.append(f"{key} {i} has dtype {_dtype(c)}, its input {_dtype(p)}")
+    for i, (t, v) in enumerate(zip(single["tangent"], single["value"])):
+        if _is_inexact(v) and _dtype(t) != _dtype(v):
+            found.append(f"tangent {i} has dtype {_dtype(t)}, its value {_dtype(v)}")
+    if narrowed and _precision(expected) < 64:
+        found.append(f"a rule computed in {narrowed[0]} (the engine cast it back)")
+    for key in ("value", "cotangents", "tangent", "grad", "grad_tangent"):
+        for i, (s, d) in enumerate(zip(single.get(key, ()), double.get(key, ()))):
+            if _is_inexact(d) and _is_inexact(s) and onp.any(onp.isfinite(d) & ~onp.isfinite(s)):
+                found.append(f"{key} {i} is not finite where the float64 case is")
+    return found
+
+
+def _run(case: Case, args: list) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _derivatives(case, args)
+
+
+def _run_single(case: Case, args: list, monkeypatch) -> tuple[dict, object, list]:
+    """The single-precision run of `case`, with the dtype its inputs and constants promote
+    to, and the precisions the engine had to cast derivatives back from."""
+    created, narrowed = [], []
+    for attr, value in vars(case.module).items():
+        if value is onp:
+            monkeypatch.setattr(case.module, attr, _RecordingNumpy(onp, created))
+    for name in ("_in_dtype", "_tangent_in_dtype"):
+        monkeypatch.setattr(vspace, name, _noting_narrowing(getattr(vspace, name), narrowed))
+    try:
+        result = _run(case, _cast(args, onp.float32, onp.complex64))
+    finally:
+        monkeypatch.undo()
+    constants = _static_constants(case.fun, case.module) + created
+    return result, _expected_value_dtype(case, result["primals"], constants), narrowed
+
+
+def _check(case: Case, args: list, double: dict, monkeypatch) -> None:
+    single, expected, narrowed = _run_single(case, args, monkeypatch)
+    problems = _problems(single, double, expected, narrowed)
+    assert not problems, f"{case.id}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_float32_in_float32_out(case, monkeypatch):
+    args = _generate(case)
+    _check(case, args, _run(case, args), monkeypatch)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_complex64_in_complex64_out(case, monkeypatch):
+    args = _generate(case)
+    if not any(_is_inexact(x) and not onp.iscomplexobj(x) for x in tree_flatten(tuple(args))[0]):
+        pytest.skip("complex inputs only: checked by test_float32_in_float32_out")
+    args = _complexify(args, onp.random.default_rng(case.seed))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", onp.exceptions.ComplexWarning)
+            double = _run(case, args)
+    except (TypeError, onp.exceptions.ComplexWarning) as error:
+        pytest.skip(f"real-only: {type(error).__name__}: {error}")
+    _check(case, args, double, monkeypatch)
+
+
+def _registered_primitives() -> dict[str, Primitive]:
+    """The primitives of wengert.numpy and (with SciPy) wengert.scipy, and the engine's
+    broadcasting pair, by name."""
+    found = {p.name: p for p in (vspace.sum_to_shape, vspace.broadcast_to)}
+    packages = [wnp]
+    if importlib.util.find_spec("scipy") is not None:
+        packages.append(importlib.import_module("wengert.scipy"))
+    for package in packages:
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            module = importlib.import_module(info.name)
+            found.update({v.name: v for v in vars(module).values() if isinstance(v, Primitive)})
+    return found
+
+
+def test_every_registered_primitive_has_a_float32_case():
+    assert len(CASES) > 1000
+    if importlib.util.find_spec("scipy") is not None:
+        assert not SKIPPED_TABLES
+    covered = {case.name for case in CASES}
+    missing = sorted(set(_registered_primitives()) - covered)
+    assert not missing, f"primitives with no row in any CASES table: {missing}"
+
 
 # --- the engine's helpers --------------------------------------------------------------------
 
