@@ -14,7 +14,7 @@ import wengert as wg
 import wengert.numpy as wnp
 from wengert._core import vspace
 from wengert._core.primitive import Primitive
-from wengert.numpy import contractions, elementwise, indexing, reductions, shaping
+from wengert.numpy import _define, contractions, elementwise, indexing, reductions, shaping
 
 R = onp.random.default_rng(1)
 
@@ -278,6 +278,8 @@ mm_shapes = [
 case("matmul", lambda a, b: a @ b, [(real(*a), real(*b)) for a, b in mm_shapes])
 case("matmul", wnp.dot, [(real(2, 3), real(3)), (real(3), real(3))])
 case("multiply", wnp.dot, [(real(), real(3))])
+# The forward rules of functions with singular derivatives scale tangents with it.
+case("zero_safe_multiply", _define.zero_safe_multiply, shapes_binary())
 case("tensordot", wnp.dot, [(real(2, 3, 4), real(5, 4, 2))])
 case("tensordot", lambda a, b: wnp.tensordot(a, b, 1), [(real(2, 3), real(3, 4))])
 case(

@@ -15,7 +15,7 @@ from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to
 from .._core.vspace import zeros_like as zeros_of
-from ._define import binary, elementwise, linear, nondiff
+from ._define import binary, elementwise, linear, nondiff, zero_safe_multiply
 
 # Python floats, not NumPy scalars: a NumPy float64 scalar would widen float32 values.
 _LN2 = math.log(2.0)
@@ -40,9 +40,9 @@ true_divide.defvjp(
     lambda g, ans, x, y, **kw: g / y,
     lambda g, ans, x, y, **kw: negative(g) * ans / y,
 )
-true_divide.defjvp(
-    lambda t, ans, x, y, **kw: t / y,
-    lambda t, ans, x, y, **kw: negative(t) * ans / y,
+true_divide.defjvp(  # zero-safe: a zero tangent gives zero even where y is 0
+    lambda t, ans, x, y, **kw: zero_safe_multiply(t, 1.0 / y),
+    lambda t, ans, x, y, **kw: zero_safe_multiply(negative(t), ans / y),
 )
 divide = true_divide
 
@@ -77,13 +77,15 @@ def _power_dy(ans, x, y):
 _PYTHON_NUMBERS = (float, int, complex)
 
 
-power = binary(np.power, _power_dx, _power_dy, "power")
-float_power = binary(np.float_power, _power_dx, _power_dy, "float_power")
+power = binary(np.power, _power_dx, _power_dy, "power", singular=True)
+float_power = binary(np.float_power, _power_dx, _power_dy, "float_power", singular=True)
 
 square = elementwise(np.square, lambda ans, x: 2 * x, "square")
-sqrt = elementwise(np.sqrt, lambda ans, x: 0.5 / ans, "sqrt")
-cbrt = elementwise(np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), "cbrt")
-reciprocal = elementwise(np.reciprocal, lambda ans, x: negative(ans * ans), "reciprocal")
+sqrt = elementwise(np.sqrt, lambda ans, x: 0.5 / ans, "sqrt", singular=True)
+cbrt = elementwise(np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), "cbrt", singular=True)
+reciprocal = elementwise(
+    np.reciprocal, lambda ans, x: negative(ans * ans), "reciprocal", singular=True
+)
 
 # mod(x, y) = x - floor(x / y) * y: slopes 1 and -floor(x / y) where it is continuous.
 mod = binary(
@@ -100,21 +102,23 @@ fmod = binary(np.fmod, lambda ans, x, y: 1.0, lambda ans, x, y: negative(trunc(x
 exp = elementwise(np.exp, lambda ans, x: ans, "exp")
 exp2 = elementwise(np.exp2, lambda ans, x: ans * _LN2, "exp2")
 expm1 = elementwise(np.expm1, lambda ans, x: ans + 1.0, "expm1")
-log = elementwise(np.log, lambda ans, x: 1.0 / x, "log")
-log2 = elementwise(np.log2, lambda ans, x: 1.0 / (x * _LN2), "log2")
-log10 = elementwise(np.log10, lambda ans, x: 1.0 / (x * _LN10), "log10")
-log1p = elementwise(np.log1p, lambda ans, x: 1.0 / (x + 1.0), "log1p")
+log = elementwise(np.log, lambda ans, x: 1.0 / x, "log", singular=True)
+log2 = elementwise(np.log2, lambda ans, x: 1.0 / (x * _LN2), "log2", singular=True)
+log10 = elementwise(np.log10, lambda ans, x: 1.0 / (x * _LN10), "log10", singular=True)
+log1p = elementwise(np.log1p, lambda ans, x: 1.0 / (x + 1.0), "log1p", singular=True)
 logaddexp = binary(
     np.logaddexp,
     lambda ans, x, y: exp(x - ans),
     lambda ans, x, y: exp(y - ans),
     "logaddexp",
+    singular=True,
 )
 logaddexp2 = binary(
     np.logaddexp2,
     lambda ans, x, y: exp2(x - ans),
     lambda ans, x, y: exp2(y - ans),
     "logaddexp2",
+    singular=True,
 )
 
 # --- trigonometric and hyperbolic ----------------------------------------------------
@@ -122,16 +126,18 @@ logaddexp2 = binary(
 sin = elementwise(np.sin, lambda ans, x: cos(x), "sin")
 cos = elementwise(np.cos, lambda ans, x: negative(sin(x)), "cos")
 tan = elementwise(np.tan, lambda ans, x: 1.0 + ans * ans, "tan")
-arcsin = elementwise(np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x), "arcsin")
-arccos = elementwise(np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x), "arccos")
+arcsin = elementwise(np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x), "arcsin", singular=True)
+arccos = elementwise(np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x), "arccos", singular=True)
 arctan = elementwise(np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), "arctan")
 sinh = elementwise(np.sinh, lambda ans, x: cosh(x), "sinh")
 cosh = elementwise(np.cosh, lambda ans, x: sinh(x), "cosh")
 tanh = elementwise(np.tanh, lambda ans, x: 1.0 - ans * ans, "tanh")
 # 1 / hypot(x, 1) rather than 1 / sqrt(x * x + 1), which overflows for |x| > 1e154.
 arcsinh = elementwise(np.arcsinh, lambda ans, x: 1.0 / hypot(x, 1.0), "arcsinh")
-arccosh = elementwise(np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)), "arccosh")
-arctanh = elementwise(np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), "arctanh")
+arccosh = elementwise(
+    np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)), "arccosh", singular=True
+)
+arctanh = elementwise(np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), "arctanh", singular=True)
 # x / (x^2 + y^2) as (x / r) / r with r = hypot(y, x): no overflow or underflow in x^2 + y^2
 # (at 1e200 or 1e-200); NaN at the origin, where arctan2 jumps.
 arctan2 = binary(
@@ -139,6 +145,7 @@ arctan2 = binary(
     lambda ans, y, x: x / hypot(y, x) / hypot(y, x),
     lambda ans, y, x: negative(y) / hypot(y, x) / hypot(y, x),
     "arctan2",
+    singular=True,
 )
 
 

@@ -26,6 +26,7 @@ from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
 from ..errors import MissingRuleError
+from ..numpy import _define
 from ..numpy._define import binary, elementwise, nondiff
 from ..numpy.reductions import expand_reduced
 
@@ -91,10 +92,16 @@ def _where0(x, at_zero: Callable, elsewhere: Callable):
 
 # --- gamma function and friends ------------------------------------------------------
 
-gamma = elementwise(_in_precision(sc.gamma), lambda ans, x: ans * digamma(x), "gamma")
+gamma = elementwise(
+    _in_precision(sc.gamma), lambda ans, x: ans * digamma(x), "gamma", singular=True
+)
 # d/dx log|Gamma(x)| = psi(x) for every x that is not a pole.
-gammaln = elementwise(_in_precision(sc.gammaln), lambda ans, x: digamma(x), "gammaln")
-digamma = elementwise(_in_precision(sc.digamma), lambda ans, x: polygamma(1, x), "digamma")
+gammaln = elementwise(
+    _in_precision(sc.gammaln), lambda ans, x: digamma(x), "gammaln", singular=True
+)
+digamma = elementwise(
+    _in_precision(sc.digamma), lambda ans, x: polygamma(1, x), "digamma", singular=True
+)
 psi = digamma
 
 polygamma = Primitive(_in_precision(sc.polygamma), "polygamma", broadcasts=True)
@@ -104,7 +111,7 @@ polygamma.defvjp(
 )
 polygamma.defjvp(
     _no_derivative("polygamma", "n", "n is an integer order"),
-    lambda t, ans, n, x: t * polygamma(n + 1, x),
+    lambda t, ans, n, x: _define.zero_safe_multiply(t, polygamma(n + 1, x)),
 )
 
 
@@ -113,12 +120,14 @@ beta = binary(
     lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
     lambda ans, a, b: ans * (digamma(b) - digamma(a + b)),
     "beta",
+    singular=True,
 )
 betaln = binary(
     _in_precision(sc.betaln),
     lambda ans, a, b: digamma(a) - digamma(a + b),
     lambda ans, a, b: digamma(b) - digamma(a + b),
     "betaln",
+    singular=True,
 )
 
 
@@ -152,13 +161,17 @@ _NO_A = "its derivative in the shape parameter has no closed form here"
 
 gammainc = Primitive(_in_precision(sc.gammainc), "gammainc", broadcasts=True)
 gammainc.defvjp(_no_derivative("gammainc", "a", _NO_A), lambda g, ans, a, x: g * _gammainc_dx(a, x))
-gammainc.defjvp(_no_derivative("gammainc", "a", _NO_A), lambda t, ans, a, x: t * _gammainc_dx(a, x))
+gammainc.defjvp(
+    _no_derivative("gammainc", "a", _NO_A),
+    lambda t, ans, a, x: _define.zero_safe_multiply(t, _gammainc_dx(a, x)),
+)
 gammaincc = Primitive(_in_precision(sc.gammaincc), "gammaincc", broadcasts=True)
 gammaincc.defvjp(
     _no_derivative("gammaincc", "a", _NO_A), lambda g, ans, a, x: -g * _gammainc_dx(a, x)
 )
 gammaincc.defjvp(
-    _no_derivative("gammaincc", "a", _NO_A), lambda t, ans, a, x: -t * _gammainc_dx(a, x)
+    _no_derivative("gammaincc", "a", _NO_A),
+    lambda t, ans, a, x: _define.zero_safe_multiply(-t, _gammainc_dx(a, x)),
 )
 
 
@@ -176,7 +189,7 @@ betainc.defvjp(
 betainc.defjvp(
     _no_derivative("betainc", "a", _NO_A),
     _no_derivative("betainc", "b", _NO_A),
-    lambda t, ans, a, b, x: t * _betainc_dx(a, b, x),
+    lambda t, ans, a, b, x: _define.zero_safe_multiply(t, _betainc_dx(a, b, x)),
 )
 
 
@@ -188,7 +201,10 @@ def _stdtr_dt(df, t):
 
 stdtr = Primitive(_in_precision(sc.stdtr), "stdtr", broadcasts=True)
 stdtr.defvjp(_no_derivative("stdtr", "df", _NO_A), lambda g, ans, df, t: g * _stdtr_dt(df, t))
-stdtr.defjvp(_no_derivative("stdtr", "df", _NO_A), lambda tan, ans, df, t: tan * _stdtr_dt(df, t))
+stdtr.defjvp(
+    _no_derivative("stdtr", "df", _NO_A),
+    lambda tan, ans, df, t: _define.zero_safe_multiply(tan, _stdtr_dt(df, t)),
+)
 
 # --- error function and the normal distribution --------------------------------------
 
@@ -197,14 +213,23 @@ erfc = elementwise(
     _in_precision(sc.erfc), lambda ans, x: (-2.0 / _SQRT_PI) * wnp.exp(-x * x), "erfc"
 )
 erfinv = elementwise(
-    _in_precision(sc.erfinv), lambda ans, x: (0.5 * _SQRT_PI) * wnp.exp(ans * ans), "erfinv"
+    _in_precision(sc.erfinv),
+    lambda ans, x: (0.5 * _SQRT_PI) * wnp.exp(ans * ans),
+    "erfinv",
+    singular=True,
 )
 erfcinv = elementwise(
-    _in_precision(sc.erfcinv), lambda ans, x: (-0.5 * _SQRT_PI) * wnp.exp(ans * ans), "erfcinv"
+    _in_precision(sc.erfcinv),
+    lambda ans, x: (-0.5 * _SQRT_PI) * wnp.exp(ans * ans),
+    "erfcinv",
+    singular=True,
 )
 ndtr = elementwise(_in_precision(sc.ndtr), lambda ans, x: wnp.exp(-0.5 * x * x) / _SQRT_2PI, "ndtr")
 ndtri = elementwise(
-    _in_precision(sc.ndtri), lambda ans, x: _SQRT_2PI * wnp.exp(0.5 * ans * ans), "ndtri"
+    _in_precision(sc.ndtri),
+    lambda ans, x: _SQRT_2PI * wnp.exp(0.5 * ans * ans),
+    "ndtri",
+    singular=True,
 )
 # phi(x) / Phi(x) as one exponential, finite far into both tails.
 log_ndtr = elementwise(
@@ -216,7 +241,9 @@ log_ndtr = elementwise(
 # --- logistic functions ------------------------------------------------------------------
 
 expit = elementwise(_in_precision(sc.expit), lambda ans, x: ans * (1.0 - ans), "expit")
-logit = elementwise(_in_precision(sc.logit), lambda ans, x: 1.0 / (x * (1.0 - x)), "logit")
+logit = elementwise(
+    _in_precision(sc.logit), lambda ans, x: 1.0 / (x * (1.0 - x)), "logit", singular=True
+)
 log_expit = elementwise(_in_precision(sc.log_expit), lambda ans, x: expit(-x), "log_expit")
 
 # --- x log y and entropies ---------------------------------------------------------------
@@ -236,19 +263,24 @@ xlogy = binary(
     lambda ans, x, y: wnp.log(y),
     lambda ans, x, y: _over(x, y, 0.0),
     "xlogy",
+    singular=True,
 )
 xlog1py = binary(
     _in_precision(sc.xlog1py),
     lambda ans, x, y: wnp.log1p(y),
     lambda ans, x, y: _over(x, 1.0 + y, 0.0),
     "xlog1py",
+    singular=True,
 )
-entr = elementwise(_in_precision(sc.entr), lambda ans, x: -(wnp.log(x) + 1.0), "entr")
+entr = elementwise(
+    _in_precision(sc.entr), lambda ans, x: -(wnp.log(x) + 1.0), "entr", singular=True
+)
 rel_entr = binary(
     _in_precision(sc.rel_entr),
     lambda ans, x, y: wnp.log(x) - wnp.log(y) + 1.0,
     lambda ans, x, y: -_over(x, y, 0.0),
     "rel_entr",
+    singular=True,
 )
 
 # --- Bessel functions --------------------------------------------------------------------
@@ -275,8 +307,8 @@ i1e = elementwise(
 )
 j0 = elementwise(_in_precision(sc.j0), lambda ans, x: -j1(x), "j0")
 j1 = elementwise(_in_precision(sc.j1), lambda ans, x: j0(x) - _j1_over_x(x), "j1")
-y0 = elementwise(_in_precision(sc.y0), lambda ans, x: -y1(x), "y0")
-y1 = elementwise(_in_precision(sc.y1), lambda ans, x: y0(x) - ans / x, "y1")
+y0 = elementwise(_in_precision(sc.y0), lambda ans, x: -y1(x), "y0", singular=True)
+y1 = elementwise(_in_precision(sc.y1), lambda ans, x: y0(x) - ans / x, "y1", singular=True)
 
 
 def _bessel(fun, name: str, deriv: Callable) -> Primitive:
@@ -284,7 +316,7 @@ def _bessel(fun, name: str, deriv: Callable) -> Primitive:
     prim = Primitive(fun, name, broadcasts=True)
     refuse = _no_derivative(name, "v", "the order is not a differentiation variable here")
     prim.defvjp(refuse, lambda g, ans, v, x: g * deriv(v, x))
-    prim.defjvp(refuse, lambda t, ans, v, x: t * deriv(v, x))
+    prim.defjvp(refuse, lambda t, ans, v, x: _define.zero_safe_multiply(t, deriv(v, x)))
     return prim
 
 
