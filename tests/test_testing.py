@@ -303,3 +303,13 @@ def test_a_derivative_that_overflows_is_said_to():
     # log'' = -1/x^2 is about -1e400 at 1e-200: not a float64, so autodiff gives inf or nan.
     with pytest.raises(wg.GradientCheckError, match="autodiff is not finite"):
         wg.check_grads(wnp.log, modes=("rev",), order=2)(onp.array([1e-200, 3e-200]))
+
+
+def test_a_function_that_raises_outside_its_domain_is_checked_inside_it():
+    def checked_log(x):
+        if onp.any(wg.stop_gradient(x) <= 0):
+            raise ValueError("checked_log: x must be positive")
+        return wnp.log(x)
+
+    # The first steps reach below 0; the closer look steps back inside the domain.
+    wg.check_grads(checked_log)(onp.array([1e-3, 2.0]))

@@ -330,7 +330,15 @@ class _Line:
         t = float(t)
         if t not in self.cache:
             shifted = [x + t * v for x, v in zip(self.xs, self.vs)]
-            out = tree_flatten(self.fun(*shifted))[0]
+            try:
+                out = tree_flatten(self.fun(*shifted))[0]
+            except Exception:
+                if t == 0.0:
+                    raise
+                # A function that raises outside its domain, like one that returns nan
+                # there: the closer look steps back inside.
+                self.cache[t] = np.full_like(self(0.0), np.nan)
+                return self.cache[t]
             self.eps = max([self.eps] + [_eps(leaf) for leaf in out])
             self.cache[t] = _flat(out)
         return self.cache[t]
