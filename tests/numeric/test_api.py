@@ -1,10 +1,15 @@
-"""derivative, gradient and jacobian against closed forms, and their argument checks."""
+"""derivative, gradient and jacobian against closed forms and AD, on arrays and trees."""
 
 from __future__ import annotations
+
+import dataclasses
+from collections import namedtuple
 
 import numpy as np
 import pytest
 
+import wengert as wg
+import wengert.numpy as wnp
 from wengert.numeric import derivative, gradient, jacobian
 
 METHODS = ["central", "forward", "backward", "richardson", "complex"]
@@ -154,10 +159,124 @@ def test_gradient_and_jacobian_options():
         (lambda: jacobian(np.sin, np.ones(2), method="magic"), ValueError, "method"),
         (lambda: gradient(np.sin, np.ones(2)), ValueError, "must return a scalar"),
         (lambda: gradient(np.sin, np.zeros(0)), ValueError, "must return a scalar"),
-        (lambda: gradient(np.sum, np.array(["a"])), TypeError, "numeric"),
+        (lambda: gradient(np.sum, np.array(["a"])), TypeError, "floating-point"),
         (lambda: gradient(np.abs, 1.0, method="complex"), TypeError, "imaginary"),
     ],
 )
 def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# --- trees ----------------------------------------------------------------------------------
+
+Pair = namedtuple("Pair", "w b")
+
+
+@dataclasses.dataclass
+class Layer:
+    w: np.ndarray
+    b: float
+
+
+def _tree_loss(tree):
+    """A scalar function of every leaf of a tree, through wengert.numpy so grad can check it."""
+    leaves = wg.tree_flatten(tree)[0]
+    return sum(wnp.sum(wnp.sin(leaf) * (i + 1.5)) for i, leaf in enumerate(leaves))
+
+
+TREES = {
+    "dict": lambda r: {"w": r.standard_normal((2, 3)), "b": r.standard_normal(3)},
+    "list": lambda r: [r.standard_normal(2), 0.4, r.standard_normal((1, 2))],
+    "tuple": lambda r: (r.standard_normal(3), (0.1, r.standard_normal(2))),
+    "namedtuple": lambda r: Pair(r.standard_normal(4), -0.3),
+    "dataclass": lambda r: Layer(r.standard_normal((2, 2)), 0.9),
+    "nested": lambda r: {"layers": [Layer(r.standard_normal(2), 0.2)], "scale": Pair(1.1, 0.5)},
+}
+
+
+@pytest.mark.parametrize("kind", list(TREES))
+@pytest.mark.parametrize("method", ["richardson", "central", "complex"])
+def test_gradient_of_a_tree_matches_grad(rng, kind, method):
+    tree = TREES[kind](rng)
+    got = gradient(_tree_loss, tree, method=method)
+    expected = wg.grad(_tree_loss)(tree)
+    got_leaves, got_def = wg.tree_flatten(got)
+    expected_leaves, expected_def = wg.tree_flatten(expected)
+    assert got_def == expected_def
+    for g, e in zip(got_leaves, expected_leaves):
+        assert np.shape(g) == np.shape(e)
+        np.testing.assert_allclose(g, e, rtol=1e-8, atol=1e-9)
+
+
+def test_jacobian_of_trees_is_laid_out_as_wengert_jacobian(rng):
+    params = {"a": rng.standard_normal(3), "s": 0.7}
+
+    def fun(p):
+        return {"y": wnp.sin(p["a"]) * p["s"], "z": (wnp.sum(p["a"] ** 2), p["a"][:2] * 3.0)}
+
+    got = jacobian(fun, params)
+    expected = wg.jacobian(fun)(params)
+    got_leaves, got_def = wg.tree_flatten(got)
+    expected_leaves, expected_def = wg.tree_flatten(expected)
+    assert got_def == expected_def
+    for g, e in zip(got_leaves, expected_leaves):
+        assert np.shape(g) == np.shape(e)
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-10)
+    assert got["y"]["a"].shape == (3, 3) and got["z"][1]["s"].shape == (2,)
+
+
+def test_derivative_of_a_function_returning_a_tree():
+    got = derivative(lambda t: {"cube": t**3, "pair": (np.sin(t), np.array([t, 2 * t]))}, 0.5)
+    assert got["cube"] == pytest.approx(0.75, rel=1e-12)
+    assert got["pair"][0] == pytest.approx(np.cos(0.5), rel=1e-12)
+    np.testing.assert_allclose(got["pair"][1], [1.0, 2.0], rtol=1e-12)
+    got = derivative(lambda t: [t**2, t**3], 2.0, n=2)
+    assert got[0] == pytest.approx(2.0, rel=1e-9) and got[1] == pytest.approx(12.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("kind, sign", [("forward", 1.0), ("backward", -1.0)])
+def test_textbook_one_sided_difference_through_the_api(kind, sign):
+    x = 1.7
+    h = np.sqrt(np.finfo(np.float64).eps) * x
+    textbook = sign * (np.exp(x + sign * h) - np.exp(x)) / h
+    assert derivative(np.exp, x, method=kind, accuracy=1) == pytest.approx(textbook, rel=1e-14)
+    got = gradient(lambda p: np.exp(p["x"]), {"x": x}, method=kind, accuracy=1)
+    assert got["x"] == pytest.approx(textbook, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: gradient(np.sum, {"w": np.ones(2), "n": 3}), TypeError, r"x\['n'\] has dtype int"),
+        (lambda: gradient(np.sum, [np.ones(2), np.array([True])]), TypeError, r"x\[1\].*bool"),
+        (lambda: jacobian(np.sin, 2), TypeError, "integer or boolean has no derivative"),
+        (lambda: derivative(np.sin, 0), TypeError, "Pass it as a float"),
+        (lambda: gradient(np.sum, {"w": "abc"}), TypeError, r"x\['w'\] must be floating-point"),
+        (lambda: derivative(np.sin, {"t": 0.5}), ValueError, "x must be a scalar.*trees"),
+        (lambda: derivative(np.sin, 0.5, method="central", step=0.0), ValueError, "step"),
+        (lambda: derivative(np.sin, 0.5, method="forward", step=-1e-3), ValueError, "step"),
+        (lambda: gradient(np.sum, np.ones(2), step=-0.1), ValueError, "positive"),
+        (lambda: jacobian(np.sin, np.ones(2), method="complex", step=0), ValueError, "step"),
+        (
+            lambda: derivative(np.sin, 0.5, method="central", accuracy=1),
+            ValueError,
+            "accuracy 1, 3 and 5 are one-sided",
+        ),
+        (
+            lambda: derivative(np.sin, 0.5, method="richardson", kind="central", accuracy=3),
+            ValueError,
+            "one-sided",
+        ),
+        (lambda: derivative(np.sin, 0.5, method="forward", accuracy=7), ValueError, "accuracy"),
+        (lambda: gradient(lambda p: (p, p), 1.0), ValueError, "must return a scalar"),
+        (
+            lambda: jacobian(lambda x: x if x[0] > 1.0 else (x, x), np.ones(2)),
+            ValueError,
+            "output structure must not depend on x",
+        ),
+    ],
+)
+def test_bad_tree_and_step_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()

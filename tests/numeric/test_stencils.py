@@ -41,7 +41,10 @@ def test_classical_weights():
             [-3, -2, -1, 0, 1, 2, 3],
             [-1 / 60, 3 / 20, -3 / 4, 0, 3 / 4, -3 / 20, 1 / 60],
         ),
+        ("forward", 1, [0, 1], [-1, 1]),
+        ("backward", 1, [-1, 0], [-1, 1]),
         ("forward", 2, [0, 1, 2], [-3 / 2, 2, -1 / 2]),
+        ("forward", 3, [0, 1, 2, 3], [-11 / 6, 3, -3 / 2, 1 / 3]),
         ("forward", 4, [0, 1, 2, 3, 4], [-25 / 12, 4, -3, 4 / 3, -1 / 4]),
         ("backward", 2, [-2, -1, 0], [1 / 2, -2, 3 / 2]),
     ],
@@ -52,8 +55,11 @@ def test_stencils_match_the_tables(kind, accuracy, offsets, weights):
     np.testing.assert_allclose(got_weights, weights, rtol=1e-15, atol=0)
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("accuracy", [2, 4, 6])
+@pytest.mark.parametrize(
+    "kind, accuracy",
+    [(kind, a) for kind in KINDS for a in (2, 4, 6)]
+    + [(kind, a) for kind in ("forward", "backward") for a in (1, 3, 5)],
+)
 @pytest.mark.parametrize("deriv", [1, 2, 3, 4])
 def test_stencil_order_is_exactly_the_accuracy(kind, accuracy, deriv):
     """Exact on monomials of degree < deriv + accuracy, not on degree deriv + accuracy."""
@@ -119,7 +125,8 @@ def test_fd_weights_bad_arguments(offsets, deriv, error, match):
     "kwargs, match",
     [
         ({"kind": "sideways"}, r"kind must be one of \('central', 'forward', 'backward'\)"),
-        ({"accuracy": 3}, r"accuracy must be one of \(2, 4, 6\), got 3"),
+        ({"accuracy": 3}, r"one of \(2, 4, 6\) for central stencils, got 3 \(accuracy 1, 3"),
+        ({"kind": "forward", "accuracy": 7}, r"one of \(1, 2, 3, 4, 5, 6\) for forward"),
         ({"accuracy": 8}, r"accuracy must be one of \(2, 4, 6\)"),
         ({"deriv": 0}, "deriv must be a positive integer"),
     ],
@@ -145,6 +152,24 @@ def test_default_step():
         )
     assert default_step(0.0, "central", 2) < default_step(0.0, "central", 4)
     assert default_step(0.0, "central", 4) < default_step(0.0, "central", 6)
+    # The textbook one-sided difference: h = sqrt(eps) max(1, |x|).
+    for kind in ("forward", "backward"):
+        assert default_step(0.0, kind, 1) == np.sqrt(EPS)
+        assert default_step(-250.0, kind, 1) == pytest.approx(250 * np.sqrt(EPS), rel=1e-15)
+
+
+@pytest.mark.parametrize("kind, sign", [("forward", 1.0), ("backward", -1.0)])
+def test_accuracy_1_is_the_textbook_one_sided_difference(kind, sign):
+    for x in [*POINTS, 37.5]:
+        h = np.sqrt(EPS) * max(1.0, abs(x))
+        textbook = sign * (np.exp(x + sign * h) - np.exp(x)) / h
+        got = directional_derivative(np.exp, x, 1.0, kind=kind, accuracy=1)
+        assert got == pytest.approx(textbook, rel=1e-14)
+        # First order: truncation h f''/2 plus rounding 2 eps |f| / h, both about sqrt(eps).
+        assert abs(got - np.exp(x)) <= 2 * h * np.exp(x)
+    # The error is h f''(x) / 2 at a given step.
+    got = directional_derivative(np.exp, 0.0, 1.0, kind=kind, accuracy=1, step=1e-3)
+    assert got - 1.0 == pytest.approx(sign * 1e-3 / 2, rel=1e-3)
 
 
 def test_default_step_along_a_direction():

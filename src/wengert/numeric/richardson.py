@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -103,14 +103,39 @@ def richardson(
     offsets, weights = _stencil(kind, accuracy, deriv)
     phi = _line(fun, x, v, func)
     gap = 2 if kind == "central" else 1
+    best, spread, rounding = _extrapolate(
+        phi, offsets, weights, h, deriv, accuracy, gap, levels, ratio
+    )
+    return np.asarray(best), np.asarray(spread + rounding, dtype=np.float64)
 
+
+def _extrapolate(
+    phi: Callable[[float], np.ndarray],
+    offsets: Sequence[float],
+    weights: Sequence[float],
+    h: float,
+    deriv: int,
+    accuracy: int,
+    gap: int,
+    levels: int,
+    ratio: float,
+    eps: float = EPS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Neville tableau of a stencil whose error terms are h^accuracy, h^(accuracy+gap), ...
+
+    Returns the best extrapolant, its spread (the larger difference from the two next best,
+    which measures truncation and any failure of the error expansion, as at a kink) and a
+    bound on the rounding error carried through the tableau, kept apart so that callers can
+    tell noise from non-smoothness. `eps` is the relative rounding error of phi's values
+    (larger than float64's when phi computes in lower precision).
+    """
     # Row i holds the extrapolants from steps h / r^(i-j) .. h / r^i; the rounding bounds
     # go through the same linear combinations with absolute coefficients.
     previous: list[np.ndarray] = []
     previous_rounding: list[np.ndarray] = []
     for i in range(levels):
         value, magnitude = _apply(phi, offsets, weights, h / ratio**i, deriv)
-        row, rounding = [value], [EPS * magnitude]
+        row, rounding = [value], [eps * magnitude]
         for j in range(1, i + 1):
             factor = ratio ** (accuracy + gap * (j - 1)) - 1.0
             row.append(row[j - 1] + (row[j - 1] - previous[j - 1]) / factor)
@@ -121,4 +146,4 @@ def richardson(
             previous, previous_rounding = row, rounding
     best = row[-1]
     spread = np.maximum(np.abs(best - row[-2]), np.abs(best - previous[-1]))
-    return np.asarray(best), np.asarray(spread + rounding[-1], dtype=np.float64)
+    return best, spread, rounding[-1]

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 
 KINDS = ("central", "forward", "backward")
-ACCURACIES = (2, 4, 6)
+# The orders of accuracy offered per kind: a symmetric stencil's order is even; one-sided
+# ones have every order, down to the textbook (f(x + h) - f(x)) / h of order 1.
+ACCURACIES = {
+    "central": (2, 4, 6),
+    "forward": (1, 2, 3, 4, 5, 6),
+    "backward": (1, 2, 3, 4, 5, 6),
+}
 EPS = float(np.finfo(np.float64).eps)
 
 # Up to this many offsets the weights are computed in exact rational arithmetic and rounded
@@ -79,8 +85,10 @@ def stencil(
     """Offsets and weights of the `deriv`-th derivative stencil with truncation error O(h^accuracy).
 
     Central stencils are symmetric (-q..q, with q the smallest giving that order, so -1..1
-    for accuracy 2, -3..3 for 6), forward ones use 0..deriv+accuracy-1 and backward ones the
-    mirror image; the weight at 0 of a central first-derivative stencil is 0 and is kept.
+    for accuracy 2, -3..3 for 6; accuracy 2, 4 or 6), forward ones use 0..deriv+accuracy-1
+    and backward ones the mirror image (accuracy 1 to 6; accuracy 1 is the textbook
+    (f(x + h) - f(x)) / h); the weight at 0 of a central first-derivative stencil is 0 and is
+    kept.
 
     >>> offsets, weights = stencil("central", 4)
     >>> offsets
@@ -89,6 +97,8 @@ def stencil(
     array([ 1., -8.,  0.,  8., -1.])
     >>> stencil("forward", 2)
     (array([0., 1., 2.]), array([-1.5,  2. , -0.5]))
+    >>> stencil("forward", 1)
+    (array([0., 1.]), array([-1.,  1.]))
     """
     offsets, weights = _stencil(*_check(kind, accuracy, deriv, "stencil"))
     return np.array(offsets), np.array(weights)
@@ -119,8 +129,13 @@ def _as_int(func: str, name: str, value: Any) -> int:
 def _check(kind: Any, accuracy: Any, deriv: Any, func: str) -> tuple[str, int, int]:
     if kind not in KINDS:
         raise ValueError(f"{func}: kind must be one of {KINDS}, got {kind!r}")
-    if isinstance(accuracy, bool) or accuracy not in ACCURACIES:
-        raise ValueError(f"{func}: accuracy must be one of {ACCURACIES}, got {accuracy!r}")
+    offered = ACCURACIES[kind]
+    if isinstance(accuracy, bool) or accuracy not in offered:
+        hint = " (accuracy 1, 3 and 5 are one-sided: kind 'forward' or 'backward')"
+        raise ValueError(
+            f"{func}: accuracy must be one of {offered} for {kind} stencils, got {accuracy!r}"
+            + (hint if kind == "central" and accuracy in (1, 3, 5) else "")
+        )
     deriv = _as_int(func, "deriv", deriv)
     if deriv < 1:
         raise ValueError(f"{func}: deriv must be a positive integer, got {deriv}")
@@ -140,7 +155,8 @@ def default_step(
     A stencil of order p for the d-th derivative has truncation error ~ C h^p and rounding
     error ~ eps |f| / h^d (the values it subtracts each carry a relative error eps); their
     sum is smallest near h = eps^(1/(p+d)), leaving an error ~ eps^(p/(p+d)), e.g. about
-    6e-6 and 4e-11 for central differences of order 2. The factor max(1, |x|) keeps the
+    6e-6 and 4e-11 for central differences of order 2, and the textbook sqrt(eps) ~ 1.5e-8
+    and error ~ 1.5e-8 for the one-sided difference of order 1. The factor max(1, |x|) keeps the
     step relative for large arguments and absolute near 0. With a `direction` v (the step
     is then in t along x + t v) the scale is the smallest max(1, |x_i|) / |v_i| over the
     moved components, so that no component moves by more than its own relative step.
@@ -149,6 +165,8 @@ def default_step(
     6.055454452393343e-06
     >>> default_step(1e4, "central", 4) / default_step(0.0, "central", 4)
     10000.0
+    >>> default_step(0.0, "forward", 1) == np.sqrt(np.finfo(np.float64).eps)
+    True
     """
     kind, accuracy, deriv = _check(kind, accuracy, deriv, "default_step")
     return EPS ** (1.0 / (accuracy + deriv)) * _scale(x, direction, "default_step")
