@@ -15,7 +15,7 @@ from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to
 from .._core.vspace import zeros_like as zeros_of
-from ._define import binary, elementwise, linear, nondiff, zero_safe_multiply
+from ._define import binary, elementwise, linear, nondiff
 
 # Python floats, not NumPy scalars: a NumPy float64 scalar would widen float32 values.
 _LN2 = math.log(2.0)
@@ -40,9 +40,9 @@ true_divide.defvjp(
     lambda g, ans, x, y, **kw: g / y,
     lambda g, ans, x, y, **kw: negative(g) * ans / y,
 )
-true_divide.defjvp(  # zero-safe: a zero tangent gives zero even where y is 0
-    lambda t, ans, x, y, **kw: zero_safe_multiply(t, 1.0 / y),
-    lambda t, ans, x, y, **kw: zero_safe_multiply(negative(t), ans / y),
+true_divide.defjvp(
+    lambda t, ans, x, y, **kw: t / y,
+    lambda t, ans, x, y, **kw: negative(t) * ans / y,
 )
 divide = true_divide
 
