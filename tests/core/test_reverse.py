@@ -112,3 +112,12 @@ def test_grad_releases_intermediates_during_the_backward_pass():
     # vjp's pullback keeps its graph: it can be called again.
     _, pullback = wg.vjp(f, onp.ones(3))
     onp.testing.assert_allclose(pullback(1.0)[0], pullback(1.0)[0])
+
+
+def test_cotangents_summed_from_plain_and_traced_parts_under_forward_mode():
+    # A node's cotangent that became traced (its parts met a forward-mode value) is no
+    # longer a buffer the backward pass may add into in place.
+    f = lambda x: wnp.sum((x + ((x + x) + wnp.sin(x))) * 1.5) + wnp.sum(x)
+    x = onp.array([0.3, -0.7, 1.1])
+    _, tangent = wg.jvp(lambda y: wg.vjp(f, y)[1](1.0)[0], (x,), (onp.ones(3),))
+    onp.testing.assert_allclose(tangent, -1.5 * onp.sin(x))

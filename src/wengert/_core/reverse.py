@@ -354,3 +354,5 @@ def _accumulate(cotangents: dict, owned: set, node: Node, c: Any) -> None:
     cotangents[node] = total
     if type(total) is np.ndarray and not isinstance(c, Box):
         owned.add(node)
+    else:  # a traced sum (derivatives of derivatives) is not a buffer to add into
+        owned.discard(node)
