@@ -21,20 +21,29 @@ from .errors import (
     WengertError,
 )
 from .jacobians import derivative, hessian, hvp, jacfwd, jacobian, jacrev, linearize, vhp
-from .testing import GradientCheckError, check_grads
+from .numpy.linalg import DegenerateDerivativeWarning
+from .testing import (
+    GradientCheckError,
+    NonDifferentiablePointError,
+    NonSmoothPointWarning,
+    check_grads,
+)
 from .variable import Variable, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError",
+    "DegenerateDerivativeWarning",
     "EscapedTracerError",
     "GradientCheckError",
     "InPlaceWriteError",
     "MissingRuleError",
+    "NonDifferentiablePointError",
     "NonFiniteError",
     "ModifiedInputError",
     "NonScalarOutputError",
+    "NonSmoothPointWarning",
     "Primitive",
     "TracedConversionError",
     "check_grads",
