@@ -577,3 +577,10 @@ def test_scipy_functions_without_float32_loops_return_float32():
     _keeps_float32(lambda x: stats.gamma.logpdf(x, 2.0), x)
     _keeps_float32(lambda x: stats.beta.logpdf(x / 3.0, 2.0, 3.0), x)
     _keeps_float32(lambda mu: stats.poisson.logpmf(3, mu), x)
+
+
+def test_callers_float64_tangents_and_cotangents_of_float32_values_give_float32():
+    x = onp.ones(3, onp.float32)
+    assert wg.jvp(wnp.sin, (x,), (onp.ones(3),))[1].dtype == onp.float32
+    _, pullback = wg.vjp(wnp.sin, x)
+    assert pullback(onp.ones(3))[0].dtype == onp.float32

@@ -42,6 +42,21 @@ def _check_inexact(leaves: Sequence, what: str) -> None:
             )
 
 
+def _in_dtype_of(derivative: Any, primal: Any) -> Any:
+    """A caller's plain tangent or cotangent in its primal's floating dtype, so that
+    float32 values keep float32 derivatives whatever precision the caller wrote."""
+    dtype = getattr(primal, "dtype", None)
+    if (
+        type(derivative) is np.ndarray
+        and dtype is not None
+        and derivative.dtype != dtype
+        and dtype.kind in "fc"
+        and derivative.dtype.kind in "iufc"
+    ):
+        return derivative.astype(dtype)
+    return derivative
+
+
 def _read_out(leaves: list, trace) -> tuple[list, list]:
     """Split output leaves into primal values and the boxes of `trace` (None if constant)."""
     values, boxes = [], []
@@ -144,7 +159,7 @@ class Pullback:
         for i, (g, box, value) in enumerate(zip(leaves, self._out_boxes, self._out_values)):
             check_derivative(g, value, f"cotangent (leaf {i})", "vjp's pullback", "was given")
             if box is not None:
-                outputs.append((box.node, g))
+                outputs.append((box.node, _in_dtype_of(g, value)))
         in_nodes = self._in_nodes
         if release:
             self._in_nodes = self._out_boxes = None
@@ -212,6 +227,7 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
                 f"jvp: tangent leaf {i} is complex but its primal is real; a real input "
                 "moves along real directions. Pass the real part, or make the primal complex."
             )
+    t_leaves = [_in_dtype_of(t, p) for t, p in zip(t_leaves, p_leaves)]
     trace = ForwardTrace()
     boxes = [trace.new_input(p, t) for p, t in zip(p_leaves, t_leaves)]
     out_values, out_boxes, out_def, aux = _run_traced(trace, fun, p_def, boxes, has_aux, "jvp")
