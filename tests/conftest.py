@@ -17,7 +17,8 @@ def own_primitives():
         return {
             v.name: v
             for v in vars(module).values()
-            if isinstance(v, Primitive) and getattr(v.fun, "__module__", None) == module.__name__
+            if (isinstance(v, Primitive) and not getattr(v, "nondifferentiable", False))
+            and getattr(v.fun, "__module__", None) == module.__name__
         }
 
     return primitives

@@ -20,9 +20,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
+import sys
 import warnings
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as onp
@@ -35,8 +34,12 @@ from wengert._core.box import getval
 from wengert._core.primitive import Primitive
 from wengert._core.tree import tree_flatten, tree_unflatten
 
-HERE = Path(__file__).resolve().parent
-TABLE_DIRS = ("numpy", "scipy")
+_spec = importlib.util.spec_from_file_location(
+    "_wengert_test_tables", Path(__file__).resolve().parent / "_tables.py"
+)
+_tables = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(_tables)
+Case, _generate, _is_inexact = _tables.Case, _tables.generate, _tables.is_inexact
 
 # NumPy defines these to compute in at least double precision, so their value is float64.
 DOUBLE_BY_DEFINITION = {"float_power"}
@@ -57,58 +60,10 @@ ARRAY_BUILDERS = {
 }
 
 
-@dataclass(frozen=True)
-class Case:
-    id: str
-    name: str
-    fun: object
-    gens: tuple
-    order: int
-    module: object
-    seed: int
-
-
-def _load_tables() -> tuple[list[Case], list[str]]:
-    """Every row of every ``CASES`` table in the primitive test modules."""
-    cases, skipped = [], []
-    for sub in TABLE_DIRS:
-        for path in sorted((HERE / sub).glob("test_*.py")):
-            spec = importlib.util.spec_from_file_location(f"_dtype_tables.{sub}.{path.stem}", path)
-            module = importlib.util.module_from_spec(spec)
-            try:
-                spec.loader.exec_module(module)
-            except pytest.skip.Exception:  # an optional dependency is missing
-                skipped.append(f"{sub}/{path.stem}")
-                continue
-            for i, row in enumerate(getattr(module, "CASES", ())):
-                name, fun, gens = row[:3]
-                order = row[3] if len(row) > 3 else 2
-                key = f"{sub}/{path.stem}:{name}-{i}"
-                cases.append(
-                    Case(key, name, fun, tuple(gens), order, module, zlib.crc32(key.encode()))
-                )
-    return cases, skipped
-
-
-CASES, SKIPPED_TABLES = _load_tables()
+CASES, SKIPPED_TABLES = _tables.load_tables("_dtype_tables")
 
 
 # --- inputs ----------------------------------------------------------------------------------
-
-
-def _generate(case: Case) -> list:
-    """The case's arguments, the same on every call (the table's generators reseeded)."""
-    for attr, value in vars(case.module).items():
-        if isinstance(value, onp.random.Generator):
-            setattr(case.module, attr, onp.random.default_rng(case.seed))
-    return [g() for g in case.gens]
-
-
-def _is_inexact(x) -> bool:
-    if type(x) in (float, complex):
-        return True
-    dtype = getattr(x, "dtype", None)
-    return dtype is not None and dtype.kind in "fc"
 
 
 def _cast(x, real, cplx):
@@ -358,7 +313,13 @@ def _registered_primitives() -> dict[str, Primitive]:
     for package in packages:
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             module = importlib.import_module(info.name)
-            found.update({v.name: v for v in vars(module).values() if isinstance(v, Primitive)})
+            found.update(
+                {
+                    v.name: v
+                    for v in vars(module).values()
+                    if (isinstance(v, Primitive) and not getattr(v, "nondifferentiable", False))
+                }
+            )
     return found
 
 

@@ -5,6 +5,7 @@ numerical derivatives (`wengert.numeric`) and a gradient checker (`check_grads`)
 """
 
 from . import numeric, numpy  # numpy registers the differentiable functions behind traced values
+from ._core.batching import vmap
 from ._core.tree import tree_flatten, tree_map, tree_unflatten
 from .api import elementwise_grad, grad, jvp, stop_gradient, value_and_grad, vjp
 from .checkpoint import CheckpointError, checkpoint
@@ -73,6 +74,7 @@ __all__ = [
     "value_and_grad",
     "vhp",
     "vjp",
+    "vmap",
     "Variable",
     "enable_grad",
     "is_grad_enabled",

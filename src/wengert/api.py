@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._core.box import Box, getval
+from ._core.define import stop_gradient as _stop_gradient
 from ._core.forward import ForwardTrace
 from ._core.reverse import ReverseTrace, backward
 from ._core.tree import tree_flatten, tree_map, tree_unflatten
@@ -354,8 +355,10 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callabl
 def stop_gradient(x: Any) -> Any:
     """`x` as a constant: no derivative flows through it, in any mode or at any order.
 
+    Under `vmap` it stays the batch it is (it is the identity to batching).
+
     >>> import wengert as wg
     >>> wg.grad(lambda x: x * wg.stop_gradient(x))(3.0)
     3.0
     """
-    return tree_map(getval, x)
+    return tree_map(_stop_gradient, x)

@@ -54,12 +54,12 @@ def _import(name: str) -> ModuleType | None:
 
 
 def _classify(obj) -> tuple[str, bool, bool]:
+    if getattr(obj, "nondifferentiable", False):
+        return "no derivative", False, False
     if isinstance(obj, Primitive):
         has_rev = bool(obj.vjp_all or any(obj.vjp_rules))
         has_fwd = bool(obj.jvp_all or any(obj.jvp_rules))
         return "primitive", has_rev, has_fwd
-    if getattr(obj, "nondifferentiable", False):
-        return "no derivative", False, False
     # Python functions built from primitives get both rules from them.
     return "composite", True, True
 
@@ -704,6 +704,66 @@ def collect(tests_dir: Path | None = None) -> list[Row]:
     return rows
 
 
+# Modules whose primitives the primitive table lists (those that import here).
+PRIMITIVE_MODULES = (
+    "wengert._core.vspace",
+    "wengert._core.reverse",
+    "wengert._core.define",
+    "wengert.numpy.elementwise",
+    "wengert.numpy.reductions",
+    "wengert.numpy.shaping",
+    "wengert.numpy.indexing",
+    "wengert.numpy.contractions",
+    "wengert.numpy.manipulation",
+    "wengert.numpy.statistics",
+    "wengert.numpy.signal",
+    "wengert.numpy.linalg",
+    "wengert.numpy.fft",
+    "wengert.nn.functional",
+    "wengert.scipy.special",
+    "wengert.scipy.linalg",
+    "wengert.scipy.signal",
+)
+
+
+@dataclass
+class PrimitiveRow:
+    """One registered primitive and the rules it carries, transformation by transformation."""
+
+    module: str
+    name: str
+    reverse: bool
+    forward: bool
+    batching: str  # "rule", "elementwise" or "loop" (the generic fallback)
+    pattern: str  # "rule", "elementwise" or "dense" (the conservative fallback)
+
+
+def primitives() -> list[PrimitiveRow]:
+    """Every differentiable primitive of wengert's modules, with the rules it carries."""
+    from ._core.batching import is_elementwise
+
+    seen: set[int] = set()
+    rows = []
+    for module_name in PRIMITIVE_MODULES:
+        module = _import(module_name)
+        if module is None:
+            continue
+        for obj in vars(module).values():
+            if (
+                not isinstance(obj, Primitive)
+                or getattr(obj, "nondifferentiable", False)
+                or id(obj) in seen
+            ):
+                continue
+            seen.add(id(obj))
+            _, rev, fwd = _classify(obj)
+            elementwise = is_elementwise(obj)
+            batching = "rule" if obj.batch_rule else "elementwise" if elementwise else "loop"
+            pattern = "rule" if obj.pattern_rule else "elementwise" if elementwise else "dense"
+            rows.append(PrimitiveRow(module_name, obj.name, rev, fwd, batching, pattern))
+    return sorted(rows, key=lambda r: (r.module, r.name))
+
+
 def missing_from_autograd(rows: list[Row]) -> list[str]:
     """Functions HIPS autograd differentiates that wengert does not (needs autograd)."""
     have = {(r.namespace, r.name) for r in rows if r.reverse and r.forward}
@@ -731,6 +791,13 @@ The **tests** column names the rows of the derivative tables that the tests feed
 where `*` stands for the row's number. A row checks a function when it is named after the
 function (or after its primitive) or, for a function that no row is named after, when the
 row's function calls it. A test that merely mentions a function does not count.
+
+The second table lists every primitive and the rules it carries for each transformation:
+reverse (VJP) and forward (JVP) rules, how it maps over a batch under `vmap` and the
+Jacobians (its own rule; elementwise, by lining up the batch axes; or the generic loop over
+the members, correct but slower), and its dependency pattern for sparse Jacobians (its own
+rule; elementwise; or dense, correct but less sparse). `tests/core/test_vmap.py` checks
+every row of the derivative tables under `vmap` against a loop.
 """
 
 
@@ -769,6 +836,26 @@ def render(rows: list[Row], markdown: bool = False) -> str:
     ]
     if untested:
         lines.append(f"differentiable but checked by no table row: {', '.join(untested)}")
+    prims = primitives()
+    if markdown:
+        header = ("primitive", "module", "reverse", "forward", "batching", "sparsity")
+        lines += ["", "## Primitives", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + " --- |" * len(header))
+        for p in prims:
+            lines.append(
+                f"| `{p.name}` | `{p.module}` | {yes(p.reverse)} | {yes(p.forward)} | "
+                f"{p.batching} | {p.pattern} |"
+            )
+        lines.append("")
+    looped = [p.name for p in prims if p.batching == "loop"]
+    dense = [p.name for p in prims if p.pattern == "dense"]
+    lines.append(
+        f"{len(prims)} primitives: {sum(p.reverse and p.forward for p in prims)} with both "
+        f"rules; batching by their own rule {sum(p.batching == 'rule' for p in prims)}, "
+        f"elementwise {sum(p.batching == 'elementwise' for p in prims)}, by the loop "
+        f"fallback {len(looped)} ({', '.join(looped) or 'none'}); dependency pattern dense for "
+        f"{len(dense)}."
+    )
     missing = missing_from_autograd(rows)
     if any(r.in_autograd is not None for r in rows):
         covered = sum(1 for r in rows if r.in_autograd and r.reverse and r.forward)

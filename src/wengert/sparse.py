@@ -20,16 +20,15 @@ are `scipy.sparse` CSR matrices; SciPy is needed (``pip install 'wengert[scipy]'
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ._core.batching import BatchTrace, _is_elementwise
+from ._core.batching import BatchTrace
 from ._core.box import Box, getval
-from ._core.primitive import Primitive
-from ._core.reverse import Node, ReverseTrace, materialize, select, toposort
+from ._core.patterns import TABLE_LIMIT, empty, entries, pattern_rule_of
+from ._core.reverse import Node, ReverseTrace, materialize, toposort
 from ._core.tree import tree_flatten, tree_unflatten
 from ._core.vspace import shape_of
 from ._validate import fingerprint
@@ -48,9 +47,6 @@ __all__ = [
     "sparse_jacobian",
 ]
 
-# Joins of index tables larger than this fall back to a dense dependency pattern.
-_TABLE_LIMIT = 20_000_000
-
 
 def _sp():
     try:
@@ -63,336 +59,13 @@ def _sp():
     return sp
 
 
-# --- dependency patterns, primitive by primitive ------------------------------------------
-#
-# The pattern of a value of n entries is a boolean CSR matrix of shape (n, N): row i marks
-# the input entries that entry i depends on. A rule receives the node's arguments (values),
-# the patterns of its traced arguments by position, and its result.
-
-
-def _size(x) -> int:
-    return math.prod(shape_of(x))
-
-
-def _empty(rows: int, n: int):
-    return _sp().csr_matrix((rows, n), dtype=bool)
-
-
-def _union(patterns: list, rows: int, n: int):
-    if not patterns:
-        return _empty(rows, n)
-    total = patterns[0]
-    for p in patterns[1:]:
-        total = total + p
-    return total
-
-
-def _broadcast_rows(pattern, shape: tuple, target: tuple):
-    """The pattern of a value broadcast from `shape` to `target`."""
-    if tuple(shape) == tuple(target):
-        return pattern
-    ids = np.broadcast_to(np.arange(math.prod(shape)).reshape(shape), target)
-    return pattern[ids.ravel()]
-
-
-def _contributions(out_ids, in_ids, out_size: int, in_size: int, pattern):
-    """The pattern of sums: output entry out_ids[k] receives input entry in_ids[k]."""
-    sp = _sp()
-    out_ids, in_ids = np.ravel(out_ids), np.ravel(in_ids)
-    spread = sp.csr_matrix(
-        (np.ones(out_ids.size, dtype=bool), (out_ids, in_ids)), shape=(out_size, in_size)
-    )
-    return (spread @ pattern).astype(bool)
-
-
-def _elementwise(primitive: Primitive) -> Callable:
-    def rule(args, kwargs, traced, ans, n):
-        out = ans[0] if primitive.multiple_results else ans
-        shape = shape_of(out)
-        parts = [_broadcast_rows(p, shape_of(args[i]), shape) for i, p in traced.items()]
-        pattern = _union(parts, _size(out), n)
-        return tuple(pattern for _ in ans) if primitive.multiple_results else pattern
-
-    rule.reads_constants = False  # constants' values do not change the pattern
-    return rule
-
-
-def _moves(primitive: Primitive, data: Callable) -> Callable:
-    """Primitives that only copy entries: follow the entries' ids through the primitive."""
-
-    def rule(args, kwargs, traced, ans, n):
-        new_args, blocks, offset = list(args), [], 0
-        for i in data(args):
-            shape = shape_of(args[i])
-            if i in traced:
-                new_args[i] = offset + np.arange(math.prod(shape)).reshape(shape)
-                blocks.append(traced[i])
-                offset += math.prod(shape)
-            else:
-                new_args[i] = np.full(shape, -1)
-        ids = np.ravel(primitive.fun(*new_args, **kwargs))
-        stacked = _sp().vstack([*blocks, _empty(1, n)]).tocsr()
-        return stacked[np.where(ids < 0, offset, ids)]
-
-    return rule
-
-
-def _reduction(args, kwargs, traced, ans, n):
-    x = args[0]
-    axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
-    shape = shape_of(x)
-    axes = range(len(shape)) if axis is None else np.atleast_1d(axis) % max(len(shape), 1)
-    kept = tuple(1 if i in set(int(a) for a in axes) else k for i, k in enumerate(shape))
-    out_ids = np.broadcast_to(np.arange(math.prod(kept)).reshape(kept), shape)
-    return _contributions(out_ids, np.arange(_size(x)), _size(ans), _size(x), traced[0])
-
-
-def _sum_to_shape(args, kwargs, traced, ans, n):
-    x, shape = args
-    out_ids = np.broadcast_to(np.arange(math.prod(shape)).reshape(shape), shape_of(x))
-    return _contributions(out_ids, np.arange(_size(x)), _size(ans), _size(x), traced[0])
-
-
-def _selected_ids(shape: tuple, index) -> np.ndarray:
-    return np.arange(math.prod(shape)).reshape(shape)[index]
-
-
-def _scatter(args, kwargs, traced, ans, n):
-    g, index, shape = args
-    sel = _selected_ids(tuple(shape), index)
-    g_ids = np.broadcast_to(np.arange(_size(g)).reshape(shape_of(g)), sel.shape)
-    return _contributions(sel, g_ids, _size(ans), _size(g), traced[0])
-
-
-def _index_add(args, kwargs, traced, ans, n):
-    x, index, y = args
-    parts = []
-    if 0 in traced:
-        parts.append(traced[0])
-    if 2 in traced:
-        sel = _selected_ids(shape_of(x), index)
-        y_ids = np.broadcast_to(np.arange(_size(y)).reshape(shape_of(y)), sel.shape)
-        parts.append(_contributions(sel, y_ids, _size(ans), _size(y), traced[2]))
-    return _union(parts, _size(ans), n)
-
-
-def _join(table: dict, rows: int, other: dict, other_rows: int) -> tuple[dict, int]:
-    """All pairs of rows of two index tables that agree on their shared letters."""
-    shared = [c for c in other if c in table]
-    if not shared:
-        left = np.repeat(np.arange(rows), other_rows)
-        right = np.tile(np.arange(other_rows), rows)
-    else:
-        dims = [int(max(table[c].max(initial=0), other[c].max(initial=0))) + 1 for c in shared]
-        key = np.ravel_multi_index([table[c] for c in shared], dims)
-        other_key = np.ravel_multi_index([other[c] for c in shared], dims)
-        order = np.argsort(other_key, kind="stable")
-        sorted_key = other_key[order]
-        start = np.searchsorted(sorted_key, key, "left")
-        counts = np.searchsorted(sorted_key, key, "right") - start
-        left = np.repeat(np.arange(rows), counts)
-        first = np.cumsum(counts) - counts
-        right = order[np.arange(left.size) - np.repeat(first, counts) + np.repeat(start, counts)]
-    joined = {c: v[left] for c, v in table.items()}
-    joined.update({c: v[right] for c, v in other.items() if c not in table})
-    return joined, left.size
-
-
-def _einsum_pattern(subs: list[str], out: str, operands: list, traced: dict, n: int, out_size):
-    """The pattern of an einsum with explicit, equal-sized letters (no broadcasting).
-
-    An output entry depends on a traced operand's entry when some assignment of the
-    summed letters makes every constant operand nonzero (traced operands count as
-    nonzero). Returns None when that table of assignments would be too large.
-    """
-    sizes = {}
-    for sub, op in zip(subs, operands):
-        sizes.update(zip(sub, shape_of(op)))
-    table, rows = {}, 1
-    for k, (sub, op) in enumerate(zip(subs, operands)):
-        if k in traced:
-            continue
-        value = np.asarray(getval(op))
-        if not sub:  # a scalar factor: all or nothing
-            if value == 0:
-                return _empty(out_size, n)
-            continue
-        coords = np.nonzero(value)
-        columns, keep = {}, np.ones(coords[0].size, dtype=bool)
-        for axis, c in enumerate(sub):
-            if c in columns:
-                keep &= coords[axis] == columns[c]
-            else:
-                columns[c] = coords[axis]
-        columns = {c: v[keep] for c, v in columns.items()}
-        size = int(keep.sum())
-        if rows * size > _TABLE_LIMIT:
-            return None
-        table, rows = _join(table, rows, columns, size) if columns else (table, rows * size)
-    needed = set(out).union(*[subs[k] for k in traced])
-    for c in sorted(needed - set(table)):
-        if rows * sizes[c] > _TABLE_LIMIT:
-            return None
-        table, rows = _join(table, rows, {c: np.arange(sizes[c])}, sizes[c])
-    if out:
-        out_ids = np.ravel_multi_index([table[c] for c in out], [sizes[c] for c in out])
-    else:
-        out_ids = np.zeros(rows, dtype=np.intp)
-    parts = []
-    for k, pattern in traced.items():
-        sub, shape = subs[k], shape_of(operands[k])
-        in_ids = np.ravel_multi_index([table[c] for c in sub], shape) if sub else np.zeros(rows)
-        parts.append(
-            _contributions(out_ids, in_ids.astype(np.intp), out_size, _size(operands[k]), pattern)
-        )
-    return _union(parts, out_size, n)
-
-
-def _broadcast_operands(subs: list[str], operands: list, traced: dict):
-    """Operands (and traced patterns) broadcast so that each letter has one size."""
-    sizes: dict[str, int] = {}
-    for sub, op in zip(subs, operands):
-        for c, k in zip(sub, shape_of(op)):
-            sizes[c] = max(sizes.get(c, 1), k)
-    ops, patterns = [], {}
-    for k, (sub, op) in enumerate(zip(subs, operands)):
-        target = tuple(sizes[c] for c in sub)
-        if k in traced:
-            patterns[k] = _broadcast_rows(traced[k], shape_of(op), target)
-            ops.append(np.broadcast_to(np.zeros((), dtype=np.int8), target))
-        else:
-            ops.append(np.broadcast_to(np.asarray(getval(op)), target))
-    return ops, patterns
-
-
-def _contraction(to_einsum: Callable) -> Callable:
-    def rule(args, kwargs, traced, ans, n):
-        subs, out, operands, positions = to_einsum(args, kwargs)
-        local = {positions.index(i): p for i, p in traced.items()}
-        operands, local = _broadcast_operands(subs, operands, local)
-        pattern = _einsum_pattern(subs, out, operands, local, n, _size(ans))
-        return _dense(args, kwargs, traced, ans, n) if pattern is None else pattern
-
-    return rule
-
-
-def _matmul_as_einsum(args, kwargs):
-    a, b = args
-    na, nb = len(shape_of(a)), len(shape_of(b))
-    batch = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    lead = max(na, nb) - 2
-    sa = batch[lead - (na - 2) : lead] + "ik" if na >= 2 else "k"
-    sb = batch[lead - (nb - 2) : lead] + "kj" if nb >= 2 else "k"
-    out = batch[: max(lead, 0)] + ("i" if na >= 2 else "") + ("j" if nb >= 2 else "")
-    return [sa, sb], out, [a, b], [0, 1]
-
-
-def _tensordot_as_einsum(args, kwargs):
-    a, b = args[0], args[1]
-    axes = kwargs.get("axes", args[2] if len(args) > 2 else 2)
-    na, nb = len(shape_of(a)), len(shape_of(b))
-    if isinstance(axes, (int, np.integer)):
-        a_axes, b_axes = list(range(na - axes, na)), list(range(axes))
-    else:
-        a_axes, b_axes = (list(np.atleast_1d(x) % max(m, 1)) for x, m in zip(axes, (na, nb)))
-    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    sa = list(letters[:na])
-    sb = list(letters[na : na + nb])
-    for i, j in zip(a_axes, b_axes):
-        sb[j] = sa[i]
-    out = [sa[i] for i in range(na) if i not in a_axes] + [
-        sb[j] for j in range(nb) if j not in b_axes
-    ]
-    return ["".join(sa), "".join(sb)], "".join(out), [a, b], [0, 1]
-
-
-def _einsum_as_einsum(args, kwargs):
-    from .numpy.contractions import _parse_einsum
-
-    operands = list(args[1:])
-    subs, out = _parse_einsum(args[0], [shape_of(op) for op in operands])
-    return subs, out, operands, list(range(1, len(args)))
-
-
-def _dense(args, kwargs, traced, ans, n):
-    """Every entry of the result depends on every entry the traced arguments depend on."""
-    sp = _sp()
-    columns = []
-    for p in traced.values():
-        for q in p if isinstance(p, tuple) else (p,):
-            columns.append(q.indices)
-    columns = np.unique(np.concatenate(columns)) if columns else np.zeros(0, dtype=np.intp)
-    row = sp.csr_matrix(
-        (np.ones(columns.size, dtype=bool), (np.zeros(columns.size, dtype=np.intp), columns)),
-        shape=(1, n),
-    )
-    if isinstance(ans, tuple):
-        return tuple(row[np.zeros(_size(a), dtype=np.intp)] for a in ans)
-    return row[np.zeros(_size(ans), dtype=np.intp)]
-
-
-def _select(args, kwargs, traced, ans, n):
-    return traced[0][args[1]]
-
-
-_rules: dict[Primitive, Callable] = {}
-
-
-def _pattern_rule(primitive: Primitive) -> Callable:
-    if not _rules:
-        _load()
-    rule = _rules.get(primitive)
-    if rule is None:
-        rule = _elementwise(primitive) if _is_elementwise(primitive) else _dense
-        _rules[primitive] = rule
-    return rule
-
-
-def _load() -> None:
-    from ._core import batching, vspace
-    from .numpy import contractions, elementwise, indexing, reductions, shaping
-
-    if not batching.W.__dict__:
-        batching._load()  # the elementwise shorthands' probes, used by _is_elementwise
-    first = lambda args: (0,)
-    rest = lambda args: range(1, len(args))
-    table: dict[Primitive, Callable] = {select: _select}
-    for prim in (elementwise.positive, elementwise.real, elementwise.imag, shaping._astype):
-        table[prim] = _elementwise(prim)
-    table[elementwise._where] = _elementwise(elementwise._where)
-    for prim in (
-        shaping.reshape,
-        shaping.ravel,
-        shaping.transpose,
-        shaping.moveaxis,
-        shaping.swapaxes,
-        shaping.expand_dims,
-        shaping.squeeze,
-        vspace.broadcast_to,
-        indexing.getitem,
-    ):
-        table[prim] = _moves(prim, first)
-    table[shaping._concatenate] = _moves(shaping._concatenate, rest)
-    table[shaping._stack] = _moves(shaping._stack, rest)
-    table[indexing._index_update] = _moves(indexing._index_update, lambda args: (0, 2))
-    table[indexing._index_add] = _index_add
-    table[indexing._scatter] = _scatter
-    table[vspace.sum_to_shape] = _sum_to_shape
-    for prim in (reductions.sum, reductions.mean, reductions.prod, reductions.max, reductions.min):
-        table[prim] = _reduction
-    table[contractions.matmul] = _contraction(_matmul_as_einsum)
-    table[contractions.tensordot] = _contraction(_tensordot_as_einsum)
-    table[contractions._einsum] = _contraction(_einsum_as_einsum)
-    _rules.update(table)
-
-
 def _node_patterns(out_leaves: list, trace, in_nodes: list[Node], n: int) -> list:
     """The patterns of the output leaves of a recorded evaluation with inputs `in_nodes`."""
     sp = _sp()
     patterns: dict[Node, Any] = {}
     offset = 0
     for node in in_nodes:
-        size = _size(node.ans)
+        size = entries(node.ans)
         patterns[node] = sp.csr_matrix(
             (np.ones(size, dtype=bool), (np.arange(size), offset + np.arange(size))),
             shape=(size, n),
@@ -404,10 +77,10 @@ def _node_patterns(out_leaves: list, trace, in_nodes: list[Node], n: int) -> lis
             continue
         materialize(node)
         traced = {i: patterns[p] for i, p in zip(node.argnums, node.parents)}
-        rule = _pattern_rule(node.primitive)
+        rule = pattern_rule_of(node.primitive)
         patterns[node] = rule(node.args, node.kwargs, traced, node.ans, n)
     return [
-        patterns[x.node] if isinstance(x, Box) and x._trace is trace else _empty(_size(x), n)
+        patterns[x.node] if isinstance(x, Box) and x._trace is trace else empty(entries(x), n)
         for x in out_leaves
     ]
 
@@ -433,7 +106,7 @@ def jacobian_sparsity(
     tree, f = _flat_setup(fun, argnums, args, kwargs, "jacobian_sparsity")
     in_leaves, in_def = tree_flatten(tree)
     _check_inexact(in_leaves, "jacobian_sparsity")
-    n = sum(_size(x) for x in in_leaves)
+    n = sum(entries(x) for x in in_leaves)
     trace = ReverseTrace()
     try:
         boxes = [trace.new_input(x) for x in in_leaves]
@@ -443,7 +116,7 @@ def jacobian_sparsity(
     out_leaves = tree_flatten(out)[0]
     rows = _node_patterns(out_leaves, trace, [b.node for b in boxes], n)
     if not rows:
-        return _empty(0, n)
+        return empty(0, n)
     return sp.vstack(rows).tocsr().astype(bool)
 
 
@@ -561,7 +234,7 @@ class _Recorded:
     def pattern(self):
         """The Jacobian's sparsity pattern, from the graph."""
         out = self.out if self.out_box is None else self.out_box
-        (rows,) = _node_patterns([out], self.trace, [self.in_node], _size(self.x))
+        (rows,) = _node_patterns([out], self.trace, [self.in_node], entries(self.x))
         return rows.tocsr().astype(bool)
 
     def fingerprint(self) -> tuple:
@@ -572,7 +245,7 @@ class _Recorded:
         for k, node in enumerate(self.order, 1):
             position[node] = k
             materialize(node)
-            contents = getattr(_pattern_rule(node.primitive), "reads_constants", True)
+            contents = getattr(pattern_rule_of(node.primitive), "reads_constants", True)
             statics = tuple(
                 ("traced", shape_of(a)) if i in node.argnums else _static_key(a, contents)
                 for i, a in enumerate(node.args)
@@ -599,7 +272,7 @@ class _Recorded:
 
     def pull_back(self, colors: np.ndarray, count: int) -> Any:
         """The VJPs along one direction per colour of the output entries, as rows."""
-        _check_rows(colors.size, _size(self.out))
+        _check_rows(colors.size, entries(self.out))
         in_def, out_def = self._tree_defs()
         pullback = Pullback([self.in_node], [self.x], in_def, [self.out_box], [self.out], out_def)
         seeds = _seeds(colors, count, getval(self.out))
@@ -730,12 +403,12 @@ class SparseJacobian:
         rows, cols = pattern.shape
         options = []
         if self._requested in ("auto", "forward"):
-            if self._requested == "forward" or _coloring_cost(pattern) <= _TABLE_LIMIT:
+            if self._requested == "forward" or _coloring_cost(pattern) <= TABLE_LIMIT:
                 options.append(("forward", color_columns(pattern)))
             else:
                 options.append(("forward", np.arange(cols)))
         if self._requested in ("auto", "reverse"):
-            if self._requested == "reverse" or _coloring_cost(pattern.T) <= _TABLE_LIMIT:
+            if self._requested == "reverse" or _coloring_cost(pattern.T) <= TABLE_LIMIT:
                 options.append(("reverse", color_rows(pattern)))
             else:
                 options.append(("reverse", np.arange(rows)))
@@ -745,10 +418,10 @@ class SparseJacobian:
     def __call__(self, *args: Any, **kwargs: Any):
         sp = _sp()
         x, flat = _flat_problem(self.fun, self.argnums, args, kwargs, "sparse_jacobian")
-        if not self._found and self.sparsity.shape[1] != _size(x):
+        if not self._found and self.sparsity.shape[1] != entries(x):
             raise ValueError(
                 f"sparse_jacobian: the sparsity pattern has {self.sparsity.shape[1]} columns "
-                f"but the input has {_size(x)} entries."
+                f"but the input has {entries(x)} entries."
             )
         recorded = _Recorded(flat, x)
         if self._found and _update_pattern(self, recorded):
@@ -834,7 +507,7 @@ class SparseHessian:
         recorded = _Recorded(grad(scalar), x)
         if self._found and _update_pattern(self, recorded, symmetric=True):
             self.colors = None
-        n = _size(x)
+        n = entries(x)
         if self.sparsity.shape != (n, n):
             raise ValueError(
                 f"sparse_hessian: the sparsity pattern has shape {self.sparsity.shape}, "

@@ -78,7 +78,8 @@ def test_every_primitive_is_in_the_table_with_both_rules():
     prims = {
         v.name: v
         for v in vars(wfft).values()
-        if isinstance(v, Primitive) and v.fun.__module__ == wfft.__name__
+        if (isinstance(v, Primitive) and not getattr(v, "nondifferentiable", False))
+        and v.fun.__module__ == wfft.__name__
     }
     assert set(prims) == {"fft", "ifft", "rfft", "irfft"}
     assert not set(prims) - {c[0] for c in CASES}

@@ -255,7 +255,8 @@ def _primitives() -> dict[str, Primitive]:
     return {
         v.name: v
         for v in vars(la).values()
-        if isinstance(v, Primitive) and v.fun.__module__ == la.__name__
+        if (isinstance(v, Primitive) and not getattr(v, "nondifferentiable", False))
+        and v.fun.__module__ == la.__name__
     }
 
 

@@ -46,7 +46,7 @@ class Box:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.result_type(self.value)
+        return np.result_type(getval(self.value))
 
     @property
     def T(self) -> Box:
@@ -530,6 +530,12 @@ def _unsupported(name: str):
         "its rules, or wrap its inputs in wengert.stop_gradient(...) if no derivative is "
         "needed through it."
     )
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    """Shape of a value, traced or not (for a batch of values, one member's shape)."""
+    shape = getattr(x, "shape", None)  # arrays, NumPy scalars and boxes
+    return np.shape(x) if shape is None else shape
 
 
 def getval(x: Any) -> Any:

@@ -31,6 +31,7 @@ class Primitive:
         name: str | None = None,
         broadcasts: bool = False,
         multiple_results: bool = False,
+        elementwise: bool = False,
     ):
         self.fun = fun
         self.name = name or getattr(fun, "__name__", repr(fun))
@@ -49,6 +50,16 @@ class Primitive:
         # tuple of output cotangents and its forward rule returns a tuple of tangents
         # (None where zero).
         self.multiple_results = multiple_results
+        # Elementwise primitives (each result entry from the entries at the same position
+        # of the broadcast arguments) batch by lining up the batch axes and have a diagonal
+        # dependency pattern: they need no rules of their own for vmap or sparsity.
+        self.elementwise = elementwise
+        # batch_rule(batched, *args, **kwargs): the result with the batch on axis 0, where
+        # batched[i] says whether argument i carries the batch on its axis 0 (vmap).
+        self.batch_rule: Callable | None = None
+        # pattern_rule(args, kwargs, traced, ans, n): which input entries each result
+        # entry depends on, as boolean sparse rows (sparse Jacobians).
+        self.pattern_rule: Callable | None = None
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = self.name
         self.__qualname__ = self.name
@@ -86,6 +97,23 @@ class Primitive:
     def defjvp_all(self, rule: Callable) -> Primitive:
         """Register one forward rule taking all tangents (``None`` where zero)."""
         self.jvp_all = rule
+        return self
+
+    def defbatch(self, rule: Callable) -> Primitive:
+        """Register how the primitive maps over a batch: ``rule(batched, *args, **kwargs)``.
+
+        ``batched[i]`` says whether argument i carries the batch on its axis 0; the rule
+        returns the result with the batch on axis 0 (a tuple of such for several results),
+        written with wengert functions so that it can be differentiated in turn.
+        """
+        self.batch_rule = rule
+        return self
+
+    def defpattern(self, rule: Callable) -> Primitive:
+        """Register the dependency pattern: ``rule(args, kwargs, traced, ans, n)`` gives,
+        for each entry of the result, the entries of the n inputs it depends on (boolean
+        sparse rows), from the patterns `traced` of the traced arguments by position."""
+        self.pattern_rule = rule
         return self
 
     # --- applying the rules (called by the engine) ----------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import patterns
 from .box import Box
 from .primitive import PYTHON_ARITHMETIC_ERRORS, Primitive, as_numpy_scalars
 from .trace import Trace
@@ -160,6 +161,8 @@ def _select_vjp(g, ans, results, i):
 select = Primitive(lambda results, i: results[i], "select")
 select.defvjp(_select_vjp)
 select.defjvp(lambda t, ans, results, i: t[i])
+select.defpattern(patterns.select)
+select.defbatch(lambda batched, results, i: results[i])
 
 
 def toposort(roots: Iterable[Node]) -> list[Node]:

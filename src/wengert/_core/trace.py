@@ -17,6 +17,9 @@ methods it overrides (nothing asks a trace what kind it is):
   forward mode use the rules instead.
 - ``process_checkpoint``: a function whose inside is to be recomputed rather than stored.
   By default the body runs as usual; reverse mode, which stores values, recomputes.
+- ``process_nondiff``: a function without derivative. By default the trace opens its own
+  boxes and calls the function again (its result is a constant here); batching maps it
+  over the batch instead.
 """
 
 from __future__ import annotations
@@ -61,3 +64,9 @@ class Trace:
     def process_checkpoint(self, fn, args: tuple, kwargs: dict) -> Any:
         """A checkpointed function: by default, evaluated as usual."""
         return fn.fun(*args, **kwargs)
+
+    def process_nondiff(self, fn, args: tuple, kwargs: dict) -> Any:
+        """A function without derivative: by default, applied to what this trace's boxes
+        hold (outer traces' boxes, if any, are handled by calling `fn` again)."""
+        args, kwargs, _ = fn.opened(self, args, kwargs)
+        return fn(*args, **kwargs)

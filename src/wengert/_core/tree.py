@@ -130,3 +130,44 @@ def tree_map(fun: Callable, tree: Any, *rest: Any) -> Any:
 def tree_leaves(tree: Any) -> list:
     """The leaves of `tree`."""
     return tree_flatten(tree)[0]
+
+
+def broadcast_prefix(prefix: Any, tree: Any, name: str = "prefix") -> list:
+    """The entry of `prefix` that applies to each leaf of `tree`, in the leaves' order.
+
+    `prefix` is a tree whose structure is a prefix of `tree`'s: where it has a leaf (any
+    value that is not a tuple, list, dict, namedtuple or dataclass; None included), that
+    value applies to every leaf of the matching subtree (as JAX's ``in_axes``).
+
+    >>> broadcast_prefix((0, None), ([1.0, 2.0], {"a": 3.0}))
+    [0, 0, None]
+    """
+    out: list = []
+
+    def walk(p: Any, t: Any, where: str) -> None:
+        parts = None if p is None else _children(p)
+        if parts is None:
+            out.extend([p] * len(tree_flatten(t)[0]))
+            return
+        kind, meta, children = parts
+        target = _children(t)
+        sequences = ("tuple", "list", "namedtuple")
+        if target is None or (
+            target[0] != kind and not (kind in sequences and target[0] in sequences)
+        ):
+            raise ValueError(
+                f"{name}{where} is a {type(p).__name__} but the value there is a "
+                f"{type(t).__name__}; give one entry per part of the value, or a single "
+                "entry for all of it."
+            )
+        if len(children) != len(target[2]) or (kind == "dict" and meta != target[1]):
+            raise ValueError(
+                f"{name}{where} has {len(children)} entries but the value there has "
+                f"{len(target[2])}; give one entry per part of the value."
+            )
+        for i, (pc, tc) in enumerate(zip(children, target[2])):
+            key = meta[i] if kind == "dict" else i
+            walk(pc, tc, f"{where}[{key!r}]")
+
+    walk(prefix, tree, "")
+    return out

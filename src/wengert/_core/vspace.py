@@ -12,14 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .box import Box, getval, ops
+from . import patterns
+from .batching import align
+from .box import Box, getval, ops, shape_of
 from .primitive import Primitive
-
-
-def shape_of(x: Any) -> tuple[int, ...]:
-    """Shape of a value, traced or not."""
-    shape = getattr(x, "shape", None)  # arrays, NumPy scalars and boxes
-    return np.shape(x) if shape is None else shape
 
 
 def is_complex(x: Any) -> bool:
@@ -50,6 +46,26 @@ sum_to_shape.defvjp(lambda g, ans, x, shape: broadcast_to(g, shape_of(x)))
 sum_to_shape.defjvp(lambda t, ans, x, shape: sum_to_shape(t, shape))
 broadcast_to.defvjp(lambda g, ans, x, shape, **kw: sum_to_shape(g, shape_of(x)))
 broadcast_to.defjvp(lambda t, ans, x, shape, **kw: broadcast_to(t, shape))
+
+
+def _broadcast_to_batch(batched, x, shape, **kwargs):
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    x = align(x, len(shape))
+    return broadcast_to(x, (shape_of(x)[0], *shape), **kwargs)
+
+
+def _sum_to_shape_batch(batched, x, shape):
+    xshape = shape_of(x)
+    lead = len(xshape) - 1 - len(shape)
+    if lead > 0:
+        x = ops.sum(x, axis=tuple(range(1, lead + 1)))
+    return sum_to_shape(x, (xshape[0], *shape))
+
+
+broadcast_to.defbatch(_broadcast_to_batch)
+sum_to_shape.defbatch(_sum_to_shape_batch)
+broadcast_to.defpattern(patterns.moves(broadcast_to, lambda args: (0,)))
+sum_to_shape.defpattern(patterns.sum_to_shape)
 
 
 _ARRAYS = (np.ndarray, np.float64)
@@ -158,6 +174,9 @@ def inexact_dtype(value: Any) -> np.dtype:
 
 def _filled_like(x: Any, fill: float) -> Any:
     value = getval(x)
+    if isinstance(x, Box) and shape_of(x) != np.shape(value):
+        # A batch of values (under vmap): one member's shape.
+        return np.full_like(value, fill, dtype=inexact_dtype(value), shape=shape_of(x))
     kind = type(value)
     if kind is float or kind is int or kind is bool:
         return fill

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import numpy as wnp
+from .._core.batching import along_axis
 from .._core.box import getval
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
@@ -129,7 +130,7 @@ def _relu_impl(x):
     return np.maximum(x, 0)
 
 
-_relu = Primitive(_relu_impl, "relu")
+_relu = Primitive(_relu_impl, "relu", elementwise=True)
 _relu.defvjp(lambda g, ans, x: g * (getval(ans) > 0))
 _relu.defjvp(lambda t, ans, x: t * (getval(ans) > 0))
 
@@ -153,7 +154,7 @@ def _leaky_scale(g, x, negative_slope):
     return wnp.where(getval(x) > 0, g, g * negative_slope)
 
 
-_leaky_relu = Primitive(_leaky_impl, "leaky_relu")
+_leaky_relu = Primitive(_leaky_impl, "leaky_relu", elementwise=True)
 _leaky_relu.defvjp(lambda g, ans, x, negative_slope=0.01: _leaky_scale(g, x, negative_slope))
 _leaky_relu.defjvp(lambda t, ans, x, negative_slope=0.01: _leaky_scale(t, x, negative_slope))
 
@@ -178,7 +179,7 @@ def _sigmoid_impl(x):
     )
 
 
-_sigmoid = Primitive(_sigmoid_impl, "sigmoid")
+_sigmoid = Primitive(_sigmoid_impl, "sigmoid", elementwise=True)
 _sigmoid.defvjp(lambda g, ans, x: g * (ans * (1.0 - ans)))
 _sigmoid.defjvp(lambda t, ans, x: t * (ans * (1.0 - ans)))
 
@@ -197,7 +198,7 @@ def _softplus_impl(x):
     return np.logaddexp(0.0, x).astype(_float_dtype(x), copy=False)
 
 
-_softplus = Primitive(_softplus_impl, "softplus")
+_softplus = Primitive(_softplus_impl, "softplus", elementwise=True)
 _softplus.defvjp(lambda g, ans, x: g * _sigmoid(x))
 _softplus.defjvp(lambda t, ans, x: t * _sigmoid(x))
 
@@ -258,7 +259,7 @@ def _normal_pdf(x):
     return wnp.exp(-0.5 * (x * x)) * _INV_SQRT_2PI
 
 
-_normal_cdf = Primitive(_normal_cdf_impl, "normal_cdf")
+_normal_cdf = Primitive(_normal_cdf_impl, "normal_cdf", elementwise=True)
 _normal_cdf.defvjp(lambda g, ans, x: g * _normal_pdf(x))
 _normal_cdf.defjvp(lambda t, ans, x: t * _normal_pdf(x))
 
@@ -302,6 +303,7 @@ def _expand(a, x, axis, keepdims):
 
 
 _logsumexp = Primitive(_lse_impl, "logsumexp")
+_logsumexp.defbatch(along_axis(_logsumexp, 1))
 _logsumexp.defvjp(
     lambda g, ans, x, axis=-1, keepdims=False: (
         _expand(g, x, axis, keepdims) * wnp.exp(x - _expand(ans, x, axis, keepdims))
@@ -332,6 +334,7 @@ def _log_softmax_impl(x, axis=-1):
 
 
 _log_softmax = Primitive(_log_softmax_impl, "log_softmax")
+_log_softmax.defbatch(along_axis(_log_softmax, 1))
 _log_softmax.defvjp(
     lambda g, ans, x, axis=-1: g - wnp.exp(ans) * wnp.sum(g, axis=axis, keepdims=True)
 )
@@ -357,6 +360,7 @@ def _softmax_impl(x, axis=-1):
 
 
 _softmax = Primitive(_softmax_impl, "softmax")
+_softmax.defbatch(along_axis(_softmax, 1))
 _softmax.defvjp(lambda g, ans, x, axis=-1: ans * (g - wnp.sum(g * ans, axis=axis, keepdims=True)))
 _softmax.defjvp(lambda t, ans, x, axis=-1: ans * (t - wnp.sum(t * ans, axis=axis, keepdims=True)))
 

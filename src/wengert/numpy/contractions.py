@@ -10,12 +10,14 @@ import string
 
 import numpy as np
 
+from .._core import patterns
+from .._core.batching import align
 from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from ..errors import InPlaceWriteError
 from .elementwise import multiply
-from .shaping import array, reshape, swapaxes, transpose
+from .shaping import array, moveaxis, reshape, swapaxes, transpose
 
 _SCALARS = (float, int, complex, bool, np.generic)
 
@@ -62,7 +64,7 @@ class _Product(Primitive):
 
 
 def _ndim(x) -> int:
-    return np.ndim(getval(x))
+    return len(shape_of(x))  # one member's, for a batch of values
 
 
 # --- matmul ------------------------------------------------------------------------------
@@ -91,6 +93,41 @@ def _matmul_vjp_b(g, ans, a, b):
 matmul = _Product(np.matmul, "matmul", broadcasts=True)
 matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
 matmul.defjvp(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
+
+
+def _matmul_batch(batched, a, b):
+    ba, bb = batched[0], batched[1]
+    sa, sb = shape_of(a), shape_of(b)
+    na, nb = len(sa) - ba, len(sb) - bb
+    # The common cases as one large product (BLAS) rather than a stack of small ones.
+    if ba and not bb and nb <= 2:
+        if na == 1:
+            return matmul(a, b)  # (B, k) @ (k, m) -> (B, m), or @ (k,) -> (B,)
+        out = matmul(reshape(a, (-1, sa[-1])), b)
+        return reshape(out, (*sa[:-1], *sb[1:]))
+    if bb and not ba and na <= 2:
+        if nb == 1:  # a @ v for each v: (B, k) @ a.T
+            return matmul(b, transpose(a)) if na == 2 else matmul(b, a)
+        out = tensordot(a, b, ([na - 1], [nb - 1]))  # (n, B, ..., m) or (B, ..., m)
+        return moveaxis(out, 0, -2) if na == 2 else out
+    # General case: vectors as matrices, per-member ranks lined up, one stacked product.
+    a2 = reshape(a, (*sa[:-1], 1, sa[-1])) if na == 1 else a
+    b2 = reshape(b, (*sb, 1)) if nb == 1 else b
+    rank = max(na, nb, 2)
+    if ba:
+        a2 = align(a2, rank)
+    if bb:
+        b2 = align(b2, rank)
+    out = matmul(a2, b2)
+    shape = list(shape_of(out))
+    if nb == 1:
+        del shape[-1]
+    if na == 1:
+        del shape[-1 if nb == 1 else -2]
+    return reshape(out, tuple(shape))
+
+
+matmul.defbatch(_matmul_batch)
 
 
 # --- tensordot -----------------------------------------------------------------------------
@@ -138,6 +175,32 @@ tensordot.defjvp(
     lambda t, ans, a, b, axes=2: tensordot(t, b, axes),
     lambda t, ans, a, b, axes=2: tensordot(a, t, axes),
 )
+
+
+_LETTERS = string.ascii_letters
+
+
+def _tensordot_batch(batched, a, b, axes=2):
+    ba, bb = batched[0], batched[1]
+    na, nb = len(shape_of(a)) - ba, len(shape_of(b)) - bb
+    a_axes, b_axes = _normalize_axes(axes, na, nb)
+    if ba and not bb:
+        return tensordot(a, b, ([i + 1 for i in a_axes], b_axes))
+    if bb and not ba:
+        out = tensordot(a, b, (a_axes, [j + 1 for j in b_axes]))
+        return moveaxis(out, na - len(a_axes), 0)
+    # Both batched: an einsum sharing the batch letter.
+    a_sub = list(_LETTERS[1 : na + 1])
+    b_sub = list(_LETTERS[na + 1 : na + nb + 1])
+    for i, j in zip(a_axes, b_axes):
+        b_sub[j] = a_sub[i]
+    out = [a_sub[i] for i in range(na) if i not in a_axes]
+    out += [b_sub[j] for j in range(nb) if j not in b_axes]
+    spec = f"a{''.join(a_sub)},a{''.join(b_sub)}->a{''.join(out)}"
+    return einsum(spec, a, b)
+
+
+tensordot.defbatch(_tensordot_batch)
 
 
 def dot(a, b, out=None):
@@ -269,6 +332,61 @@ def _einsum_jvp(tangents, ans, subscripts, *operands):
 _einsum = Primitive(_einsum_impl, "einsum")
 _einsum.defvjp_all(_einsum_vjp)
 _einsum.defjvp_all(_einsum_jvp)
+
+
+def _einsum_batch(batched, subscripts, *operands):
+    shapes = [shape_of(op)[b:] for op, b in zip(operands, batched[1:])]
+    ins, out = _parse_einsum(subscripts, shapes)
+    letter = next(c for c in _LETTERS if c not in "".join(ins) + out)
+    ins = [letter + sub if b else sub for sub, b in zip(ins, batched[1:])]
+    return _einsum(",".join(ins) + "->" + letter + out, *operands)
+
+
+_einsum.defbatch(_einsum_batch)
+
+
+# --- dependency patterns: each product as an einsum ------------------------------------------
+
+
+def _matmul_as_einsum(args, kwargs):
+    a, b = args
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    batch = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    lead = max(na, nb) - 2
+    sa = batch[lead - (na - 2) : lead] + "ik" if na >= 2 else "k"
+    sb = batch[lead - (nb - 2) : lead] + "kj" if nb >= 2 else "k"
+    out = batch[: max(lead, 0)] + ("i" if na >= 2 else "") + ("j" if nb >= 2 else "")
+    return [sa, sb], out, [a, b], [0, 1]
+
+
+def _tensordot_as_einsum(args, kwargs):
+    a, b = args[0], args[1]
+    axes = kwargs.get("axes", args[2] if len(args) > 2 else 2)
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if isinstance(axes, (int, np.integer)):
+        a_axes, b_axes = list(range(na - axes, na)), list(range(axes))
+    else:
+        a_axes, b_axes = (list(np.atleast_1d(x) % max(m, 1)) for x, m in zip(axes, (na, nb)))
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    sa = list(letters[:na])
+    sb = list(letters[na : na + nb])
+    for i, j in zip(a_axes, b_axes):
+        sb[j] = sa[i]
+    out = [sa[i] for i in range(na) if i not in a_axes] + [
+        sb[j] for j in range(nb) if j not in b_axes
+    ]
+    return ["".join(sa), "".join(sb)], "".join(out), [a, b], [0, 1]
+
+
+def _einsum_as_einsum(args, kwargs):
+    operands = list(args[1:])
+    subs, out = _parse_einsum(args[0], [shape_of(op) for op in operands])
+    return subs, out, operands, list(range(1, len(args)))
+
+
+matmul.defpattern(patterns.contraction(_matmul_as_einsum))
+tensordot.defpattern(patterns.contraction(_tensordot_as_einsum))
+_einsum.defpattern(patterns.contraction(_einsum_as_einsum))
 
 
 def einsum(subscripts, *operands, optimize=None):

@@ -12,10 +12,10 @@ import math
 import numpy as np
 
 from .._core.box import Box, getval
+from .._core.define import binary, elementwise, linear, nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to
 from .._core.vspace import zeros_like as zeros_of
-from ._define import binary, elementwise, linear, nondiff
 
 # Python floats, not NumPy scalars: a NumPy float64 scalar would widen float32 values.
 _LN2 = math.log(2.0)
@@ -23,19 +23,19 @@ _LN10 = math.log(10.0)
 
 # --- arithmetic ---------------------------------------------------------------------
 
-add = Primitive(np.add, "add", broadcasts=True)
+add = Primitive(np.add, "add", broadcasts=True, elementwise=True)
 add.defvjp(lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: g)
 add.defjvp(lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: t)
 
-subtract = Primitive(np.subtract, "subtract", broadcasts=True)
+subtract = Primitive(np.subtract, "subtract", broadcasts=True, elementwise=True)
 subtract.defvjp(lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: negative(g))
 subtract.defjvp(lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: negative(t))
 
-multiply = Primitive(np.multiply, "multiply", broadcasts=True)
+multiply = Primitive(np.multiply, "multiply", broadcasts=True, elementwise=True)
 multiply.defvjp(lambda g, ans, x, y, **kw: g * y, lambda g, ans, x, y, **kw: g * x)
 multiply.defjvp(lambda t, ans, x, y, **kw: t * y, lambda t, ans, x, y, **kw: x * t)
 
-true_divide = Primitive(np.true_divide, "true_divide", broadcasts=True)
+true_divide = Primitive(np.true_divide, "true_divide", broadcasts=True, elementwise=True)
 true_divide.defvjp(
     lambda g, ans, x, y, **kw: g / y,
     lambda g, ans, x, y, **kw: negative(g) * ans / y,
@@ -46,14 +46,14 @@ true_divide.defjvp(
 )
 divide = true_divide
 
-negative = linear(np.negative, lambda g, ans, x, **kw: negative(g), "negative")
+negative = linear(np.negative, lambda g, ans, x, **kw: negative(g), "negative", elementwise=True)
 
 
 def _positive_impl(x, **kw):
     return np.positive(x, **kw)
 
 
-positive = linear(_positive_impl, lambda g, ans, x, **kw: g, "positive")
+positive = linear(_positive_impl, lambda g, ans, x, **kw: g, "positive", elementwise=True)
 
 
 def _power_dx(ans, x, y):
@@ -188,7 +188,7 @@ def _abs_jvp(t, ans, x, **kw):
     return real(conj(x) * t) / where(getval(ans) == 0, 1.0, ans)
 
 
-absolute = Primitive(np.absolute, "absolute")
+absolute = Primitive(np.absolute, "absolute", elementwise=True)
 absolute.defvjp(_abs_vjp)
 absolute.defjvp(_abs_jvp)
 abs = absolute
@@ -246,7 +246,7 @@ def _where_impl(condition, x, y):
     return np.where(condition, x, y)
 
 
-_where = Primitive(_where_impl, "where", broadcasts=True)
+_where = Primitive(_where_impl, "where", broadcasts=True, elementwise=True)
 _where.defvjp(
     None,
     lambda g, ans, c, x, y: _where(c, g, 0.0),
@@ -266,7 +266,7 @@ def where(condition, x=None, y=None):
     """
     if x is None and y is None:
         return nonzero(condition)
-    return _where(getval(condition), x, y)
+    return _where(stop_gradient(condition), x, y)
 
 
 def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
@@ -294,9 +294,9 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
 
 # --- complex parts ---------------------------------------------------------------------
 
-real = linear(np.real, lambda g, ans, x: _real_cotangent(g, x), "real")
-imag = linear(np.imag, lambda g, ans, x: _imag_cotangent(g, x), "imag")
-conj = linear(np.conj, lambda g, ans, x: conj(g), "conjugate")
+real = linear(np.real, lambda g, ans, x: _real_cotangent(g, x), "real", elementwise=True)
+imag = linear(np.imag, lambda g, ans, x: _imag_cotangent(g, x), "imag", elementwise=True)
+conj = linear(np.conj, lambda g, ans, x: conj(g), "conjugate", elementwise=True)
 conjugate = conj
 
 

@@ -15,10 +15,11 @@ import operator
 
 import numpy as np
 
+from .._core.batching import along_axis
 from .._core.box import Box, getval
+from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
-from ._define import nondiff
 from .elementwise import conj, real
 from .shaping import concatenate
 
@@ -96,6 +97,8 @@ _fft = Primitive(_fft_impl, "fft")
 _ifft = Primitive(_ifft_impl, "ifft")
 _rfft = Primitive(_rfft_impl, "rfft")
 _irfft = Primitive(_irfft_impl, "irfft")
+for _prim in (_fft, _ifft, _rfft, _irfft):  # (a, n, axis, norm): the axis moves along
+    _prim.defbatch(along_axis(_prim, 2))
 
 _fft.defjvp(lambda t, ans, a, n, axis, norm: _fft(t, n, axis, norm))
 _fft.defvjp(

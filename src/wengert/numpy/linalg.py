@@ -29,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from .._core.batching import along_axis, broadcasting, first_argument
 from .._core.box import Box, getval
+from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import is_complex, shape_of
 from . import contractions as _contractions
-from ._define import nondiff
 from .contractions import matmul, outer, tensordot
 from .elementwise import absolute, conj, imag, real, where
 from .reductions import max as _max
@@ -233,6 +234,7 @@ def _inv_impl(a):
 
 
 _inv = Primitive(_inv_impl, "inv")
+_inv.defbatch(first_argument(_inv))  # NumPy maps over stack axes
 _inv.defvjp(lambda g, ans, a: -matmul(matmul(_mT(ans), g), _mT(ans)))
 _inv.defjvp(lambda t, ans, a: -matmul(matmul(ans, t), ans))
 
@@ -268,6 +270,7 @@ def _solve_jvp(tangents, ans, a, b):
 
 # Solves a x = b for a stack of right-hand-side matrices b (..., M, K); batch axes broadcast.
 _solve = Primitive(_solve_impl, "solve", broadcasts=True)
+_solve.defbatch(broadcasting(_solve))
 _solve.defvjp_all(_solve_vjp)
 _solve.defjvp_all(_solve_jvp)
 
@@ -320,6 +323,7 @@ def _pinv_impl(a, rcond=None):
 
 
 _pinv = Primitive(_pinv_impl, "pinv")
+_pinv.defbatch(first_argument(_pinv))  # NumPy maps over stack axes
 _pinv.defvjp(lambda g, ans, a, rcond=None: _pinv_cotangent(a, ans, g))
 _pinv.defjvp(lambda t, ans, a, rcond=None: _pinv_tangent(a, ans, t))
 
@@ -472,6 +476,7 @@ def _cofactor_linear(a, e):
 
 # The cofactor matrix det(a) inv(a)^T, computed from the SVD, finite for singular `a`.
 _cofactor = Primitive(_cofactor_impl, "cofactor")
+_cofactor.defbatch(first_argument(_cofactor))  # NumPy maps over stack axes
 _cofactor.defvjp(lambda g, ans, a: _cofactor_linear(a, g))
 _cofactor.defjvp(lambda t, ans, a: _cofactor_linear(a, t))
 
@@ -481,6 +486,7 @@ def _det_impl(a):
 
 
 _det = Primitive(_det_impl, "det")
+_det.defbatch(first_argument(_det))  # NumPy maps over stack axes
 _det.defvjp(lambda g, ans, a: _scalars_to_matrices(g) * _cofactor(a))
 _det.defjvp(lambda t, ans, a: _sum(_cofactor(a) * t, axis=(-2, -1)))
 
@@ -518,6 +524,7 @@ def _slogdet_jvp(tangents, ans, a):
 
 
 _slogdet = Primitive(_slogdet_impl, "slogdet", multiple_results=True)
+_slogdet.defbatch(first_argument(_slogdet))  # NumPy maps over stack axes
 _slogdet.defvjp(_slogdet_vjp)
 _slogdet.defjvp_all(_slogdet_jvp)
 
@@ -565,6 +572,7 @@ def _cholesky_vjp(g, ans, a):
 
 
 _cholesky = Primitive(_cholesky_impl, "cholesky")
+_cholesky.defbatch(first_argument(_cholesky))  # NumPy maps over stack axes
 _cholesky.defvjp(_cholesky_vjp)
 _cholesky.defjvp(_cholesky_jvp)
 
@@ -622,6 +630,7 @@ def _qr_vjp(g, ans, a):
 
 # Reduced QR of a tall or square matrix (M >= N, full column rank).
 _qr = Primitive(_qr_impl, "qr", multiple_results=True)
+_qr.defbatch(first_argument(_qr))  # NumPy maps over stack axes
 _qr.defvjp(_qr_vjp)
 _qr.defjvp_all(_qr_jvp)
 
@@ -687,6 +696,7 @@ def _eigh_vjp(g, ans, a):
 
 
 _eigh = Primitive(_eigh_impl, "eigh", multiple_results=True)
+_eigh.defbatch(first_argument(_eigh))  # NumPy maps over stack axes
 _eigh.defvjp(_eigh_vjp)
 _eigh.defjvp_all(_eigh_jvp)
 
@@ -729,6 +739,7 @@ def _eigvalsh_jvp(t, ans, a):
 
 
 _eigvalsh = Primitive(_eigvalsh_impl, "eigvalsh")
+_eigvalsh.defbatch(first_argument(_eigvalsh))  # NumPy maps over stack axes
 _eigvalsh.defvjp(_eigvalsh_vjp)
 _eigvalsh.defjvp(_eigvalsh_jvp)
 
@@ -803,6 +814,7 @@ def _eig_vjp(g, ans, a):
 
 
 _eig = Primitive(_eig_impl, "eig", multiple_results=True)
+_eig.defbatch(first_argument(_eig))  # NumPy maps over stack axes
 _eig.defvjp(_eig_vjp)
 _eig.defjvp_all(_eig_jvp)
 
@@ -840,6 +852,7 @@ def _eigvals_jvp(t, ans, a):
 
 
 _eigvals = Primitive(_eigvals_impl, "eigvals")
+_eigvals.defbatch(first_argument(_eigvals))  # NumPy maps over stack axes
 _eigvals.defvjp(_eigvals_vjp)
 _eigvals.defjvp(_eigvals_jvp)
 
@@ -932,6 +945,7 @@ def _svd_vjp(g, ans, a):
 
 # The reduced SVD (U, S, Vh).
 _svd = Primitive(_svd_impl, "svd", multiple_results=True)
+_svd.defbatch(first_argument(_svd))  # NumPy maps over stack axes
 _svd.defvjp(_svd_vjp)
 _svd.defjvp_all(_svd_jvp)
 
@@ -956,6 +970,7 @@ def _svdvals_jvp(t, ans, a):
 
 
 _svdvals = Primitive(_svdvals_impl, "svdvals")
+_svdvals.defbatch(first_argument(_svdvals))  # NumPy maps over stack axes
 _svdvals.defvjp(_svdvals_vjp)
 _svdvals.defjvp(_svdvals_jvp)
 
@@ -1080,6 +1095,7 @@ def _pnorm_jvp(t, ans, x, p, axis, keepdims):
 
 # (sum |x|^p)^(1/p) over the axes in `axis` (a tuple), for p other than 0 and +-inf.
 _pnorm = Primitive(_pnorm_impl, "pnorm")
+_pnorm.defbatch(along_axis(_pnorm, 2))
 _pnorm.defvjp(_pnorm_vjp)
 _pnorm.defjvp(_pnorm_jvp)
 

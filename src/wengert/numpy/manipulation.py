@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from .._core.batching import along_axis
 from .._core.box import Box, getval
+from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from ..errors import InPlaceWriteError
 from . import reductions as _red
-from ._define import linear, nondiff
 from .contractions import tensordot
 from .elementwise import where
 from .indexing import index_update
@@ -117,6 +118,7 @@ def _cumsum_vjp(g, ans, x, axis=None, dtype=None):
 
 
 _cumsum = linear(_cumsum_impl, _cumsum_vjp, "cumsum")
+_cumsum.defbatch(along_axis(_cumsum, 1, flatten_none=True))
 
 
 def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
@@ -171,6 +173,7 @@ def _cumprod_jvp(t, ans, x, axis):
 
 
 _cumprod = Primitive(_cumprod_impl, "cumprod")
+_cumprod.defbatch(along_axis(_cumprod, 1, flatten_none=True))
 _cumprod.defvjp(_cumprod_vjp)
 _cumprod.defjvp(_cumprod_jvp)
 
@@ -359,6 +362,17 @@ _tie_average = linear(
 )
 
 
+def _tie_average_batch(batched, v, groups):
+    """Each member's groups renumbered apart, then one average over all of them."""
+    size = shape_of(v)[0]
+    count = int(np.max(groups, initial=-1)) + 1
+    offsets = (np.arange(size) * count).reshape((size,) + (1,) * np.ndim(groups))
+    return _tie_average(v, groups + offsets)
+
+
+_tie_average.defbatch(_tie_average_batch)
+
+
 def _source(x, ans, axis):
     """For each entry of the rearranged `ans`, the index along `axis` of an entry of `x`
     with the same value, and the inverse of that permutation."""
@@ -395,9 +409,11 @@ def _partition_impl(x, axis, kth):
 # Sorting and partitioning rearrange the entries of each line; both rules move
 # derivatives along with the values, sharing them evenly among equal values.
 _sort = Primitive(_sort_impl, "sort")
+_sort.defbatch(along_axis(_sort, 1))
 _sort.defvjp(_rearranged_vjp)
 _sort.defjvp(_rearranged_jvp)
 _partition = Primitive(_partition_impl, "partition")
+_partition.defbatch(along_axis(_partition, 1))
 _partition.defvjp(_rearranged_vjp)
 _partition.defjvp(_rearranged_jvp)
 
@@ -1192,6 +1208,7 @@ def _split_vjp(g, ans, x, bounds, axis):
 
 
 _split = Primitive(_split_impl, "split", multiple_results=True)
+_split.defbatch(along_axis(_split, 2))
 _split.defvjp(_split_vjp)
 _split.defjvp_all(lambda ts, ans, x, bounds, axis: _split(ts[0], bounds, axis))
 

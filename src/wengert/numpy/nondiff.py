@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._define import nondiff
+from .._core.batching import along_axis
+from .._core.box import Box, shape_of
+from .._core.define import nondiff
 
-NAMES = (
-    # shapes and types
+# Functions of shapes and dtypes: they answer for one value (one member of a batch) and
+# never see the values themselves.
+METADATA = (
     "shape",
     "ndim",
     "size",
@@ -22,6 +25,9 @@ NAMES = (
     "can_cast",
     "promote_types",
     "broadcast_shapes",
+)
+
+NAMES = (
     # fresh arrays
     "zeros",
     "ones",
@@ -40,15 +46,11 @@ NAMES = (
     "unravel_index",
     "ravel_multi_index",
     # integer and boolean results
-    "argmax",
-    "argmin",
-    "argsort",
     "argwhere",
     "flatnonzero",
     "searchsorted",
     "digitize",
     "bincount",
-    "count_nonzero",
     "unique",
     "isnan",
     "isinf",
@@ -70,14 +72,39 @@ NAMES = (
     "logical_or",
     "logical_not",
     "logical_xor",
-    "all",
-    "any",
     "iscomplex",
     "isreal",
     "lexsort",
 )
+# Along an axis (the keyword or the second argument); None: all of each member's axes.
+ALONG_AXIS = ("argmax", "argmin", "argsort", "all", "any", "count_nonzero")
 
-_functions = {name: nondiff(getattr(np, name), name) for name in NAMES}
+
+def _metadata(name: str):
+    fun = getattr(np, name)
+
+    def of_values(*args, **kwargs):
+        args = [np.empty(shape_of(a), dtype=a.dtype) if isinstance(a, Box) else a for a in args]
+        return fun(*args, **kwargs)
+
+    of_values.__name__ = name
+    of_values.__doc__ = f"NumPy's {name}, of a value's shape or dtype (one member's, under vmap)."
+    of_values.__wrapped__ = fun
+    of_values.nondifferentiable = True
+    return of_values
+
+
+def _along_axis(name: str):
+    prim = nondiff(getattr(np, name), name)
+    # argmax/argmin/argsort flatten for axis=None; all/any/count_nonzero reduce every axis.
+    flatten = name.startswith("arg")
+    prim.defbatch(along_axis(prim, 1, flatten_none=flatten))
+    return prim
+
+
+_functions = {name: _metadata(name) for name in METADATA}
+_functions.update({name: nondiff(getattr(np, name), name) for name in NAMES})
+_functions.update({name: _along_axis(name) for name in ALONG_AXIS})
 globals().update(_functions)
 
-__all__ = list(NAMES)
+__all__ = [*METADATA, *NAMES, *ALONG_AXIS]

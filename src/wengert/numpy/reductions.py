@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 
+from .._core import patterns
+from .._core.batching import reduction
 from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, inexact_dtype, shape_of
@@ -94,6 +96,8 @@ class _Reduction(Primitive):
         self.np_fun = np_fun
         self.positional = positional
         self.join = join
+        self.defbatch(reduction(self))  # the member's axes, one further along
+        self.defpattern(patterns.reduction)
 
     def __call__(self, a, *args, **kwargs):
         if args:

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._core import patterns
+from .._core.batching import batch_axes, batch_axis, batch_size, spread
 from .._core.box import Box, getval
+from .._core.define import linear
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of, zeros_like
-from ._define import linear
+
+
+def _first(args) -> tuple:
+    """The argument that holds the data of a shape function (the others are static)."""
+    return (0,)
+
+
+def _rest(args) -> range:
+    """The arguments that hold the data of a join (after the axis)."""
+    return range(1, len(args))
 
 
 def _reshape_back(g, ans, x, *args, **kwargs):
@@ -26,6 +38,20 @@ def _reshape_vjp(g, ans, x, shape, order="C"):
 reshape = linear(_reshape_impl, _reshape_vjp, "reshape")
 
 
+def _reshape_batch(batched, x, shape, order="C"):
+    size = shape_of(x)[0]
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if order != "F":
+        return reshape(x, (size, *shape))
+    # Fortran order: with the batch as the slowest (last) axis each member stays whole.
+    moved = reshape(moveaxis(x, 0, -1), (*shape, size), order="F")
+    return moveaxis(moved, -1, 0)
+
+
+reshape.defbatch(_reshape_batch)
+reshape.defpattern(patterns.moves(reshape, _first))
+
+
 def _ravel_impl(x, order="C"):
     return np.ravel(x, order=order)
 
@@ -33,6 +59,8 @@ def _ravel_impl(x, order="C"):
 ravel = linear(
     _ravel_impl, lambda g, ans, x, order="C": reshape(g, shape_of(x), order=order), "ravel"
 )
+ravel.defbatch(lambda batched, x, order="C": _reshape_batch(batched, x, (-1,), order))
+ravel.defpattern(patterns.moves(ravel, _first))
 
 
 def _transpose_impl(x, axes=None):
@@ -46,6 +74,17 @@ def _transpose_vjp(g, ans, x, axes=None):
 
 
 transpose = linear(_transpose_impl, _transpose_vjp, "transpose")
+
+
+def _transpose_batch(batched, x, axes=None):
+    ndim = len(shape_of(x)) - 1
+    if axes is None:
+        return transpose(x, (0, *range(ndim, 0, -1)))
+    return transpose(x, (0, *[batch_axis(int(a), ndim) for a in axes]))
+
+
+transpose.defbatch(_transpose_batch)
+transpose.defpattern(patterns.moves(transpose, _first))
 permute_dims = transpose
 
 moveaxis = linear(
@@ -53,10 +92,31 @@ moveaxis = linear(
     lambda g, ans, x, source, destination: moveaxis(g, destination, source),
     "moveaxis",
 )
+moveaxis.defbatch(
+    lambda batched, x, source, destination: moveaxis(
+        x, batch_axes(source, len(shape_of(x)) - 1), batch_axes(destination, len(shape_of(x)) - 1)
+    )
+)
+moveaxis.defpattern(patterns.moves(moveaxis, _first))
 swapaxes = linear(
     np.swapaxes, lambda g, ans, x, axis1, axis2: swapaxes(g, axis1, axis2), "swapaxes"
 )
+swapaxes.defbatch(
+    lambda batched, x, axis1, axis2: swapaxes(
+        x, batch_axis(axis1, len(shape_of(x)) - 1), batch_axis(axis2, len(shape_of(x)) - 1)
+    )
+)
+swapaxes.defpattern(patterns.moves(swapaxes, _first))
 expand_dims = linear(np.expand_dims, _reshape_back, "expand_dims")
+
+
+def _expand_dims_batch(batched, x, axis):
+    count = 1 if isinstance(axis, (int, np.integer)) else len(axis)
+    return expand_dims(x, batch_axes(axis, len(shape_of(x)) - 1 + count))
+
+
+expand_dims.defbatch(_expand_dims_batch)
+expand_dims.defpattern(patterns.moves(expand_dims, _first))
 
 
 def _squeeze_impl(x, axis=None):
@@ -64,6 +124,17 @@ def _squeeze_impl(x, axis=None):
 
 
 squeeze = linear(_squeeze_impl, _reshape_back, "squeeze")
+
+
+def _squeeze_batch(batched, x, axis=None):
+    shape = shape_of(x)[1:]
+    if axis is None:
+        return squeeze(x, tuple(i + 1 for i, n in enumerate(shape) if n == 1))
+    return squeeze(x, batch_axes(axis, len(shape)))
+
+
+squeeze.defbatch(_squeeze_batch)
+squeeze.defpattern(patterns.moves(squeeze, _first))
 
 
 def _concatenate_impl(axis, *arrays):
@@ -105,6 +176,18 @@ def _join_jvp(join: Primitive):
 _concatenate.defjvp_all(_join_jvp(_concatenate))
 
 
+def _concatenate_batch(batched, axis, *arrays):
+    size = batch_size(arrays, batched[1:])
+    arrays = spread(arrays, batched[1:], size)
+    if axis is None:
+        return _concatenate(1, *[reshape(a, (size, -1)) for a in arrays])
+    return _concatenate(batch_axis(axis, len(shape_of(arrays[0])) - 1), *arrays)
+
+
+_concatenate.defbatch(_concatenate_batch)
+_concatenate.defpattern(patterns.moves(_concatenate, _rest))
+
+
 def concatenate(arrays, axis=0):
     """Join arrays along an existing axis (`axis=None` flattens them first)."""
     return _concatenate(axis, *arrays)
@@ -122,6 +205,16 @@ def _stack_vjp(g, ans, argnums, axis, *arrays):
 _stack = Primitive(_stack_impl, "stack")
 _stack.defvjp_all(_stack_vjp)
 _stack.defjvp_all(_join_jvp(_stack))
+
+
+def _stack_batch(batched, axis, *arrays):
+    size = batch_size(arrays, batched[1:])
+    arrays = spread(arrays, batched[1:], size)
+    return _stack(batch_axis(axis, len(shape_of(arrays[0]))), *arrays)
+
+
+_stack.defbatch(_stack_batch)
+_stack.defpattern(patterns.moves(_stack, _rest))
 
 
 def stack(arrays, axis=0):
@@ -200,6 +293,7 @@ def _astype_impl(x, dtype):
 _astype = Primitive(_astype_impl, "astype")
 _astype.defvjp(lambda g, ans, x, dtype: _astype(g, np.result_type(getval(x))))
 _astype.defjvp(lambda t, ans, x, dtype: _astype(t, dtype))
+_astype.elementwise = True
 
 
 def astype(x, dtype):

@@ -22,12 +22,13 @@ import numpy as np
 import scipy.special as sc
 
 from .. import numpy as wnp
+from .._core import define as _define
+from .._core.batching import along_axis
 from .._core.box import Box, getval
+from .._core.define import binary, elementwise, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
 from ..errors import MissingRuleError
-from ..numpy import _define
-from ..numpy._define import binary, elementwise, nondiff
 from ..numpy.reductions import expand_reduced
 
 _SQRT_PI = float(np.sqrt(np.pi))
@@ -104,7 +105,7 @@ digamma = elementwise(
 )
 psi = digamma
 
-polygamma = Primitive(_in_precision(sc.polygamma), "polygamma", broadcasts=True)
+polygamma = Primitive(_in_precision(sc.polygamma), "polygamma", broadcasts=True, elementwise=True)
 polygamma.defvjp(
     _no_derivative("polygamma", "n", "n is an integer order"),
     lambda g, ans, n, x: g * polygamma(n + 1, x),
@@ -159,13 +160,13 @@ def _gammainc_dx(a, x):
 
 _NO_A = "its derivative in the shape parameter has no closed form here"
 
-gammainc = Primitive(_in_precision(sc.gammainc), "gammainc", broadcasts=True)
+gammainc = Primitive(_in_precision(sc.gammainc), "gammainc", broadcasts=True, elementwise=True)
 gammainc.defvjp(_no_derivative("gammainc", "a", _NO_A), lambda g, ans, a, x: g * _gammainc_dx(a, x))
 gammainc.defjvp(
     _no_derivative("gammainc", "a", _NO_A),
     lambda t, ans, a, x: _define.zero_safe_multiply(t, _gammainc_dx(a, x)),
 )
-gammaincc = Primitive(_in_precision(sc.gammaincc), "gammaincc", broadcasts=True)
+gammaincc = Primitive(_in_precision(sc.gammaincc), "gammaincc", broadcasts=True, elementwise=True)
 gammaincc.defvjp(
     _no_derivative("gammaincc", "a", _NO_A), lambda g, ans, a, x: -g * _gammainc_dx(a, x)
 )
@@ -180,7 +181,7 @@ def _betainc_dx(a, b, x):
     return wnp.exp(xlogy(a - 1.0, x) + xlog1py(b - 1.0, -x) - _weak(betaln(a, b)))
 
 
-betainc = Primitive(_in_precision(sc.betainc), "betainc", broadcasts=True)
+betainc = Primitive(_in_precision(sc.betainc), "betainc", broadcasts=True, elementwise=True)
 betainc.defvjp(
     _no_derivative("betainc", "a", _NO_A),
     _no_derivative("betainc", "b", _NO_A),
@@ -199,7 +200,7 @@ def _stdtr_dt(df, t):
     return wnp.exp(_weak(log_norm) - 0.5 * (df + 1.0) * wnp.log1p(t * t / df))
 
 
-stdtr = Primitive(_in_precision(sc.stdtr), "stdtr", broadcasts=True)
+stdtr = Primitive(_in_precision(sc.stdtr), "stdtr", broadcasts=True, elementwise=True)
 stdtr.defvjp(_no_derivative("stdtr", "df", _NO_A), lambda g, ans, df, t: g * _stdtr_dt(df, t))
 stdtr.defjvp(
     _no_derivative("stdtr", "df", _NO_A),
@@ -313,7 +314,7 @@ y1 = elementwise(_in_precision(sc.y1), lambda ans, x: y0(x) - ans / x, "y1", sin
 
 def _bessel(fun, name: str, deriv: Callable) -> Primitive:
     """A Bessel function of real order v, differentiable in x by ``deriv(v, x)``."""
-    prim = Primitive(fun, name, broadcasts=True)
+    prim = Primitive(fun, name, broadcasts=True, elementwise=True)
     refuse = _no_derivative(name, "v", "the order is not a differentiation variable here")
     prim.defvjp(refuse, lambda g, ans, v, x: g * deriv(v, x))
     prim.defjvp(refuse, lambda t, ans, v, x: _define.zero_safe_multiply(t, deriv(v, x)))
@@ -384,6 +385,7 @@ def _logsumexp_jvp(tangents, ans, a, b, axis=None, keepdims=False):
 
 
 _logsumexp = Primitive(_logsumexp_impl, "logsumexp")
+_logsumexp.defbatch(along_axis(_logsumexp, 1))
 _logsumexp.defvjp_all(_logsumexp_vjp)
 _logsumexp.defjvp_all(_logsumexp_jvp)
 
@@ -422,6 +424,7 @@ def _softmax_impl(x, axis=None):
 
 
 softmax = Primitive(_softmax_impl, "softmax")
+softmax.defbatch(along_axis(softmax, 1))
 softmax.defvjp(lambda g, ans, x, axis=None: ans * (g - wnp.sum(g * ans, axis=axis, keepdims=True)))
 softmax.defjvp(lambda t, ans, x, axis=None: ans * (t - wnp.sum(t * ans, axis=axis, keepdims=True)))
 
@@ -431,6 +434,7 @@ def _log_softmax_impl(x, axis=None):
 
 
 log_softmax = Primitive(_log_softmax_impl, "log_softmax")
+log_softmax.defbatch(along_axis(log_softmax, 1))
 log_softmax.defvjp(
     lambda g, ans, x, axis=None: g - wnp.exp(ans) * wnp.sum(g, axis=axis, keepdims=True)
 )

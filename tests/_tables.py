@@ -1,0 +1,69 @@
+"""The rows of the per-module derivative tables (``CASES``) of tests/numpy and tests/scipy,
+collected for the tests that check one property of every primitive (dtypes, vmap).
+
+Test modules load this file by path (the tests are not a package).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as onp
+import pytest
+
+HERE = Path(__file__).resolve().parent
+TABLE_DIRS = ("numpy", "scipy")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    name: str
+    fun: object
+    gens: tuple
+    order: int
+    module: object
+    seed: int
+
+
+def load_tables(prefix: str) -> tuple[list[Case], list[str]]:
+    """Every row of every ``CASES`` table in the primitive test modules (their modules
+    loaded under `prefix`), and the table modules skipped for a missing dependency."""
+    cases, skipped = [], []
+    for sub in TABLE_DIRS:
+        for path in sorted((HERE / sub).glob("test_*.py")):
+            spec = importlib.util.spec_from_file_location(f"{prefix}.{sub}.{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+            except pytest.skip.Exception:  # an optional dependency is missing
+                skipped.append(f"{sub}/{path.stem}")
+                continue
+            for i, row in enumerate(getattr(module, "CASES", ())):
+                name, fun, gens = row[:3]
+                order = row[3] if len(row) > 3 else 2
+                key = f"{sub}/{path.stem}:{name}-{i}"
+                cases.append(
+                    Case(key, name, fun, tuple(gens), order, module, zlib.crc32(key.encode()))
+                )
+    return cases, skipped
+
+
+def generate(case: Case, offset: int = 0) -> list:
+    """The case's arguments, the same on every call for one `offset` (the table's
+    generators reseeded; another offset gives another draw from the same domain)."""
+    for attr, value in vars(case.module).items():
+        if isinstance(value, onp.random.Generator):
+            setattr(case.module, attr, onp.random.default_rng(case.seed + offset))
+    return [g() for g in case.gens]
+
+
+def is_inexact(x) -> bool:
+    """Whether a leaf is a floating or complex number or array (a differentiated input)."""
+    if type(x) in (float, complex):
+        return True
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and dtype.kind in "fc"
