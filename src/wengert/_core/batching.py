@@ -20,7 +20,7 @@ returns the result with the batch on axis 0. The rule is found in this order:
 
 The builders below (`broadcasting`, `along_axis`, `reduction`, `loop`) and the axis helpers
 make most rules one line. The engine calls NumPy-like functions through `box.ops`, which
-`wengert.numpy` fills, so it imports nothing of wengert.numpy itself.
+the differentiable NumPy namespace fills, so it imports nothing of that namespace itself.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class BatchBox(Box):
     def __bool__(self) -> bool:
         raise TracedConversionError(
             "the truth value of a batch of values is ambiguous: each member may differ. "
-            "Branch with wengert.numpy.where (or outside vmap) instead."
+            "Branch with wg.numpy.where (or outside vmap) instead."
         )
 
     def __int__(self) -> int:
@@ -224,7 +224,8 @@ def vmap(
     0, 0))(params, X, y)`` gives per-example gradients.
 
     >>> import numpy as np
-    >>> import wengert.numpy as wnp
+    >>> import wengert as wg
+    >>> wnp = wg.numpy
     >>> vmap(lambda v: wnp.dot(v, v))(np.arange(6.0).reshape(3, 2))
     array([ 1., 13., 41.])
     >>> vmap(lambda a, b: a * b, in_axes=(0, None), out_axes=1)(np.ones((2, 3)), 2.0)

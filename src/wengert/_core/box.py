@@ -1,7 +1,7 @@
 """Traced values: a box wraps a primal value and the trace that follows it.
 
 Boxes behave like NumPy arrays: Python operators, common methods and NumPy's dispatch
-protocols all route to the differentiable functions of `wengert.numpy`, which fills the
+protocols all route to the differentiable functions of ``wg.numpy``, which fills the
 `ops` namespace and the `numpy_dispatch` table at import. The engine itself needs none
 of them.
 """
@@ -15,13 +15,13 @@ import numpy as np
 
 from ..errors import InPlaceWriteError, TracedConversionError, UnsupportedFunctionError
 
-# Filled by wengert.numpy: the differentiable functions behind operators and methods.
+# Filled by wg.numpy: the differentiable functions behind operators and methods.
 ops = SimpleNamespace()
 # Arithmetic operators call the engine's `bind` directly (set by primitive.py): their
 # `self` is a box already, so the scan for boxes in Primitive.__call__ can be skipped.
 _bind = None
 _NO_KWARGS: dict = {}
-# Filled by wengert.numpy: NumPy function or ufunc -> wengert function of the same meaning.
+# Filled by wg.numpy: NumPy function or ufunc -> wengert function of the same meaning.
 numpy_dispatch: dict[Any, Any] = {}
 
 
@@ -77,8 +77,8 @@ class Box:
     def __float__(self) -> float:
         raise TracedConversionError(
             "float() of a traced value would silently drop its derivative. This happens "
-            "with math.* functions (use wengert.numpy ones) and with writing a traced value "
-            "into a NumPy array, a[i] = x (build arrays with wengert.numpy.stack or "
+            "with math.* functions (use wg.numpy ones) and with writing a traced value "
+            "into a NumPy array, a[i] = x (build arrays with wg.numpy.stack or "
             "index_update instead). Wrap it in wengert.stop_gradient(...) if the derivative "
             "through it is meant to be zero."
         )
@@ -116,16 +116,16 @@ class Box:
             f"a traced value of shape {self.shape} was converted to a plain NumPy array, "
             "which would drop its derivative. This happens with np.asarray/np.array of "
             "traced values, writing one into a NumPy array (a[i] = x), or a function that "
-            "wengert does not cover. Use wengert.numpy (wengert.numpy.array/stack for "
-            "building arrays, wengert.numpy.index_update for writes)."
+            "wengert does not cover. Use wg.numpy (wg.numpy.array/stack for "
+            "building arrays, wg.numpy.index_update for writes)."
         )
 
     def __setitem__(self, index, value) -> None:
         raise InPlaceWriteError(
             "in-place write into a traced array (x[...] = v) is not differentiable "
             "because it overwrites a value the derivative may still need. Build a new "
-            "array instead: wengert.numpy.index_update(x, index, v) (or index_add), "
-            "wengert.numpy.where, or concatenate/stack."
+            "array instead: wg.numpy.index_update(x, index, v) (or index_add), "
+            "wg.numpy.where, or concatenate/stack."
         )
 
     # --- NumPy dispatch protocols ---------------------------------------------------
@@ -236,7 +236,7 @@ class Box:
 
     # --- array methods ---------------------------------------------------------------
     # Every public attribute of numpy.ndarray is here: methods that compute route to
-    # wengert.numpy, those without derivative (integer or boolean results) open the box,
+    # wg.numpy, those without derivative (integer or boolean results) open the box,
     # those that write in place raise InPlaceWriteError, and those that would hand the
     # value out without its derivative (bytes, buffers, files, Python lists) raise
     # TracedConversionError.
@@ -436,30 +436,30 @@ class Box:
 
     # In-place writes.
     def sort(self, axis=-1, kind=None, order=None, **kwargs):
-        raise _in_place("sort", "wengert.numpy.sort(x) (or numpy.sort(x)) and keep the result")
+        raise _in_place("sort", "wg.numpy.sort(x) (or numpy.sort(x)) and keep the result")
 
     def partition(self, kth, axis=-1, kind="introselect", order=None):
-        raise _in_place("partition", "wengert.numpy.partition(x, kth) and keep the result")
+        raise _in_place("partition", "wg.numpy.partition(x, kth) and keep the result")
 
     def fill(self, value):
-        raise _in_place("fill", "wengert.numpy.full_like(x, value)")
+        raise _in_place("fill", "wg.numpy.full_like(x, value)")
 
     def put(self, indices, values, mode="raise"):
-        raise _in_place("put", "wengert.numpy.index_update(x.ravel(), indices, values)")
+        raise _in_place("put", "wg.numpy.index_update(x.ravel(), indices, values)")
 
     def itemset(self, *args):  # NumPy 1.x
-        raise _in_place("itemset", "wengert.numpy.index_update(x, index, value)")
+        raise _in_place("itemset", "wg.numpy.index_update(x, index, value)")
 
     def resize(self, *new_shape, refcheck=True):
-        raise _in_place("resize", "wengert.numpy.resize(x, shape) or x.reshape(shape)")
+        raise _in_place("resize", "wg.numpy.resize(x, shape) or x.reshape(shape)")
 
     def setfield(self, val, dtype, offset=0):
-        raise _in_place("setfield", "wengert.numpy.where or index_update to build a new array")
+        raise _in_place("setfield", "wg.numpy.where or index_update to build a new array")
 
     def setflags(self, write=None, align=None, uic=None):
         if not write and align is None and uic is None:
             return None  # traced values are read-only already
-        raise _in_place("setflags", "a new array built with wengert.numpy")
+        raise _in_place("setflags", "a new array built with wg.numpy")
 
     # Conversions that would drop the derivative.
     def tobytes(self, order="C"):
@@ -513,7 +513,7 @@ def _in_place(name: str, way_out: str) -> InPlaceWriteError:
 def _dropped(what: str) -> TracedConversionError:
     return TracedConversionError(
         f"{what} of a traced value hands out its bytes without the derivative; keep it "
-        "an array (wengert.numpy functions), or use wengert.stop_gradient(x) if no "
+        "an array (wg.numpy functions), or use wengert.stop_gradient(x) if no "
         "derivative is needed through it."
     )
 
@@ -526,7 +526,7 @@ def _no_out(out, name: str) -> None:
 def _unsupported(name: str):
     raise UnsupportedFunctionError(
         f"{name} met a traced value, but wengert has no derivative rule for it. Use a "
-        "function that wengert.numpy provides, define it with wengert.primitive(...) and "
+        "function that wg.numpy provides, define it with wengert.primitive(...) and "
         "its rules, or wrap its inputs in wengert.stop_gradient(...) if no derivative is "
         "needed through it."
     )
