@@ -7,40 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from ._core.box import Box, getval
+from ._core.box import getval
 from ._core.define import stop_gradient as _stop_gradient
 from ._core.forward import ForwardTrace
-from ._core.reverse import ReverseTrace, backward
+from ._core.reverse import backward
 from ._core.tree import tree_flatten, tree_map, tree_unflatten
 from ._core.vspace import is_complex, ones_like, shape_of, zeros_like
 from ._validate import Stamps, check_derivative
 from .argnums import argnums_partial
-from .errors import EscapedTracerError, NonScalarOutputError
+from .errors import NonScalarOutputError
+from .tracing import Recording, check_inexact, record, run, strip
 
 __all__ = ["elementwise_grad", "grad", "jvp", "stop_gradient", "value_and_grad", "vjp"]
-
-
-def _check_inexact(leaves: Sequence, what: str) -> None:
-    for i, leaf in enumerate(leaves):
-        value = getval(leaf)
-        if isinstance(value, (float, complex)):
-            continue
-        dtype = getattr(value, "dtype", None)
-        if dtype is None and isinstance(value, (bool, int, np.generic)):
-            dtype = np.result_type(value)
-        if dtype is None or not isinstance(dtype, np.dtype):
-            raise TypeError(
-                f"{what} needs floating-point (or complex) inputs, but input leaf {i} is of "
-                f"type {type(value).__name__} ({value!r:.40}), which has no derivative. Leave it "
-                "out of argnums, or pass it to the function another way (a closure, "
-                "functools.partial)."
-            )
-        if not np.issubdtype(dtype, np.inexact):
-            raise TypeError(
-                f"{what} needs floating-point (or complex) inputs, but input leaf {i} has "
-                f"dtype {dtype}, which has no derivative. Pass numbers as floats (e.g. 3.0 "
-                "or x.astype(float)), or leave it out of argnums."
-            )
 
 
 def _in_dtype_of(derivative: Any, primal: Any) -> Any:
@@ -56,54 +34,6 @@ def _in_dtype_of(derivative: Any, primal: Any) -> Any:
     ):
         return derivative.astype(dtype)
     return derivative
-
-
-def _read_out(leaves: list, trace) -> tuple[list, list]:
-    """Split output leaves into primal values and the boxes of `trace` (None if constant)."""
-    values, boxes = [], []
-    for leaf in leaves:
-        if isinstance(leaf, Box):
-            if leaf._trace is trace:
-                values.append(leaf.value)
-                boxes.append(leaf)
-                continue
-            if not leaf._trace.alive:
-                raise EscapedTracerError(
-                    f"the function returned a value traced by {leaf._trace!r}, a "
-                    "transformation that has already finished; return values computed "
-                    "inside this call instead."
-                )
-        values.append(leaf)
-        boxes.append(None)
-    return values, boxes
-
-
-def _strip(tree: Any, trace) -> Any:
-    """Open this trace's boxes in an auxiliary output, which is not differentiated."""
-    return tree_map(lambda x: x.value if isinstance(x, Box) and x._trace is trace else x, tree)
-
-
-def _split_aux(out: Any, has_aux: bool, name: str) -> tuple[Any, Any]:
-    if not has_aux:
-        return out, None
-    if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        raise TypeError(
-            f"{name} with has_aux=True needs the function to return a pair (output, aux); "
-            f"it returned {type(out).__name__}."
-        )
-    return out[0], out[1]
-
-
-def _run_traced(trace, fun: Callable, in_def, boxes: list, has_aux: bool, name: str):
-    """Call `fun` on the input boxes, end the trace, and read the outputs out of it."""
-    try:
-        out = fun(*tree_unflatten(in_def, boxes))
-    finally:
-        trace.alive = False
-    out, aux = _split_aux(out, has_aux, name)
-    out_leaves, out_def = tree_flatten(out)
-    out_values, out_boxes = _read_out(out_leaves, trace)
-    return out_values, out_boxes, out_def, aux
 
 
 class Pullback:
@@ -122,13 +52,13 @@ class Pullback:
         "_stamps",
     )
 
-    def __init__(self, in_nodes, in_values, in_def, out_boxes, out_values, out_def):
-        self._in_nodes = in_nodes
-        self._in_values = in_values
-        self._in_def = in_def
-        self._out_boxes = out_boxes
-        self._out_values = out_values
-        self._out_def = out_def
+    def __init__(self, recording: Recording):
+        self._in_nodes = recording.in_nodes
+        self._in_values = recording.in_values
+        self._in_def = recording.in_def
+        self._out_boxes = recording.out_boxes
+        self._out_values = recording.out_values
+        self._out_def = recording.out_def
         self._stamps: Stamps | None = None
 
     def stamp(self, aux: Any = None) -> None:
@@ -188,16 +118,11 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
 def _vjp(fun: Callable, primals: tuple, has_aux: bool, name: str = "vjp") -> tuple:
     """`vjp` for callers that use the pullback at once (nothing can change in between)."""
-    leaves, in_def = tree_flatten(primals)
-    _check_inexact(leaves, name)
-    trace = ReverseTrace()
-    boxes = [trace.new_input(x) for x in leaves]
-    out_values, out_boxes, out_def, aux = _run_traced(trace, fun, in_def, boxes, has_aux, "vjp")
-    pullback = Pullback([b.node for b in boxes], leaves, in_def, out_boxes, out_values, out_def)
-    primal_out = tree_unflatten(out_def, out_values)
+    recording = record(fun, primals, has_aux, name)
+    pullback = Pullback(recording)
     if has_aux:
-        return primal_out, pullback, _strip(aux, trace)
-    return primal_out, pullback
+        return recording.output, pullback, recording.aux
+    return recording.output, pullback
 
 
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False) -> tuple:
@@ -220,7 +145,7 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
     t_leaves, t_def = tree_flatten(tuple(tangents))
     if p_def != t_def:
         raise ValueError(f"jvp: primals have structure {p_def} but tangents have {t_def}.")
-    _check_inexact(p_leaves, "jvp")
+    check_inexact(p_leaves, "jvp")
     for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         check_derivative(t, p, f"tangent (leaf {i})", "jvp", "was given")
         if is_complex(t) and not is_complex(p):
@@ -231,12 +156,12 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
     t_leaves = [_in_dtype_of(t, p) for t, p in zip(t_leaves, p_leaves)]
     trace = ForwardTrace()
     boxes = [trace.new_input(p, t) for p, t in zip(p_leaves, t_leaves)]
-    out_values, out_boxes, out_def, aux = _run_traced(trace, fun, p_def, boxes, has_aux, "jvp")
+    out_values, out_boxes, out_def, aux = run(trace, fun, p_def, boxes, has_aux, "jvp")
     out_tangents = [
         zeros_like(v) if b is None else b.tangent for v, b in zip(out_values, out_boxes)
     ]
     result = tree_unflatten(out_def, out_values), tree_unflatten(out_def, out_tangents)
-    return (*result, _strip(aux, trace)) if has_aux else result
+    return (*result, strip(aux, trace)) if has_aux else result
 
 
 def value_and_grad(

@@ -24,16 +24,9 @@ from ._core.reverse import Node, apply_jvp, toposort
 from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ._core.vspace import inexact_dtype, ones_like, shape_of, zeros_like
 from ._validate import Stamps
-from .api import (
-    _check_inexact,
-    _read_out,
-    _split_aux,
-    _strip,
-    grad,
-    jvp,
-    vjp,
-)
+from .api import grad, jvp, vjp
 from .argnums import argnums_partial, is_single
+from .tracing import Recording, check_inexact, record
 
 __all__ = [
     "derivative",
@@ -134,7 +127,7 @@ def _forward(
 ) -> tuple:
     """(output, Jacobian, aux) by forward mode: all input directions in one batch."""
     in_leaves, in_def = tree_flatten(tree)
-    _check_inexact(in_leaves, name)
+    check_inexact(in_leaves, name)
     _check_complex(in_leaves, holomorphic, name, "input")
     sizes = _sizes(in_leaves)
     total = sum(sizes)
@@ -454,17 +447,20 @@ class LinearizedJVP:
 
     __slots__ = ("_fallback", "_in_def", "_in_nodes", "_in_values", "_order", "_out", "_stamps")
 
-    def __init__(self, in_nodes, in_values, in_def, out_boxes, out_values, out_def, fallback):
-        self._in_nodes = in_nodes
-        self._in_values = in_values
-        self._in_def = in_def
-        self._out = (out_boxes, out_values, out_def)
-        self._fallback = fallback
-        named = [(f"input leaf {i}", v) for i, v in enumerate(in_values)]
-        named += [(f"output leaf {i}", v) for i, v in enumerate(out_values)]
+    def __init__(self, recording: Recording, fun: Callable):
+        self._in_nodes = recording.in_nodes
+        self._in_values = recording.in_values
+        self._in_def = recording.in_def
+        self._out = (recording.out_boxes, recording.out_values, recording.out_def)
+        named = [(f"input leaf {i}", v) for i, v in enumerate(recording.in_values)]
+        named += [(f"output leaf {i}", v) for i, v in enumerate(recording.out_values)]
         self._stamps = Stamps(named)
-        roots = [b.node for b in out_boxes if b is not None]
+        roots = [b.node for b in recording.out_boxes if b is not None]
         self._order = [n for n in reversed(toposort(roots)) if n.primitive is not None]
+        # A primitive without forward rule: evaluate `fun` again with forward mode instead.
+        self._fallback = None
+        if not all(_has_forward_rules(n) for n in self._order):
+            self._fallback = (fun, tree_unflatten(recording.in_def, recording.in_values))
 
     def _leaves(self, tangents: tuple, batch: int | None) -> list:
         leaves, treedef = tree_flatten(tuple(tangents))
@@ -549,28 +545,11 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     >>> out, jvp_fun(2.0)
     (0.0, 2.0)
     """
-    leaves, in_def = tree_flatten(primals)
-    _check_inexact(leaves, "linearize")
-    from ._core.reverse import ReverseTrace
-
-    trace = ReverseTrace()
-    try:
-        boxes = [trace.new_input(x) for x in leaves]
-        out = fun(*tree_unflatten(in_def, boxes))
-    finally:
-        trace.alive = False
-    out, aux = _split_aux(out, has_aux, "linearize")
-    out_leaves, out_def = tree_flatten(out)
-    out_values, out_boxes = _read_out(out_leaves, trace)
-    linear = LinearizedJVP(
-        [b.node for b in boxes], leaves, in_def, out_boxes, out_values, out_def, None
-    )
-    if not all(_has_forward_rules(n) for n in linear._order):
-        linear._fallback = (fun, primals)
-    primal_out = tree_unflatten(out_def, out_values)
+    recording = record(fun, primals, has_aux, "linearize")
+    linear = LinearizedJVP(recording, fun)
     if has_aux:
-        return primal_out, linear, _strip(aux, trace)
-    return primal_out, linear
+        return recording.output, linear, recording.aux
+    return recording.output, linear
 
 
 # --- flat vectors ------------------------------------------------------------------------------

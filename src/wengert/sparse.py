@@ -28,13 +28,14 @@ import numpy as np
 from ._core.batching import BatchTrace
 from ._core.box import Box, getval
 from ._core.patterns import TABLE_LIMIT, empty, entries, pattern_rule_of
-from ._core.reverse import Node, ReverseTrace, materialize, toposort
-from ._core.tree import tree_flatten, tree_unflatten
+from ._core.reverse import Node, materialize, toposort
+from ._core.tree import tree_flatten
 from ._core.vspace import shape_of
 from ._validate import fingerprint
-from .api import Pullback, _check_inexact, grad
+from .api import Pullback, grad
 from .argnums import normalize_argnums
 from .jacobians import _setup, ravel_tree
+from .tracing import Recording, record
 
 __all__ = [
     "SparseHessian",
@@ -59,19 +60,19 @@ def _sp():
     return sp
 
 
-def _node_patterns(out_leaves: list, trace, in_nodes: list[Node], n: int) -> list:
-    """The patterns of the output leaves of a recorded evaluation with inputs `in_nodes`."""
+def _node_patterns(recording: Recording, n: int) -> list:
+    """The patterns of the output leaves of a recorded evaluation (n input entries)."""
     sp = _sp()
     patterns: dict[Node, Any] = {}
     offset = 0
-    for node in in_nodes:
-        size = entries(node.ans)
+    for node, value in zip(recording.in_nodes, recording.in_values):
+        size = entries(value)
         patterns[node] = sp.csr_matrix(
             (np.ones(size, dtype=bool), (np.arange(size), offset + np.arange(size))),
             shape=(size, n),
         )
         offset += size
-    outputs = [x.node for x in out_leaves if isinstance(x, Box) and x._trace is trace]
+    outputs = [box.node for box in recording.out_boxes if box is not None]
     for node in reversed(toposort(outputs)):
         if node.primitive is None:
             continue
@@ -80,8 +81,8 @@ def _node_patterns(out_leaves: list, trace, in_nodes: list[Node], n: int) -> lis
         rule = pattern_rule_of(node.primitive)
         patterns[node] = rule(node.args, node.kwargs, traced, node.ans, n)
     return [
-        patterns[x.node] if isinstance(x, Box) and x._trace is trace else empty(entries(x), n)
-        for x in out_leaves
+        empty(entries(value), n) if box is None else patterns[box.node]
+        for box, value in zip(recording.out_boxes, recording.out_values)
     ]
 
 
@@ -104,17 +105,9 @@ def jacobian_sparsity(
     """
     sp = _sp()
     tree, f = _flat_setup(fun, argnums, args, kwargs, "jacobian_sparsity")
-    in_leaves, in_def = tree_flatten(tree)
-    _check_inexact(in_leaves, "jacobian_sparsity")
-    n = sum(entries(x) for x in in_leaves)
-    trace = ReverseTrace()
-    try:
-        boxes = [trace.new_input(x) for x in in_leaves]
-        out = f(tree_unflatten(in_def, boxes))
-    finally:
-        trace.alive = False
-    out_leaves = tree_flatten(out)[0]
-    rows = _node_patterns(out_leaves, trace, [b.node for b in boxes], n)
+    recording = record(lambda tree: f(tree), (tree,), name="jacobian_sparsity")
+    n = sum(entries(x) for x in recording.in_values)
+    rows = _node_patterns(recording, n)
     if not rows:
         return empty(0, n)
     return sp.vstack(rows).tocsr().astype(bool)
@@ -218,23 +211,15 @@ class _Recorded:
     pushed forward or pulled back through it without evaluating the map again."""
 
     def __init__(self, f: Callable, x) -> None:
-        trace = ReverseTrace()
-        try:
-            box = trace.new_input(x)
-            out = f(box)
-        finally:
-            trace.alive = False
-        self.trace, self.x, self.in_node = trace, x, box.node
-        self.out_box = out if isinstance(out, Box) and out._trace is trace else None
-        self.out = out.value if self.out_box is not None else out
+        self.recording = recording = record(f, (x,), name="sparse_jacobian")
+        (self.in_node,), (self.out_box,) = recording.in_nodes, recording.out_boxes
+        self.x, self.out, self.f = x, recording.out_values[0], f
         roots = [self.out_box.node] if self.out_box is not None else []
         self.order = [node for node in reversed(toposort(roots)) if node.primitive is not None]
-        self.f = f
 
     def pattern(self):
         """The Jacobian's sparsity pattern, from the graph."""
-        out = self.out if self.out_box is None else self.out_box
-        (rows,) = _node_patterns([out], self.trace, [self.in_node], entries(self.x))
+        (rows,) = _node_patterns(self.recording, entries(self.x))
         return rows.tocsr().astype(bool)
 
     def fingerprint(self) -> tuple:
@@ -255,26 +240,16 @@ class _Recorded:
             parts.append((id(node.primitive), parents, tuple(node.argnums), statics, kwargs))
         return tuple(parts)
 
-    def _tree_defs(self):
-        return tree_flatten((self.x,))[1], tree_flatten(self.out)[1]
-
     def push_forward(self, seeds) -> Any:
         """The JVPs along each row of `seeds`, as rows of one array."""
         from .jacobians import LinearizedJVP
 
-        in_def, out_def = self._tree_defs()
-        linear = LinearizedJVP(
-            [self.in_node], [self.x], in_def, [self.out_box], [self.out], out_def, None
-        )
-        if not all(_has_forward_rules(node) for node in linear._order):
-            linear._fallback = (self.f, (self.x,))
-        return linear.batched(seeds)
+        return LinearizedJVP(self.recording, self.f).batched(seeds)
 
     def pull_back(self, colors: np.ndarray, count: int) -> Any:
         """The VJPs along one direction per colour of the output entries, as rows."""
         _check_rows(colors.size, entries(self.out))
-        in_def, out_def = self._tree_defs()
-        pullback = Pullback([self.in_node], [self.x], in_def, [self.out_box], [self.out], out_def)
+        pullback = Pullback(self.recording)
         seeds = _seeds(colors, count, getval(self.out))
         trace = BatchTrace(count)
         try:
