@@ -770,3 +770,84 @@ def test_degenerate_spectra_keep_float32():
         g = wg.grad(lambda a: la.eigvalsh(a)[0])(a)
     assert g.dtype == onp.float32
     assert wg.grad(lambda a: wnp.sum(la.eigvalsh(a)[:2]))(a).dtype == onp.float32
+
+
+# --- batches (vmap): each member's masks, ranks and shapes -----------------------------------
+
+
+def _stacked_loop(f, *members):
+    """f of each member (a tuple of arguments), the results stacked."""
+    outs = [f(*m) for m in members]
+    leaves = [wg.tree_flatten(o)[0] for o in outs]
+    return [onp.stack([onp.asarray(x) for x in parts]) for parts in zip(*leaves)]
+
+
+def _assert_leaves_close(got, expected):
+    got = wg.tree_flatten(got)[0]
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert onp.shape(a) == onp.shape(b)
+        onp.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _members(*gens, count=3):
+    return [tuple(g() for g in gens) for _ in range(count)]
+
+
+def _stack_members(members):
+    return tuple(onp.stack(parts) for parts in zip(*members))
+
+
+@pytest.mark.parametrize(
+    "f, gens",
+    [
+        (lambda a: _sum_all(la.eigh(a)) + wnp.sum(la.eigh(a)[1] * C), (symmetric(3),)),
+        (
+            lambda a: wnp.sum(wnp.real(la.eig(a)[1]) * C) + wnp.sum(wnp.imag(la.eigvals(a))),
+            (dense(3, 3),),
+        ),
+        (lambda a: _sum_all(la.svd(a, full_matrices=False)), (dense(4, 3),)),
+        (lambda a: _sum_all(la.svd(a, full_matrices=False)), (dense(2, 4),)),
+        (lambda a: wnp.sum(la.svdvals(a) ** 3), (dense(3, 4),)),
+        (lambda x: la.norm(x, 3) + la.norm(x, -1) + la.norm(x, 0) * la.norm(x), (dense(4),)),
+    ],
+    ids=["eigh", "eig", "svd-tall", "svd-wide", "svdvals", "pnorm"],
+)
+def test_per_member_gradients_of_spectral_rules_read_each_members_masks(f, gens):
+    """The masks of the spectral rules (distinct pairs, nonzero singular values, pivots
+    of eigenvectors, nonzero entries) are each member's own, not the whole batch's."""
+    members = _members(*gens)
+    g = wg.grad(f)
+    _assert_leaves_close(wg.vmap(g)(*_stack_members(members)), _stacked_loop(g, *members))
+    h = lambda x, t: wg.jvp(f, (x,), (t,))[1]
+    tangents = [(m[0], gens[0]()) for m in members]
+    _assert_leaves_close(wg.vmap(h)(*_stack_members(tangents)), _stacked_loop(h, *tangents))
+
+
+def test_per_member_gradients_with_zero_entries_in_one_member():
+    x = onp.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0], [0.0, 0.0, 0.0]])
+    for ord_ in (3, 0.5, -1):
+        g = wg.grad(lambda x: la.norm(x, ord_))
+        with onp.errstate(divide="ignore"):
+            _assert_leaves_close(wg.vmap(g)(x), _stacked_loop(g, *[(m,) for m in x]))
+
+
+def test_per_member_gradients_at_repeated_eigenvalues_in_some_members():
+    q = onp.linalg.qr(R.standard_normal((3, 3)))[0]
+    a = onp.stack([onp.eye(3), symmetric(3)(), q @ A_REPEATED @ q.T])
+    for f in (
+        lambda a: wnp.sum(la.eigvalsh(a) ** 3),
+        lambda a: wnp.sum(la.svdvals(a) ** 2),
+        lambda a: wnp.sum(la.eigh(a)[0] * onp.arange(3.0)),  # tells equal values apart
+    ):
+        g = wg.grad(f)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Degenerate)
+            expected = _stacked_loop(g, *[(m,) for m in a])
+            _assert_leaves_close(wg.vmap(g)(a), expected)
+            h = wg.hessian(f)
+            _assert_leaves_close(wg.vmap(h)(a), _stacked_loop(h, *[(m,) for m in a]))
+    # One warning for the batch, when any member needs it.
+    with pytest.warns(Degenerate, match="tells equal values apart"):
+        wg.vmap(wg.grad(lambda a: la.eigvalsh(a)[0]))(a)
+    _no_warning(lambda a: wnp.sum(wg.vmap(la.eigvalsh)(a)[:, 0]), a[1:2])
