@@ -10,6 +10,7 @@ import pytest
 
 import wengert as wg
 import wengert.numpy as wnp
+from wengert._core.batching import loop_primitives
 from wengert._core.primitive import Primitive
 from wengert.numpy import linalg as la
 
@@ -851,3 +852,50 @@ def test_per_member_gradients_at_repeated_eigenvalues_in_some_members():
     with pytest.warns(Degenerate, match="tells equal values apart"):
         wg.vmap(wg.grad(lambda a: la.eigvalsh(a)[0]))(a)
     _no_warning(lambda a: wnp.sum(wg.vmap(la.eigvalsh)(a)[:, 0]), a[1:2])
+
+
+def test_lstsq_under_vmap_gives_each_member_its_rank_and_residuals():
+    full, deficient = dense(5, 3)(), onp.outer(R.standard_normal(5), R.standard_normal(3))
+    b = dense(3, 5)()
+    f = lambda a, b: la.lstsq(a, b)
+    traced = lambda a, b: wg.jvp(lambda a: f(a, b), (a,), (onp.zeros_like(a),))[0]
+    for a in (
+        onp.stack([full, 2 * full, full + 1.0]),
+        onp.stack([deficient, 2 * deficient] * 2)[:3],
+    ):
+        x, residuals, rank, s = wg.vmap(f)(a, b)
+        members = list(zip(a, b))
+        expected = _stacked_loop(traced, *members)
+        _assert_leaves_close((x, residuals, rank, s), expected)
+        onp.testing.assert_array_equal(rank, [onp.linalg.lstsq(*m)[2] for m in members])
+    with pytest.raises(ValueError, match="residuals have different shapes"):
+        wg.vmap(f)(onp.stack([full, deficient, full]), b)
+
+
+def test_lstsq_of_a_shared_matrix_solves_the_batch_as_columns():
+    a, b = dense(5, 3)(), dense(4, 5, 2)()
+    f = lambda a, b: la.lstsq(a, b)[0]
+    onp.testing.assert_allclose(
+        wg.vmap(f, in_axes=(None, 0))(a, b), onp.stack([f(a, m) for m in b]), rtol=1e-12
+    )
+    g = wg.grad(lambda a, b: wnp.sum(wg.vmap(f, in_axes=(None, 0))(a, b) ** 2), argnums=(0, 1))
+    expected = wg.grad(lambda a, b: sum(wnp.sum(f(a, m) ** 2) for m in b), argnums=(0, 1))
+    for got, want in zip(g(a, b), expected(a, b)):
+        onp.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert "lstsq" not in loop_primitives()
+
+
+def test_batched_lstsq_is_differentiable_through_its_rule():
+    """Gradients of a mapped lstsq run its rules on stacks of matrices."""
+    a, b = dense(3, 5, 3)(), dense(3, 5, 2)()
+    f = lambda a, b: la.lstsq(a, b)[0]
+    total = lambda a, b: wnp.sum(wg.vmap(f)(a, b) ** 2)
+    expected = wg.grad(lambda a, b: sum(wnp.sum(f(x, y) ** 2) for x, y in zip(a, b)), (0, 1))
+    for got, want in zip(wg.grad(total, (0, 1))(a, b), expected(a, b)):
+        onp.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    wg.check_grads(lambda a: wg.vmap(f)(a, b), modes=("fwd", "rev"), order=2)(a)
+
+
+def test_lstsq_of_a_stack_is_refused_outside_vmap():
+    with pytest.raises(la.LinAlgError, match="not a matrix"):
+        wg.grad(lambda a: wnp.sum(la.lstsq(a, onp.ones((2, 2)))[0]))(onp.ones((2, 2, 2)))

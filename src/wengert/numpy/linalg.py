@@ -422,7 +422,12 @@ def pinv(a, rcond=None, hermitian: bool = False, *, rtol=None):
 
 
 def _lstsq_impl(a, b, rcond):
-    return np.linalg.lstsq(a, b, rcond=rcond)[0]
+    if np.ndim(a) == 2:
+        return np.linalg.lstsq(a, b, rcond=rcond)[0]
+    # Stacks (from batching, with equal stack axes): NumPy's lstsq takes one matrix.
+    lead = np.shape(a)[:-2]
+    out = [np.linalg.lstsq(a[i], b[i], rcond=rcond)[0] for i in np.ndindex(lead)]
+    return np.stack(out).reshape(lead + out[0].shape)
 
 
 def _lstsq_cutoff(a, rcond):
@@ -455,10 +460,30 @@ def _lstsq_jvp(tangents, ans, a, b, rcond):
     return out
 
 
-# The least-squares solution for a matrix right-hand side b (M, K).
+def _lstsq_batch(batched, a, b, rcond):
+    if not batched[0] and _ndim(a) == 2:
+        # One matrix for the whole batch: the right-hand sides are solved as more columns.
+        size, (m, k), n = shape_of(b)[0], shape_of(b)[-2:], shape_of(a)[-1]
+        columns = reshape(moveaxis(b, 0, -1), (m, k * size))
+        return moveaxis(reshape(_lstsq(a, columns, rcond), (n, k, size)), -1, 0)
+    return _lstsq(*_over_stack_args((a, b), batched), rcond)
+
+
+# The least-squares solution for a matrix right-hand side b (M, K); under batching, for
+# stacks of them with equal stack axes.
 _lstsq = Primitive(_lstsq_impl, "lstsq")
+_lstsq.defbatch(_lstsq_batch)
 _lstsq.defvjp_all(_lstsq_vjp)
 _lstsq.defjvp_all(_lstsq_jvp)
+
+
+def _rank_impl(s, cutoff: float):
+    s = np.asarray(s)
+    return np.sum(s > cutoff * np.max(s, axis=-1, keepdims=True), axis=-1)
+
+
+# The number of singular values above cutoff * the largest (NumPy's rank in lstsq).
+_rank = _nondiff_over_stacks(_rank_impl, "lstsq_rank")
 
 
 def lstsq(a, b, rcond=None):
@@ -474,12 +499,29 @@ def lstsq(a, b, rcond=None):
     """
     if not _traced(a, b):
         return np.linalg.lstsq(a, b, rcond=rcond)
+    if _ndim(a) != 2:
+        raise LinAlgError(
+            f"lstsq: a of shape {shape_of(a)} is not a matrix; it must be two-dimensional "
+            "(map over a stack with wengert.vmap)."
+        )
     b2, vector = _as_matrix_rhs(b)
     x = _lstsq(a, b2, rcond)
     m, n = shape_of(a)[-2:]
     s = svdvals(a)
-    rank = int(np.linalg.matrix_rank(getval(a), tol=_lstsq_cutoff(a, rcond) * np.max(getval(s))))
-    if rank == n and m > n:
+    rank = _rank(s, _lstsq_cutoff(a, rcond))
+    if isinstance(rank, Box):  # a batch (vmap): one rank per member
+        full = np.asarray(getval(rank)) == n
+        if m > n and np.any(full) and not np.all(full):
+            raise ValueError(
+                f"lstsq: some members of the batch have full rank {n} and others not, so "
+                "their residuals have different shapes and cannot be mapped; compute the "
+                "residuals from x instead (sum of |b - a @ x|^2)."
+            )
+        full = bool(np.all(full))
+    else:
+        rank = int(rank)
+        full = rank == n
+    if full and m > n:
         r = b2 - matmul(a, x)
         residuals = _sum(_re(r * _conj(r)), axis=0)
     else:
