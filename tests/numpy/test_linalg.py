@@ -10,6 +10,7 @@ import pytest
 
 import wengert as wg
 import wengert.numpy as wnp
+from wengert._core.batching import loop_primitives
 from wengert._core.primitive import Primitive
 from wengert.numpy import linalg as la
 
@@ -770,3 +771,131 @@ def test_degenerate_spectra_keep_float32():
         g = wg.grad(lambda a: la.eigvalsh(a)[0])(a)
     assert g.dtype == onp.float32
     assert wg.grad(lambda a: wnp.sum(la.eigvalsh(a)[:2]))(a).dtype == onp.float32
+
+
+# --- batches (vmap): each member's masks, ranks and shapes -----------------------------------
+
+
+def _stacked_loop(f, *members):
+    """f of each member (a tuple of arguments), the results stacked."""
+    outs = [f(*m) for m in members]
+    leaves = [wg.tree_flatten(o)[0] for o in outs]
+    return [onp.stack([onp.asarray(x) for x in parts]) for parts in zip(*leaves)]
+
+
+def _assert_leaves_close(got, expected):
+    got = wg.tree_flatten(got)[0]
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert onp.shape(a) == onp.shape(b)
+        onp.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _members(*gens, count=3):
+    return [tuple(g() for g in gens) for _ in range(count)]
+
+
+def _stack_members(members):
+    return tuple(onp.stack(parts) for parts in zip(*members))
+
+
+@pytest.mark.parametrize(
+    "f, gens",
+    [
+        (lambda a: _sum_all(la.eigh(a)) + wnp.sum(la.eigh(a)[1] * C), (symmetric(3),)),
+        (
+            lambda a: wnp.sum(wnp.real(la.eig(a)[1]) * C) + wnp.sum(wnp.imag(la.eigvals(a))),
+            (dense(3, 3),),
+        ),
+        (lambda a: _sum_all(la.svd(a, full_matrices=False)), (dense(4, 3),)),
+        (lambda a: _sum_all(la.svd(a, full_matrices=False)), (dense(2, 4),)),
+        (lambda a: wnp.sum(la.svdvals(a) ** 3), (dense(3, 4),)),
+        (lambda x: la.norm(x, 3) + la.norm(x, -1) + la.norm(x, 0) * la.norm(x), (dense(4),)),
+    ],
+    ids=["eigh", "eig", "svd-tall", "svd-wide", "svdvals", "pnorm"],
+)
+def test_per_member_gradients_of_spectral_rules_read_each_members_masks(f, gens):
+    """The masks of the spectral rules (distinct pairs, nonzero singular values, pivots
+    of eigenvectors, nonzero entries) are each member's own, not the whole batch's."""
+    members = _members(*gens)
+    g = wg.grad(f)
+    _assert_leaves_close(wg.vmap(g)(*_stack_members(members)), _stacked_loop(g, *members))
+    h = lambda x, t: wg.jvp(f, (x,), (t,))[1]
+    tangents = [(m[0], gens[0]()) for m in members]
+    _assert_leaves_close(wg.vmap(h)(*_stack_members(tangents)), _stacked_loop(h, *tangents))
+
+
+def test_per_member_gradients_with_zero_entries_in_one_member():
+    x = onp.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0], [0.0, 0.0, 0.0]])
+    for ord_ in (3, 0.5, -1):
+        g = wg.grad(lambda x: la.norm(x, ord_))
+        with onp.errstate(divide="ignore"):
+            _assert_leaves_close(wg.vmap(g)(x), _stacked_loop(g, *[(m,) for m in x]))
+
+
+def test_per_member_gradients_at_repeated_eigenvalues_in_some_members():
+    q = onp.linalg.qr(R.standard_normal((3, 3)))[0]
+    a = onp.stack([onp.eye(3), symmetric(3)(), q @ A_REPEATED @ q.T])
+    for f in (
+        lambda a: wnp.sum(la.eigvalsh(a) ** 3),
+        lambda a: wnp.sum(la.svdvals(a) ** 2),
+        lambda a: wnp.sum(la.eigh(a)[0] * onp.arange(3.0)),  # tells equal values apart
+    ):
+        g = wg.grad(f)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Degenerate)
+            expected = _stacked_loop(g, *[(m,) for m in a])
+            _assert_leaves_close(wg.vmap(g)(a), expected)
+            h = wg.hessian(f)
+            _assert_leaves_close(wg.vmap(h)(a), _stacked_loop(h, *[(m,) for m in a]))
+    # One warning for the batch, when any member needs it.
+    with pytest.warns(Degenerate, match="tells equal values apart"):
+        wg.vmap(wg.grad(lambda a: la.eigvalsh(a)[0]))(a)
+    _no_warning(lambda a: wnp.sum(wg.vmap(la.eigvalsh)(a)[:, 0]), a[1:2])
+
+
+def test_lstsq_under_vmap_gives_each_member_its_rank_and_residuals():
+    full, deficient = dense(5, 3)(), onp.outer(R.standard_normal(5), R.standard_normal(3))
+    b = dense(3, 5)()
+    f = lambda a, b: la.lstsq(a, b)
+    traced = lambda a, b: wg.jvp(lambda a: f(a, b), (a,), (onp.zeros_like(a),))[0]
+    for a in (
+        onp.stack([full, 2 * full, full + 1.0]),
+        onp.stack([deficient, 2 * deficient] * 2)[:3],
+    ):
+        x, residuals, rank, s = wg.vmap(f)(a, b)
+        members = list(zip(a, b))
+        expected = _stacked_loop(traced, *members)
+        _assert_leaves_close((x, residuals, rank, s), expected)
+        onp.testing.assert_array_equal(rank, [onp.linalg.lstsq(*m)[2] for m in members])
+    with pytest.raises(ValueError, match="residuals have different shapes"):
+        wg.vmap(f)(onp.stack([full, deficient, full]), b)
+
+
+def test_lstsq_of_a_shared_matrix_solves_the_batch_as_columns():
+    a, b = dense(5, 3)(), dense(4, 5, 2)()
+    f = lambda a, b: la.lstsq(a, b)[0]
+    onp.testing.assert_allclose(
+        wg.vmap(f, in_axes=(None, 0))(a, b), onp.stack([f(a, m) for m in b]), rtol=1e-12
+    )
+    g = wg.grad(lambda a, b: wnp.sum(wg.vmap(f, in_axes=(None, 0))(a, b) ** 2), argnums=(0, 1))
+    expected = wg.grad(lambda a, b: sum(wnp.sum(f(a, m) ** 2) for m in b), argnums=(0, 1))
+    for got, want in zip(g(a, b), expected(a, b)):
+        onp.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert "lstsq" not in loop_primitives()
+
+
+def test_batched_lstsq_is_differentiable_through_its_rule():
+    """Gradients of a mapped lstsq run its rules on stacks of matrices."""
+    a, b = dense(3, 5, 3)(), dense(3, 5, 2)()
+    f = lambda a, b: la.lstsq(a, b)[0]
+    total = lambda a, b: wnp.sum(wg.vmap(f)(a, b) ** 2)
+    expected = wg.grad(lambda a, b: sum(wnp.sum(f(x, y) ** 2) for x, y in zip(a, b)), (0, 1))
+    for got, want in zip(wg.grad(total, (0, 1))(a, b), expected(a, b)):
+        onp.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    wg.check_grads(lambda a: wg.vmap(f)(a, b), modes=("fwd", "rev"), order=2)(a)
+
+
+def test_lstsq_of_a_stack_is_refused_outside_vmap():
+    with pytest.raises(la.LinAlgError, match="not a matrix"):
+        wg.grad(lambda a: wnp.sum(la.lstsq(a, onp.ones((2, 2)))[0]))(onp.ones((2, 2, 2)))

@@ -11,6 +11,7 @@ import scipy.linalg as sl
 
 import wengert as wg
 import wengert.numpy as wnp
+from wengert._core.batching import loop_primitives
 from wengert._core.primitive import Primitive
 from wengert.scipy import linalg
 
@@ -237,3 +238,127 @@ def test_lu_factor_needs_a_square_matrix_when_traced():
 def test_bad_trans_is_refused():
     with pytest.raises(ValueError, match="trans"):
         linalg.solve_triangular(onp.eye(2), onp.ones(2), trans="X")
+
+
+# --- batches (vmap) -------------------------------------------------------------------------
+
+
+def _loop(f, *args):
+    """f of each member (a tuple of arguments), the results stacked."""
+    outs = [f(*m) for m in zip(*args)]
+    leaves = [wg.tree_flatten(o)[0] for o in outs]
+    return [onp.stack([onp.asarray(x) for x in parts]) for parts in zip(*leaves)]
+
+
+def _close(got, expected):
+    got = wg.tree_flatten(got)[0]
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert onp.shape(a) == onp.shape(b)
+        onp.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _batch(gen, count=3):
+    return onp.stack([gen() for _ in range(count)])
+
+
+BATCHED = [
+    (
+        "solve_triangular",
+        lambda a, b: (
+            linalg.solve_triangular(a, b, lower=True)
+            + linalg.solve_triangular(a, b, trans=1, unit_diagonal=True)
+        ),
+        (well_conditioned(3), real(3, 2)),
+    ),
+    ("lu_factor", lambda a: linalg.lu_factor(a)[0], (pivoting(4),)),
+    (
+        "lu_solve",
+        lambda a, b: (
+            linalg.lu_solve(linalg.lu_factor(a), b)
+            + linalg.lu_solve(linalg.lu_factor(a), b, trans=1)
+        ),
+        (pivoting(3), real(3)),
+    ),
+    ("cho_solve", lambda a, b: linalg.cho_solve(linalg.cho_factor(a), b), (spd(3), real(3, 2))),
+    ("expm", linalg.expm, (real(3, 3),)),
+    ("sqrtm", linalg.sqrtm, (well_conditioned(3),)),
+    (
+        "solve_sylvester",
+        linalg.solve_sylvester,
+        (well_conditioned(3), well_conditioned(2), real(3, 2)),
+    ),
+    ("block_diag", lambda a, b: linalg.block_diag(a, onp.eye(2), b), (real(2, 3), real(3))),
+    ("block_diag", lambda a, b: linalg.block_diag(a, b), (real(), real(2, 1))),
+]
+
+
+@pytest.mark.parametrize("fun, gens", [c[1:] for c in BATCHED], ids=[c[0] for c in BATCHED])
+def test_vmap_and_per_member_gradients_equal_a_loop(fun, gens):
+    args = [_batch(g) for g in gens]
+    _close(wg.vmap(fun)(*args), _loop(fun, *args))
+    weights = R.standard_normal(onp.shape(fun(*[x[0] for x in args])))
+    scalar = lambda *a: wnp.sum(fun(*a) * weights)
+    argnums = tuple(range(len(args)))
+    grad = wg.grad(scalar, argnums=argnums)
+    _close(wg.vmap(grad)(*args), _loop(grad, *args))
+
+
+@pytest.mark.parametrize("fun, gens", [c[1:] for c in BATCHED], ids=[c[0] for c in BATCHED])
+def test_batch_rules_are_differentiable_and_nest(fun, gens):
+    """Derivatives of a mapped function run the rules on stacks of matrices; a vmap of a
+    vmap stacks twice."""
+    args = [_batch(g) for g in gens]
+    argnums = tuple(range(len(args)))
+    weights = R.standard_normal(onp.shape(wg.vmap(fun)(*args)))
+    mapped = lambda *a: wnp.sum(wg.vmap(fun)(*a) * weights)
+    looped = lambda *a: sum(wnp.sum(fun(*m) * w) for m, w in zip(zip(*a), weights))
+    _close(
+        wg.grad(mapped, argnums)(*args), [onp.asarray(g) for g in wg.grad(looped, argnums)(*args)]
+    )
+    tangents = [R.standard_normal(onp.shape(x)) for x in args]
+    _close(
+        wg.jvp(mapped, tuple(args), tuple(tangents))[1:],
+        [wg.jvp(looped, tuple(args), tuple(tangents))[1]],
+    )
+    twice = [onp.stack([x, _batch(g)]) for x, g in zip(args, gens)]
+    expected = onp.stack([_loop(fun, *[x[i] for x in twice])[0] for i in range(2)])
+    _close(wg.vmap(wg.vmap(fun))(*twice), [expected])
+
+
+def test_shared_matrices_solve_the_batch_as_columns():
+    a, b = well_conditioned(3)(), _batch(real(3, 2), 4)
+    for f in (
+        lambda a, b: linalg.solve_triangular(a, b, lower=True),
+        lambda a, b: linalg.lu_solve(linalg.lu_factor(a), b),
+    ):
+        _close(wg.vmap(f, in_axes=(None, 0))(a, b), _loop(lambda b: f(a, b), b))
+        grad = wg.grad(lambda a, b: wnp.sum(f(a, b) ** 2), argnums=(0, 1))
+        _close(wg.vmap(grad, in_axes=(None, 0))(a, b), _loop(lambda b: grad(a, b), b))
+
+
+def test_lu_solve_with_a_batch_of_pivots():
+    """Pivots given per member (integers under vmap) permute each member's rows."""
+    a = _batch(pivoting(4), 3)
+    lu, piv = zip(*[sl.lu_factor(m) for m in a])
+    lu, piv, b = onp.stack(lu), onp.stack(piv), _batch(real(4, 2), 3)
+    for trans in (0, 1):
+        f = lambda lu, piv, b, t=trans: linalg.lu_solve((lu, piv), b, trans=t)
+        expected = _loop(lambda *m: sl.lu_solve(m[:2], m[2], trans=trans), lu, piv, b)
+        _close(wg.vmap(f)(lu, piv, b), expected)
+        grad = wg.grad(lambda lu, piv, b, f=f: wnp.sum(f(lu, piv, b) ** 2), argnums=(0, 2))
+        _close(wg.vmap(grad)(lu, piv, b), _loop(grad, lu, piv, b))
+
+
+def test_primitives_batch_by_their_own_rules():
+    before = set(loop_primitives())
+    for _, fun, gens in BATCHED:
+        args = [_batch(g) for g in gens]
+        wg.vmap(wg.grad(lambda *a, f=fun: wnp.sum(f(*a) ** 2), tuple(range(len(args)))))(*args)
+    names = {p.name for p in vars(linalg).values() if isinstance(p, Primitive)}
+    assert not names & (set(loop_primitives()) - before)
+
+
+def test_block_diag_of_stacks_is_refused_when_traced():
+    with pytest.raises(ValueError, match="at most 2 dimensions"):
+        wg.grad(lambda a: wnp.sum(linalg.block_diag(a, a)))(onp.ones((2, 2, 2)))

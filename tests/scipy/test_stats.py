@@ -328,3 +328,20 @@ def test_mixed_mode_second_derivatives_agree():
     _, fwd_rev = wg.jvp(grad_cov, (cov,), (direction,))
     rev_rev = wg.grad(lambda c: wnp.sum(grad_cov(c) * direction))(cov)
     onp.testing.assert_allclose(fwd_rev, rev_rev, atol=1e-12)
+
+
+def test_multivariate_normal_under_vmap_reads_one_members_dimension():
+    """The number of components is one member's (a batch of 3-vectors has 3, not 9)."""
+    mvn = stats.multivariate_normal
+    x, mean, cov = R.normal(size=(4, 5, 3)), R.normal(size=(4, 3)), spd(3)()
+    for in_axes, args in [((0, 0, None), (x, mean, cov)), ((None, 0, None), (x[0], mean, cov))]:
+        members = [[a[i] if ax == 0 else a for a, ax in zip(args, in_axes)] for i in range(4)]
+        expected = onp.stack([st.multivariate_normal.logpdf(*m) for m in members])
+        onp.testing.assert_allclose(wg.vmap(mvn.logpdf, in_axes)(*args), expected, rtol=1e-12)
+        grad = wg.grad(lambda *a: wnp.sum(mvn.logpdf(*a)), argnums=(0, 1, 2))
+        got = wg.vmap(grad, in_axes)(*args)
+        for k, part in enumerate(got):
+            want = onp.stack([grad(*m)[k] for m in members])
+            onp.testing.assert_allclose(part, want, rtol=1e-10, atol=1e-12)
+    entropy = wg.vmap(wg.grad(mvn.entropy, argnums=1), in_axes=(0, None))(mean, cov)
+    onp.testing.assert_allclose(entropy, onp.stack([0.5 * onp.linalg.inv(cov)] * 4), rtol=1e-10)

@@ -29,14 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from .._core.batching import along_axis, broadcasting, first_argument
+from .._core.batching import along_axis, batch_size, broadcasting, first_argument
 from .._core.box import Box, getval
 from .._core.define import nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import is_complex, shape_of
+from .._core.vspace import broadcast_to, is_complex, shape_of
 from . import contractions as _contractions
 from .contractions import matmul, outer, tensordot
 from .elementwise import absolute, conj, imag, real, where
+from .nondiff import logical_and
 from .reductions import max as _max
 from .reductions import min as _min
 from .reductions import prod as _prod
@@ -121,18 +122,57 @@ def _eps(x) -> float:
     return float(np.finfo(np.result_type(getval(x), np.float32)).eps)
 
 
-def _distinct_pairs(values) -> np.ndarray:
-    """Mask (..., n, n), untraced: pairs i != j whose values differ beyond rounding.
+def _is_array(x) -> bool:
+    return isinstance(x, (Box, np.ndarray))
 
-    Two values count as equal when they differ by at most 1000 n eps max|value|: the
-    rounding in LAPACK's results is a few n eps, and a pair that close has vectors that
-    are not resolved in floating point anyway.
-    """
-    w = np.asarray(getval(values))
+
+def _over_stack_args(args, batched) -> list:
+    """`args` with the batch in front of every array: unbatched ones repeated along it."""
+    size = batch_size(args, batched)
+    return [
+        broadcast_to(a, (size, *shape_of(a))) if not b and _is_array(a) else a
+        for a, b in zip(args, batched)
+    ]
+
+
+def _over_stack(primitive: Primitive):
+    """The batching rule of a primitive that maps over the leading (stack) axes of its
+    array arguments, given with equal stack axes: the batch is one more stack axis, and
+    unbatched arrays are repeated along it (static arguments stay as they are)."""
+
+    def rule(batched, *args, **kwargs):
+        return primitive(*_over_stack_args(args, batched), **kwargs)
+
+    return rule
+
+
+def _nondiff_over_stacks(fun, name: str):
+    """`fun`, which computes a mask, weights or counts from values in plain NumPy for
+    each matrix of a stack, as a function without derivative: the rules call it on the
+    values themselves, so that under `vmap` each member gets its own (the batch is one
+    more stack axis), where reading the values under the boxes would give the whole
+    batch's at once."""
+    helper = nondiff(fun, name)
+    helper.defbatch(first_argument(helper))  # the stack axes are NumPy's
+    return helper
+
+
+def _distinct_pairs_impl(w) -> np.ndarray:
+    w = np.asarray(w)
     n = w.shape[-1]
     gap = np.abs(w[..., None, :] - w[..., :, None])
     scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if n else 0.0
     return gap > 1000 * n * _eps(w) * scale
+
+
+_distinct_pairs = _nondiff_over_stacks(_distinct_pairs_impl, "distinct_pairs")
+_distinct_pairs.__doc__ = """Mask (..., n, n), without derivative: pairs i != j whose values
+differ beyond rounding.
+
+Two values count as equal when they differ by at most 1000 n eps max|value|: the rounding
+in LAPACK's results is a few n eps, and a pair that close has vectors that are not
+resolved in floating point anyway.
+"""
 
 
 class DegenerateDerivativeWarning(RuntimeWarning):
@@ -145,18 +185,36 @@ def _raw(x) -> np.ndarray:
     return np.asarray(getval(x))
 
 
-def _repeated_pairs(values, name: str):
-    """Untraced mask (..., n, n) of pairs i != j of equal values (zero singular values,
-    which follow the |x|-at-0 convention, left out), or None if there are none."""
-    w = _raw(values)
+def _repeated_pairs_impl(w, name: str) -> np.ndarray:
+    """Mask (..., n, n) of pairs i != j of equal values (zero singular values, which
+    follow the |x|-at-0 convention, left out)."""
+    w = np.asarray(w)
     n = w.shape[-1] if w.ndim else 0
-    if n < 2:
-        return None
-    repeated = ~_distinct_pairs(w) & ~np.eye(n, dtype=bool)
+    repeated = ~_distinct_pairs_impl(w) & ~np.eye(n, dtype=bool)
     if name.startswith("svd"):
-        zero = ~_nonzero_singular(w, n, n)
+        zero = ~_nonzero_singular_impl(w, n, n)
         repeated &= ~(zero[..., :, None] | zero[..., None, :])
-    return repeated if np.any(repeated) else None
+    return repeated
+
+
+def _any_repeated(values, name: str) -> bool:
+    """Whether any matrix has equal values: read from the values under all boxes (for a
+    batch, of every member), only to skip work that changes nothing without them."""
+    w = _raw(values)
+    return bool(w.ndim and w.shape[-1] > 1 and np.any(_repeated_pairs_impl(w, name)))
+
+
+def _group_weights_impl(w, name: str) -> np.ndarray:
+    """Weights (..., n, n) that average each value's share over its group of equal values."""
+    w = np.asarray(w)
+    n = w.shape[-1]
+    groups = (_repeated_pairs_impl(w, name) | np.eye(n, dtype=bool)).astype(
+        np.finfo(np.result_type(w.dtype, np.float16)).dtype
+    )
+    return groups / np.sum(groups, axis=-1, keepdims=True)
+
+
+_group_weights = _nondiff_over_stacks(_group_weights_impl, "group_weights")
 
 
 def _group_mean(values, x, name: str):
@@ -166,12 +224,35 @@ def _group_mean(values, x, name: str):
     derivative is the same whichever basis LAPACK chose for the repeated eigenspace, and
     it is exact for symmetric functions of the equal values (their sum, their squares).
     """
-    repeated = _repeated_pairs(values, name)
-    if repeated is None:
+    if not _any_repeated(values, name):  # the weights would be the identity
         return x
-    n = repeated.shape[-1]
-    groups = (repeated | np.eye(n, dtype=bool)).astype(np.result_type(_raw(x).real.dtype))
-    return _sum(expand_dims(x, -2) * groups, axis=-1) / np.sum(groups, axis=-1)
+    return _sum(expand_dims(x, -2) * _group_weights(values, name), axis=-1)
+
+
+def _degeneracy_impl(w, g, m, name: str, hermitian: bool) -> np.ndarray:
+    """Per matrix of the stack (..., 2): whether the cotangent `g` of the values `w`
+    differs inside a group of equal values, and whether the coupling `m` of the vectors is
+    not Hermitian (with `hermitian=False`, not zero) inside such a group."""
+    w = np.asarray(w)
+    repeated = _repeated_pairs_impl(w, name)
+    tolerance = np.sqrt(np.finfo(np.result_type(w.dtype, np.float16)).eps)
+    tiny = np.finfo(float).tiny
+    flags = np.zeros((*w.shape[:-1], 2), dtype=bool)
+    if g is not None:
+        g = np.asarray(g)
+        gap = np.abs(g[..., :, None] - g[..., None, :])
+        scale = np.max(np.abs(g), axis=-1)[..., None, None] + tiny
+        flags[..., 0] = np.any(repeated & (gap > tolerance * scale), axis=(-2, -1))
+    if m is not None:
+        m = np.asarray(m)
+        off = m - np.conj(np.swapaxes(m, -1, -2)) if hermitian else m
+        scale = np.max(np.abs(m), axis=(-2, -1))[..., None, None] + tiny
+        flags[..., 1] = np.any(repeated & (np.abs(off) > tolerance * scale), axis=(-2, -1))
+    return flags
+
+
+_degeneracy = nondiff(_degeneracy_impl, "degeneracy")
+_degeneracy.defbatch(_over_stack(_degeneracy))
 
 
 def _warn_if_degenerate(name: str, values, value_cotangent, coupling=None, hermitian=True):
@@ -184,22 +265,16 @@ def _warn_if_degenerate(name: str, values, value_cotangent, coupling=None, hermi
     group (the function depends on the basis chosen in the repeated eigenspace); with
     `hermitian=False` (eig) any coupling inside a group counts.
     """
-    repeated = _repeated_pairs(values, name)
-    if repeated is None:
+    if not _any_repeated(values, name):
         return
-    tolerance = np.sqrt(np.finfo(_raw(values).real.dtype).eps)
-    tiny = np.finfo(float).tiny
+    flags = _degeneracy(values, value_cotangent, coupling, name, hermitian)
+    # A warning, not a value: raised if any matrix (any member of a batch) needs it.
+    flags = np.asarray(getval(flags)).reshape(-1, 2).any(axis=0)
     reasons = []
-    if value_cotangent is not None:
-        g = _raw(value_cotangent)
-        gap = np.abs(g[..., :, None] - g[..., None, :])
-        if np.any(gap[repeated] > tolerance * (np.max(np.abs(g)) + tiny)):
-            reasons.append("it tells equal values apart")
-    if coupling is not None:
-        m = _raw(coupling)
-        off = m - np.conj(np.swapaxes(m, -1, -2)) if hermitian else m
-        if np.any(np.abs(off[repeated]) > tolerance * (np.max(np.abs(m)) + tiny)):
-            reasons.append("it depends on the basis chosen inside a repeated eigenspace")
+    if flags[0]:
+        reasons.append("it tells equal values apart")
+    if flags[1]:
+        reasons.append("it depends on the basis chosen inside a repeated eigenspace")
     if reasons:
         kind = "singular values" if name.startswith("svd") else "eigenvalues"
         warnings.warn(
@@ -347,7 +422,12 @@ def pinv(a, rcond=None, hermitian: bool = False, *, rtol=None):
 
 
 def _lstsq_impl(a, b, rcond):
-    return np.linalg.lstsq(a, b, rcond=rcond)[0]
+    if np.ndim(a) == 2:
+        return np.linalg.lstsq(a, b, rcond=rcond)[0]
+    # Stacks (from batching, with equal stack axes): NumPy's lstsq takes one matrix.
+    lead = np.shape(a)[:-2]
+    out = [np.linalg.lstsq(a[i], b[i], rcond=rcond)[0] for i in np.ndindex(lead)]
+    return np.stack(out).reshape(lead + out[0].shape)
 
 
 def _lstsq_cutoff(a, rcond):
@@ -380,10 +460,30 @@ def _lstsq_jvp(tangents, ans, a, b, rcond):
     return out
 
 
-# The least-squares solution for a matrix right-hand side b (M, K).
+def _lstsq_batch(batched, a, b, rcond):
+    if not batched[0] and _ndim(a) == 2:
+        # One matrix for the whole batch: the right-hand sides are solved as more columns.
+        size, (m, k), n = shape_of(b)[0], shape_of(b)[-2:], shape_of(a)[-1]
+        columns = reshape(moveaxis(b, 0, -1), (m, k * size))
+        return moveaxis(reshape(_lstsq(a, columns, rcond), (n, k, size)), -1, 0)
+    return _lstsq(*_over_stack_args((a, b), batched), rcond)
+
+
+# The least-squares solution for a matrix right-hand side b (M, K); under batching, for
+# stacks of them with equal stack axes.
 _lstsq = Primitive(_lstsq_impl, "lstsq")
+_lstsq.defbatch(_lstsq_batch)
 _lstsq.defvjp_all(_lstsq_vjp)
 _lstsq.defjvp_all(_lstsq_jvp)
+
+
+def _rank_impl(s, cutoff: float):
+    s = np.asarray(s)
+    return np.sum(s > cutoff * np.max(s, axis=-1, keepdims=True), axis=-1)
+
+
+# The number of singular values above cutoff * the largest (NumPy's rank in lstsq).
+_rank = _nondiff_over_stacks(_rank_impl, "lstsq_rank")
 
 
 def lstsq(a, b, rcond=None):
@@ -399,12 +499,29 @@ def lstsq(a, b, rcond=None):
     """
     if not _traced(a, b):
         return np.linalg.lstsq(a, b, rcond=rcond)
+    if _ndim(a) != 2:
+        raise LinAlgError(
+            f"lstsq: a of shape {shape_of(a)} is not a matrix; it must be two-dimensional "
+            "(map over a stack with wengert.vmap)."
+        )
     b2, vector = _as_matrix_rhs(b)
     x = _lstsq(a, b2, rcond)
     m, n = shape_of(a)[-2:]
     s = svdvals(a)
-    rank = int(np.linalg.matrix_rank(getval(a), tol=_lstsq_cutoff(a, rcond) * np.max(getval(s))))
-    if rank == n and m > n:
+    rank = _rank(s, _lstsq_cutoff(a, rcond))
+    if isinstance(rank, Box):  # a batch (vmap): one rank per member
+        full = np.asarray(getval(rank)) == n
+        if m > n and np.any(full) and not np.all(full):
+            raise ValueError(
+                f"lstsq: some members of the batch have full rank {n} and others not, so "
+                "their residuals have different shapes and cannot be mapped; compute the "
+                "residuals from x instead (sum of |b - a @ x|^2)."
+            )
+        full = bool(np.all(full))
+    else:
+        rank = int(rank)
+        full = rank == n
+    if full and m > n:
         r = b2 - matmul(a, x)
         residuals = _sum(_re(r * _conj(r)), axis=0)
     else:
@@ -773,14 +890,15 @@ def _eig_impl(a):
     return w, v * np.conj(np.where(size > 0, pivot / np.where(size > 0, size, 1), 1))
 
 
-def _eig_pivots(v):
-    """Untraced one-hot mask (..., n, n) of the largest entry of each eigenvector.
+def _eig_pivots_impl(v) -> np.ndarray:
+    v = np.asarray(v)
+    rows = np.argmax(np.abs(v), axis=-2)  # (..., n)
+    return (np.arange(v.shape[-2])[:, None] == rows[..., None, :]).astype(v.real.dtype)
 
-    That entry is real and positive, which fixes the phase of each eigenvector.
-    """
-    raw = np.asarray(getval(v))
-    rows = np.argmax(np.abs(raw), axis=-2)  # (..., n)
-    return (np.arange(raw.shape[-2])[:, None] == rows[..., None, :]).astype(raw.real.dtype)
+
+_eig_pivots = _nondiff_over_stacks(_eig_pivots_impl, "eig_pivots")
+_eig_pivots.__doc__ = """One-hot mask (..., n, n), without derivative, of the largest entry
+of each eigenvector: that entry is real and positive, which fixes the eigenvector's phase."""
 
 
 def _eig_jvp(tangents, ans, a):
@@ -870,11 +988,15 @@ def eigvals(a):
 # --- singular values ---------------------------------------------------------------------
 
 
-def _nonzero_singular(s, m: int, n: int) -> np.ndarray:
-    """Untraced mask of singular values above NumPy's rank tolerance."""
-    raw = np.asarray(getval(s))
-    top = np.max(raw, axis=-1, keepdims=True) if raw.shape[-1] else 0.0
-    return raw > max(m, n) * _eps(raw) * top
+def _nonzero_singular_impl(s, m: int, n: int) -> np.ndarray:
+    s = np.asarray(s)
+    top = np.max(s, axis=-1, keepdims=True) if s.shape[-1] else 0.0
+    return s > max(m, n) * _eps(s) * top
+
+
+_nonzero_singular = _nondiff_over_stacks(_nonzero_singular_impl, "nonzero_singular")
+_nonzero_singular.__doc__ = """Mask, without derivative, of the singular values above
+NumPy's rank tolerance."""
 
 
 def _svd_impl(a):
@@ -882,15 +1004,22 @@ def _svd_impl(a):
     return u, s, vh
 
 
+def _svd_masks_impl(s, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where s_j - s_i (i != j) and s_j + s_i are nonzero beyond rounding, and where s is."""
+    s = np.asarray(s)
+    k = s.shape[-1]
+    scale = (np.max(s, axis=-1, keepdims=True) if k else 0.0)[..., None]
+    plus = s[..., None, :] + s[..., :, None] > max(m, n) * _eps(s) * scale
+    return _distinct_pairs_impl(s), plus, _nonzero_singular_impl(s, m, n)
+
+
+_svd_masks = _nondiff_over_stacks(_svd_masks_impl, "svd_masks")
+
+
 def _svd_gaps(s, m: int, n: int):
     """1/(s_j - s_i) off the diagonal, 1/(s_j + s_i) (1/(2 s_i) on it), 1/s, and the mask
     of nonzero s, each 0 where it does not exist."""
-    nonzero = _nonzero_singular(s, m, n)
-    raw = np.asarray(getval(s))
-    k = raw.shape[-1]
-    scale = (np.max(raw, axis=-1, keepdims=True) if k else 0.0)[..., None]
-    minus_mask = _distinct_pairs(raw)
-    plus_mask = raw[..., None, :] + raw[..., :, None] > max(m, n) * _eps(raw) * scale
+    minus_mask, plus_mask, nonzero = _svd_masks(s, m, n)
     d_minus = _inverse_gaps(s, minus_mask)
     total = expand_dims(s, -2) + expand_dims(s, -1)
     d_plus = where(plus_mask, 1.0 / where(plus_mask, total, 1.0), 0.0)
@@ -1070,15 +1199,15 @@ def _pnorm_weights(ans, x, p, axis, keepdims):
     shape = shape_of(x)
     kept = tuple(1 if i in axis else d for i, d in enumerate(shape))
     norm = ans if keepdims else reshape(ans, kept)
-    positive = getval(norm) > 0
+    positive = norm > 0
     safe_norm = where(positive, norm, 1.0)
     if p == 2:
         return where(positive, _conj(x) / safe_norm, 0.0)
     size = absolute(x)
-    nonzero = getval(size) > 0
+    nonzero = size > 0
     ratio = where(nonzero, size / safe_norm, 1.0)  # 1 where x is 0: no 0 ** (p - 2)
     weights = ratio ** (p - 2) * (_conj(x) / safe_norm)
-    return where(positive & nonzero, weights, 0.0)
+    return where(logical_and(positive, nonzero), weights, 0.0)
 
 
 def _pnorm_vjp(g, ans, x, p, axis, keepdims):
@@ -1129,6 +1258,16 @@ def _keep(result, shape: tuple, axes: tuple, keepdims: bool):
     return reshape(result, tuple(1 if i in axes else d for i, d in enumerate(shape)))
 
 
+def _count_nonzero_impl(x, axes: tuple, keepdims: bool):
+    x = np.asarray(x)
+    return np.sum(x != 0, axis=axes, keepdims=keepdims).astype(x.real.dtype)
+
+
+# The "0-norm": the number of nonzero entries, a piecewise constant.
+_count_nonzero = nondiff(_count_nonzero_impl, "count_nonzero_norm")
+_count_nonzero.defbatch(along_axis(_count_nonzero, 1))
+
+
 def _vector_norm(x, ord, axes: tuple, keepdims: bool):
     if ord is None or ord == 2:
         return _pnorm(x, 2, axes, keepdims)
@@ -1139,8 +1278,7 @@ def _vector_norm(x, ord, axes: tuple, keepdims: bool):
     if ord == -np.inf:
         return _min(absolute(x), axis=axes, keepdims=keepdims)
     if ord == 0:
-        raw = np.asarray(getval(x))
-        return np.sum(raw != 0, axis=axes, keepdims=keepdims).astype(raw.real.dtype)
+        return _count_nonzero(x, axes, keepdims)
     if ord == 1:
         return _sum(absolute(x), axis=axes, keepdims=keepdims)
     return _pnorm(x, float(ord), axes, keepdims)

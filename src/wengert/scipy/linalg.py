@@ -1,4 +1,5 @@
-"""Differentiable `scipy.linalg` functions for real square matrices (2-D, no batches).
+"""Differentiable `scipy.linalg` functions for real square matrices (2-D; `vmap` maps them
+over batches, each primitive by its own batching rule).
 
 Each is a primitive with both rules, written with wengert functions and these
 primitives themselves, so derivatives of every order follow; or a composition of them.
@@ -28,10 +29,13 @@ import numpy as np
 import scipy.linalg as sl
 
 from .. import numpy as wnp
+from .._core.batching import batch_size, first_argument
 from .._core.box import Box, getval
+from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import inexact_dtype, shape_of, zeros_like
 from ..numpy import linalg as np_linalg
+from ..numpy.linalg import _over_stack
 
 
 def _t(x):
@@ -40,11 +44,23 @@ def _t(x):
 
 
 def _triangle(a, lower: bool, strict: bool) -> np.ndarray:
-    """A 0/1 mask of a's lower (or upper) triangle, without the diagonal if `strict`."""
-    ones = np.ones_like(getval(a), dtype=inexact_dtype(getval(a)))
+    """A 0/1 mask of the lower (or upper) triangle of a's matrices, without the diagonal
+    if `strict`: one matrix, which broadcasts over stacks and batches."""
+    ones = np.ones(shape_of(a)[-2:], dtype=inexact_dtype(getval(a)))
     if lower:
         return np.tril(ones, -1 if strict else 0)
     return np.triu(ones, 1 if strict else 0)
+
+
+def _each_matrix(fun, *arrays):
+    """`fun` of 2-D arrays applied to each matrix of stacks with equal stack axes (SciPy
+    before 1.15 takes one matrix at a time); a stack of its results. Batching rules
+    (`_over_stack`) call the primitives below on such stacks."""
+    lead = np.shape(arrays[0])[:-2]
+    if not lead:
+        return fun(*arrays)
+    out = [fun(*(x[i] for x in arrays)) for i in np.ndindex(lead)]
+    return np.stack(out).reshape(lead + np.shape(out[0]))
 
 
 def _trans_code(trans) -> int:
@@ -58,7 +74,10 @@ def _trans_code(trans) -> int:
 
 
 def _solve_triangular_impl(a, b, trans=0, lower=False, unit_diagonal=False):
-    return sl.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+    def solve(a, b):
+        return sl.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+
+    return _each_matrix(solve, a, b)
 
 
 def _solve_triangular_vjp(g, ans, argnums, a, b, trans=0, lower=False, unit_diagonal=False):
@@ -82,7 +101,19 @@ def _solve_triangular_jvp(tangents, ans, a, b, trans=0, lower=False, unit_diagon
     return _solve_triangular(a, rhs, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
 
 
+def _solve_triangular_batch(batched, a, b, **options):
+    if not batched[0] and len(shape_of(a)) == 2:
+        # One matrix for the whole batch: the right-hand sides are solved as more columns.
+        size, (n, k) = shape_of(b)[0], shape_of(b)[-2:]
+        columns = wnp.reshape(wnp.moveaxis(b, 0, -1), (n, k * size))
+        x = _solve_triangular(a, columns, **options)
+        return wnp.moveaxis(wnp.reshape(x, (n, k, size)), -1, 0)
+    return _over_stack(_solve_triangular)(batched, a, b, **options)
+
+
+# op(a) x = b for a triangular matrix a and a matrix b (or stacks of both, for batching).
 _solve_triangular = Primitive(_solve_triangular_impl, "solve_triangular")
+_solve_triangular.defbatch(_solve_triangular_batch)
 _solve_triangular.defvjp_all(_solve_triangular_vjp)
 _solve_triangular.defjvp_all(_solve_triangular_jvp)
 
@@ -151,17 +182,40 @@ def cho_solve(c_and_lower, b):
 # --- LU ----------------------------------------------------------------------------------------
 
 
-def _permutation(piv: np.ndarray) -> np.ndarray:
-    """The row order `perm` with ``a[perm] = L U``, from LAPACK's row interchanges."""
+def _permutation_impl(piv) -> np.ndarray:
+    """The row order `perm` with ``a[perm] = L U``, from LAPACK's row interchanges (for
+    each matrix of a stack)."""
+    piv = np.asarray(piv)
+    if piv.ndim > 1:
+        return np.stack([_permutation_impl(p) for p in piv])
     perm = np.arange(len(piv))
     for i, p in enumerate(piv):
         perm[i], perm[p] = perm[p], perm[i]
     return perm
 
 
-def _lu_impl(a, perm=None):
+# Without derivative (integers), so that batching gives each member its own pivots.
+_permutation = nondiff(_permutation_impl, "lu_permutation")
+_permutation.defbatch(first_argument(_permutation))
+_inverse_permutation = nondiff(lambda perm: np.argsort(perm, axis=-1), "inverse_permutation")
+_inverse_permutation.defbatch(first_argument(_inverse_permutation))
+_pivots = nondiff(lambda a: _each_matrix(lambda m: sl.lu_factor(m)[1], a), "lu_pivots")
+_pivots.defbatch(first_argument(_pivots))
+
+
+def _rows(x, perm):
+    """``x[perm]``: the rows of `x` (..., n, k) in the order `perm` (..., n)."""
+    if isinstance(perm, np.ndarray) and perm.ndim == 1:
+        return x[..., perm, :]
+    # One order per matrix (a stack, or a batch of pivots): a selection by a one-hot mask.
+    n = shape_of(perm)[-1]
+    pick = wnp.expand_dims(perm, -1) == np.arange(n)  # pick[..., i, j]: row i is x's row j
+    return wnp.sum(wnp.where(wnp.expand_dims(pick, -1), wnp.expand_dims(x, -3), 0.0), axis=-2)
+
+
+def _lu_impl(a, perm):
     # `perm` is the row order of this factorization: the rules need it, SciPy does not.
-    return sl.lu_factor(a)[0]
+    return _each_matrix(lambda m: sl.lu_factor(m)[0], a)
 
 
 def _lu_parts(lu):
@@ -170,22 +224,24 @@ def _lu_parts(lu):
     return lu * _triangle(lu, True, True) + eye, lu * _triangle(lu, False, False)
 
 
-def _lu_jvp(t, ans, a, perm=None):
+def _lu_jvp(t, ans, a, perm):
     low, up = _lu_parts(ans)
-    half = _solve_triangular(ans, t[perm], lower=True, unit_diagonal=True)  # L^-1 P^T dA
+    half = _solve_triangular(ans, _rows(t, perm), lower=True, unit_diagonal=True)  # L^-1 P^T dA
     x = _t(_solve_triangular(ans, _t(half), trans=1, lower=False))  # ... U^-1
     return low @ (x * _triangle(ans, True, True)) + (x * _triangle(ans, False, False)) @ up
 
 
-def _lu_vjp(g, ans, a, perm=None):
+def _lu_vjp(g, ans, a, perm):
     low, up = _lu_parts(ans)
     m = (_t(low) @ g) * _triangle(ans, True, True) + (g @ _t(up)) * _triangle(ans, False, False)
     half = _solve_triangular(ans, m, trans=1, lower=True, unit_diagonal=True)  # L^-T M
     z = _t(_solve_triangular(ans, _t(half), lower=False))  # L^-T M U^-T
-    return z[np.argsort(perm)]
+    return _rows(z, _inverse_permutation(perm))
 
 
+# The packed LU factor of a (or of a stack, for batching), whose row order is perm.
 _lu_factor = Primitive(_lu_impl, "lu_factor")
+_lu_factor.defbatch(_over_stack(_lu_factor))
 _lu_factor.defvjp(_lu_vjp)
 _lu_factor.defjvp(_lu_jvp)
 
@@ -200,12 +256,12 @@ def lu_factor(a):
     >>> piv.tolist()
     [1, 1]
     """
-    lu, piv = sl.lu_factor(getval(a))
     if not isinstance(a, Box):
-        return lu, piv
+        return sl.lu_factor(a)
     if len(shape_of(a)) != 2 or shape_of(a)[0] != shape_of(a)[1]:
         raise ValueError(f"lu_factor: derivatives need a square matrix, got shape {shape_of(a)}")
-    return _lu_factor(a, perm=_permutation(piv)), piv
+    piv = _pivots(a)
+    return _lu_factor(a, _permutation(piv)), piv
 
 
 def lu_solve(lu_and_piv, b, trans=0):
@@ -220,14 +276,19 @@ def lu_solve(lu_and_piv, b, trans=0):
     """
     lu, piv = lu_and_piv
     b = b if isinstance(b, Box) else np.asarray(b)
-    perm = _permutation(np.asarray(getval(piv)))
+    vector = len(shape_of(b)) == 1
+    if vector:
+        b = wnp.reshape(b, (-1, 1))
+    perm = _permutation(piv if isinstance(piv, Box) else np.asarray(piv))
     code = _trans_code(trans)
     if code == 0:
-        y = solve_triangular(lu, b[perm], lower=True, unit_diagonal=True)
-        return solve_triangular(lu, y, lower=False)
-    y = solve_triangular(lu, b, trans=code, lower=False)
-    z = solve_triangular(lu, y, trans=code, lower=True, unit_diagonal=True)
-    return z[np.argsort(perm)]
+        y = solve_triangular(lu, _rows(b, perm), lower=True, unit_diagonal=True)
+        x = solve_triangular(lu, y, lower=False)
+    else:
+        y = solve_triangular(lu, b, trans=code, lower=False)
+        z = solve_triangular(lu, y, trans=code, lower=True, unit_diagonal=True)
+        x = _rows(z, _inverse_permutation(perm))
+    return x[:, 0] if vector else x
 
 
 # --- inverse and determinant -----------------------------------------------------------------
@@ -294,6 +355,7 @@ def _expm_impl(a):
 
 
 expm = Primitive(_expm_impl, "expm")
+expm.defbatch(first_argument(expm))  # SciPy maps expm over stack axes
 expm.defvjp(lambda g, ans, a: _frechet(_t(a), g))
 expm.defjvp(lambda t, ans, a: _frechet(a, t))
 expm.__doc__ = """The matrix exponential; its derivatives are blocks of bigger exponentials.
@@ -306,7 +368,7 @@ array([[1., 0.],
 
 
 def _sylvester_impl(a, b, q):
-    return sl.solve_sylvester(a, b, q)
+    return _each_matrix(sl.solve_sylvester, a, b, q)
 
 
 def _sylvester_vjp(g, ans, argnums, a, b, q):
@@ -324,6 +386,7 @@ def _sylvester_jvp(tangents, ans, a, b, q):
 
 
 solve_sylvester = Primitive(_sylvester_impl, "solve_sylvester")
+solve_sylvester.defbatch(_over_stack(solve_sylvester))
 solve_sylvester.defvjp_all(_sylvester_vjp)
 solve_sylvester.defjvp_all(_sylvester_jvp)
 solve_sylvester.__doc__ = """The x with ``a x + x b = q``, differentiable in a, b and q.
@@ -336,10 +399,11 @@ array([[1., 2.],
 
 
 def _sqrtm_impl(a):
-    return sl.sqrtm(a)
+    return _each_matrix(sl.sqrtm, a)
 
 
 sqrtm = Primitive(_sqrtm_impl, "sqrtm")
+sqrtm.defbatch(_over_stack(sqrtm))
 sqrtm.defvjp(lambda g, ans, a: solve_sylvester(_t(ans), _t(ans), g))
 sqrtm.defjvp(lambda t, ans, a: solve_sylvester(ans, ans, t))
 sqrtm.__doc__ = """The principal square root x (x @ x = a); dx solves x dx + dx x = da.
@@ -354,13 +418,19 @@ array([[2., 0.],
 # --- block_diag ---------------------------------------------------------------------------------
 
 
-def _block_shapes(arrays) -> list[tuple[int, int]]:
-    """The (rows, cols) each argument occupies, as SciPy reads it (1-D is one row)."""
-    return [np.atleast_2d(getval(x)).shape for x in arrays]
+def _block_shape(shape: tuple[int, ...]) -> tuple[int, int]:
+    """The (rows, cols) an argument of this shape occupies, as SciPy reads it (a 1-D
+    array is one row)."""
+    if len(shape) > 2:
+        raise ValueError(
+            f"block_diag: derivatives need arrays of at most 2 dimensions, got shape {shape}; "
+            "map over stacks with wengert.vmap."
+        )
+    return ((1, 1), (1, *shape), shape)[len(shape)]
 
 
 def _block_diag_vjp(g, ans, argnums, *arrays):
-    shapes = _block_shapes(arrays)
+    shapes = [_block_shape(shape_of(x)) for x in arrays]
     rows = np.cumsum([0] + [r for r, _ in shapes])
     cols = np.cumsum([0] + [c for _, c in shapes])
     out = []
@@ -371,19 +441,47 @@ def _block_diag_vjp(g, ans, argnums, *arrays):
 
 
 def _block_diag_jvp(tangents, ans, *arrays):
-    return block_diag(*[zeros_like(x) if t is None else t for t, x in zip(tangents, arrays)])
+    return _block_diag(*[zeros_like(x) if t is None else t for t, x in zip(tangents, arrays)])
 
 
-block_diag = Primitive(sl.block_diag, "block_diag")
-block_diag.defvjp_all(_block_diag_vjp)
-block_diag.defjvp_all(_block_diag_jvp)
-block_diag.__doc__ = """Arrays placed along the diagonal of a zero matrix (1-D ones as rows).
+def _block_diag_batch(batched, *arrays):
+    """Each member's blocks (the batch in front) laid out by concatenating with zeros."""
+    size = batch_size(arrays, batched)
+    dtype = np.result_type(*[np.asarray(getval(x)).dtype for x in arrays])
+    shapes = [_block_shape(shape_of(x)[b:]) for x, b in zip(arrays, batched)]
+    total = sum(c for _, c in shapes)
+    rows, start = [], 0
+    for x, b, (r, c) in zip(arrays, batched, shapes):
+        block = (
+            wnp.reshape(x, (size, r, c))
+            if b
+            else wnp.broadcast_to(wnp.reshape(x, (r, c)), (size, r, c))
+        )
+        left = np.zeros((size, r, start), dtype)
+        right = np.zeros((size, r, total - start - c), dtype)
+        rows.append(wnp.concatenate([left, block, right], axis=-1))
+        start += c
+    return wnp.concatenate(rows, axis=-2)
 
->>> import numpy as np
->>> block_diag(np.ones((1, 2)), 3.0)
-array([[1., 1., 0.],
-       [0., 0., 3.]])
-"""
+
+_block_diag = Primitive(sl.block_diag, "block_diag")
+_block_diag.defbatch(_block_diag_batch)
+_block_diag.defvjp_all(_block_diag_vjp)
+_block_diag.defjvp_all(_block_diag_jvp)
+
+
+def block_diag(*arrays):
+    """Arrays placed along the diagonal of a zero matrix (1-D ones as rows).
+
+    >>> import numpy as np
+    >>> block_diag(np.ones((1, 2)), 3.0)
+    array([[1., 1., 0.],
+           [0., 0., 3.]])
+    """
+    if any(isinstance(x, Box) for x in arrays):
+        for x in arrays:
+            _block_shape(shape_of(x))
+    return _block_diag(*arrays)
 
 
 __all__ = [

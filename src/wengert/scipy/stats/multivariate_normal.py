@@ -13,10 +13,11 @@ holds the components; as in SciPy, the result is squeezed (a float for a single 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ... import numpy as wnp
-from ..._core.box import getval
 from ..._core.vspace import shape_of
 from .. import linalg
 from ._support import weak
@@ -27,7 +28,7 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 def _dimension(mean, cov) -> int:
     """The number of components, inferred as SciPy does: from mean, else from cov."""
     if mean is not None:
-        return int(np.size(getval(mean)))
+        return math.prod(shape_of(mean))  # one member's size, under vmap too
     return 1 if len(shape_of(cov)) < 2 else shape_of(cov)[-1]
 
 
