@@ -408,3 +408,10 @@ def test_rules_of_other_modules():
     looped_names = set(loop_primitives())
     for name in ("relu", "sigmoid", "softmax", "log_softmax", "polygamma"):
         assert name not in looped_names
+
+
+def test_batched_keyword_arguments_of_functions_without_derivative():
+    a = onp.stack([onp.diag([1.0, 1e-9, 1.0]), onp.eye(3), onp.diag([1.0, 2.0, 0.0])])
+    tol = onp.array([1e-6, 1e-6, 0.5])
+    got = vmap(lambda a, t: wnp.linalg.matrix_rank(a, tol=t))(a, tol)
+    onp.testing.assert_array_equal(got, [onp.linalg.matrix_rank(m, tol=t) for m, t in zip(a, tol)])

@@ -139,9 +139,29 @@ class BatchTrace(Trace):
     def process_nondiff(self, fn, args: tuple, kwargs: dict) -> Any:
         """A function without derivative, mapped over the batch like a primitive: each
         member sees its own values (a comparison, an ``argmax``)."""
+        batched_keywords = [
+            k
+            for k, v in kwargs.items()
+            if any(isinstance(x, Box) and x._trace is self for x in tree_flatten(v)[0])
+        ]
         values, kwargs, held = fn.opened(self, args, kwargs)
-        rule = fn.batch_rule or batch_rule_of(fn)
-        out = rule(tuple(held), *values, **kwargs)
+        if batched_keywords:  # rules see positional batches only: each member in turn
+            size = self.size
+            outs = [
+                fn(
+                    *[a[i] if h else a for a, h in zip(values, held)],
+                    **{k: v[i] if k in batched_keywords else v for k, v in kwargs.items()},
+                )
+                for i in range(size)
+            ]
+            out = (
+                tuple(_stack(list(parts)) for parts in zip(*outs))
+                if isinstance(outs[0], tuple)
+                else _stack(outs)
+            )
+        else:
+            rule = fn.batch_rule or batch_rule_of(fn)
+            out = rule(tuple(held), *values, **kwargs)
         if isinstance(out, tuple):
             return tuple(BatchBox(o, self) for o in out)
         return BatchBox(out, self)
