@@ -1038,6 +1038,10 @@ BATCHED_ARGUMENTS = [
     ("unfold", lambda x: F._unfold(x, kernel=(3, 2), **_PB), (e(*_XS),)),
     ("avg_pool2d", lambda x: F.avg_pool2d(x, 2, 1, 1, count_include_pad=False), (e(*_XS),)),
     ("softmax_cross_entropy", lambda z: F._ce(z, onp.array([1, 0, 3])), (e(3, 4),)),
+    ("take_rows, a batch of tables", lambda w: F._take_rows(w, onp.array([[1, -1]])), (e(4, 2),)),
+    ("scatter_rows", lambda g: F._scatter_rows(g, onp.array([[1, -1]]), 4), (e(1, 2, 3),)),
+    ("gather_flat", lambda x: F._gather(x, _INDEX), (e(2, 3),)),
+    ("scatter_flat", lambda g: F._scatter(g, _INDEX, (2, 3)), (e(2, 2),)),
 ]
 
 

@@ -249,6 +249,8 @@ INDEX_ROWS = [
     ("compress, as many in each", lambda x: wnp.compress(x[:, 0] < 9.0, x, axis=0)),
     ("index_update", lambda x: wnp.index_update(x, wnp.argmax(x[:, 0]), 0.0)),
     ("index_add", lambda x: wnp.index_add(x, (slice(None), wnp.argmax(x[0])), 2.0 * x[:, 0])),
+    ("roll", lambda x: wnp.roll(x, wnp.argmax(x[0]), axis=0)),
+    ("roll flattened", lambda x: wnp.roll(x, wnp.argmax(x[0]))),
 ]
 
 

@@ -960,6 +960,10 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     >>> wnp.roll(wnp.array([1.0, 2.0, 3.0]), 1)
     array([3., 1., 2.])
     """
+    if isinstance(shift, Box):
+        shift = stop_gradient(shift)  # no derivative; under vmap, a batch of shifts
+    if isinstance(shift, Box):
+        return _roll_each(a, shift, axis)
     if not isinstance(a, Box):
         return np.roll(a, shift, axis=axis)
     if axis is None:
@@ -976,6 +980,22 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
             head = a[_along(a.ndim, ax, slice(None, n - s))]
             a = concatenate([tail, head], axis=ax)
     return a
+
+
+def _roll_each(a: Any, shift: Any, axis: Any) -> Any:
+    """`roll` by a shift that vmap maps over: each member takes its entries from its own
+    positions (a gather)."""
+    if len(shape_of(shift)) or not (axis is None or isinstance(axis, (int, np.integer))):
+        raise ValueError(
+            "wengert.numpy.roll: a shift computed from the values that vmap maps over must be "
+            "one number, for one axis (or None); roll by each shift in turn."
+        )
+    a = _as_array(a)
+    if axis is None:
+        return reshape(_roll_each(ravel(a), shift, 0), shape_of(a))
+    axis = _axis(axis, len(shape_of(a)), "roll")
+    n = shape_of(a)[axis]
+    return take(a, _wrap(np.arange(n) - shift, n), axis=axis)
 
 
 def flip(m: Any, axis: Any = None) -> Any:
