@@ -174,6 +174,12 @@ CASES += [
     ("scatter_flat", lambda g: F._scatter(g, _INDEX, (2, 3)), (normal(2, 2),)),
     ("take_rows", lambda w: F._take_rows(w, _INDEX), (normal(6, 2),)),
     ("scatter_rows", lambda g: F._scatter_rows(g, _INDEX, 6), (normal(2, 2, 3),)),
+    ("unfold", lambda x: F._unfold(x, kernel=(3, 2), **_P), (normal(*_X_SHAPE),)),
+    (
+        "fold",
+        lambda c: F._fold(c, _X_SHAPE, kernel=(3, 2), **_P),
+        (normal(*F._unfold_impl(onp.zeros(_X_SHAPE), (3, 2), **_P).shape),),
+    ),
 ]
 
 
@@ -751,3 +757,310 @@ def test_float32_in_float32_out_values_and_derivatives(name, f, args):
         assert wg.grad(s, i)(*args).dtype == onp.float32, f"reverse, argument {i}"
     tangents = tuple(onp.ones_like(a) for a in args)
     assert onp.result_type(wg.jvp(s, args, tangents)[1]) == onp.float32, "forward"
+
+
+# --- per-example gradients: vmap of grad against a loop over the examples -------------------
+# The flagship use of vmap: wg.vmap(wg.grad(loss), in_axes=(None, 0, 0))(params, X, y),
+# each example's gradient in one pass, for every function of wengert.nn.functional. Every
+# reverse rule then runs on batches, and labels, indices and masks are each example's own.
+
+E = onp.random.default_rng(17)
+N_EXAMPLES = 3
+
+
+def e(*shape):
+    """One array per example, stacked: shape (N_EXAMPLES, *shape)."""
+    return E.standard_normal((N_EXAMPLES, *shape))
+
+
+W43, B4 = E.standard_normal((4, 3)), E.standard_normal(4)
+DENSE = (W43, B4)
+CONV = (E.standard_normal((3, 2, 3, 3)), E.standard_normal(3))
+
+
+def dense(params, x):
+    return F.linear(x, *params)
+
+
+def act(f):
+    """A loss of a dense layer followed by `f`: its output weighed by the target."""
+    return lambda p, x, y: wg.numpy.sum(f(dense(p, x)) * y)
+
+
+LABELS_3 = onp.array([2, 0, 3])
+PER_EXAMPLE = [
+    ("linear", act(lambda h: h), DENSE, e(3), e(4)),
+    (
+        "linear, examples of rows, no bias",
+        lambda p, x, y: wg.numpy.sum(F.linear(x, p[0]) * y),
+        (W43,),
+        e(2, 3),
+        e(2, 4),
+    ),
+    ("relu", act(F.relu), DENSE, e(3), e(4)),
+    ("leaky_relu", act(lambda h: F.leaky_relu(h, 0.2)), DENSE, e(3), e(4)),
+    ("gelu", act(F.gelu), DENSE, e(3), e(4)),
+    ("gelu tanh", act(lambda h: F.gelu(h, "tanh")), DENSE, e(3), e(4)),
+    ("silu", act(F.silu), DENSE, e(3), e(4)),
+    ("tanh", act(F.tanh), DENSE, e(3), e(4)),
+    ("sigmoid", act(F.sigmoid), DENSE, e(3), e(4)),
+    ("softplus", act(F.softplus), DENSE, e(3), e(4)),
+    ("normal_cdf", act(F.normal_cdf), DENSE, e(3), e(4)),
+    ("softmax", act(F.softmax), DENSE, e(3), e(4)),
+    ("log_softmax", act(F.log_softmax), DENSE, e(3), e(4)),
+    ("logsumexp", act(lambda h: F.logsumexp(h, keepdims=True)), DENSE, e(3), e(1)),
+    (
+        "cross_entropy",
+        lambda p, x, y: F.cross_entropy(dense(p, x)[None], y[None]),
+        DENSE,
+        e(3),
+        LABELS_3,
+    ),
+    (
+        "cross_entropy weighted, smoothing, an ignored example",
+        lambda p, x, y: F.cross_entropy(
+            dense(p, x),
+            y,
+            weight=onp.arange(1.0, 5.0),
+            ignore_index=-1,
+            label_smoothing=0.1,
+            reduction="sum",
+        ),
+        DENSE,
+        e(2, 3),
+        onp.array([[2, 0], [-1, 3], [1, 1]]),
+    ),
+    (
+        "cross_entropy probabilities",
+        lambda p, x, y: F.cross_entropy(dense(p, x)[None], F.softmax(y)[None]),
+        DENSE,
+        e(3),
+        e(4),
+    ),
+    (
+        "nll_loss",
+        lambda p, x, y: F.nll_loss(F.log_softmax(dense(p, x)), y),
+        DENSE,
+        e(2, 3),
+        onp.array([[2, 0], [3, 3], [1, 0]]),
+    ),
+    ("one_hot", lambda p, x, y: wg.numpy.sum(dense(p, x) * F.one_hot(y, 4)), DENSE, e(3), LABELS_3),
+    (
+        "binary_cross_entropy_with_logits",
+        lambda p, x, y: F.binary_cross_entropy_with_logits(dense(p, x), y, pos_weight=2.0),
+        DENSE,
+        e(3),
+        (e(4) > 0) * 1.0,
+    ),
+    (
+        "binary_cross_entropy",
+        lambda p, x, y: F.binary_cross_entropy(F.sigmoid(dense(p, x)), y),
+        DENSE,
+        e(3),
+        (e(4) > 0) * 1.0,
+    ),
+    ("mse_loss", lambda p, x, y: F.mse_loss(dense(p, x), y), DENSE, e(3), e(4)),
+    ("l1_loss", lambda p, x, y: F.l1_loss(dense(p, x), y), DENSE, e(3), e(4)),
+    ("huber_loss", lambda p, x, y: F.huber_loss(dense(p, x), y), DENSE, e(3), 3 * e(4)),
+    (
+        "embedding",
+        lambda p, x, y: wg.numpy.sum(F.embedding(y, p[0]) * x),
+        (E.standard_normal((5, 3)),),
+        e(2, 3),
+        onp.array([[1, 1], [4, -1], [0, 2]]),
+    ),
+    ("dropout eval", act(lambda h: F.dropout(h, 0.5, training=False)), DENSE, e(3), e(4)),
+    ("dropout train, seeded", act(lambda h: F.dropout(h, 0.5, rng=4)), DENSE, e(3), e(4)),
+    (
+        "batch_norm eval",
+        act(lambda h: F.batch_norm(h[None], onp.ones(4), onp.full(4, 2.0), onp.ones(4))),
+        DENSE,
+        e(3),
+        e(1, 4),
+    ),
+    (
+        "batch_norm train, a group per example",
+        lambda p, x, y: wg.numpy.sum(F.batch_norm(dense(p, x), None, None, p[1], p[1], True) * y),
+        DENSE,
+        e(5, 3),
+        e(5, 4),
+    ),
+    (
+        "layer_norm",
+        lambda p, x, y: wg.numpy.sum(F.layer_norm(dense(p, x), 4, p[1], p[1]) * y),
+        DENSE,
+        e(3),
+        e(4),
+    ),
+    (
+        "conv2d",
+        lambda p, x, y: wg.numpy.sum(F.conv2d(x[None], *p, padding=1) * y),
+        CONV,
+        e(2, 5, 4),
+        e(1, 3, 5, 4),
+    ),
+    (
+        "conv2d strided, dilated, images per example",
+        lambda p, x, y: wg.numpy.sum(F.conv2d(x, p[0], stride=2, dilation=(1, 2)) * y),
+        CONV[:1],
+        e(2, 2, 7, 8),
+        e(2, 3, 3, 2),
+    ),
+    (
+        "max_pool2d",
+        lambda p, x, y: wg.numpy.sum(F.max_pool2d(F.conv2d(x[None], *p), 2) * y),
+        CONV,
+        e(2, 6, 6),
+        e(1, 3, 2, 2),
+    ),
+    (
+        "avg_pool2d",
+        lambda p, x, y: wg.numpy.sum(
+            F.avg_pool2d(F.conv2d(x[None], *p), 3, 1, 1, count_include_pad=False) * y
+        ),
+        CONV,
+        e(2, 5, 5),
+        e(1, 3, 3, 3),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name, loss, params, xs, ys", PER_EXAMPLE, ids=[row[0] for row in PER_EXAMPLE]
+)
+def test_per_example_gradients_equal_a_loop_over_examples(name, loss, params, xs, ys):
+    grad = wg.grad(loss)
+    batched = wg.vmap(grad, in_axes=(None, 0, 0))(params, xs, ys)
+    for i in range(N_EXAMPLES):
+        for got, expected in zip(batched, grad(params, xs[i], ys[i])):
+            onp.testing.assert_allclose(got[i], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_per_example_losses_equal_a_loop_over_examples():
+    for name, loss, params, xs, ys in PER_EXAMPLE:
+        batched = wg.vmap(loss, in_axes=(None, 0, 0))(params, xs, ys)
+        expected = [loss(params, xs[i], ys[i]) for i in range(N_EXAMPLES)]
+        onp.testing.assert_allclose(batched, expected, rtol=1e-12, err_msg=name)
+
+
+def _counting(monkeypatch, prim):
+    """Count the calls of a primitive's implementation."""
+    calls = []
+    fun = prim.fun
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return fun(*args, **kwargs)
+
+    monkeypatch.setattr(prim, "fun", counted)
+    return calls
+
+
+def test_linear_and_conv2d_of_a_batch_of_inputs_are_one_call(monkeypatch):
+    xs, rows = e(2, 5, 4), e(3)
+    conv_loop = [F.conv2d(x[None], *CONV, padding=1) for x in xs]
+    linear_loop = [F.linear(r, *DENSE) for r in rows]
+    conv_calls = _counting(monkeypatch, F._conv2d)
+    linear_calls = _counting(monkeypatch, F._linear)
+    conv = wg.vmap(lambda x: F.conv2d(x[None], *CONV, padding=1))(xs)
+    linear = wg.vmap(lambda r: F.linear(r, *DENSE))(rows)
+    assert len(conv_calls) == 1 and len(linear_calls) == 1
+    onp.testing.assert_allclose(conv, onp.stack(conv_loop), rtol=1e-12)
+    onp.testing.assert_allclose(linear, onp.stack(linear_loop), rtol=1e-12)
+
+
+def test_per_example_gradients_of_a_network_use_no_loop():
+    from wengert._core.batching import loop_primitives
+
+    def loss(params, x, y):
+        (w, b), (v, c) = params
+        h = F.max_pool2d(F.relu(F.conv2d(x[None], w, b, padding=1)), 2)
+        h = F.avg_pool2d(h, 1)
+        logits = F.linear(wg.numpy.reshape(h, (1, -1)), v, c)
+        return F.cross_entropy(logits, y[None]) + F.nll_loss(F.log_softmax(logits), y[None])
+
+    params = (CONV, (E.standard_normal((4, 12)), E.standard_normal(4)))
+    xs = e(2, 4, 4)
+    grads = wg.vmap(wg.grad(loss), in_axes=(None, 0, 0))(params, xs, LABELS_3)
+    for i in range(N_EXAMPLES):
+        expected = wg.grad(loss)(params, xs[i], LABELS_3[i])
+        for got, want in zip(wg.tree_flatten(grads)[0], wg.tree_flatten(expected)[0]):
+            onp.testing.assert_allclose(got[i], want, rtol=1e-10, atol=1e-12)
+    nn_primitives = {
+        "linear",
+        "conv2d",
+        "conv2d_input_grad",
+        "conv2d_weight_grad",
+        "avg_pool2d",
+        "avg_pool2d_transpose",
+        "softmax_cross_entropy",
+        "gather_flat",
+        "scatter_flat",
+        "take_rows",
+        "scatter_rows",
+        "unfold",
+        "fold",
+        "max_pool_index",
+    }
+    assert not nn_primitives & set(loop_primitives())
+
+
+_PB = dict(stride=(2, 1), padding=((1, 0), (2, 1)), dilation=(1, 2))
+_XS = (2, 2, 5, 6)
+CONV_X = E.standard_normal(_XS)
+CONV_G = E.standard_normal(F._conv2d_impl(CONV_X, onp.zeros((3, 2, 3, 2)), **_PB).shape)
+BATCHED_ARGUMENTS = [
+    ("linear, a batch of weights", lambda w, x: F.linear(x, w), (e(4, 3), E.standard_normal(3))),
+    ("linear, weights and inputs", lambda w, x: F.linear(x, w), (e(4, 3), e(2, 3))),
+    ("linear, a batch of biases", lambda b, x: F.linear(x, W43, b), (e(4), e(3))),
+    ("conv2d, a batch of filters", lambda w: F._conv2d(CONV_X, w, **_PB), (e(3, 2, 3, 2),)),
+    ("conv2d, filters and images", lambda w, x: F._conv2d(x, w, **_PB), (e(3, 2, 3, 2), e(*_XS))),
+    (
+        "conv2d_input_grad, a batch of filters",
+        lambda w: F._conv2d_input_grad(CONV_G, w, x_shape=_XS, **_PB),
+        (e(3, 2, 3, 2),),
+    ),
+    (
+        "conv2d_input_grad, filters and cotangents",
+        lambda w, g: F._conv2d_input_grad(g, w, x_shape=_XS, **_PB),
+        (e(3, 2, 3, 2), e(*CONV_G.shape)),
+    ),
+    (
+        "conv2d_weight_grad, a batch of images",
+        lambda x: F._conv2d_weight_grad(x, CONV_G, kernel=(3, 2), **_PB),
+        (e(*_XS),),
+    ),
+    (
+        "conv2d_weight_grad, a batch of cotangents",
+        lambda g: F._conv2d_weight_grad(CONV_X, g, kernel=(3, 2), **_PB),
+        (e(*CONV_G.shape),),
+    ),
+    ("unfold", lambda x: F._unfold(x, kernel=(3, 2), **_PB), (e(*_XS),)),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 2, 1, 1, count_include_pad=False), (e(*_XS),)),
+    ("softmax_cross_entropy", lambda z: F._ce(z, onp.array([1, 0, 3])), (e(3, 4),)),
+    ("take_rows, a batch of tables", lambda w: F._take_rows(w, onp.array([[1, -1]])), (e(4, 2),)),
+    ("scatter_rows", lambda g: F._scatter_rows(g, onp.array([[1, -1]]), 4), (e(1, 2, 3),)),
+    ("gather_flat", lambda x: F._gather(x, _INDEX), (e(2, 3),)),
+    ("scatter_flat", lambda g: F._scatter(g, _INDEX, (2, 3)), (e(2, 2),)),
+]
+
+
+@pytest.mark.parametrize(
+    "name, f, args", BATCHED_ARGUMENTS, ids=[row[0] for row in BATCHED_ARGUMENTS]
+)
+def test_batching_rules_of_the_primitives_equal_a_loop(name, f, args):
+    """The arguments made by e() mapped, the others shared: values, and the gradients
+    through the batching rules (grad of vmap), against a loop over the members."""
+    axes = tuple(0 if onp.ndim(a) > 1 else None for a in args)
+    members = [[a[i] if ax == 0 else a for a, ax in zip(args, axes)] for i in range(N_EXAMPLES)]
+    got = wg.vmap(f, in_axes=axes)(*args)
+    onp.testing.assert_allclose(got, onp.stack([f(*m) for m in members]), rtol=1e-11)
+    weights = onp.cos(onp.arange(got.size)).reshape(got.shape)
+    argnums = tuple(range(len(args)))
+    through = wg.grad(lambda *a: wg.numpy.sum(wg.vmap(f, in_axes=axes)(*a) * weights), argnums)
+    each = [wg.grad(lambda *a, i=i: wg.numpy.sum(f(*a) * weights[i]), argnums) for i in range(3)]
+    loop = [each[i](*members[i]) for i in range(N_EXAMPLES)]
+    for k, (got_k, ax) in enumerate(zip(through(*args), axes)):
+        parts = [g[k] for g in loop]
+        expected = onp.stack(parts) if ax == 0 else sum(parts)
+        onp.testing.assert_allclose(got_k, expected, rtol=1e-10, atol=1e-12)

@@ -265,6 +265,26 @@ case("scatter_add", lambda g: indexing._scatter(g, onp.array([0, 2, 0]), (4,)), 
 case("index_update", lambda x, y: wnp.index_update(x, 1, y), [(real(3), real())])
 case("index_update", lambda x, y: wnp.index_update(x, (slice(None), 0), y), [(real(2, 3), real(2))])
 case("index_add", lambda x, y: wnp.index_add(x, onp.array([0, 0, 2]), y), [(real(3), real(3))])
+# The forms that take index arrays as arguments (a batch of indices under vmap).
+SLOT = indexing._SLOT
+case(
+    "getitem_at",
+    lambda x: indexing.getitem_at(x, onp.array([0, 2, 2]), template=(slice(None), SLOT)),
+    [(real(3, 3),)],
+)
+case(
+    "scatter_add_at",
+    lambda g: indexing.scatter_at(g, onp.array([0, 2, 0]), template=(SLOT,), shape=(4,)),
+    [(real(3),)],
+)
+for add in (True, False):
+    case(
+        "index_write_at",
+        lambda x, y, a=add: indexing.write_at(
+            x, y, onp.array([2, 0]), template=(SLOT, Ellipsis), add=a
+        ),
+        [(real(3, 2), real(2))],
+    )
 
 # --- contractions ------------------------------------------------------------------------
 mm_shapes = [

@@ -317,3 +317,58 @@ def test_works_on_traced_values_with_wengert_numpy():
         2.0
     )
     onp.testing.assert_allclose(g, [expected, expected])
+
+
+# --- vmap: members on both sides of an edge -----------------------------------------------
+
+
+def vmap_equals_loop(f, members):
+    """`f` under vmap and its per-member gradients (vmap of grad) equal a loop."""
+    stacked = [onp.stack(parts) for parts in zip(*members)]
+    argnums = tuple(range(len(stacked)))
+    onp.testing.assert_allclose(wg.vmap(f)(*stacked), onp.stack([f(*m) for m in members]))
+    weights = onp.cos(onp.arange(onp.size(f(*members[0])))).reshape(onp.shape(f(*members[0])))
+    grad = wg.grad(lambda *a: wnp.sum(f(*a) * weights), argnums=argnums)
+    for got, parts in zip(wg.vmap(grad)(*stacked), zip(*[grad(*m) for m in members])):
+        onp.testing.assert_allclose(got, onp.stack(parts), rtol=1e-12)
+
+
+A = onp.array
+VMAP_EDGES = [
+    ("sinc near 0", special.sinc, [(A([0.0, 1e-4, 0.5]),), (A([1.0, 2.0, 3.0]),)]),
+    ("xlogy at 0", special.xlogy, [(A([0.0, 1.0]), A([0.0, 2.0])), (A([1.0, 2.0]), A([3.0, 4.0]))]),
+    ("rel_entr at 0", special.rel_entr, [(A([0.0, 1]), A([0.0, 2])), (A([1.0, 2]), A([3.0, 4]))]),
+    ("i1 at 0", special.i1, [(A([0.0, 1.0]),), (A([1.0, 2.0]),)]),
+    ("j1 at 0", special.j1, [(A([0.0, 1.0]),), (A([1.0, 2.0]),)]),
+    ("rgamma, both branches", special.rgamma, [(A([-2.0, 1.3]),), (A([0.2, 2.0]),)]),
+    (
+        "logsumexp, sum of one sign",
+        lambda x, b: special.logsumexp(x, b=b),
+        [(A([0.0, 1.0]), A([1.0, -2.0])), (A([1.0, 2.0]), A([1.0, 1.0]))],
+    ),
+    (
+        "logsumexp, return_sign",
+        lambda x, b: special.logsumexp(x, b=b, return_sign=True)[0],
+        [(A([0.0, 1.0]), A([1.0, -2.0])), (A([1.0, 2.0]), A([1.0, 1.0]))],
+    ),
+    (
+        "logsumexp, constant b, axis",
+        lambda x: special.logsumexp(x, axis=1, b=A([1.0, 2.0, 3.0])),
+        [(A([[0.0, 1, 2], [1, 2, 3]]),), (A([[1.0, 2, 3], [0, 0, 0]]),)],
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name, f, members", VMAP_EDGES, ids=[r[0] for r in VMAP_EDGES])
+def test_vmap_sees_each_members_own_edges(name, f, members):
+    vmap_equals_loop(f, members)
+
+
+def test_vmap_of_logsumexp_sign_is_each_members_own():
+    x, b = A([[0.0, 1.0], [1.0, 2.0]]), A([[1.0, -2.0], [1.0, 1.0]])
+    out, sign = wg.vmap(lambda x, b: special.logsumexp(x, b=b, return_sign=True))(x, b)
+    onp.testing.assert_array_equal(sign, [-1.0, 1.0])
+    onp.testing.assert_allclose(
+        out, [sc.logsumexp(x[i], b=b[i], return_sign=True)[0] for i in (0, 1)]
+    )

@@ -202,6 +202,52 @@ def test_distributions_define_no_primitives():
         assert not [v for v in vars(d).values() if isinstance(v, Primitive)], d.__name__
 
 
+# --- vmap: members on both sides of the support's edge --------------------------------------
+
+
+def vmap_equals_loop(f, members):
+    """`f` under vmap and its per-member gradients (vmap of grad) equal a loop."""
+    stacked = [onp.stack(parts) for parts in zip(*members)]
+    argnums = tuple(range(len(stacked)))
+    onp.testing.assert_allclose(wg.vmap(f)(*stacked), onp.stack([f(*m) for m in members]))
+    grad = wg.grad(lambda *a: wnp.sum(f(*a)), argnums=argnums)
+    for got, parts in zip(wg.vmap(grad)(*stacked), zip(*[grad(*m) for m in members])):
+        onp.testing.assert_allclose(got, onp.stack(parts), rtol=1e-12)
+
+
+A = onp.array
+VMAP_EDGES = [
+    ("beta.cdf", lambda x: stats.beta.cdf(x, 2.0, 3.0), [(A([-0.5, 0.3]),), (A([0.2, 1.5]),)]),
+    (
+        "beta.logpdf",
+        lambda x: stats.beta.logpdf(x, 2.0, 3.0),
+        [(A([-0.5, 0.3]),), (A([0.2, 0.5]),)],
+    ),
+    ("gamma.logpdf", lambda x: stats.gamma.logpdf(x, 2.0), [(A([-0.5, 0.3]),), (A([0.2, 0.5]),)]),
+    (
+        "poisson.logpmf, counts mapped",
+        lambda k, mu: stats.poisson.logpmf(k, mu),
+        [(A([-1.0, 2.0]), A([1.0, 2.0])), (A([1.5, 2.0]), A([3.0, 2.0]))],
+    ),
+    (
+        "poisson.cdf, counts mapped",
+        lambda k, mu: stats.poisson.cdf(k, mu),
+        [(A([-1.0, 2.0]), A([1.0, 2.0])), (A([1.5, 2.0]), A([3.0, 2.0]))],
+    ),
+    (
+        "poisson.logpmf, constant counts",
+        lambda mu: stats.poisson.logpmf(A([[0.0], [2.0], [5.0]]), mu),
+        [(A([1.0, 2.0]),), (A([3.0, 0.5]),)],
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name, f, members", VMAP_EDGES, ids=[r[0] for r in VMAP_EDGES])
+def test_vmap_sees_each_members_own_support(name, f, members):
+    vmap_equals_loop(f, members)
+
+
 # --- values against scipy.stats ----------------------------------------------------------
 
 X = onp.array([0.15, 0.5, 1.3, 2.7])

@@ -17,10 +17,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import numpy as wnp
-from .._core.batching import along_axis
-from .._core.box import getval
+from .._core.batching import align, along_axis, batch_size, spread
+from .._core.box import Box, getval
+from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
+from ..numpy.indexing import take_index
 from . import _checks
 
 __all__ = [
@@ -108,6 +110,28 @@ _linear.defvjp_all(_linear_vjp)
 _linear.defjvp_all(_linear_jvp)
 
 
+def _linear_batch(batched, x, weight, bias=None):
+    """Only x a batch (the common case, and every forward pass of per-example gradients):
+    the primitive itself, the batch one more leading axis of x. A batch of weights (or
+    biases): one product per member, by einsum."""
+    bx, bw = batched[0], batched[1]
+    bb = bias is not None and batched[2]
+    if not bw and not bb:
+        return _linear(x, weight) if bias is None else _linear(x, weight, bias)
+    size = batch_size((x, weight, bias), batched)
+    if not bw:
+        weight = broadcast_to(weight, (size, *shape_of(weight)))
+    out = wnp.einsum("b...i,boi->b...o" if bx else "...i,boi->b...o", x, weight)
+    if bias is None:
+        return out
+    if bb:
+        return out + align(bias, len(shape_of(out)) - 1)
+    return out + bias
+
+
+_linear.defbatch(_linear_batch)
+
+
 def linear(x: Any, weight: Any, bias: Any = None) -> Any:
     """``x @ weight.T + bias``: the affine map of a dense layer (weight is (out, in)).
 
@@ -131,8 +155,8 @@ def _relu_impl(x):
 
 
 _relu = Primitive(_relu_impl, "relu", elementwise=True)
-_relu.defvjp(lambda g, ans, x: g * (getval(ans) > 0))
-_relu.defjvp(lambda t, ans, x: t * (getval(ans) > 0))
+_relu.defvjp(lambda g, ans, x: g * (ans > 0))
+_relu.defjvp(lambda t, ans, x: t * (ans > 0))
 
 
 def relu(x: Any) -> Any:
@@ -151,7 +175,7 @@ def _leaky_impl(x, negative_slope=0.01):
 
 
 def _leaky_scale(g, x, negative_slope):
-    return wnp.where(getval(x) > 0, g, g * negative_slope)
+    return wnp.where(x > 0, g, g * negative_slope)
 
 
 _leaky_relu = Primitive(_leaky_impl, "leaky_relu", elementwise=True)
@@ -248,8 +272,11 @@ def _normal_cdf_impl(x):
 
 def _flat_beyond(x, bound: float):
     """`x` clipped to [-bound, bound], with derivative 0 outside, in the dtype of `x`."""
-    value = getval(x)
-    return wnp.where(np.abs(value) <= bound, x, np.sign(value) * bound)
+    return wnp.where(_within(x, bound), x, wnp.sign(x) * bound)
+
+
+# Masks are constants, and under vmap each member's own.
+_within = nondiff(lambda x, bound: np.abs(x) <= bound, "within", elementwise=True)
 
 
 def _normal_pdf(x):
@@ -419,6 +446,63 @@ _scatter_rows.defvjp(lambda g, ans, c, index, n: _take_rows(g, index))
 _scatter_rows.defjvp(lambda t, ans, c, index, n: _scatter_rows(t, index, n))
 
 
+# --- batching of the gathers: a batch of indices points into its own member ---------------
+# With the members' arrays laid end to end, member b's index i is b * size + i: one call
+# of the same primitive on the whole batch, without a loop.
+
+
+def _offsets(size: int, stride: int, ndim: int) -> np.ndarray:
+    """b * stride for each member b, shaped to broadcast against a batch of indices."""
+    return (np.arange(size) * stride).reshape((size,) + (1,) * ndim)
+
+
+def _batched_index(index, batched: bool, size: int, stride: int):
+    """Each member's indices into its own `stride` entries, as indices into all of them
+    (negative ones counted from their member's end, as NumPy's take does)."""
+    ndim = len(shape_of(index)) - batched
+    return index % stride + _offsets(size, stride, ndim)
+
+
+def _gather_batch(batched, x, index, unique=False):
+    size = batch_size((x, index), batched)
+    if not batched[0]:
+        x = broadcast_to(x, (size, *shape_of(x)))
+    member = math.prod(shape_of(x)[1:])
+    return _gather(x, _batched_index(index, batched[1], size, member), unique=unique)
+
+
+def _scatter_batch(batched, g, index, shape, unique=False):
+    size = batch_size((g, index), batched)
+    if not batched[0]:
+        g = broadcast_to(g, (size, *shape_of(g)))
+    index = _batched_index(index, batched[1], size, math.prod(shape))
+    return _scatter(g, index, (size, *shape), unique)
+
+
+def _take_rows_batch(batched, weight, index):
+    if not batched[0]:  # one table, a batch of indices: the same rows, picked at once
+        return _take_rows(weight, index)
+    size, n = shape_of(weight)[:2]
+    rows = wnp.reshape(weight, (size * n, *shape_of(weight)[2:]))
+    return _take_rows(rows, _batched_index(index, batched[1], size, n))
+
+
+def _scatter_rows_batch(batched, g, index, n):
+    size = batch_size((g, index), batched)
+    if not batched[0]:
+        g = broadcast_to(g, (size, *shape_of(g)))
+    index_ndim = len(shape_of(index)) - batched[1]
+    rest = shape_of(g)[1 + index_ndim :]
+    out = _scatter_rows(g, _batched_index(index, batched[1], size, n), size * n)
+    return wnp.reshape(out, (size, n, *rest))
+
+
+_gather.defbatch(_gather_batch)
+_scatter.defbatch(_scatter_batch)
+_take_rows.defbatch(_take_rows_batch)
+_scatter_rows.defbatch(_scatter_rows_batch)
+
+
 def embedding(indices: Any, weight: Any) -> Any:
     """Rows of `weight` picked by integer `indices` (any shape); repeated rows add up
     in the gradient.
@@ -429,13 +513,20 @@ def embedding(indices: Any, weight: Any) -> Any:
     array([[4., 5.],
            [0., 1.]])
     """
-    index = np.asarray(getval(indices))
-    if not np.issubdtype(index.dtype, np.integer):
-        raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype}.")
+    index = _constant_labels(indices)
+    values = np.asarray(getval(index))  # every member's, under vmap
+    if not np.issubdtype(values.dtype, np.integer):
+        raise TypeError(f"embedding: indices must be integers, got dtype {values.dtype}.")
     n = shape_of(weight)[0]
-    if index.size and (index.min() < -n or index.max() >= n):
+    if values.size and (values.min() < -n or values.max() >= n):
         raise IndexError(f"embedding: an index is out of range for {n} rows.")
     return _take_rows(weight, index)
+
+
+def _constant_labels(labels):
+    """Integer labels or indices, which carry no derivative: an array, or under vmap a
+    batch of them (each member's own)."""
+    return stop_gradient(labels) if isinstance(labels, Box) else np.asarray(labels)
 
 
 # --- convolution and pooling --------------------------------------------------------------
@@ -642,6 +733,126 @@ _conv2d_weight_grad.defjvp(
 )
 
 
+# --- batching of convolution and pooling ---------------------------------------------------
+# A batch of image stacks (B, N, C, H, W) with shared filters is one stack of B*N images:
+# the primitive itself, once. Per-member filters (a batch of weights, as forward-mode
+# tangents or per-example weight gradients give) are products of each member's windows
+# with its filters: unfold the windows (a copy, as im2col), then one batched matmul.
+
+
+def _unfold_impl(x, kernel, stride, padding, dilation):
+    """Every kernel window of the NCHW images `x`, as (N, C, OH, OW, KH, KW) (a copy)."""
+    out_hw = _conv_out_hw(x.shape, kernel, stride, padding, dilation)
+    return np.ascontiguousarray(_windows(_pad(x, padding), kernel, stride, dilation, out_hw))
+
+
+def _fold_impl(cols, x_shape, kernel, stride, padding, dilation):
+    """The transpose of `_unfold`: each window's entries added back onto the images."""
+    return _spread(
+        lambda i, j: cols[..., i, j],
+        x_shape,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        cols.shape[2:4],
+        cols,
+    )
+
+
+_unfold = Primitive(_unfold_impl, "unfold")
+_fold = Primitive(_fold_impl, "fold")
+_unfold.defvjp(lambda g, ans, x, **p: _fold(g, shape_of(x), **p))
+_unfold.defjvp(lambda t, ans, x, **p: _unfold(t, **p))
+_fold.defvjp(lambda g, ans, cols, x_shape, **p: _unfold(g, **p))
+_fold.defjvp(lambda t, ans, cols, x_shape, **p: _fold(t, x_shape, **p))
+
+
+def _merged(x):
+    """A batch (B, N, ...) of image stacks as one stack (B*N, ...)."""
+    shape = shape_of(x)
+    return wnp.reshape(x, (shape[0] * shape[1], *shape[2:]))
+
+
+def _unmerged(y, size: int):
+    """One stack (B*N, ...) as a batch (B, N, ...) of `size` stacks."""
+    shape = shape_of(y)
+    return wnp.reshape(y, (size, shape[0] // size, *shape[1:]))
+
+
+def _merged_shape(x_shape, size: int) -> tuple:
+    return (size * x_shape[0], *x_shape[1:])
+
+
+def _fold_batch(batched, cols, x_shape, **p):
+    size = shape_of(cols)[0]
+    return _unmerged(_fold(_merged(cols), _merged_shape(x_shape, size), **p), size)
+
+
+_unfold.defbatch(lambda batched, x, **p: _unmerged(_unfold(_merged(x), **p), shape_of(x)[0]))
+_fold.defbatch(_fold_batch)
+
+
+def _window_rows(x, batched: bool, kernel, **p):
+    """The windows of images `x` (a batch of stacks if `batched`) as rows (B?, N*OH*OW,
+    C*KH*KW), channels slowest."""
+    if batched:
+        cols = _unmerged(_unfold(_merged(x), kernel=kernel, **p), shape_of(x)[0])
+    else:
+        cols = _unfold(x, kernel=kernel, **p)  # (B?, N, C, OH, OW, KH, KW)
+    lead = int(batched)
+    n, c, oh, ow, kh, kw = shape_of(cols)[lead:]
+    cols = wnp.moveaxis(cols, lead + 1, lead + 3)  # (B?, N, OH, OW, C, KH, KW)
+    return wnp.reshape(cols, (*shape_of(cols)[:lead], n * oh * ow, c * kh * kw))
+
+
+def _cotangent_rows(g, batched: bool):
+    """Output-shaped values (B?, N, O, OH, OW) as rows (B?, N*OH*OW, O)."""
+    lead = int(batched)
+    n, o, oh, ow = shape_of(g)[lead:]
+    moved = wnp.moveaxis(g, lead + 1, -1)
+    return wnp.reshape(moved, (*shape_of(g)[:lead], n * oh * ow, o))
+
+
+def _conv2d_batch(batched, x, w, **p):
+    if not batched[1]:  # shared filters: one convolution of all B*N images
+        size = shape_of(x)[0]
+        return _unmerged(_conv2d(_merged(x), w, **p), size)
+    size, o, c, kh, kw = shape_of(w)
+    rows = _window_rows(x, batched[0], (kh, kw), **p)
+    out = wnp.matmul(rows, wnp.swapaxes(wnp.reshape(w, (size, o, c * kh * kw)), -1, -2))
+    n = shape_of(x)[batched[0]]
+    oh, ow = _conv_out_hw((n, c, *shape_of(x)[-2:]), (kh, kw), **p)
+    return wnp.moveaxis(wnp.reshape(out, (size, n, oh, ow, o)), -1, 2)
+
+
+def _conv2d_input_grad_batch(batched, g, w, x_shape, **p):
+    if not batched[1]:
+        size = shape_of(g)[0]
+        merged = _conv2d_input_grad(_merged(g), w, x_shape=_merged_shape(x_shape, size), **p)
+        return _unmerged(merged, size)
+    size, o, c, kh, kw = shape_of(w)
+    rows = wnp.matmul(_cotangent_rows(g, batched[0]), wnp.reshape(w, (size, o, c * kh * kw)))
+    n, oh, ow = x_shape[0], *shape_of(g)[-2:]
+    cols = wnp.moveaxis(wnp.reshape(rows, (size, n, oh, ow, c, kh, kw)), 4, 2)
+    folded = _fold(_merged(cols), _merged_shape(x_shape, size), kernel=(kh, kw), **p)
+    return _unmerged(folded, size)
+
+
+def _conv2d_weight_grad_batch(batched, x, g, kernel, **p):
+    size = batch_size((x, g), batched)
+    rows = _window_rows(x, batched[0], kernel, **p)
+    out = wnp.matmul(wnp.swapaxes(_cotangent_rows(g, batched[1]), -1, -2), rows)
+    c = shape_of(x)[batched[0] + 1]
+    o = shape_of(g)[batched[1] + 1]
+    return wnp.reshape(out, (size, o, c, *kernel))
+
+
+_conv2d.defbatch(_conv2d_batch)
+_conv2d_input_grad.defbatch(_conv2d_input_grad_batch)
+_conv2d_weight_grad.defbatch(_conv2d_weight_grad_batch)
+
+
 def conv2d(
     x: Any,
     weight: Any,
@@ -719,6 +930,20 @@ def _max_pool_index(x, kernel, stride, padding, dilation):
     return offset + (planes + (corner_rows * w + corner_cols))
 
 
+# The positions of the maxima are constants; under vmap each member's own, found for all
+# of its images at once.
+_max_pool_index_of = nondiff(_max_pool_index, "max_pool_index")
+
+
+def _max_pool_index_batch(batched, x, kernel, stride, padding, dilation):
+    size = shape_of(x)[0]
+    index = _unmerged(_max_pool_index_of(_merged(x), kernel, stride, padding, dilation), size)
+    return index - _offsets(size, math.prod(shape_of(x)[1:]), 4)  # into each member's own
+
+
+_max_pool_index_of.defbatch(_max_pool_index_batch)
+
+
 def max_pool2d(
     x: Any,
     kernel_size: int | tuple[int, int],
@@ -738,7 +963,7 @@ def max_pool2d(
     kernel, stride_, pad, dilation_ = _pool_params(
         kernel_size, stride, padding, dilation, "max_pool2d"
     )
-    index = _max_pool_index(np.asarray(getval(x)), kernel, stride_, pad, dilation_)
+    index = _max_pool_index_of(x, kernel, stride_, pad, dilation_)
     overlapping = any(s < d * (k - 1) + 1 for k, s, d in zip(kernel, stride_, dilation_))
     return _gather(x, index, unique=not overlapping)
 
@@ -763,6 +988,16 @@ _avg_pool.defvjp(lambda g, ans, x, **p: _avg_pool_t(g, shape_of(x), **p))
 _avg_pool.defjvp(lambda t, ans, x, **p: _avg_pool(t, **p))
 _avg_pool_t.defvjp(lambda h, ans, g, x_shape, **p: _avg_pool(h, **p))
 _avg_pool_t.defjvp(lambda t, ans, g, x_shape, **p: _avg_pool_t(t, x_shape, **p))
+# A batch of image stacks is one stack of all their images.
+_avg_pool.defbatch(lambda batched, x, **p: _unmerged(_avg_pool(_merged(x), **p), shape_of(x)[0]))
+
+
+def _avg_pool_t_batch(batched, g, x_shape, **p):
+    size = shape_of(g)[0]
+    return _unmerged(_avg_pool_t(_merged(g), _merged_shape(x_shape, size), **p), size)
+
+
+_avg_pool_t.defbatch(_avg_pool_t_batch)
 
 
 def avg_pool2d(
@@ -847,6 +1082,12 @@ def batch_norm(
         centred = x - mean
         var = wnp.mean(centred * centred, axis=axes, keepdims=True)
         if training and running_mean is not None:
+            if np.shape(getval(mean)) != shape_of(mean):
+                raise ValueError(
+                    "batch_norm cannot update running statistics inside vmap: every member "
+                    "would update the same arrays. Pass running_mean=None and "
+                    "running_var=None there, or training=False."
+                )
             batch_mean = np.reshape(getval(mean), running_mean.shape)
             batch_var = np.reshape(getval(var), running_var.shape) * (n / max(n - 1, 1))
             running_mean *= 1.0 - momentum
@@ -923,11 +1164,19 @@ def dropout(
         return x
     if p == 1.0:
         return x * 0.0
-    rng = _checks.seed(rng, "rng", "dropout")
-    value = getval(x)
-    keep = rng.random(np.shape(value)) >= p
-    scale = (keep / (1.0 - p)).astype(_float_dtype(value), copy=False)
-    return x * scale
+    _checks.seed(rng, "rng", "dropout")  # checked here; drawn from by each call below
+    return x * _dropout_scale(x, p, rng)
+
+
+def _dropout_scale_impl(x, p, rng):
+    keep = _checks.seed(rng, "rng", "dropout").random(np.shape(x)) >= p
+    return (keep / (1.0 - p)).astype(_float_dtype(x), copy=False)
+
+
+# The mask is a constant. Under vmap it is drawn member by member, as a loop over the
+# members calling dropout would draw it (from one generator in turn, or from the same
+# seed each time).
+_dropout_scale = nondiff(_dropout_scale_impl, "dropout_scale")
 
 
 # --- losses --------------------------------------------------------------------------------
@@ -958,15 +1207,25 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
            [1., 0., 0.]])
     """
     num_classes = _checks.integer(num_classes, "num_classes", "one_hot", low=1)
-    labels = np.asarray(getval(labels))
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}.")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+    labels = _constant_labels(labels)
+    values = np.asarray(getval(labels))  # every member's, under vmap
+    if not np.issubdtype(values.dtype, np.integer):
+        raise TypeError(f"one_hot: labels must be integers, got dtype {values.dtype}.")
+    if values.size and (values.min() < 0 or values.max() >= num_classes):
         raise IndexError(
             f"one_hot: a label is out of range: labels must be in [0, {num_classes}), got "
-            f"values from {labels.min()} to {labels.max()}."
+            f"values from {values.min()} to {values.max()}."
         )
-    return (labels[..., None] == np.arange(num_classes)).astype(dtype)
+    return _one_hot(labels, num_classes, dtype)
+
+
+def _one_hot_impl(labels, num_classes, dtype):
+    return (np.asarray(labels)[..., None] == np.arange(num_classes)).astype(dtype)
+
+
+# Under vmap, a batch of labels is more leading axes: one call for all members.
+_one_hot = nondiff(_one_hot_impl, "one_hot")
+_one_hot.defbatch(lambda batched, labels, num_classes, dtype: _one_hot(labels, num_classes, dtype))
 
 
 def _ce_impl(logits, labels):
@@ -986,6 +1245,14 @@ _ce.defvjp(lambda g, ans, logits, labels: wnp.expand_dims(g, -1) * _ce_slope(log
 _ce.defjvp(lambda t, ans, logits, labels: wnp.sum(t * _ce_slope(logits, labels), axis=-1))
 
 
+# Each row of logits with its label: a batch is more leading axes of both.
+def _ce_batch(batched, logits, labels):
+    return _ce(*spread((logits, labels), batched, batch_size((logits, labels), batched)))
+
+
+_ce.defbatch(_ce_batch)
+
+
 def _class_last(x):
     """Move the class axis (1, as in PyTorch) last when there are extra axes."""
     return wnp.moveaxis(x, 1, -1) if len(shape_of(x)) > 2 else x
@@ -998,17 +1265,18 @@ def _n_classes(shape) -> int:
 def _labels(target, logits_shape, ignore_index, what):
     """The integer labels, checked: shape (N, d1, ...) for logits (N, C, d1, ...), and
     each in [0, C) unless it is `ignore_index`."""
-    labels = np.asarray(getval(target))
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"{what}: class labels must be integers, got dtype {labels.dtype}.")
+    labels = _constant_labels(target)
+    values = np.asarray(getval(labels))  # every member's, under vmap
+    if not np.issubdtype(values.dtype, np.integer):
+        raise TypeError(f"{what}: class labels must be integers, got dtype {values.dtype}.")
     expected = logits_shape[:1] + logits_shape[2:] if len(logits_shape) > 1 else ()
-    if labels.shape != tuple(expected):
+    if tuple(shape_of(labels)) != tuple(expected):
         raise ValueError(
             f"{what}: logits of shape {logits_shape} need labels of shape {tuple(expected)}, "
-            f"got {labels.shape}."
+            f"got {tuple(shape_of(labels))}."
         )
     n = _n_classes(logits_shape)
-    counted = labels[labels != ignore_index]
+    counted = values[values != ignore_index]
     if counted.size and (counted.min() < 0 or counted.max() >= n):
         raise IndexError(
             f"{what}: a label is out of range for {n} classes: labels must be in [0, {n}) "
@@ -1038,19 +1306,20 @@ def _label_weights(loss, labels, weight, ignore_index):
     ignored). Class weights are constants: no derivative flows into them."""
     keep = labels != ignore_index
     dtype = np.result_type(getval(loss))
-    w = keep.astype(dtype)
+    w = wnp.astype(keep, dtype)
     if weight is not None:
-        w = w * np.asarray(getval(weight), dtype=dtype)[np.where(keep, labels, 0)]
+        table = wnp.astype(stop_gradient(weight), dtype)
+        w = w * take_index(table, wnp.where(keep, labels, 0))
     return keep, w
 
 
 def _weighted_reduce(loss, labels, weight, ignore_index, reduction, what):
     keep, w = _label_weights(loss, labels, weight, ignore_index)
-    if weight is None and keep.all():
+    if weight is None and np.all(getval(keep)):  # (in every member of a batch)
         return _reduce(loss, reduction, what)
     loss = loss * w
     if reduction == "mean":
-        return wnp.sum(loss) / np.sum(w)
+        return wnp.sum(loss) / wnp.sum(w)
     return _reduce(loss, reduction, what)
 
 
@@ -1093,7 +1362,7 @@ def cross_entropy(
         return _reduce(-wnp.sum(target * logp, axis=axis), reduction, what)
     labels = _labels(target, shape, ignore_index, what)
     flat_logits = _class_last(logits)
-    safe = np.where(labels == ignore_index, 0, labels)
+    safe = wnp.where(labels == ignore_index, 0, labels)
     loss = _ce(flat_logits, safe)
     if not label_smoothing:
         return _weighted_reduce(loss, labels, weight, ignore_index, reduction, what)
@@ -1107,7 +1376,7 @@ def cross_entropy(
     keep, w = _label_weights(loss, labels, weight, ignore_index)
     total = (1.0 - label_smoothing) * (loss * w) + label_smoothing * (smooth * keep)
     if reduction == "mean":
-        return wnp.sum(total) / np.sum(w)
+        return wnp.sum(total) / wnp.sum(w)
     return _reduce(total, reduction, what)
 
 
@@ -1133,9 +1402,9 @@ def nll_loss(
     weight = _class_weight(weight, _n_classes(shape), _float_dtype(getval(log_probs)), what)
     labels = _labels(target, shape, ignore_index, what)
     flat = _class_last(log_probs)
-    safe = np.where(labels == ignore_index, 0, labels)
+    safe = wnp.where(labels == ignore_index, 0, labels)
     n_classes = shape_of(flat)[-1]
-    index = np.arange(safe.size).reshape(safe.shape) * n_classes + safe
+    index = np.arange(math.prod(shape_of(safe))).reshape(shape_of(safe)) * n_classes + safe
     loss = -_gather(flat, index, unique=True)
     return _weighted_reduce(loss, labels, weight, ignore_index, reduction, what)
 
@@ -1174,9 +1443,16 @@ def _clamped_log(p):
     derivative of the clamped function: 0 where the clamp holds. log is taken of 1 there
     (and the result replaced), so that p = 0 gives 0 rather than 0 * inf = NaN in every
     derivative, of every order and in both modes."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kept = np.log(np.asarray(getval(p))) > _LOG_FLOOR
+    kept = _above_log_floor(p)
     return wnp.where(kept, wnp.log(wnp.where(kept, p, 1.0)), _LOG_FLOOR)
+
+
+def _above_log_floor_impl(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.asarray(p)) > _LOG_FLOOR
+
+
+_above_log_floor = nondiff(_above_log_floor_impl, "above_log_floor", elementwise=True)
 
 
 def binary_cross_entropy(
@@ -1245,6 +1521,6 @@ def huber_loss(x: Any, target: Any, delta: float = 1.0, reduction: str = "mean")
     delta = _checks.real(delta, "delta", "huber_loss", 0.0, low_open=True)
     d = x - target
     a = wnp.abs(d)
-    small = getval(a) < delta
+    small = a < delta
     loss = wnp.where(small, 0.5 * d * d, delta * (a - 0.5 * delta))
     return _reduce(loss, reduction, "huber_loss")

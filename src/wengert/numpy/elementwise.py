@@ -152,9 +152,10 @@ arctan2 = binary(
 def _hypot_partial(ans, x):
     """d hypot / dx = x / hypot, taken as 0 at hypot == 0 (to every order), the convention
     of `abs` and `linalg.norm` at 0."""
-    zero = getval(ans) == 0
-    if not np.any(zero):
+    if not np.any(getval(ans) == 0):
+        # No zero anywhere (in any member of a batch): the masked form would give the same.
         return x / ans
+    zero = ans == 0
     return where(zero, 0.0, x / where(zero, 1.0, ans))
 
 
@@ -179,13 +180,13 @@ def _abs_vjp(g, ans, x, **kw):
     if not np.iscomplexobj(getval(x)):
         return g * sign(x)
     # |z| is R-linearised by Re(conj(z) dz) / |z|; its transpose takes g to g conj(z)/|z|.
-    return g * conj(x) / where(getval(ans) == 0, 1.0, ans)
+    return g * conj(x) / where(ans == 0, 1.0, ans)
 
 
 def _abs_jvp(t, ans, x, **kw):
     if not np.iscomplexobj(getval(x)):
         return t * sign(x)
-    return real(conj(x) * t) / where(getval(ans) == 0, 1.0, ans)
+    return real(conj(x) * t) / where(ans == 0, 1.0, ans)
 
 
 absolute = Primitive(np.absolute, "absolute", elementwise=True)
@@ -195,25 +196,28 @@ abs = absolute
 fabs = elementwise(np.fabs, lambda ans, x: sign(x), "fabs")
 
 
-def _share(x, y, greater: bool, ignore_nan: bool):
+def _share_impl(x, y, greater: bool, ignore_nan: bool):
     """The share of the derivative of max(x, y) (min if not `greater`) that goes to x.
 
     1 where x's value is returned, 1/2 where x and y tie, 0 where y's is. A NaN result
     has no derivative (no perturbation of either argument changes it); with `ignore_nan`
     (fmax, fmin) x's value is returned where only y is NaN. A constant in x's real dtype.
     """
-    xv, yv = getval(x), getval(y)
-    wins = np.greater(xv, yv) if greater else np.less(xv, yv)
+    wins = np.greater(x, y) if greater else np.less(x, y)
     if ignore_nan:
-        wins = wins | (np.isnan(yv) & ~np.isnan(xv))
-    dtype = np.result_type(xv, yv)
+        wins = wins | (np.isnan(y) & ~np.isnan(x))
+    dtype = np.result_type(x, y)
     if dtype.kind != "f":
         dtype = np.finfo(np.result_type(dtype, np.float16)).dtype  # complex: its real part
     share = np.asarray(wins).astype(dtype)
-    tie = np.equal(xv, yv)
+    tie = np.equal(x, y)
     if np.any(tie):
         share = np.where(tie, dtype.type(0.5), share)
     return share[()]
+
+
+# Without derivative, and computed from each member's own values under vmap.
+_share = nondiff(_share_impl, "extremum_share", elementwise=True)
 
 
 maximum = binary(
@@ -437,9 +441,9 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     limits = np.finfo(np.result_type(value, 0.0))
     posinf = limits.max if posinf is None else posinf
     neginf = limits.min if neginf is None else neginf
-    out = where(np.isneginf(value), neginf, x)
-    out = where(np.isposinf(value), posinf, out)
-    return where(np.isnan(value), nan, out)
+    out = where(_isneginf(x), neginf, x)
+    out = where(_isposinf(x), posinf, out)
+    return where(_isnan(x), nan, out)
 
 
 def angle(z, deg=False):
@@ -455,19 +459,24 @@ def angle(z, deg=False):
     """
     if not isinstance(z, Box):
         return np.angle(z, deg)
-    value = getval(z)
-    if not np.iscomplexobj(value):
-        return np.angle(value, deg)
-    zero = value == 0
-    out = arctan2(imag(z), where(zero, 1.0, real(z)) if np.any(zero) else real(z))
-    if np.any(zero):
-        out = where(zero, np.angle(value), out)
+    if not np.iscomplexobj(getval(z)):
+        return _angle_value(z, deg)
+    if not np.any(getval(z) == 0):  # (in any member of a batch)
+        out = arctan2(imag(z), real(z))
+    else:
+        zero = z == 0
+        out = arctan2(imag(z), where(zero, 1.0, real(z)))
+        out = where(zero, _angle_value(z), out)
     return out * (180 / np.pi) if deg else out
 
 
 def real_if_close(a, tol=100):
     """The real part of `a` if every imaginary part is within `tol` machine epsilons of
     zero, else `a`.
+
+    The result's type depends on the values, so under `vmap` the test is made once for
+    the whole batch: real only if every member is close to real (a member's result then
+    differs from its own call only by imaginary parts below the tolerance).
 
     >>> import wengert.numpy as wnp
     >>> wnp.real_if_close(wnp.array([1.0 + 1e-20j, 2.0]))
@@ -499,6 +508,17 @@ def copysign(x1, x2, /, out=None, **kwargs):
         raise TypeError(
             "wengert.numpy.copysign takes no out= or other ufunc keywords for traced values"
         )
-    dtype = np.result_type(getval(x1), 0.0)
-    sign = np.where(np.signbit(getval(x2)), -1.0, 1.0).astype(dtype)
-    return absolute(x1) * sign
+    return absolute(x1) * _unit_sign(x2, np.result_type(getval(x1), 0.0))
+
+
+def _unit_sign_impl(x2, dtype):
+    return np.where(np.signbit(x2), -1.0, 1.0).astype(dtype)
+
+
+# The sign of each entry as -1 or 1 in `dtype`; constants, computed member by member under
+# vmap, as are these masks and phases.
+_unit_sign = nondiff(_unit_sign_impl, "unit_sign", elementwise=True)
+_isnan = nondiff(np.isnan)
+_isposinf = nondiff(np.isposinf, elementwise=True)
+_isneginf = nondiff(np.isneginf, elementwise=True)
+_angle_value = nondiff(np.angle, "angle_value", elementwise=True)

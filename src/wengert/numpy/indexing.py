@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._core import patterns
-from .._core.batching import batch_size
-from .._core.box import getval
+from .._core.batching import align, batch_size, loop
+from .._core.box import Box, getval
+from .._core.define import stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, inexact_dtype, shape_of
 from .._core.vspace import zeros_like as zeros_of
-from .shaping import moveaxis, reshape
+from .shaping import array, moveaxis, reshape
 
 
 def _is_basic(index) -> bool:
@@ -91,10 +92,16 @@ def _spell_out_ellipsis(index: tuple, ndim: int) -> tuple:
         if isinstance(part, (slice, int, np.integer)):
             used += 1
         else:
-            array = np.asarray(part)
-            used += array.ndim if array.dtype == bool else 1
+            used += len(shape_of(part)) if _is_bool(part) else 1
     k = where[0]
     return index[:k] + (slice(None),) * (ndim - used) + index[k + 1 :]
+
+
+def _is_bool(part) -> bool:
+    """Whether an index part is a boolean array (a traced one included)."""
+    if isinstance(part, (list, tuple)):
+        part = np.asarray(part)
+    return np.result_type(getval(part)).kind == "b"
 
 
 def _getitem_batch(batched, x, index):
@@ -122,15 +129,228 @@ _scatter.defpattern(patterns.scatter)
 
 
 def _normalize_index(index):
-    """Indices may hold traced integers; they carry no derivative."""
+    """Indices may hold traced integers; they carry no derivative, but under `vmap` those
+    computed from the batch (``x[wnp.argmax(x)]``) are a batch of indices: they stay
+    traced, as `stop_gradient` leaves them."""
     if isinstance(index, tuple):
-        return tuple(getval(i) for i in index)
-    return getval(index)
+        return tuple(_index_part(i) for i in index)
+    return _index_part(index)
+
+
+def _index_part(part):
+    if isinstance(part, Box):
+        return stop_gradient(part)
+    if isinstance(part, list) and _holds_box(part):
+        return stop_gradient(array(part))
+    return part
+
+
+def _holds_box(parts) -> bool:
+    return any(
+        isinstance(p, Box) or (isinstance(p, (list, tuple)) and _holds_box(p)) for p in parts
+    )
 
 
 def take_index(x, index):
     """``x[index]``, differentiable in `x`."""
-    return getitem(x, _normalize_index(index))
+    index = _normalize_index(index)
+    template, parts = _template(index)
+    if parts:
+        return getitem_at(x, *parts, template=template)
+    return getitem(x, index)
+
+
+# --- indices that are batches (traced by vmap) ---------------------------------------------
+# An index part that holds a batch of indices is an argument of the primitive, so that
+# batching sees it: the index is given as a template, with _SLOT where each such part goes.
+
+
+class _Slot:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<traced index>"
+
+
+_SLOT = _Slot()
+
+
+def _template(index) -> tuple[tuple, list]:
+    """The index with each traced part replaced by `_SLOT`, and those parts (none: the
+    index itself is returned as the template)."""
+    if isinstance(index, Box):
+        return (_SLOT,), [index]
+    if not isinstance(index, tuple) or not any(isinstance(p, Box) for p in index):
+        return index, []
+    return tuple(_SLOT if isinstance(p, Box) else p for p in index), [
+        p for p in index if isinstance(p, Box)
+    ]
+
+
+def _fill(template: tuple, parts) -> tuple:
+    parts = iter(parts)
+    return tuple(next(parts) if p is _SLOT else p for p in template)
+
+
+def _getitem_at_impl(x, *parts, template):
+    return x[_fill(template, parts)]
+
+
+def _scatter_at_impl(g, *parts, template, shape):
+    out = np.zeros(shape, dtype=inexact_dtype(g))
+    np.add.at(out, _fill(template, parts), g)
+    return out
+
+
+def _write_at_impl(x, y, *parts, template, add):
+    index = _fill(template, parts)
+    return _add_impl(x, index, y) if add else _update_impl(x, index, y)
+
+
+getitem_at = Primitive(_getitem_at_impl, "getitem_at")
+scatter_at = Primitive(_scatter_at_impl, "scatter_add_at")
+write_at = Primitive(_write_at_impl, "index_write_at")
+getitem_at.defvjp(
+    lambda g, ans, x, *parts, template: scatter_at(g, *parts, template=template, shape=shape_of(x))
+)
+getitem_at.defjvp(lambda t, ans, x, *parts, template: getitem_at(t, *parts, template=template))
+scatter_at.defvjp(
+    lambda g, ans, c, *parts, template, shape: getitem_at(g, *parts, template=template)
+)
+scatter_at.defjvp(
+    lambda t, ans, c, *parts, template, shape: scatter_at(t, *parts, template=template, shape=shape)
+)
+
+
+def _write_at_vjp_x(g, ans, x, y, *parts, template, add):
+    return g if add else write_at(g, 0.0, *parts, template=template, add=False)
+
+
+def _write_at_vjp_y(g, ans, x, y, *parts, template, add):
+    from .._core.vspace import unbroadcast
+
+    return unbroadcast(getitem_at(g, *parts, template=template), y)
+
+
+def _write_at_jvp(ts, ans, x, y, *parts, template, add):
+    tx = zeros_of(x) if ts[0] is None else ts[0]
+    ty = zeros_of(y) if ts[1] is None else ts[1]
+    return write_at(tx, ty, *parts, template=template, add=add)
+
+
+write_at.defvjp(_write_at_vjp_x, _write_at_vjp_y)
+write_at.defjvp_all(_write_at_jvp)
+
+
+def _is_advanced(part) -> bool:
+    """Whether an index part is an integer or an array (not a slice, None or Ellipsis)."""
+    return not (part is None or part is Ellipsis or isinstance(part, slice))
+
+
+def _batched_index(template: tuple, parts, batched_parts, ndim: int, size: int):
+    """For members of `ndim` axes, each indexed by `template` filled with `parts` (those
+    flagged in `batched_parts` hold a batch of indices, on axis 0): the index of the
+    batched array (batch on axis 0) that picks each member's entries with its own indices,
+    the axis move that puts the result in the member's order (``(source, destination)``
+    for moveaxis, or None) and the number of axes of a member's result. None if there is
+    no such index (boolean masks, whose selections may differ in size)."""
+    filled = iter(zip(parts, batched_parts))
+    entries = [next(filled) if p is _SLOT else (p, False) for p in template]
+    for p, _ in entries:
+        if isinstance(p, (bool, np.bool_)) or (_is_advanced(p) and _is_bool(p)):
+            return None
+    if any(p is Ellipsis for p, _ in entries):
+        used = sum(1 for p, _ in entries if p is not None and p is not Ellipsis)
+        k = next(i for i, (p, _) in enumerate(entries) if p is Ellipsis)
+        entries[k : k + 1] = [(slice(None), False)] * (ndim - used)
+    advanced = [k for k, (p, _) in enumerate(entries) if _is_advanced(p)]
+    count = max(len(shape_of(p)) - b for p, b in (entries[k] for k in advanced))
+    front = np.arange(size).reshape((size,) + (1,) * count)
+    index = (front, *[_align_part(p, count) if b else p for p, b in entries])
+    move = None
+    if advanced == list(range(advanced[0], advanced[-1] + 1)) and advanced[0] > 0:
+        # NumPy keeps one block of advanced indices in place; with the batch's in front
+        # the block comes first: move it back behind the axes before it.
+        before = sum(1 for p, _ in entries[: advanced[0]] if not _is_advanced(p))
+        move = (tuple(range(1, 1 + count)), tuple(range(1 + before, 1 + before + count)))
+    # The axes a member's result has: the advanced block, slices and new axes, and the
+    # axes after the last indexed one.
+    indexed = sum(1 for p, _ in entries if p is not None)
+    result_ndim = count + sum(1 for p, _ in entries if not _is_advanced(p)) + ndim - indexed
+    return index, move, result_ndim
+
+
+def _align_part(part, count: int):
+    """A batch of index arrays with unit axes after the batch axis, to `count` axes each."""
+    shape = shape_of(part)
+    missing = count - (len(shape) - 1)
+    return reshape(part, (shape[0],) + (1,) * missing + shape[1:]) if missing > 0 else part
+
+
+def _has_box(parts) -> bool:
+    return any(isinstance(p, Box) for p in parts)
+
+
+def _getitem_at_batch(batched, x, *parts, template):
+    if not any(batched[1:]) and not _has_box(parts):  # only the array is a batch
+        return _getitem_batch((True,), x, _fill(template, parts))
+    size = batch_size((x, *parts), batched)
+    ndim = len(shape_of(x)) - batched[0]
+    found = _batched_index(template, parts, batched[1:], ndim, size)
+    if found is None:
+        return _loop_getitem_at(batched, x, *parts, template=template)
+    index, move, _ = found
+    if not batched[0]:
+        x = broadcast_to(x, (size, *shape_of(x)))
+    out = take_index(x, index)
+    return out if move is None else moveaxis(out, *move)
+
+
+def _scatter_at_batch(batched, g, *parts, template, shape):
+    if not any(batched[1:]) and not _has_box(parts):
+        return _scatter_batch((True,), g, _fill(template, parts), shape)
+    size = batch_size((g, *parts), batched)
+    found = _batched_index(template, parts, batched[1:], len(shape), size)
+    if found is None:
+        return _loop_scatter_at(batched, g, *parts, template=template, shape=shape)
+    index, move, result_ndim = found
+    g = _as_batch(g, batched[0], size, result_ndim, move)
+    template, parts = _template(index)
+    if parts:
+        return scatter_at(g, *parts, template=template, shape=(size, *shape))
+    return _scatter(g, index, (size, *shape))
+
+
+def _as_batch(v, batched: bool, size: int, ndim: int, move):
+    """A value written at an index (or its cotangent) as a batch, laid out as the batched
+    index picks: the batch first, `ndim` axes per member, moved as `move` says."""
+    if not batched:
+        v = broadcast_to(v, (size, *shape_of(v)))
+    v = align(v, ndim)
+    return v if move is None else moveaxis(v, move[1], move[0])
+
+
+def _write_at_batch(batched, x, y, *parts, template, add):
+    size = batch_size((x, y, *parts), batched)
+    if not batched[0]:
+        x = broadcast_to(x, (size, *shape_of(x)))
+    if not any(batched[2:]) and not _has_box(parts):
+        write = _index_add if add else _index_update
+        return _index_write_batch(write)((True, False, batched[1]), x, _fill(template, parts), y)
+    found = _batched_index(template, parts, batched[2:], len(shape_of(x)) - 1, size)
+    if found is None:
+        return _loop_write_at(batched, x, y, *parts, template=template, add=add)
+    index, move, result_ndim = found
+    y = _as_batch(y, batched[1], size, result_ndim, move)
+    return (index_add if add else index_update)(x, index, y)
+
+
+_loop_getitem_at = loop(getitem_at)
+_loop_scatter_at = loop(scatter_at)
+_loop_write_at = loop(write_at)
+getitem_at.defbatch(_getitem_at_batch)
+scatter_at.defbatch(_scatter_at_batch)
+write_at.defbatch(_write_at_batch)
 
 
 def _update_impl(x, index, y):
@@ -204,7 +424,11 @@ def index_update(x, index, y):
     >>> wnp.index_update(wnp.zeros(3), 1, 5.0)
     array([0., 5., 0.])
     """
-    return _index_update(x, _normalize_index(index), y)
+    index = _normalize_index(index)
+    template, parts = _template(index)
+    if parts:
+        return write_at(x, y, *parts, template=template, add=False)
+    return _index_update(x, index, y)
 
 
 def index_add(x, index, y):
@@ -214,7 +438,11 @@ def index_add(x, index, y):
     >>> wnp.index_add(wnp.zeros(3), [0, 0, 2], 1.0)
     array([2., 0., 1.])
     """
-    return _index_add(x, _normalize_index(index), y)
+    index = _normalize_index(index)
+    template, parts = _template(index)
+    if parts:
+        return write_at(x, y, *parts, template=template, add=True)
+    return _index_add(x, index, y)
 
 
 __all__ = ["getitem", "index_add", "index_update"]

@@ -21,16 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from .._core.batching import along_axis
+from .._core.batching import along_axis, spread
 from .._core.box import Box, getval
-from .._core.define import linear, nondiff
+from .._core.define import linear, nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from ..errors import InPlaceWriteError
 from . import reductions as _red
 from .contractions import tensordot
-from .elementwise import where
-from .indexing import index_update
+from .elementwise import nonzero, where
+from .indexing import index_update, take_index
+from .nondiff import logical_not, logical_or
 from .shaping import (
     array,
     atleast_3d,
@@ -80,6 +81,34 @@ def _axis(axis: int, ndim: int, name: str) -> int:
     if not -ndim <= axis < ndim:
         raise _AxisError(axis, ndim, f"wengert.numpy.{name}")
     return axis % ndim
+
+
+def _constant(value: Any, what: str, name: str) -> Any:
+    """An argument that fixes the shape of the result (repeats, split points, positions,
+    pad widths): traced values give their value (no derivative flows through it), but a
+    batch of them under vmap would give each member a result of its own shape."""
+    if isinstance(value, (list, tuple)) and _traced(*value):
+        return type(value)(_constant(v, what, name) for v in value)
+    if not isinstance(value, Box):
+        return value
+    value = stop_gradient(value)
+    if isinstance(value, Box):
+        raise ValueError(
+            f"wengert.numpy.{name}: {what} computed from the values that vmap maps over "
+            "would give each member a result of another shape, which vmap cannot stack; "
+            "pass it as a constant."
+        )
+    return value
+
+
+def _index_array(value: Any) -> Any:
+    """Integer indices as an array, or as they are where vmap maps over them (a batch of
+    indices, without derivative)."""
+    if isinstance(value, Box) or (isinstance(value, (list, tuple)) and _traced(*value)):
+        value = stop_gradient(_as_array(value))
+        if isinstance(value, Box):
+            return value
+    return np.asarray(value)
 
 
 def _no_out(out: Any, name: str) -> None:
@@ -138,11 +167,16 @@ def _cumprod_impl(x, axis):
     return np.cumprod(x, axis=axis)
 
 
-def _zero_masks(x, axis):
+def _zero_masks_impl(x, axis):
     """Where each line along `axis` has its first zero, and where it is at or past it."""
-    zero = getval(x) == 0
+    zero = x == 0
     count = np.cumsum(zero, axis=axis)
     return zero & (count == 1), count >= 1
+
+
+# Constant masks, from each member's own values under vmap.
+_zero_masks = nondiff(_zero_masks_impl, "cumprod_zero_masks")
+_zero_masks.defbatch(lambda batched, x, axis: _zero_masks(x, axis + 1))
 
 
 def _cumprod_vjp(g, ans, x, axis):
@@ -364,20 +398,23 @@ _tie_average = linear(
 
 def _tie_average_batch(batched, v, groups):
     """Each member's groups renumbered apart, then one average over all of them."""
-    size = shape_of(v)[0]
-    count = int(np.max(groups, initial=-1)) + 1
-    offsets = (np.arange(size) * count).reshape((size,) + (1,) * np.ndim(groups))
+    size = shape_of(v if batched[0] else groups)[0]
+    if not batched[0]:
+        v = broadcast_to(v, (size, *shape_of(v)))
+    count = int(np.max(getval(groups), initial=-1)) + 1
+    ndim = len(shape_of(groups)) - batched[1]
+    offsets = (np.arange(size) * count).reshape((size,) + (1,) * ndim)
     return _tie_average(v, groups + offsets)
 
 
 _tie_average.defbatch(_tie_average_batch)
 
 
-def _source(x, ans, axis):
+def _source_impl(x, ans, axis):
     """For each entry of the rearranged `ans`, the index along `axis` of an entry of `x`
     with the same value, and the inverse of that permutation."""
-    from_x = np.argsort(getval(x), axis=axis, kind="stable")
-    from_ans = np.argsort(getval(ans), axis=axis, kind="stable")
+    from_x = np.argsort(x, axis=axis, kind="stable")
+    from_ans = np.argsort(ans, axis=axis, kind="stable")
     source = np.empty_like(from_x)
     np.put_along_axis(source, from_ans, from_x, axis)
     inverse = np.empty_like(from_x)
@@ -385,8 +422,42 @@ def _source(x, ans, axis):
     return source, inverse
 
 
+def _groups_impl(values, axis):
+    """`_value_groups`, with each entry a group of its own where nothing ties."""
+    groups = _value_groups(values, axis)
+    if groups is None:
+        return np.arange(np.size(values)).reshape(np.shape(values))
+    return groups
+
+
+# Permutations and tie groups are constants, from each member's own values under vmap
+# (tie groups are then numbered across the whole batch, which _tie_average allows).
+_source = nondiff(_source_impl, "rearrangement_source")
+_groups = nondiff(_groups_impl, "tie_groups")
+_groups.defbatch(lambda batched, values, axis: _groups(values, axis + 1))
+
+
+def _source_batch(batched, x, ans, axis):
+    size = shape_of(x if batched[0] else ans)[0]
+    return _source(*spread((x, ans), batched, size), axis + 1)
+
+
+_source.defbatch(_source_batch)
+
+
+def _tie_groups(ans, axis):
+    """The tie groups of `ans` along `axis`, or None where no line has two equal values
+    (in no member of a batch: the test is made on all of them at once)."""
+    value = getval(ans)
+    lead = np.ndim(value) - len(shape_of(ans))  # batch axes in front
+    groups = _value_groups(value, axis + lead)
+    if groups is None or not lead:
+        return groups
+    return _groups(ans, axis)
+
+
 def _rearranged_vjp(g, ans, x, axis, **kw):
-    groups = _value_groups(getval(ans), axis)
+    groups = _tie_groups(ans, axis)
     if groups is not None:
         g = _tie_average(g, groups)
     return take_along_axis(g, _source(x, ans, axis)[1], axis)
@@ -394,7 +465,7 @@ def _rearranged_vjp(g, ans, x, axis, **kw):
 
 def _rearranged_jvp(t, ans, x, axis, **kw):
     t = take_along_axis(t, _source(x, ans, axis)[0], axis)
-    groups = _value_groups(getval(ans), axis)
+    groups = _tie_groups(ans, axis)
     return t if groups is None else _tie_average(t, groups)
 
 
@@ -466,7 +537,7 @@ def partition(
         return np.partition(a, getval(kth), axis=axis, kind=kind, order=order)
     if order is not None:
         raise TypeError("wengert.numpy.partition: order= (structured arrays) cannot be traced")
-    kth = getval(kth)
+    kth = _constant(kth, "kth", "partition")
     kth = tuple(int(k) for k in kth) if np.ndim(kth) else int(kth)
     if axis is None:
         return _partition(ravel(a), 0, kth=kth)
@@ -486,23 +557,30 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     array([[2., 2., 1.],
            [4., 4., 3.]])
     """
-    if not isinstance(a, Box):
-        return np.take(a, getval(indices), axis=axis, out=out, mode=mode)
+    idx = _index_array(indices)
+    if not isinstance(a, Box) and not isinstance(idx, Box):
+        return np.take(a, idx, axis=axis, out=out, mode=mode)
     _no_out(out, "take")
-    idx = np.asarray(getval(indices))
+    a = _as_array(a)
     if axis is None:
         a, axis = ravel(a), 0
-    axis = _axis(axis, a.ndim, "take")
-    n = a.shape[axis]
+    ndim = len(shape_of(a))
+    axis = _axis(axis, ndim, "take")
+    n = shape_of(a)[axis]
     if mode == "wrap":
-        idx = idx % n
+        idx = _wrap(idx, n)
     elif mode == "clip":
-        idx = np.clip(idx, 0, n - 1)
+        idx = _clip(idx, 0, n - 1)
     elif mode != "raise":
         raise ValueError(
             f"wengert.numpy.take: mode must be 'raise', 'wrap' or 'clip', not {mode!r}"
         )
-    return a[_along(a.ndim, axis, idx)]
+    return take_index(a, _along(ndim, axis, idx))
+
+
+# Index arithmetic, member by member under vmap.
+_wrap = nondiff(np.mod)
+_clip = nondiff(np.clip, "clip_index", elementwise=True)
 
 
 def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
@@ -515,19 +593,20 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     array([[1., 3.],
            [0., 2.]])
     """
-    idx = np.asarray(getval(indices))
-    if not isinstance(arr, Box):
+    idx = _index_array(indices)
+    if not isinstance(arr, Box) and not isinstance(idx, Box):
         return np.take_along_axis(arr, idx, axis=axis)
+    arr = _as_array(arr)
     if axis is None:
         arr, axis = ravel(arr), 0
-    ndim = arr.ndim
-    if idx.ndim != ndim:
+    ndim = len(shape_of(arr))
+    if len(shape_of(idx)) != ndim:
         raise ValueError(
-            f"wengert.numpy.take_along_axis: indices of ndim {idx.ndim} for an array of "
-            f"ndim {ndim}; they must match"
+            f"wengert.numpy.take_along_axis: indices of ndim {len(shape_of(idx))} for an "
+            f"array of ndim {ndim}; they must match"
         )
     axis = _axis(axis, ndim, "take_along_axis")
-    shape = arr.shape
+    shape = shape_of(arr)
     fancy = []
     for dim in range(ndim):
         if dim == axis:
@@ -536,7 +615,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
             fancy.append(
                 np.arange(shape[dim]).reshape([-1 if d == dim else 1 for d in range(ndim)])
             )
-    return arr[tuple(fancy)]
+    return take_index(arr, tuple(fancy))
 
 
 def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
@@ -548,13 +627,14 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     >>> wnp.choose([1, 0, 1], [wnp.array([1.0, 2.0, 3.0]), 10.0])
     array([10.,  2., 10.])
     """
-    if not _traced(choices):
-        return np.choose(getval(a), choices, out=out, mode=mode)
+    idx = _index_array(a)
+    if not _traced(choices) and not isinstance(idx, Box):
+        return np.choose(idx, choices, out=out, mode=mode)
     _no_out(out, "choose")
-    idx = np.asarray(getval(a))
-    if not np.can_cast(idx.dtype, np.intp, "safe"):
+    dtype = np.result_type(getval(idx))
+    if not np.can_cast(dtype, np.intp, "safe"):
         raise TypeError(
-            f"wengert.numpy.choose: the index array has dtype {idx.dtype}, which cannot be "
+            f"wengert.numpy.choose: the index array has dtype {dtype}, which cannot be "
             "cast safely to an integer index (as in NumPy); pass integer indices."
         )
     options = [_as_array(c) if isinstance(c, (list, tuple)) else c for c in choices]
@@ -563,14 +643,15 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     options = [_as_array(c, dtype) for c in options]
     k = len(options)
     if mode == "wrap":
-        idx = idx % k
+        idx = _wrap(idx, k)
     elif mode == "clip":
-        idx = np.clip(idx, 0, k - 1)
-    elif np.any((idx < 0) | (idx >= k)):
+        idx = _clip(idx, 0, k - 1)
+    elif np.any((getval(idx) < 0) | (getval(idx) >= k)):  # (in any member of a batch)
         raise ValueError("wengert.numpy.choose: invalid entry in choice array")
-    shape = np.broadcast_shapes(idx.shape, *[shape_of(c) for c in options])
+    shape = np.broadcast_shapes(shape_of(idx), *[shape_of(c) for c in options])
     stacked = stack([broadcast_to(c, shape) for c in options])
-    return take_along_axis(stacked, np.broadcast_to(idx, shape)[None], 0)[0]
+    picks = reshape(broadcast_to(idx, shape), (1, *shape))
+    return take_along_axis(stacked, picks, 0)[0]
 
 
 def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -> Any:
@@ -580,13 +661,14 @@ def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -
     >>> wnp.compress([True, False, True], wnp.array([1.0, 2.0, 3.0]))
     array([1., 3.])
     """
-    cond = np.asarray(getval(condition))
-    if not isinstance(a, Box):
+    cond = _index_array(condition)
+    if not isinstance(a, Box) and not isinstance(cond, Box):
         return np.compress(cond, a, axis=axis, out=out)
     _no_out(out, "compress")
-    if cond.ndim != 1:
+    if len(shape_of(cond)) != 1:
         raise ValueError("wengert.numpy.compress: condition must be a 1-d array")
-    return take(a, np.nonzero(cond)[0], axis=axis)
+    # Under vmap, a batch of conditions works where every member selects as many.
+    return take(a, nonzero(cond)[0], axis=axis)
 
 
 def extract(condition: Any, arr: Any) -> Any:
@@ -597,10 +679,10 @@ def extract(condition: Any, arr: Any) -> Any:
     >>> wnp.extract(x > 0, x)
     array([1., 4.])
     """
-    cond = np.asarray(getval(condition))
-    if not isinstance(arr, Box):
+    cond = _index_array(condition)
+    if not isinstance(arr, Box) and not isinstance(cond, Box):
         return np.extract(cond, arr)
-    return take(ravel(arr), np.nonzero(np.ravel(cond))[0])
+    return take(ravel(_as_array(arr)), nonzero(ravel(cond))[0])
 
 
 def select(condlist: Sequence, choicelist: Sequence, default: Any = 0) -> Any:
@@ -613,8 +695,8 @@ def select(condlist: Sequence, choicelist: Sequence, default: Any = 0) -> Any:
     >>> wnp.select([x < 0, x > 1], [-x, x * 10.0], default=x)
     array([ 1. ,  0.5, 20. ])
     """
-    if not _traced(choicelist, default):
-        return np.select([getval(c) for c in condlist], choicelist, default)
+    if not _traced(condlist, choicelist, default):
+        return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError(
             "wengert.numpy.select: list of cases must be same length as list of conditions"
@@ -623,38 +705,81 @@ def select(condlist: Sequence, choicelist: Sequence, default: Any = 0) -> Any:
         raise ValueError("wengert.numpy.select with an empty condition list is not possible")
     result = default
     for cond, choice in zip(reversed(list(condlist)), reversed(list(choicelist))):
-        result = where(np.asarray(getval(cond), dtype=bool), choice, result)
+        result = where(_as_bool(cond), choice, result)
     return result
+
+
+def _as_bool(condition: Any) -> Any:
+    """A condition as a boolean array (traced by vmap, a batch of them)."""
+    if isinstance(condition, Box) or (isinstance(condition, (list, tuple)) and _traced(*condition)):
+        return _to_bool(_as_array(condition))
+    return np.asarray(condition, dtype=bool)
+
+
+_to_bool = nondiff(lambda c: np.asarray(c).astype(bool), "to_bool", elementwise=True)
 
 
 def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) -> Any:
     """Where each condition holds, the matching function of `x` (or constant); later
     conditions override earlier ones, and one extra function applies where none holds.
 
+    Under `vmap`, conditions computed from the mapped values select different entries in
+    each member: each function is then applied to all of `x` (so it must act entry by
+    entry, as in JAX) and kept where its condition holds.
+
     >>> import wengert.numpy as wnp
     >>> x = wnp.array([-2.0, 3.0])
     >>> wnp.piecewise(x, [x < 0], [lambda v: -v, lambda v: v ** 2])
     array([2., 9.])
     """
-    if not isinstance(x, Box):
+    if not _traced(x, condlist):
         return np.piecewise(x, condlist, funclist, *args, **kw)
+    x = _as_array(x)
     n_funcs = len(funclist)
-    if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray)) and x.ndim != 0):
+    if isinstance(condlist, Box):  # one condition, or (2-d and more) one per row as NumPy
+        if len(shape_of(condlist)) < 2:
+            condlist = [condlist]
+    elif np.isscalar(condlist) or (
+        not isinstance(condlist[0], (list, np.ndarray, Box)) and len(shape_of(x)) != 0
+    ):
         condlist = [condlist]
-    conds = np.asarray([getval(c) for c in condlist], dtype=bool)
+    if len(condlist) not in (n_funcs - 1, n_funcs):
+        raise ValueError(
+            f"wengert.numpy.piecewise: with {len(condlist)} condition(s), either "
+            f"{len(condlist)} or {len(condlist) + 1} functions are expected"
+        )
+    result = np.zeros_like(getval(x), shape=shape_of(x))
+    if _traced(*condlist):
+        return _piecewise_traced(x, condlist, funclist, result, args, kw)
+    conds = np.asarray(condlist, dtype=bool)
     if len(conds) == n_funcs - 1:
         conds = np.concatenate([conds, ~np.any(conds, axis=0, keepdims=True)], axis=0)
-    elif len(conds) != n_funcs:
-        raise ValueError(
-            f"wengert.numpy.piecewise: with {len(conds)} condition(s), either "
-            f"{len(conds)} or {len(conds) + 1} functions are expected"
-        )
-    result = np.zeros_like(getval(x))
     for cond, fun in zip(conds, funclist):
         if not callable(fun):
             result = index_update(result, cond, fun)
         elif np.any(cond):
             result = index_update(result, cond, fun(x[cond], *args, **kw))
+    return result
+
+
+def _piecewise_traced(x, condlist, funclist, result, args, kw):
+    """piecewise with conditions computed from the values vmap maps over: each member
+    selects its own entries, so each function is applied to all of `x` (it must act
+    entry by entry, as in JAX) and its values are kept where its condition holds. The
+    entries it does not keep reach it as constants, so that no NaN or infinity of its
+    derivative there can reach the derivative of the result."""
+    conds = [_as_bool(c) for c in condlist]
+    if len(conds) == len(funclist) - 1:
+        others = conds[0]
+        for cond in conds[1:]:
+            others = logical_or(others, cond)
+        conds.append(logical_not(others))
+    constant = stop_gradient(x)
+    for cond, fun in zip(conds, funclist):
+        if callable(fun):
+            with np.errstate(all="ignore"):  # values where the condition fails are unused
+                fun = fun(where(cond, x, constant), *args, **kw)
+        result = where(cond, fun, result)
     return result
 
 
@@ -669,8 +794,10 @@ def _pairs(value: Any, ndim: int, as_index: bool, dtype: Any = None) -> list:
         for ax, width in value.items():
             out[_axis(ax, ndim, "pad")] = _pairs(width, 1, as_index, dtype)[0]
         return out
-    traced = _traced(value) and not as_index
-    arr = _as_array(value) if traced else np.asarray(getval(value), dtype=dtype)
+    if as_index:
+        value = _constant(value, "a pad width or length", "pad")
+    traced = _traced(value)
+    arr = _as_array(value) if traced else np.asarray(value, dtype=dtype)
     if traced and dtype is not None and np.result_type(getval(arr)) != dtype:
         arr = arr.astype(dtype)
     if as_index:
@@ -833,6 +960,10 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     >>> wnp.roll(wnp.array([1.0, 2.0, 3.0]), 1)
     array([3., 1., 2.])
     """
+    if isinstance(shift, Box):
+        shift = stop_gradient(shift)  # no derivative; under vmap, a batch of shifts
+    if isinstance(shift, Box):
+        return _roll_each(a, shift, axis)
     if not isinstance(a, Box):
         return np.roll(a, shift, axis=axis)
     if axis is None:
@@ -849,6 +980,22 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
             head = a[_along(a.ndim, ax, slice(None, n - s))]
             a = concatenate([tail, head], axis=ax)
     return a
+
+
+def _roll_each(a: Any, shift: Any, axis: Any) -> Any:
+    """`roll` by a shift that vmap maps over: each member takes its entries from its own
+    positions (a gather)."""
+    if len(shape_of(shift)) or not (axis is None or isinstance(axis, (int, np.integer))):
+        raise ValueError(
+            "wengert.numpy.roll: a shift computed from the values that vmap maps over must be "
+            "one number, for one axis (or None); roll by each shift in turn."
+        )
+    a = _as_array(a)
+    if axis is None:
+        return reshape(_roll_each(ravel(a), shift, 0), shape_of(a))
+    axis = _axis(axis, len(shape_of(a)), "roll")
+    n = shape_of(a)[axis]
+    return take(a, _wrap(np.arange(n) - shift, n), axis=axis)
 
 
 def flip(m: Any, axis: Any = None) -> Any:
@@ -974,7 +1121,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     >>> wnp.repeat(wnp.array([1.0, 2.0]), [1, 3])
     array([1., 2., 2., 2.])
     """
-    repeats = getval(repeats)
+    repeats = _constant(repeats, "repeats", "repeat")
     if not isinstance(a, Box):
         return np.repeat(a, repeats, axis=axis)
     if axis is None:
@@ -1201,7 +1348,8 @@ def _split_vjp(g, ans, x, bounds, axis):
     # Pieces that overlap or leave gaps: add each back at its place.
     from .indexing import index_add
 
-    total = np.zeros_like(getval(x), dtype=np.result_type(getval(x), getval(g[0]), 0.0))
+    dtype = np.result_type(getval(x), getval(g[0]), 0.0)
+    total = np.zeros_like(getval(x), dtype=dtype, shape=shape_of(x))
     for piece, (lo, hi) in zip(pieces, spans):
         total = index_add(total, _along(ndim, axis, slice(lo, hi)), piece)
     return total
@@ -1236,7 +1384,8 @@ def _split_bounds(n: int, indices_or_sections: Any, even: bool, name: str) -> tu
 
 def _split_along(ary, indices_or_sections, axis, even, name):
     axis = _axis(axis, ary.ndim, name)
-    bounds = _split_bounds(ary.shape[axis], getval(indices_or_sections), even, name)
+    cuts = _constant(indices_or_sections, "indices_or_sections", name)
+    bounds = _split_bounds(ary.shape[axis], cuts, even, name)
     return list(_split(ary, bounds, axis))
 
 
@@ -1465,12 +1614,12 @@ def linspace(
     >>> wg.grad(lambda b: wnp.sum(wnp.linspace(0.0, b, 5)))(2.0)
     2.5
     """
-    if not _traced(start, stop) or (
-        dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact)
-    ):
-        return np.linspace(
-            getval(start), getval(stop), num, endpoint, retstep, dtype, axis, device=device
-        )
+    if not _traced(start, stop):
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis, device=device)
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
+        # Integer results: piecewise constant, without derivative.
+        start, stop = (_as_array(v) if isinstance(v, (list, tuple)) else v for v in (start, stop))
+        return _linspace_exact(start, stop, num, endpoint, retstep, dtype, axis)
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"wengert.numpy.linspace: number of samples, {num}, must be non-negative")
@@ -1487,7 +1636,8 @@ def linspace(
     if div > 0:
         step = delta / div
         if np.any(getval(step) == 0):
-            y = (steps / div) * delta
+            # NumPy's form for a step that underflows to 0, member by member under vmap.
+            y = where(step == 0, (steps / div) * delta, steps * step)
         else:
             y = steps * step
     else:
@@ -1501,6 +1651,9 @@ def linspace(
     if dtype is not None:
         y = y.astype(dtype)
     return (y, step) if retstep else y
+
+
+_linspace_exact = nondiff(np.linspace, "linspace_exact")
 
 
 def logspace(
@@ -1583,7 +1736,7 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     >>> wnp.insert(wnp.array([1.0, 2.0, 3.0]), 1, 9.0)
     array([1., 9., 2., 3.])
     """
-    obj = getval(obj)
+    obj = _constant(obj, "obj", "insert")
     if not _traced(arr, values):
         return np.insert(arr, obj, values, axis=axis)
     arr = _as_array(arr)
@@ -1603,7 +1756,7 @@ def delete(arr: Any, obj: Any, axis: int | None = None) -> Any:
     >>> wnp.delete(wnp.array([1.0, 2.0, 3.0]), [0, 2])
     array([2.])
     """
-    obj = getval(obj)
+    obj = _constant(obj, "obj", "delete")
     if not isinstance(arr, Box):
         return np.delete(arr, obj, axis=axis)
     kept = np.delete(_labels(arr.shape, 1), obj, axis=axis)

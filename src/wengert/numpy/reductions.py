@@ -16,8 +16,9 @@ import warnings
 import numpy as np
 
 from .._core import patterns
-from .._core.batching import reduction
+from .._core.batching import align, batch_axes, batch_size, reduction, spread
 from .._core.box import Box, getval
+from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, inexact_dtype, shape_of
 from ..errors import InPlaceWriteError
@@ -69,9 +70,28 @@ def _where_count(x, axis, where):
     """How many entries of `x` each slice reduces over (keepdims shape), at least 1."""
     if where is None:
         return _count(shape_of(x), axis)
-    mask = np.broadcast_to(where, shape_of(x))
-    n = np.sum(mask, axis=_axes(axis, mask.ndim), keepdims=True)
-    return np.maximum(n, 1).astype(_real_dtype(x))
+    return _counted(where, shape_of(x), axis, True, 1, _real_dtype(x))
+
+
+def _counted_impl(where, shape, axis, keepdims, at_least, dtype):
+    """How many entries the mask `where` selects in each slice of an array of `shape`
+    reduced over `axis` (no fewer than `at_least`), in `dtype` (None: integers)."""
+    mask = np.broadcast_to(where, shape)
+    n = np.maximum(np.sum(mask, axis=_axes(axis, len(shape)), keepdims=keepdims), at_least)
+    return n if dtype is None else n.astype(dtype)
+
+
+# The count is a constant; a mask traced by vmap (a batch of masks) gives a batch of counts.
+_counted = nondiff(_counted_impl, "where_count")
+
+
+def _counted_batch(batched, where, shape, axis, keepdims, at_least, dtype):
+    mask = align(where, len(shape))
+    size = shape_of(mask)[0]
+    return _counted(mask, (size, *shape), batch_axes(axis, len(shape)), keepdims, at_least, dtype)
+
+
+_counted.defbatch(_counted_batch)
 
 
 def _traced(value) -> bool:
@@ -81,6 +101,35 @@ def _traced(value) -> bool:
 
 
 _OPTIONAL = frozenset(("out", "where", "initial"))
+
+
+def _masked_form(prim: Primitive) -> Primitive:
+    """`prim` with its mask as the positional argument 1, ``masked(a, where, **kwargs)``:
+    the form used for a mask traced by vmap, which batching must see as an argument. Its
+    rules are those of `prim`, given the mask as ``where=``."""
+
+    def impl(a, where, **kwargs):
+        return prim.fun(a, where=where, **kwargs)
+
+    masked = Primitive(impl, f"{prim.name}_where")
+    masked.defvjp(lambda g, ans, a, where, **kw: prim.vjp_rules[0](g, ans, a, where=where, **kw))
+    masked.defjvp(lambda t, ans, a, where, **kw: prim.jvp_rules[0](t, ans, a, where=where, **kw))
+
+    def batch_rule(batched, a, where, axis=None, **kwargs):
+        size = batch_size((a, where), batched)
+        if not batched[0]:
+            a = broadcast_to(a, (size, *shape_of(a)))
+        ndim = len(shape_of(a)) - 1
+        if batched[1]:
+            where = align(where, ndim)
+        return prim(a, axis=batch_axes(axis, ndim), where=where, **kwargs)
+
+    masked.defbatch(batch_rule)
+    # Every entry of a slice counted (a superset of the entries the mask keeps).
+    masked.defpattern(
+        lambda args, kw, traced, ans, n: patterns.reduction(args[:1], kw, traced, ans, n)
+    )
+    return masked
 
 
 class _Reduction(Primitive):
@@ -98,6 +147,7 @@ class _Reduction(Primitive):
         self.join = join
         self.defbatch(reduction(self))  # the member's axes, one further along
         self.defpattern(patterns.reduction)
+        self.masked = _masked_form(self)
 
     def __call__(self, a, *args, **kwargs):
         if args:
@@ -113,8 +163,9 @@ class _Reduction(Primitive):
         initial = kwargs.get("initial")
         if not isinstance(a, Box):
             if not _traced(a) and not isinstance(initial, Box):
-                return self.np_fun(a, **kwargs)
-            if _traced(a):
+                if not isinstance(kwargs.get("where"), Box):
+                    return self.np_fun(a, **kwargs)
+            elif _traced(a):
                 a = array(a)
         elif not _OPTIONAL.intersection(kwargs):  # the common call: axis, dtype, keepdims
             return Primitive.__call__(self, a, **kwargs)
@@ -127,12 +178,17 @@ class _Reduction(Primitive):
         if where is not None:
             if where is True:
                 del kwargs["where"]
-            else:
-                kwargs["where"] = getval(where)
+            elif isinstance(where, Box):
+                # A mask computed from traced values: no derivative, but under vmap a
+                # batch of masks, which must reach batching as an argument.
+                where = kwargs["where"] = stop_gradient(where)
         if "initial" in kwargs and initial is None:
             del kwargs["initial"]
         elif isinstance(initial, Box):
             return self.join(self, a, initial, kwargs)
+        if isinstance(where, Box):
+            del kwargs["where"]
+            return self.masked(a, where, **kwargs)
         return Primitive.__call__(self, a, **kwargs)
 
 
@@ -188,9 +244,9 @@ def _prod_partials(ans, x, axis, keepdims, initial, where):
     if where is not None:
         x = _where(where, x, 1.0)
     value = getval(x)
-    if np.all(value != 0):
+    if np.all(value != 0):  # (in every member of a batch)
         return expand_reduced(ans, x, axis, keepdims) / x
-    axes = _axes(axis, np.ndim(value))
+    axes = _axes(axis, len(shape_of(x)))
     if isinstance(x, Box):
         others = _prod_others_traced(x, axes)
     else:
@@ -254,29 +310,43 @@ prod.defjvp(_prod_jvp)
 # --- max and min ----------------------------------------------------------------------------
 
 
-def _extremum_weights(ans, x, axis, keepdims, initial, where):
+def _extremum_weights_impl(x, result, where, axis, keepdims, initial):
     """The share of the derivative each entry gets: ties share evenly, an `initial` that
     ties takes half, and entries masked out, NaN or below the result get none."""
-    value = getval(x)
-    result = getval(ans)
     if not keepdims:
-        result = np.reshape(result, _kept_shape(np.shape(value), axis))
-    hit = value == result
+        result = np.reshape(result, _kept_shape(np.shape(x), axis))
+    hit = x == result
     if where is not None:
         hit = hit & where
-    count = np.sum(hit, axis=_axes(axis, np.ndim(value)), keepdims=True)
+    count = np.sum(hit, axis=_axes(axis, np.ndim(x)), keepdims=True)
     if initial is not None:  # a tying initial takes half: count it as another entry twice
         count = np.where(result == initial, 2 * count, count)
     return np.true_divide(hit, np.maximum(count, 1), dtype=_real_dtype(x))
 
 
+# The weights are constants, computed from each member's own values under vmap.
+_extremum_weights = nondiff(_extremum_weights_impl, "extremum_weights")
+
+
+def _extremum_weights_batch(batched, x, result, where, axis, keepdims, initial):
+    size = batch_size((x, result, where), batched)
+    ndim = len(shape_of(x)) - batched[0]
+    x, result = spread((x, result), batched[:2], size)
+    if batched[2]:
+        where = align(where, ndim)
+    return _extremum_weights(x, result, where, batch_axes(axis, ndim), keepdims, initial)
+
+
+_extremum_weights.defbatch(_extremum_weights_batch)
+
+
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False, initial=None, where=None):
-    weights = _extremum_weights(ans, x, axis, keepdims, initial, where)
+    weights = _extremum_weights(x, ans, where, axis, keepdims, initial)
     return expand_reduced(g, x, axis, keepdims) * weights
 
 
 def _extremum_jvp(t, ans, x, axis=None, keepdims=False, initial=None, where=None):
-    weights = _extremum_weights(ans, x, axis, keepdims, initial, where)
+    weights = _extremum_weights(x, ans, where, axis, keepdims, initial)
     return sum(t * weights, axis=axis, keepdims=keepdims)
 
 
@@ -319,18 +389,17 @@ def _ddof(ddof, correction, name: str):
 def _squared_deviations(a, axis, dtype, keepdims, where, centre):
     """sum |a - mean|^2 over `axis` (the mean of the entries unless given), and the
     number of entries each slice sums, as NumPy's var computes them."""
-    mask = None if where is None or where is True else getval(where)
+    mask = None if where is None or where is True else where
     extra = {} if mask is None else {"where": mask}
     n = _count(shape_of(a), axis)
     if mask is not None:
-        full = np.broadcast_to(mask, shape_of(a))
-        n = np.sum(full, axis=_axes(axis, full.ndim), keepdims=keepdims)
+        n = _counted(mask, shape_of(a), axis, keepdims, 0, None)
     if centre is None:
         centre = mean(a, axis=axis, dtype=dtype, keepdims=True, **extra)
     centred = a - centre
-    if mask is not None and np.any(n == 0):
+    if mask is not None and np.any(getval(n) == 0):
         # Slices with no entry have a NaN mean; keep it out of the derivative's products.
-        centred = _where(full, centred, 0.0)
+        centred = _where(mask, centred, 0.0)
     if np.iscomplexobj(getval(centred)):
         # NumPy's order of operations: re^2 + im^2, so that the value matches it exactly.
         re, im = real(centred), imag(centred)
@@ -340,23 +409,32 @@ def _squared_deviations(a, axis, dtype, keepdims, where, centre):
     return sum(squares, axis=axis, dtype=dtype, keepdims=keepdims, **extra), n
 
 
+def _dof_impl(n, ddof, dtype, bad_as_one):
+    """max(n - ddof, 0) as a divisor: a Python int where it is one number (which keeps
+    the dtype of what it divides), else an array in `dtype`; 1 where it is not positive
+    if `bad_as_one`."""
+    dof = np.maximum(np.asarray(n) - ddof, 0)
+    if bad_as_one:
+        dof = np.where(dof <= 0, 1, dof)
+    if np.ndim(dof) == 0 and float(dof) == int(dof):
+        return int(dof)
+    return np.asarray(dof).astype(dtype)
+
+
+_dof = nondiff(_dof_impl, "degrees_of_freedom", elementwise=True)
+
+
 def _divide_by_dof(total, n, ddof):
     """`total` / max(n - ddof, 0), as NumPy's var: inf or NaN, with NumPy's warnings and
     no derivative, in slices where that is not positive."""
-    dof = np.maximum(np.asarray(n) - ddof, 0)
     dtype = _real_dtype(total)
-
-    def divisor(d):
-        if np.ndim(d) == 0 and float(d) == int(d):
-            return int(d)  # a Python int keeps the dtype of `total`
-        return np.asarray(d).astype(dtype)
-
+    dof = _dof(n, ddof, dtype, False)
     bad = dof <= 0
-    if not np.any(bad):
-        return total / divisor(dof)
+    if not np.any(getval(bad)):
+        return total / dof
     warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
-    at_bad = getval(total) / divisor(dof)
-    return _where(bad, at_bad, total / divisor(np.where(bad, 1, dof)))
+    at_bad = stop_gradient(total) / dof
+    return _where(bad, at_bad, total / _dof(n, ddof, dtype, True))
 
 
 def var(
@@ -397,11 +475,14 @@ def var(
 def _sqrt_flat_at_zero(v):
     """sqrt(v) whose derivative is taken as 0 where v is 0 (as for |x| and norms at 0),
     and where v is NaN (no derivative)."""
-    value = getval(v)
-    flat = ~(value > 0)
-    if not np.any(flat):
+    if np.all(getval(v) > 0):  # (in every member of a batch)
         return sqrt(v)
-    return _where(flat, np.sqrt(value), sqrt(_where(flat, 1.0, v)))
+    flat = _not_positive(v)
+    return _where(flat, _sqrt_value(v), sqrt(_where(flat, 1.0, v)))
+
+
+_not_positive = nondiff(lambda v: ~(v > 0), "not_positive", elementwise=True)
+_sqrt_value = nondiff(np.sqrt, "sqrt_value")
 
 
 def std(

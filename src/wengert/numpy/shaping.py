@@ -8,7 +8,7 @@ import numpy as np
 from .._core import patterns
 from .._core.batching import batch_axes, batch_axis, batch_size, spread
 from .._core.box import Box, getval
-from .._core.define import linear
+from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of, zeros_like
 
@@ -143,7 +143,7 @@ def _concatenate_impl(axis, *arrays):
 
 def _concatenate_vjp(g, ans, argnums, axis, *arrays):
     axis_ = 0 if axis is None else axis
-    sizes = [1 if axis is None and np.ndim(getval(a)) == 0 else _len_along(a, axis) for a in arrays]
+    sizes = [1 if axis is None and not shape_of(a) else _len_along(a, axis) for a in arrays]
     bounds = np.cumsum([0, *sizes])
     out = []
     for i in argnums:
@@ -223,22 +223,23 @@ def stack(arrays, axis=0):
 
 
 def atleast_1d(*arys):
-    out = [x if np.ndim(getval(x)) >= 1 else reshape(x, (1,)) for x in arys]
+    out = [x if len(shape_of(x)) >= 1 else reshape(x, (1,)) for x in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
     out = []
     for x in arys:
-        nd = np.ndim(getval(x))
-        out.append(x if nd >= 2 else reshape(x, (1,) * (2 - nd) + shape_of(x)))
+        shape = shape_of(x)
+        out.append(x if len(shape) >= 2 else reshape(x, (1,) * (2 - len(shape)) + shape))
     return out[0] if len(out) == 1 else out
 
 
 def atleast_3d(*arys):
     out = []
     for x in arys:
-        nd, shape = np.ndim(getval(x)), shape_of(x)
+        shape = shape_of(x)
+        nd = len(shape)
         if nd == 0:
             x = reshape(x, (1, 1, 1))
         elif nd == 1:
@@ -251,7 +252,7 @@ def atleast_3d(*arys):
 
 def hstack(tup):
     arrs = atleast_1d(*tup) if len(tup) > 1 else [atleast_1d(tup[0])]
-    return concatenate(arrs, axis=0 if np.ndim(getval(arrs[0])) == 1 else 1)
+    return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1)
 
 
 def vstack(tup):
@@ -296,10 +297,14 @@ _astype.defjvp(lambda t, ans, x, dtype: _astype(t, dtype))
 _astype.elementwise = True
 
 
+# To an integer or boolean type: no derivative (a batch under vmap stays one).
+_astype_exact = nondiff(_astype_impl, "astype_exact", elementwise=True)
+
+
 def astype(x, dtype):
     """`x` converted to `dtype`; to an integer or boolean type it has no derivative."""
     if not np.issubdtype(np.dtype(dtype), np.inexact):
-        return _astype_impl(getval(x), dtype)
+        return _astype_exact(x, dtype)
     return _astype(x, dtype)
 
 
@@ -314,7 +319,7 @@ def full(shape, fill_value, dtype=None):
 def full_like(a, fill_value, dtype=None):
     """An array shaped like `a` filled with `fill_value` (differentiable in `fill_value`)."""
     if not isinstance(fill_value, Box):
-        return np.full_like(getval(a), fill_value, dtype=dtype)
+        return np.full_like(getval(a), fill_value, dtype=dtype, shape=shape_of(a))
     return full(shape_of(a), fill_value, dtype=dtype if dtype is not None else getval(a).dtype)
 
 

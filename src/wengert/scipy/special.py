@@ -23,7 +23,7 @@ import scipy.special as sc
 
 from .. import numpy as wnp
 from .._core import define as _define
-from .._core.batching import along_axis
+from .._core.batching import along_axis, batch_axes, spread
 from .._core.box import Box, getval
 from .._core.define import binary, elementwise, nondiff
 from .._core.primitive import Primitive
@@ -85,9 +85,9 @@ def _where0(x, at_zero: Callable, elsewhere: Callable):
 
     Both branches are evaluated at finite points, so no NaN leaks into any derivative.
     """
-    zero = getval(x) == 0
-    if not np.any(zero):
+    if not np.any(getval(x) == 0):  # (in any member of a batch: the same result)
         return elsewhere(x)
+    zero = x == 0
     return wnp.where(zero, at_zero(x), elsewhere(wnp.where(zero, 1.0, x)))
 
 
@@ -252,9 +252,10 @@ log_expit = elementwise(_in_precision(sc.log_expit), lambda ans, x: expit(-x), "
 
 def _over(x, y, y_bad):
     """x / y, with 0 (not 0/0) where x == 0 and y == y_bad; the y-limit at x == 0 is 0."""
-    both = (getval(x) == 0) & (getval(y) == y_bad)
-    if not np.any(both):
+    # Tested apart: under vmap either may be a batch and the other not.
+    if not (np.any(getval(x) == 0) and np.any(getval(y) == y_bad)):
         return x / y
+    both = wnp.logical_and(x == 0, y == y_bad)
     return x / wnp.where(both, 1.0, y)
 
 
@@ -331,19 +332,21 @@ kv = _bessel(_in_precision(sc.kv), "kv", lambda v, x: -0.5 * (kv(v - 1.0, x) + k
 
 def _sinc_deriv(ans, x):
     """(cos(pi x) - sinc(x)) / x, by its Taylor series for |x| < 1e-3 (no cancellation)."""
-    small = np.abs(getval(x)) < 1e-3
     p2 = np.pi**2
 
     def series(z):
         z2 = z * z
         return z * (-p2 / 3.0 + z2 * (p2 * p2 / 30.0 - z2 * (p2**3 / 840.0)))
 
-    if not np.any(small):
+    if not np.any(np.abs(getval(x)) < 1e-3):  # (in any member of a batch)
         return (wnp.cos(np.pi * x) - ans) / x
+    small = _small(x)
     safe = wnp.where(small, 1.0, x)
     return wnp.where(small, series(x), (wnp.cos(np.pi * safe) - sinc(safe)) / safe)
 
 
+# Where the series is used: a constant mask, from each member's own values under vmap.
+_small = nondiff(lambda x: np.abs(x) < 1e-3, "sinc_series_mask", elementwise=True)
 sinc = elementwise(_in_precision(sc.sinc), _sinc_deriv, "sinc")
 
 # --- reductions over an axis: logsumexp, softmax, log_softmax ------------------------------
@@ -363,9 +366,17 @@ def _lse_weights(ans, a, b, axis, keepdims):
     w = wnp.exp(a - expand_reduced(ans, a, axis, keepdims))
     if b is None:
         return w, None
-    sign = np.sign(np.sum(getval(b) * getval(w), axis=axis, keepdims=True))
+    sign = _sign_of_sum(b, w, axis)
     w = w * sign
     return w * b, w
+
+
+def _sign_of_sum_impl(b, w, axis):
+    return np.sign(np.sum(b * w, axis=axis, keepdims=True))
+
+
+# The sign of the weighted sum: a constant, from each member's own values under vmap.
+_sign_of_sum = nondiff(_sign_of_sum_impl, "logsumexp_sign")
 
 
 def _logsumexp_vjp(g, ans, argnums, a, b, axis=None, keepdims=False):
@@ -385,7 +396,22 @@ def _logsumexp_jvp(tangents, ans, a, b, axis=None, keepdims=False):
 
 
 _logsumexp = Primitive(_logsumexp_impl, "logsumexp")
-_logsumexp.defbatch(along_axis(_logsumexp, 1))
+
+
+def _with_axis_batch(fun):
+    """The batching rule of ``fun(a, b, axis=None, ...)``, a reduction of `a` and `b` (None
+    or of a's shape) over `axis`: both batched, the axes one further along."""
+
+    def rule(batched, a, b, axis=None, **kwargs):
+        if b is not None:
+            a, b = spread((a, b), batched, shape_of(a if batched[0] else b)[0])
+        return fun(a, b, axis=batch_axes(axis, len(shape_of(a)) - 1), **kwargs)
+
+    return rule
+
+
+_logsumexp.defbatch(_with_axis_batch(_logsumexp))
+_sign_of_sum.defbatch(_with_axis_batch(_sign_of_sum))
 _logsumexp.defvjp_all(_logsumexp_vjp)
 _logsumexp.defjvp_all(_logsumexp_jvp)
 
@@ -409,14 +435,24 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     out = _logsumexp(a, b, axis=axis, keepdims=keepdims)
     complex_sum = np.iscomplexobj(getval(out))
     if b is None and not complex_sum:
-        return (out, np.ones_like(getval(out))) if return_sign else out
-    _, sign = sc.logsumexp(getval(a), axis=axis, b=getval(b), keepdims=keepdims, return_sign=True)
+        if return_sign:
+            return out, np.ones_like(getval(out), shape=shape_of(out))
+        return out
+    sign = _lse_sign(a, b, axis=axis, keepdims=keepdims)
     if return_sign:
         return (wnp.real(out) if complex_sum else out), sign
-    if complex_sum:
+    if complex_sum or not np.any(getval(sign) < 0):  # (in any member of a batch)
         return out
-    negative = np.asarray(sign) < 0
-    return wnp.where(negative, np.nan, out) if np.any(negative) else out
+    return wnp.where(sign < 0, np.nan, out)
+
+
+def _lse_sign_impl(a, b, axis=None, keepdims=False):
+    return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[1]
+
+
+# The sign of the sum: no derivative, and each member's own under vmap.
+_lse_sign = nondiff(_lse_sign_impl, "logsumexp_sign_of_sum")
+_lse_sign.defbatch(_with_axis_batch(_lse_sign))
 
 
 def _softmax_impl(x, axis=None):
@@ -461,7 +497,7 @@ def rgamma(x):
     >>> round(float(wg.grad(rgamma)(-2.0)), 12)  # (-1)^2 2!
     2.0
     """
-    left = wnp.where(getval(x) < 0.5, True, False)
+    left = x < 0.5
     x_left = wnp.where(left, x, 0.0)
     x_right = wnp.where(left, 1.0, x)
     reflected = gamma(1.0 - x_left) * wnp.sin(np.pi * x_left) / np.pi

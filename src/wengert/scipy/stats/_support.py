@@ -8,6 +8,7 @@ import numpy as np
 
 from ... import numpy as wnp
 from ..._core.box import getval
+from ..._core.define import nondiff
 
 
 def weak(fun: Callable, *args):
@@ -25,19 +26,40 @@ def standardize(x, loc, scale):
     return (x - loc) / scale
 
 
-def on_support(z, inside: np.ndarray, safe: float, fun: Callable, outside: float):
+def on_support(z, inside, safe: float, fun: Callable, outside: float):
     """``fun(z)`` where `inside` holds and the constant `outside` elsewhere.
 
     `fun` is evaluated at `safe` outside the support, so no NaN or infinity from there
     reaches a derivative.
     """
-    inside = np.asarray(inside)
-    if np.all(inside):
+    if np.all(getval(inside)):  # (in every member of a batch: the same result)
         return fun(z)
     value = fun(wnp.where(inside, z, safe))
     return wnp.where(inside, value, outside)
 
 
-def mask(z, test: Callable) -> np.ndarray:
-    """A boolean mask from the values under any boxes (it carries no derivative)."""
-    return test(np.asarray(getval(z)))
+def _mask_impl(z, test: Callable) -> np.ndarray:
+    return test(np.asarray(z))
+
+
+# A mask carries no derivative; under vmap each member's is computed from its own values.
+_mask = nondiff(_mask_impl, "support_mask", elementwise=True)
+
+
+def mask(z, test: Callable):
+    """A boolean mask ``test(z)`` of the values (it carries no derivative)."""
+    return _mask(z, test)
+
+
+def _count_impl(k, loc, dtype):
+    return np.asarray(k, dtype=dtype) - np.asarray(loc, dtype=dtype)
+
+
+def _is_count_impl(k):
+    return (k >= 0) & (k == np.floor(k))
+
+
+# Counts (k - loc of a discrete distribution, in `dtype`) and where they are whole and
+# non-negative: no derivative, and under vmap a batch of counts stays one.
+count_of = nondiff(_count_impl, "count", elementwise=True)
+is_count = nondiff(_is_count_impl, "is_count", elementwise=True)

@@ -12,13 +12,13 @@ import numpy as np
 from ... import numpy as wnp
 from ..._core.box import getval
 from .. import special
+from . import _support
 
 
 def _count(k, loc, mu):
     """k - loc as a constant array (counts carry no derivative), in the precision of the
     rate `mu`, so that integer counts do not widen a float32 rate."""
-    dtype = np.result_type(getval(mu), 1.0)
-    return np.asarray(getval(k), dtype=dtype) - np.asarray(getval(loc), dtype=dtype)
+    return _support.count_of(k, loc, np.result_type(getval(mu), 1.0))
 
 
 def logpmf(k, mu, loc=0):
@@ -28,10 +28,10 @@ def logpmf(k, mu, loc=0):
     -2.0
     """
     k = _count(k, loc, mu)
-    valid = (k >= 0) & (k == np.floor(k))
-    k_safe = np.where(valid, k, 0.0)
+    valid = _support.is_count(k)
+    k_safe = wnp.where(valid, k, 0.0)
     value = special.xlogy(k_safe, mu) - mu - special.gammaln(k_safe + 1.0)
-    return value if valid.all() else wnp.where(valid, value, -np.inf)
+    return value if np.all(getval(valid)) else wnp.where(valid, value, -np.inf)
 
 
 def pmf(k, mu, loc=0):
@@ -49,10 +49,10 @@ def cdf(k, mu, loc=0):
     >>> round(float(cdf(1, 2.0)), 6)  # 3 exp(-2)
     0.406006
     """
-    k = np.floor(_count(k, loc, mu))
+    k = wnp.floor(_count(k, loc, mu))
     valid = k >= 0
-    value = special.gammaincc(np.where(valid, k, 0.0) + 1.0, mu)
-    return value if valid.all() else wnp.where(valid, value, 0.0)
+    value = special.gammaincc(wnp.where(valid, k, 0.0) + 1.0, mu)
+    return value if np.all(getval(valid)) else wnp.where(valid, value, 0.0)
 
 
 def logcdf(k, mu, loc=0):
@@ -72,10 +72,10 @@ def sf(k, mu, loc=0):
     >>> round(float(sf(1, 2.0)), 6)
     0.593994
     """
-    k = np.floor(_count(k, loc, mu))
+    k = wnp.floor(_count(k, loc, mu))
     valid = k >= 0
-    value = special.gammainc(np.where(valid, k, 0.0) + 1.0, mu)
-    return value if valid.all() else wnp.where(valid, value, 1.0)
+    value = special.gammainc(wnp.where(valid, k, 0.0) + 1.0, mu)
+    return value if np.all(getval(valid)) else wnp.where(valid, value, 1.0)
 
 
 __all__ = ["cdf", "logcdf", "logpmf", "pmf", "sf"]
