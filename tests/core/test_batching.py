@@ -415,3 +415,12 @@ def test_batched_keyword_arguments_of_functions_without_derivative():
     tol = onp.array([1e-6, 1e-6, 0.5])
     got = vmap(lambda a, t: wnp.linalg.matrix_rank(a, tol=t))(a, tol)
     onp.testing.assert_array_equal(got, [onp.linalg.matrix_rank(m, tol=t) for m, t in zip(a, tol)])
+
+
+def test_logical_operators_on_masks_under_vmap_and_grad():
+    x = R.normal(size=(B, 5))
+    got = vmap(lambda v: wnp.where((v > 0) & ~(v > 1) | (v < -1), v, 0.0))(x)
+    expected = onp.where((x > 0) & ~(x > 1) | (x < -1), x, 0.0)
+    onp.testing.assert_array_equal(got, expected)
+    g = wg.grad(lambda v: wnp.sum(wnp.where((v > 0) ^ (v > 1), v**2, 0.0)))(x[0])
+    onp.testing.assert_allclose(g, onp.where((x[0] > 0) ^ (x[0] > 1), 2 * x[0], 0.0))

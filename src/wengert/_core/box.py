@@ -231,6 +231,28 @@ class Box:
 
     __hash__ = object.__hash__
 
+    # Logical operators on boolean values (masks), without derivative, as NumPy's.
+    def __and__(self, other):
+        return ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return ops.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return ops.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return ops.invert(self)
+
     def __getitem__(self, index):
         return ops.getitem(self, index)
 

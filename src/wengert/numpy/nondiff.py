@@ -72,6 +72,10 @@ NAMES = (
     "logical_or",
     "logical_not",
     "logical_xor",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "invert",
     "iscomplex",
     "isreal",
     "lexsort",
@@ -102,8 +106,16 @@ def _along_axis(name: str):
     return prim
 
 
+# Elementwise, though not ufuncs: under vmap they line up the batch axes (no loop).
+ELEMENTWISE = ("isposinf", "isneginf", "isclose", "iscomplex", "isreal")
+
 _functions = {name: _metadata(name) for name in METADATA}
-_functions.update({name: nondiff(getattr(np, name), name) for name in NAMES})
+_functions.update(
+    {
+        name: nondiff(getattr(np, name), name, elementwise=name in ELEMENTWISE or None)
+        for name in NAMES
+    }
+)
 _functions.update({name: _along_axis(name) for name in ALONG_AXIS})
 globals().update(_functions)
 
