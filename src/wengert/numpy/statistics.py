@@ -10,12 +10,15 @@ evenly, the convention of `sort`, `max` and `min`. The rest are composites.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 import numpy as np
 
+from .._core.batching import along_axis
 from .._core.box import Box, getval
+from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from . import reductions as _red
@@ -23,6 +26,7 @@ from .contractions import matmul
 from .elementwise import clip, conj, imag, real, sqrt, where
 from .elementwise import where as _select  # for functions whose where= is a mask
 from .manipulation import _as_array, _axis, _no_out, _traced, cumprod, cumsum, diagonal
+from .nondiff import isnan, logical_and, logical_not
 from .shaping import array, concatenate, moveaxis, reshape, squeeze, transpose
 
 # --- order statistics ---------------------------------------------------------------------
@@ -367,8 +371,8 @@ def average(
         axis = tuple(_axis(ax, len(shape), "average") for ax in axis)
     if weights is None:
         avg = _red.mean(a, axis=axis, keepdims=keepdims)
-        scale = np.asarray(getval(avg)).dtype.type(
-            np.prod(shape, dtype=int) / max(np.size(getval(avg)), 1)
+        scale = np.result_type(getval(avg)).type(
+            math.prod(shape) / max(math.prod(shape_of(avg)), 1)
         )
     else:
         w = _as_array(weights)
@@ -386,6 +390,8 @@ def average(
             w = transpose(w, tuple(np.argsort(axis)))
             w = reshape(w, tuple(n if i in axis else 1 for i, n in enumerate(shape)))
         scale = _red.sum(w, axis=axis, keepdims=keepdims)
+        # Raised if any member of a batch (under vmap) has weights summing to zero, as a
+        # loop over the members would.
         if np.any(getval(scale) == 0.0):
             raise ZeroDivisionError(
                 "wengert.numpy.average: weights sum to zero, can't be normalized"
@@ -417,9 +423,11 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
 
 
 def _nan_filled(a, fill):
-    """`a` with NaNs replaced by `fill` (a constant, so NaN entries get no derivative)."""
-    mask = np.isnan(getval(a))
-    return (where(mask, fill, a) if np.any(mask) else a), mask
+    """`a` with NaNs replaced by `fill` (a constant, so NaN entries get no derivative),
+    and the mask of the NaNs (a batch of masks under vmap)."""
+    mask = isnan(a)
+    # Without a NaN anywhere (in any member of a batch) the replacement changes nothing.
+    return (where(mask, fill, a) if np.any(getval(mask)) else a), mask
 
 
 def _given(**kwargs) -> dict:
@@ -429,17 +437,27 @@ def _given(**kwargs) -> dict:
 
 def _kept(mask, where):
     """The entries that count: not NaN, and selected by `where`."""
-    keep = ~mask
-    return keep if where is True else keep & np.asarray(getval(where), dtype=bool)
+    keep = logical_not(mask)
+    return keep if where is True else logical_and(keep, where)
+
+
+def _count_impl(keep, axis, keepdims):
+    return np.sum(keep, axis=axis, keepdims=keepdims)
+
+
+# The number of entries that count along `axis` (no derivative); a batch of masks is
+# counted along each member's axes, one further along.
+_count = nondiff(_count_impl, "count_kept")
+_count.defbatch(along_axis(_count, 1))
 
 
 def _divide_counted(total, count, bad, fill=np.nan):
     """`total` / `count`, with `fill` (and no derivative) where `bad`."""
     dtype = np.result_type(getval(total))
     real_dtype = np.empty(0, dtype).real.dtype
-    if not np.any(bad):
-        return total / np.asarray(count).astype(real_dtype)
-    safe = np.where(bad, 1, count).astype(real_dtype)
+    if not np.any(getval(bad)):  # no bad entry in any member of a batch
+        return total / _as_array(count).astype(real_dtype)
+    safe = where(bad, 1, count).astype(real_dtype)
     return where(bad, fill, total / safe)
 
 
@@ -534,10 +552,10 @@ def nanmean(
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nanmean")
     filled, mask = _nan_filled(a, 0.0)
-    count = np.sum(_kept(mask, where), axis=axis, keepdims=keepdims)
+    count = _count(_kept(mask, where), axis, keepdims)
     total = _red.sum(filled, axis, dtype, keepdims=keepdims, where=where)
     empty = count == 0
-    if np.any(empty):
+    if np.any(getval(empty)):
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
     return _divide_counted(total, count, empty)
 
@@ -573,20 +591,20 @@ def nanvar(
     filled, mask = _nan_filled(a, 0.0)
     keep = _kept(mask, where)
     if mean is None:
-        count = np.sum(keep, axis=axis, keepdims=True)
+        count = _count(keep, axis, True)
         total = _red.sum(filled, axis, dtype, keepdims=True, where=where)
         mean = _divide_counted(total, count, count == 0)
     centred = filled - mean
-    if not np.all(keep):  # NaN entries (and entries masked out) add no deviation
+    if not np.all(getval(keep)):  # NaN entries (and entries masked out) add no deviation
         centred = _select(keep, centred, 0.0)
     if np.iscomplexobj(getval(centred)):
         squares = real(centred * conj(centred))
     else:
         squares = centred * centred
     total = _red.sum(squares, axis, dtype, keepdims=keepdims, where=where)
-    dof = np.sum(keep, axis=axis, keepdims=keepdims) - ddof
+    dof = _count(keep, axis, keepdims) - ddof
     bad = dof <= 0
-    if np.any(bad):
+    if np.any(getval(bad)):
         warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=2)
     return _divide_counted(total, dof, bad)
 
@@ -654,7 +672,7 @@ def cov(
     array([[ 1., -1.],
            [-1.,  1.]])
     """
-    if not _traced(m, y, aweights):
+    if not _traced(m, y, fweights, aweights):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
     if ddof is not None and ddof != int(ddof):
         raise ValueError("wengert.numpy.cov: ddof must be integer")
@@ -673,11 +691,15 @@ def cov(
     if ddof is None:
         ddof = 0 if bias else 1
     w = None
+    # The checks of the weights see every member of a batch (under vmap), and refuse
+    # the whole batch if one member's weights are bad, as a loop over the members would.
     if fweights is not None:
-        fw = np.asarray(getval(fweights), dtype=np.finfo(np.result_type(getval(x), 1.0)).dtype)
-        if not np.all(fw == np.around(fw)) or np.any(fw < 0):
+        fw = _as_array(fweights)
+        value = np.asarray(getval(fw))
+        if not np.all(value == np.around(value)) or np.any(value < 0):
             raise ValueError("wengert.numpy.cov: fweights must be non-negative integers")
-        w = fw
+        # Frequencies are counts: no derivative in them.
+        w = stop_gradient(fw).astype(np.finfo(np.result_type(getval(x), 1.0)).dtype)
     if aweights is not None:
         aw = _as_array(aweights)
         if np.any(getval(aw) < 0):
@@ -693,7 +715,9 @@ def cov(
         fact = w_sum - ddof
     else:
         fact = w_sum - ddof * _red.sum(w * aw) / w_sum
-    if getval(fact) <= 0:
+    if isinstance(fact, Box):
+        fact = where(fact <= 0, 0.0, fact)  # without a derivative there
+    elif fact <= 0:
         fact = 0.0
     x = x - reshape(avg, (-1, 1))
     x_t = transpose(x) if w is None else transpose(x * w)
