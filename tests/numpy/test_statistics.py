@@ -8,6 +8,7 @@ import pytest
 
 import wengert as wg
 import wengert.numpy as wnp
+from wengert._core.batching import loop_primitives
 from wengert.numpy import statistics
 
 R = onp.random.default_rng(11)
@@ -329,6 +330,23 @@ def test_nan_reductions_of_a_batch_see_each_members_nans():
         _mapped_equals_loop(fun, x)
         weights = R.standard_normal(onp.shape(fun(x[0])))
         _mapped_equals_loop(wg.grad(lambda x, f=fun, w=weights: wnp.nansum(f(x) * w)), x)
+
+
+def test_order_statistics_of_a_batch_are_one_call_and_map_over_q():
+    x = R.standard_normal((3, 4, 5))
+    for fun in (
+        lambda x: wnp.quantile(x, [0.2, 0.9], axis=1, keepdims=True),
+        lambda x: wnp.median(x),
+        lambda x: wnp.nanpercentile(x, [[10, 50]], axis=(0, 1)),
+    ):
+        _mapped_equals_loop(fun, x)
+        _mapped_equals_loop(wg.grad(lambda x, f=fun: wnp.sum(wnp.sin(f(x)))), x)
+    assert "quantile" not in loop_primitives()
+    # A batch of q (no derivative in q), with shared or batched data.
+    q = R.uniform(0, 1, (3, 2))
+    _mapped_equals_loop(lambda q: wnp.quantile(x[0], q, axis=0), q)
+    _mapped_equals_loop(lambda x, q: wnp.quantile(x, q, axis=1), x, q)
+    _mapped_equals_loop(wg.grad(lambda x, q: wnp.sum(wnp.quantile(x, q, axis=1))), x, q)
 
 
 def test_average_of_a_batch_counts_one_members_entries():

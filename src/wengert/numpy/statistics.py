@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.batching import along_axis
+from .._core.batching import along_axis, loop
 from .._core.box import Box, getval
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
@@ -49,7 +49,7 @@ def _order_call(x, q, axis, keepdims, method, kind, ignore_nan):
 
 
 def _order_impl(
-    x, q=None, axis=None, keepdims=False, method="linear", kind="quantile", ignore_nan=False
+    x, q, axis=None, keepdims=False, method="linear", kind="quantile", ignore_nan=False
 ):
     out = _order_call(x, q, axis, keepdims, method, kind, ignore_nan)
     # In the data's precision: NumPy widens float32 data to float64 when q is a list.
@@ -65,15 +65,14 @@ def _reduced_axes(axis, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(_axis(a, ndim, "quantile") for a in axis))
 
 
-def _order_weights(x, q, axis, method, kind, ignore_nan):
-    """The weight of each entry in each result, shaped (number of q, lines, line length)
-    with the reduced axes of `x` moved last and flattened into one.
+def _order_weights_impl(x, q, axes, method, kind, ignore_nan):
+    """The weight of each entry of `x` in each result, shaped (number of q, lines, line
+    length) with the reduced `axes` of `x` moved last and flattened into one.
 
     The positions of the sorted entries that make each result come from the same NumPy
     function applied to 0, 1, ..., n-1, so every interpolation method is matched.
     """
-    value = np.asarray(getval(x))
-    axes = _reduced_axes(axis, value.ndim)
+    value = np.asarray(x)
     moved = np.moveaxis(value, axes, tuple(range(value.ndim - len(axes), value.ndim)))
     lines = moved.reshape(-1, int(np.prod([value.shape[a] for a in axes], dtype=int)))
     n = lines.shape[1]
@@ -102,7 +101,44 @@ def _order_weights(x, q, axis, method, kind, ignore_nan):
             weights += share[..., None] * hit / hit.sum(axis=-1, keepdims=True)
     weights[undefined] = 0.0 if ignore_nan else np.nan
     # In the real precision of x, so that float32 derivatives stay float32.
-    return weights.astype(np.finfo(np.result_type(value, np.float16)).dtype), axes
+    return weights.astype(np.finfo(np.result_type(value, np.float16)).dtype)
+
+
+# A function of the values without derivative (the weights are piecewise constant):
+# every trace sees one member's plain values, so it is computed per member under vmap.
+_quantile_weights = nondiff(_order_weights_impl, "quantile_weights")
+
+
+def _quantile_weights_batch(batched, x, q, axes, method, kind, ignore_nan):
+    """The weights of a batch of `x` at once: the batch axis is one more line axis, in
+    front, so the lines of one call are those of each member in turn."""
+    if any(batched[1:]):
+        return _weights_loop(batched, x, q, axes, method, kind, ignore_nan)
+    size = shape_of(x)[0]
+    weights = _quantile_weights(x, q, tuple(a + 1 for a in axes), method, kind, ignore_nan)
+    nq, _, n = shape_of(weights)
+    return transpose(reshape(weights, (nq, size, -1, n)), (1, 0, 2, 3))
+
+
+_weights_loop = loop(_quantile_weights)
+_quantile_weights.defbatch(_quantile_weights_batch)
+
+
+def _order_weights(x, q, kw):
+    """The weights of the order statistic called with `q` and keywords `kw` on `x`, and
+    the reduced axes of `x` (one member's, under vmap)."""
+    axes = _reduced_axes(kw.get("axis"), len(shape_of(x)))
+    # Plain values (a first-order pass) skip the search for traced values in q and axes.
+    traced = isinstance(x, Box) or isinstance(q, Box)
+    weights = (_quantile_weights if traced else _order_weights_impl)(
+        x,
+        q,
+        axes,
+        kw.get("method", "linear"),
+        kw.get("kind", "quantile"),
+        kw.get("ignore_nan", False),
+    )
+    return weights, axes
 
 
 def _as_lines(t, axes):
@@ -111,28 +147,14 @@ def _as_lines(t, axes):
     return reshape(moved, (-1, int(np.prod([shape_of(t)[a] for a in axes], dtype=int))))
 
 
-def _order_jvp(t, ans, x, **kw):
-    weights, axes = _order_weights(
-        x,
-        kw.get("q"),
-        kw.get("axis"),
-        kw.get("method", "linear"),
-        kw.get("kind", "quantile"),
-        kw.get("ignore_nan", False),
-    )
+def _order_jvp(t, ans, x, q, **kw):
+    weights, axes = _order_weights(x, q, kw)
     return reshape(_red.sum(_as_lines(t, axes) * weights, axis=-1), shape_of(ans))
 
 
-def _order_vjp(g, ans, x, **kw):
-    weights, axes = _order_weights(
-        x,
-        kw.get("q"),
-        kw.get("axis"),
-        kw.get("method", "linear"),
-        kw.get("kind", "quantile"),
-        kw.get("ignore_nan", False),
-    )
-    nq, n_lines, _ = weights.shape
+def _order_vjp(g, ans, x, q, **kw):
+    weights, axes = _order_weights(x, q, kw)
+    nq, n_lines, _ = shape_of(weights)
     lines = _red.sum(reshape(g, (nq, n_lines, 1)) * weights, axis=0)
     shape = shape_of(x)
     ndim = len(shape)
@@ -142,16 +164,40 @@ def _order_vjp(g, ans, x, **kw):
     return moveaxis(reshape(lines, moved_shape), tuple(range(ndim - len(axes), ndim)), axes)
 
 
+def _order_batch(batched, x, q, axis=None, keepdims=False, **kw):
+    """The order statistics of a batch of data at once: each member's reduced axes moved
+    last and flattened into one, and the axes of q (which NumPy puts first) moved behind
+    the batch axis. A batch of q, or of 0-d data, is mapped member by member."""
+    size, *shape = shape_of(x)
+    if batched[1] or not shape:
+        return _order_loop(batched, x, q, axis=axis, keepdims=keepdims, **kw)
+    axes = _reduced_axes(axis, len(shape))
+    kept = [n for i, n in enumerate(shape) if i not in axes]
+    moved = moveaxis(x, tuple(a + 1 for a in axes), tuple(range(len(kept) + 1, len(shape) + 1)))
+    lines = reshape(moved, (size, *kept, math.prod(shape[a] for a in axes)))
+    out = _order_statistic(lines, q, axis=len(kept) + 1, **kw)
+    q_shape = shape_of(out)[: len(shape_of(out)) - len(kept) - 1]
+    if keepdims:
+        reduced = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        out = reshape(out, (*q_shape, size, *reduced))
+    return moveaxis(out, len(q_shape), 0) if q_shape else out
+
+
 _order_statistic = Primitive(_order_impl, "quantile")
 _order_statistic.defvjp(_order_vjp)
 _order_statistic.defjvp(_order_jvp)
+_order_loop = loop(_order_statistic)
+_order_statistic.defbatch(_order_batch)
 
 
 def _order(a, q, axis, out, keepdims, method, kind, ignore_nan, name):
     _no_out(out, name)
+    if _traced(q):
+        # No derivative in q; a batch of q (under vmap) stays a batch.
+        q = stop_gradient(_as_array(q))
     return _order_statistic(
-        a,
-        q=getval(q),
+        _as_array(a),
+        q,
         axis=axis,
         keepdims=keepdims,
         method=method,
@@ -163,11 +209,11 @@ def _order(a, q, axis, out, keepdims, method, kind, ignore_nan, name):
 def _quantile_like(np_fun, a, q, axis, out, overwrite, method, keepdims, weights, kind, nan):
     """The body shared by quantile, percentile and their NaN-ignoring forms."""
     name = np_fun.__name__
-    if not isinstance(a, Box):
+    if not isinstance(a, Box) and not _traced(q):
         extra = {} if weights is None else {"weights": weights}
         return np_fun(
             a,
-            getval(q),
+            q,
             axis=axis,
             out=out,
             overwrite_input=overwrite,
