@@ -68,6 +68,9 @@ case("interp", lambda x, fp: wnp.interp(x, XP[:1], fp), QUERY, real(1))
 case(
     "interp", lambda x, fp: wnp.interp(x, XP, fp, period=4.0), const([-3.3, 0.2, 1.3, 5.1]), real(5)
 )
+# The entries of the knots and values at the knots found for each query point.
+case("take_at", lambda v: signal._take_at(v, onp.array([[0, 3], [3, 1]])), real(5))
+case("add_at", lambda g: signal._add_at(g, onp.array([0, 3, 3]), 5), real(3))
 
 # --- sinc, unwrap, trapezoid ------------------------------------------------------------------
 case("sinc", wnp.sinc, const([0.0, 1e-8, -1e-3, 0.3, 0.63, 0.64, 1.0, 2.5, -3.7]))
@@ -277,3 +280,46 @@ def test_nan_to_num_angle_copysign_edges():
         ),
         [-1.0, -1.0],
     )
+
+
+# --- batches (vmap) ------------------------------------------------------------------------
+
+
+def _mapped_equals_loop(fun, *batches, in_axes=0):
+    """`wg.vmap(fun)` over the batches against stacking `fun` member by member."""
+    axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(batches)
+    size = next(len(b) for b, a in zip(batches, axes) if a == 0)
+    expected = onp.stack(
+        [fun(*[b[i] if a == 0 else b for b, a in zip(batches, axes)]) for i in range(size)]
+    )
+    got = wg.vmap(fun, in_axes=in_axes)(*batches)
+    onp.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_interp_of_a_batch_finds_each_members_knots():
+    xp = onp.array([-1.0, 0.0, 0.5, 2.0, 2.5])
+    fp = R.standard_normal(5)
+    # Only the second member has query points on knots (where the slope is the mean).
+    x = onp.array([[-2.0, 0.2, 1.3, 3.0], [0.0, 0.5, 1.0, 2.5], [-0.3, 0.7, 2.2, 2.4]])
+    knots = xp + R.uniform(-0.1, 0.1, (3, 5))
+    values = R.standard_normal((3, 5))
+    for fun, args, axes in (
+        (lambda x: wnp.interp(x, xp, fp), (x,), 0),
+        (lambda xp: wnp.interp(x[1], xp, fp), (knots,), 0),
+        (lambda x, fp: wnp.interp(x, xp, fp), (x, values), 0),
+        (lambda x, xp, fp: wnp.interp(x, xp, fp), (x, knots, values), 0),
+        (lambda x, xp: wnp.interp(x, xp, fp, period=3.0), (x, knots), 0),
+    ):
+        _mapped_equals_loop(fun, *args, in_axes=axes)
+        grad = wg.grad(lambda *a, f=fun: wnp.sum(wnp.sin(f(*a))), argnums=tuple(range(len(args))))
+        _mapped_equals_loop(
+            lambda *a, g=grad: wnp.concatenate([wnp.ravel(d) for d in g(*a)]), *args, in_axes=axes
+        )
+
+
+def test_unwrap_and_polyval_of_a_batch():
+    p = 5.0 * R.standard_normal((3, 4, 2))
+    _mapped_equals_loop(lambda p: wnp.unwrap(p, axis=0), p)
+    _mapped_equals_loop(lambda p, d: wnp.unwrap(p, discont=d), p, onp.array([1.0, 4.0, 9.0]))
+    _mapped_equals_loop(wg.grad(lambda p: wnp.sum(wnp.unwrap(p) ** 2)), p)
+    _mapped_equals_loop(lambda c, x: wnp.polyval(c, x), R.standard_normal((3, 4)), p)
