@@ -317,6 +317,20 @@ def test_interp_of_a_batch_finds_each_members_knots():
         )
 
 
+def test_gradient_at_evenly_spaced_traced_coordinates_differentiates_every_coordinate():
+    f = R.standard_normal(5)
+    weights = R.standard_normal(5)
+    x = onp.arange(5.0) * 0.5  # evenly spaced: NumPy's formula for a constant step
+
+    def loss(x):
+        return wnp.sum(wnp.gradient(f, x) * weights)
+
+    step = 1e-6
+    numeric = [(loss(x + step * e) - loss(x - step * e)) / (2 * step) for e in onp.eye(5)]
+    onp.testing.assert_allclose(wg.grad(loss)(x), numeric, rtol=1e-6)
+    onp.testing.assert_allclose(wnp.gradient(f, wnp.array(x)), onp.gradient(f, x), rtol=1e-14)
+
+
 def test_unwrap_and_polyval_of_a_batch():
     p = 5.0 * R.standard_normal((3, 4, 2))
     _mapped_equals_loop(lambda p: wnp.unwrap(p, axis=0), p)

@@ -384,7 +384,11 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
 
 def _spacings(shape, axes, varargs):
     """The spacing along each axis: a scalar, or the differences of given coordinates
-    (reduced to a scalar when they are all equal, as NumPy does)."""
+    (reduced to a scalar when they are all equal, as NumPy does for constant ones).
+
+    Traced coordinates keep their differences even where they are equal: the formula for
+    uneven spacing then gives the same values, and the derivative in every coordinate
+    (the one for even spacing depends on the first two alone)."""
     if not varargs:
         return [1.0] * len(axes)
     if len(varargs) == 1 and len(shape_of(_as_array(varargs[0]))) == 0:
@@ -405,11 +409,13 @@ def _spacings(shape, axes, varargs):
                 "wengert.numpy.gradient: when 1d, distances must match the length of the "
                 "corresponding dimension"
             )
-        if not isinstance(distances, Box) and np.issubdtype(distances.dtype, np.integer):
+        if isinstance(distances, Box):
+            out.append(distances[1:] - distances[:-1])
+            continue
+        if np.issubdtype(distances.dtype, np.integer):
             distances = distances.astype(np.float64)
         steps = distances[1:] - distances[:-1]
-        value = getval(steps)
-        out.append(steps[0] if np.all(value == value[0]) else steps)
+        out.append(steps[0] if np.all(steps == steps[0]) else steps)
     return out
 
 
