@@ -337,3 +337,24 @@ def test_unwrap_and_polyval_of_a_batch():
     _mapped_equals_loop(lambda p, d: wnp.unwrap(p, discont=d), p, onp.array([1.0, 4.0, 9.0]))
     _mapped_equals_loop(wg.grad(lambda p: wnp.sum(wnp.unwrap(p) ** 2)), p)
     _mapped_equals_loop(lambda c, x: wnp.polyval(c, x), R.standard_normal((3, 4)), p)
+
+
+def test_convolve_of_a_batch_is_one_product_or_a_loop(monkeypatch):
+    a, v = R.standard_normal((3, 6)), R.standard_normal((3, 4)) + 1j * R.standard_normal((3, 4))
+    for mode in ("full", "same", "valid"):
+        for axes in ((0, 0), (0, None), (None, 0)):
+            args = [b if ax == 0 else b[0] for b, ax in zip((a, v), axes)]
+            _mapped_equals_loop(lambda a, v, m=mode: wnp.convolve(a, v, m), *args, in_axes=axes)
+            _mapped_equals_loop(lambda a, v, m=mode: wnp.convolve(v, a, m), *args, in_axes=axes)
+    grad = wg.grad(lambda a, v: wnp.sum(wnp.real(wnp.convolve(a, v) * v[0])), argnums=(0, 1))
+    _mapped_equals_loop(lambda a, v: wnp.concatenate(grad(a, v)), a, v)
+    # Past the size limit, member by member.
+    monkeypatch.setattr(signal, "_WINDOW_LIMIT", 10)
+    _mapped_equals_loop(lambda a, v: wnp.convolve(a, v), a, v)
+    _mapped_equals_loop(lambda a: wnp.convolve(a, v[0]), a)
+
+
+def test_sinc_batches_as_an_elementwise_function():
+    x = R.standard_normal((3, 4))
+    _mapped_equals_loop(wg.grad(lambda x: wnp.sum(wnp.sinc(x))), x)
+    assert signal._sinc.elementwise

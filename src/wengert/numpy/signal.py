@@ -19,10 +19,11 @@ from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, inexact_dtype, is_complex, shape_of
 from . import reductions as _red
+from .contractions import matmul
 from .elementwise import clip, conj, mod, real, where
 from .manipulation import _along, _as_array, _axis, _traced, cumprod, diff, flip
 from .nondiff import argsort
-from .shaping import atleast_1d, concatenate, reshape
+from .shaping import atleast_1d, concatenate, reshape, transpose
 
 # --- convolution and correlation ----------------------------------------------------------
 
@@ -49,6 +50,35 @@ def _convolve_vjp_v(g, ans, a, v):
 _convolve = Primitive(_convolve_impl, "convolve")
 _convolve.defvjp(_convolve_vjp_a, _convolve_vjp_v)
 _convolve.defjvp(lambda t, ans, a, v: _convolve(t, v), lambda t, ans, a, v: _convolve(a, t))
+_convolve_loop = loop(_convolve)
+# Above this many window entries in all (batch x output length x shorter length), a batch
+# is convolved member by member instead.
+_WINDOW_LIMIT = 1 << 22
+
+
+def _convolve_batch(batched, a, v):
+    """Full convolutions of a batch at once, as matrix products: each output entry is a
+    window of the longer sequence (zero-padded) times the shorter one reversed."""
+    n, m = shape_of(a)[-1], shape_of(v)[-1]
+    if n < m:  # convolution commutes: windows of the longer one
+        a, v, n, m, batched = v, a, m, n, batched[::-1]
+    size = batch_size((a, v), batched)
+    if size * (n + m - 1) * m > _WINDOW_LIMIT:
+        return _convolve_loop(batched, a, v)
+    if m > 1:
+        pad = np.zeros((*shape_of(a)[:-1], m - 1), dtype=np.result_type(getval(a)))
+        a = concatenate([pad, a, pad], axis=-1)
+    index = np.arange(n + m - 1)[:, None] + np.arange(m)
+    windows = a[:, index] if batched[0] else a[index]
+    v_reversed = v[..., ::-1]
+    if not batched[1]:
+        return matmul(windows, v_reversed)
+    if not batched[0]:
+        return matmul(v_reversed, transpose(windows))
+    return matmul(windows, reshape(v_reversed, (size, m, 1)))[..., 0]
+
+
+_convolve.defbatch(_convolve_batch)
 
 
 def _crop(full, n: int, m: int, mode: str, start_same: int):
@@ -137,7 +167,7 @@ def _sinc_impl(x, order=0):
     return out[()] if out.ndim == 0 else out
 
 
-_sinc = Primitive(_sinc_impl, "sinc")
+_sinc = Primitive(_sinc_impl, "sinc", elementwise=True)
 _sinc.defvjp(lambda g, ans, x, order=0: g * _sinc(x, order=order + 1))
 _sinc.defjvp(lambda t, ans, x, order=0: t * _sinc(x, order=order + 1))
 
