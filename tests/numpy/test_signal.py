@@ -358,3 +358,10 @@ def test_sinc_batches_as_an_elementwise_function():
     x = R.standard_normal((3, 4))
     _mapped_equals_loop(wg.grad(lambda x: wnp.sum(wnp.sinc(x))), x)
     assert signal._sinc.elementwise
+
+
+def test_nan_to_num_with_traced_replacements_of_a_constant_array():
+    x = onp.array([onp.nan, 1.0, onp.inf, -onp.inf])
+    g = wg.grad(lambda v: wnp.sum(wnp.nan_to_num(x, nan=v, posinf=2 * v, neginf=-v)))(0.5)
+    assert g == 1.0 + 2.0 - 1.0
+    _mapped_equals_loop(lambda v: wnp.nan_to_num(x, nan=v, posinf=v * 2), onp.array([0.5, 3.0]))
