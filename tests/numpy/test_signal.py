@@ -68,6 +68,9 @@ case("interp", lambda x, fp: wnp.interp(x, XP[:1], fp), QUERY, real(1))
 case(
     "interp", lambda x, fp: wnp.interp(x, XP, fp, period=4.0), const([-3.3, 0.2, 1.3, 5.1]), real(5)
 )
+# The entries of the knots and values at the knots found for each query point.
+case("take_at", lambda v: signal._take_at(v, onp.array([[0, 3], [3, 1]])), real(5))
+case("add_at", lambda g: signal._add_at(g, onp.array([0, 3, 3]), 5), real(3))
 
 # --- sinc, unwrap, trapezoid ------------------------------------------------------------------
 case("sinc", wnp.sinc, const([0.0, 1e-8, -1e-3, 0.3, 0.63, 0.64, 1.0, 2.5, -3.7]))
@@ -277,3 +280,88 @@ def test_nan_to_num_angle_copysign_edges():
         ),
         [-1.0, -1.0],
     )
+
+
+# --- batches (vmap) ------------------------------------------------------------------------
+
+
+def _mapped_equals_loop(fun, *batches, in_axes=0):
+    """`wg.vmap(fun)` over the batches against stacking `fun` member by member."""
+    axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(batches)
+    size = next(len(b) for b, a in zip(batches, axes) if a == 0)
+    expected = onp.stack(
+        [fun(*[b[i] if a == 0 else b for b, a in zip(batches, axes)]) for i in range(size)]
+    )
+    got = wg.vmap(fun, in_axes=in_axes)(*batches)
+    onp.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_interp_of_a_batch_finds_each_members_knots():
+    xp = onp.array([-1.0, 0.0, 0.5, 2.0, 2.5])
+    fp = R.standard_normal(5)
+    # Only the second member has query points on knots (where the slope is the mean).
+    x = onp.array([[-2.0, 0.2, 1.3, 3.0], [0.0, 0.5, 1.0, 2.5], [-0.3, 0.7, 2.2, 2.4]])
+    knots = xp + R.uniform(-0.1, 0.1, (3, 5))
+    values = R.standard_normal((3, 5))
+    for fun, args, axes in (
+        (lambda x: wnp.interp(x, xp, fp), (x,), 0),
+        (lambda xp: wnp.interp(x[1], xp, fp), (knots,), 0),
+        (lambda x, fp: wnp.interp(x, xp, fp), (x, values), 0),
+        (lambda x, xp, fp: wnp.interp(x, xp, fp), (x, knots, values), 0),
+        (lambda x, xp: wnp.interp(x, xp, fp, period=3.0), (x, knots), 0),
+    ):
+        _mapped_equals_loop(fun, *args, in_axes=axes)
+        grad = wg.grad(lambda *a, f=fun: wnp.sum(wnp.sin(f(*a))), argnums=tuple(range(len(args))))
+        _mapped_equals_loop(
+            lambda *a, g=grad: wnp.concatenate([wnp.ravel(d) for d in g(*a)]), *args, in_axes=axes
+        )
+
+
+def test_gradient_at_evenly_spaced_traced_coordinates_differentiates_every_coordinate():
+    f = R.standard_normal(5)
+    weights = R.standard_normal(5)
+    x = onp.arange(5.0) * 0.5  # evenly spaced: NumPy's formula for a constant step
+
+    def loss(x):
+        return wnp.sum(wnp.gradient(f, x) * weights)
+
+    step = 1e-6
+    numeric = [(loss(x + step * e) - loss(x - step * e)) / (2 * step) for e in onp.eye(5)]
+    onp.testing.assert_allclose(wg.grad(loss)(x), numeric, rtol=1e-6)
+    onp.testing.assert_allclose(wnp.gradient(f, wnp.array(x)), onp.gradient(f, x), rtol=1e-14)
+
+
+def test_unwrap_and_polyval_of_a_batch():
+    p = 5.0 * R.standard_normal((3, 4, 2))
+    _mapped_equals_loop(lambda p: wnp.unwrap(p, axis=0), p)
+    _mapped_equals_loop(lambda p, d: wnp.unwrap(p, discont=d), p, onp.array([1.0, 4.0, 9.0]))
+    _mapped_equals_loop(wg.grad(lambda p: wnp.sum(wnp.unwrap(p) ** 2)), p)
+    _mapped_equals_loop(lambda c, x: wnp.polyval(c, x), R.standard_normal((3, 4)), p)
+
+
+def test_convolve_of_a_batch_is_one_product_or_a_loop(monkeypatch):
+    a, v = R.standard_normal((3, 6)), R.standard_normal((3, 4)) + 1j * R.standard_normal((3, 4))
+    for mode in ("full", "same", "valid"):
+        for axes in ((0, 0), (0, None), (None, 0)):
+            args = [b if ax == 0 else b[0] for b, ax in zip((a, v), axes)]
+            _mapped_equals_loop(lambda a, v, m=mode: wnp.convolve(a, v, m), *args, in_axes=axes)
+            _mapped_equals_loop(lambda a, v, m=mode: wnp.convolve(v, a, m), *args, in_axes=axes)
+    grad = wg.grad(lambda a, v: wnp.sum(wnp.real(wnp.convolve(a, v) * v[0])), argnums=(0, 1))
+    _mapped_equals_loop(lambda a, v: wnp.concatenate(grad(a, v)), a, v)
+    # Past the size limit, member by member.
+    monkeypatch.setattr(signal, "_WINDOW_LIMIT", 10)
+    _mapped_equals_loop(lambda a, v: wnp.convolve(a, v), a, v)
+    _mapped_equals_loop(lambda a: wnp.convolve(a, v[0]), a)
+
+
+def test_sinc_batches_as_an_elementwise_function():
+    x = R.standard_normal((3, 4))
+    _mapped_equals_loop(wg.grad(lambda x: wnp.sum(wnp.sinc(x))), x)
+    assert signal._sinc.elementwise
+
+
+def test_nan_to_num_with_traced_replacements_of_a_constant_array():
+    x = onp.array([onp.nan, 1.0, onp.inf, -onp.inf])
+    g = wg.grad(lambda v: wnp.sum(wnp.nan_to_num(x, nan=v, posinf=2 * v, neginf=-v)))(0.5)
+    assert g == 1.0 + 2.0 - 1.0
+    _mapped_equals_loop(lambda v: wnp.nan_to_num(x, nan=v, posinf=v * 2), onp.array([0.5, 3.0]))

@@ -8,6 +8,7 @@ import pytest
 
 import wengert as wg
 import wengert.numpy as wnp
+from wengert._core.batching import loop_primitives
 from wengert.numpy import statistics
 
 R = onp.random.default_rng(11)
@@ -296,3 +297,76 @@ def test_traced_weights_and_unsupported_options():
         wg.grad(lambda x: wnp.quantile(x, 0.5, method="inverted_cdf", weights=w))(x)
     with pytest.raises(ZeroDivisionError):
         wg.grad(lambda w: wnp.average(x, weights=w - w))(w)
+
+
+# --- batches (vmap) ------------------------------------------------------------------------
+
+
+def _mapped_equals_loop(fun, *batches, in_axes=0):
+    """`wg.vmap(fun)` over the batches against stacking `fun` member by member."""
+    axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(batches)
+    size = next(len(b) for b, a in zip(batches, axes) if a == 0)
+    expected = onp.stack(
+        [fun(*[b[i] if a == 0 else b for b, a in zip(batches, axes)]) for i in range(size)]
+    )
+    got = wg.vmap(fun, in_axes=in_axes)(*batches)
+    onp.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_nan_reductions_of_a_batch_see_each_members_nans():
+    # The members' NaNs sit in different places; one member has none, one a line of NaNs.
+    x = R.standard_normal((3, 4, 5))
+    x[0, 1, 2] = x[0, 3, 0] = onp.nan
+    x[2, :, 4] = onp.nan
+    for fun in (
+        lambda x: wnp.nanmean(x, axis=0),
+        lambda x: wnp.nanvar(x, axis=1, ddof=1),
+        lambda x: wnp.nanstd(x[:, :4], axis=0, keepdims=True),
+        lambda x: wnp.nansum(x, axis=1),
+        lambda x: wnp.nanprod(x),
+        lambda x: wnp.nancumsum(x, axis=1),
+    ):
+        _mapped_equals_loop(fun, x)
+        weights = R.standard_normal(onp.shape(fun(x[0])))
+        _mapped_equals_loop(wg.grad(lambda x, f=fun, w=weights: wnp.nansum(f(x) * w)), x)
+
+
+def test_order_statistics_of_a_batch_are_one_call_and_map_over_q():
+    x = R.standard_normal((3, 4, 5))
+    for fun in (
+        lambda x: wnp.quantile(x, [0.2, 0.9], axis=1, keepdims=True),
+        lambda x: wnp.median(x),
+        lambda x: wnp.nanpercentile(x, [[10, 50]], axis=(0, 1)),
+    ):
+        _mapped_equals_loop(fun, x)
+        _mapped_equals_loop(wg.grad(lambda x, f=fun: wnp.sum(wnp.sin(f(x)))), x)
+    assert "quantile" not in loop_primitives()
+    # A batch of q (no derivative in q), with shared or batched data.
+    q = R.uniform(0, 1, (3, 2))
+    _mapped_equals_loop(lambda q: wnp.quantile(x[0], q, axis=0), q)
+    _mapped_equals_loop(lambda x, q: wnp.quantile(x, q, axis=1), x, q)
+    _mapped_equals_loop(wg.grad(lambda x, q: wnp.sum(wnp.quantile(x, q, axis=1))), x, q)
+
+
+def test_average_of_a_batch_counts_one_members_entries():
+    x = R.standard_normal((3, 2, 4))
+    _mapped_equals_loop(lambda x: wnp.average(x, axis=1, returned=True)[1], x)
+    _mapped_equals_loop(lambda x: wnp.average(x, returned=True)[1] * x, x)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_cov_of_a_batch_with_degrees_of_freedom_not_positive_in_one_member():
+    x = R.standard_normal((2, 4))
+    # With ddof=2, the weights of member 1 sum to less than the correction.
+    aweights = onp.array([[1.0, 2.0, 1.5, 3.0], [0.1, 0.2, 0.1, 0.1], [2.0, 1.0, 1.0, 1.0]])
+    _mapped_equals_loop(lambda w: wnp.cov(x, ddof=2, aweights=w), aweights)
+    _mapped_equals_loop(wg.grad(lambda w: wnp.sum(wnp.cov(x, aweights=w))), aweights)
+
+
+def test_cov_maps_over_frequency_weights():
+    x = R.standard_normal((2, 4))
+    fweights = onp.array([[1, 2, 1, 3], [2, 2, 1, 1], [0, 1, 3, 1]])
+    _mapped_equals_loop(lambda fw: wnp.cov(x, fweights=fw), fweights)
+    with pytest.raises(ValueError, match="fweights"):
+        wg.vmap(lambda fw: wnp.cov(x, fweights=fw))(onp.array([[1, 2, 1, 3], [1, -1, 1, 1]]))

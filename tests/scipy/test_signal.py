@@ -94,3 +94,33 @@ def test_bad_arguments_are_refused():
         signal.correlate(onp.ones(3), onp.ones(2), method="slow")
     with pytest.raises(ValueError, match="dimensions"):
         signal.convolve(onp.ones(3), onp.ones((2, 2)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_convolve_of_a_batch_with_a_shared_input_in_every_mode(mode):
+    # A batch against a shared input is one convolution with a unit axis in front; two
+    # batches, and 'valid' where neither input is the larger in every axis, are looped.
+    for a, b in [((5, 6), (2, 3)), ((2, 3), (5, 6)), ((4, 4), (3, 5))]:
+        xs, ys = R.normal(size=(3, *a)), R.normal(size=(3, *b))
+        for name in ("convolve", "correlate"):
+            fun = getattr(signal, name)
+            for axes in ((0, None), (None, 0), (0, 0)):
+                args = [v if ax == 0 else v[0] for v, ax in zip((xs, ys), axes)]
+                if mode == "valid" and a == (4, 4):
+                    with pytest.raises(ValueError):
+                        wg.vmap(lambda x, y, f=fun: f(x, y, mode), in_axes=axes)(*args)
+                    continue
+                expected = onp.stack(
+                    [
+                        fun(*[v[i] if ax == 0 else v for v, ax in zip(args, axes)], mode)
+                        for i in range(3)
+                    ]
+                )
+                got = wg.vmap(lambda x, y, f=fun: f(x, y, mode), in_axes=axes)(*args)
+                onp.testing.assert_allclose(got, expected, atol=1e-12)
+    # Per-member gradients run the reverse rule ('valid' convolutions) on batches.
+    xs, k = R.normal(size=(3, 5, 6)), R.normal(size=(2, 3))
+    grad = wg.grad(lambda x: (signal.convolve(x, k, mode) ** 2).sum())
+    onp.testing.assert_allclose(
+        wg.vmap(grad)(xs), onp.stack([grad(x) for x in xs]), rtol=1e-12, atol=1e-12
+    )

@@ -428,15 +428,16 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     >>> wg.grad(lambda x: wnp.sum(wnp.nan_to_num(x) / 2.0))(wnp.array([1.0, wnp.inf]))
     array([0.5, 0. ])
     """
-    if not isinstance(x, Box):
+    if not any(isinstance(v, Box) for v in (x, nan, posinf, neginf)):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    x = x if isinstance(x, Box) else np.asarray(x)
     value = getval(x)
     if np.iscomplexobj(value):
         parts = (real(x), imag(x))
         return nan_to_num(parts[0], True, nan, posinf, neginf) + 1j * nan_to_num(
             parts[1], True, nan, posinf, neginf
         )
-    if np.all(np.isfinite(value)):
+    if np.all(np.isfinite(value)):  # in every member of a batch (under vmap)
         return x
     limits = np.finfo(np.result_type(value, 0.0))
     posinf = limits.max if posinf is None else posinf

@@ -13,13 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from .._core.batching import batch_size, loop
 from .._core.box import Box, getval
+from .._core.define import nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import is_complex, shape_of
+from .._core.vspace import broadcast_to, inexact_dtype, is_complex, shape_of
 from . import reductions as _red
-from .elementwise import conj, mod, real, where
+from .contractions import matmul
+from .elementwise import clip, conj, mod, real, where
 from .manipulation import _along, _as_array, _axis, _traced, cumprod, diff, flip
-from .shaping import atleast_1d, concatenate, reshape
+from .nondiff import argsort
+from .shaping import atleast_1d, concatenate, reshape, transpose
 
 # --- convolution and correlation ----------------------------------------------------------
 
@@ -46,6 +50,35 @@ def _convolve_vjp_v(g, ans, a, v):
 _convolve = Primitive(_convolve_impl, "convolve")
 _convolve.defvjp(_convolve_vjp_a, _convolve_vjp_v)
 _convolve.defjvp(lambda t, ans, a, v: _convolve(t, v), lambda t, ans, a, v: _convolve(a, t))
+_convolve_loop = loop(_convolve)
+# Above this many window entries in all (batch x output length x shorter length), a batch
+# is convolved member by member instead.
+_WINDOW_LIMIT = 1 << 22
+
+
+def _convolve_batch(batched, a, v):
+    """Full convolutions of a batch at once, as matrix products: each output entry is a
+    window of the longer sequence (zero-padded) times the shorter one reversed."""
+    n, m = shape_of(a)[-1], shape_of(v)[-1]
+    if n < m:  # convolution commutes: windows of the longer one
+        a, v, n, m, batched = v, a, m, n, batched[::-1]
+    size = batch_size((a, v), batched)
+    if size * (n + m - 1) * m > _WINDOW_LIMIT:
+        return _convolve_loop(batched, a, v)
+    if m > 1:
+        pad = np.zeros((*shape_of(a)[:-1], m - 1), dtype=np.result_type(getval(a)))
+        a = concatenate([pad, a, pad], axis=-1)
+    index = np.arange(n + m - 1)[:, None] + np.arange(m)
+    windows = a[:, index] if batched[0] else a[index]
+    v_reversed = v[..., ::-1]
+    if not batched[1]:
+        return matmul(windows, v_reversed)
+    if not batched[0]:
+        return matmul(v_reversed, transpose(windows))
+    return matmul(windows, reshape(v_reversed, (size, m, 1)))[..., 0]
+
+
+_convolve.defbatch(_convolve_batch)
 
 
 def _crop(full, n: int, m: int, mode: str, start_same: int):
@@ -134,7 +167,7 @@ def _sinc_impl(x, order=0):
     return out[()] if out.ndim == 0 else out
 
 
-_sinc = Primitive(_sinc_impl, "sinc")
+_sinc = Primitive(_sinc_impl, "sinc", elementwise=True)
 _sinc.defvjp(lambda g, ans, x, order=0: g * _sinc(x, order=order + 1))
 _sinc.defjvp(lambda t, ans, x, order=0: t * _sinc(x, order=order + 1))
 
@@ -156,35 +189,106 @@ def sinc(x: Any) -> Any:
 # --- interpolation ------------------------------------------------------------------------
 
 
+def _take_at_impl(v, index):
+    return v[index]
+
+
+def _add_at_impl(g, index, n):
+    out = np.zeros(n, dtype=inexact_dtype(g))
+    np.add.at(out, index, g)
+    return out
+
+
+# Entries of a 1-d array at integer indices that may themselves be a batch (under vmap,
+# where the knots of each member are found by that member's values), and the transpose.
+_take_at = Primitive(_take_at_impl, "take_at")
+_add_at = Primitive(_add_at_impl, "add_at")
+_take_at.defvjp(lambda g, ans, v, index: _add_at(g, index, shape_of(v)[0]))
+_take_at.defjvp(lambda t, ans, v, index: _take_at(t, index))
+_add_at.defvjp(lambda g, ans, c, index, n: _take_at(g, index))
+_add_at.defjvp(lambda t, ans, c, index, n: _add_at(t, index, n))
+
+
+def _into_flat(index, index_batched: bool, size: int, n: int):
+    """Batched (or shared) indices into each member's array of `n` entries, as indices
+    into all `size` members flattened into one array."""
+    ndim = len(shape_of(index)) - index_batched
+    return index + np.arange(size).reshape((size,) + (1,) * ndim) * n
+
+
+def _take_at_batch(batched, v, index):
+    if not batched[0]:  # shared values: each member's indices pick from them
+        return _take_at(v, index)
+    size, n = shape_of(v)
+    return _take_at(reshape(v, (-1,)), _into_flat(index, batched[1], size, n))
+
+
+def _add_at_batch(batched, g, index, n):
+    size = batch_size((g, index), batched)
+    if not batched[0]:
+        g = broadcast_to(g, (size, *shape_of(g)))
+    out = _add_at(g, _into_flat(index, batched[1], size, n), size * n)
+    return reshape(out, (size, n))
+
+
+_take_at.defbatch(_take_at_batch)
+_add_at.defbatch(_add_at_batch)
+
+
+def _at(v, index):
+    """``v[index]`` for a 1-d `v`, where `index` (no derivative) may be a batch."""
+    return _take_at(v, index) if isinstance(index, Box) else v[index]
+
+
 def _safe(d):
-    return where(getval(d) == 0, 1.0, d)
+    return where(d == 0, 1.0, d)
+
+
+def _locate_impl(x, xp):
+    """Where the query points `x` lie among the sorted knots `xp`: below the first, above
+    the last, the index of the last knot at or before each (-1 before the first), and
+    whether it is on that knot."""
+    knot = np.searchsorted(xp, x, side="right") - 1
+    on_knot = (knot >= 0) & (xp[np.clip(knot, 0, len(xp) - 1)] == x)
+    return x < xp[0], x > xp[-1], knot, on_knot
+
+
+# Piecewise constant: no derivative. A batch of query points with shared knots is located
+# at once (each point on its own); a batch of knots, member by member.
+_locate = nondiff(_locate_impl, "interp_locate")
+_locate_loop = loop(_locate)
+
+
+def _locate_batch(batched, x, xp):
+    if batched[1]:
+        return _locate_loop(batched, x, xp)
+    return _locate(x, xp)
+
+
+_locate.defbatch(_locate_batch)
 
 
 def _interp(x, xp, fp, left, right):
-    xv, xpv = getval(x), np.asarray(getval(xp))
-    n = len(xpv)
-    below = xv < xpv[0]
-    above = xv > xpv[-1]
+    n = shape_of(xp)[0]
+    below, above, knot, at_knot = _locate(x, xp)
     low = fp[0] if left is None else left
     high = fp[-1] if right is None else right
     if n == 1:
-        inside = fp[0] + np.zeros(np.shape(xv), dtype=np.result_type(getval(fp)))
+        inside = fp[0] + np.zeros(shape_of(x), dtype=np.result_type(getval(fp)))
     else:
-        knot = np.searchsorted(xpv, xv, side="right") - 1
-        j = np.clip(knot, 0, n - 2)
-        x0, y0 = xp[j], fp[j]
-        slope = (fp[j + 1] - y0) / _safe(xp[j + 1] - x0)
+        j = clip(knot, 0, n - 2)
+        x0, y0 = _at(xp, j), _at(fp, j)
+        slope = (_at(fp, j + 1) - y0) / _safe(_at(xp, j + 1) - x0)
         inside = slope * (x - x0) + y0
-        at_knot = (knot >= 0) & (xpv[np.clip(knot, 0, n - 1)] == xv)
-        if np.any(at_knot):
+        if np.any(getval(at_knot)):  # in any member of a batch: same result either way
             # At a knot the derivative in x is the mean of the slopes on both sides (zero
             # outside the range of xp); the value is fp at the knot.
-            k = np.clip(knot, 0, n - 1)
+            k = clip(knot, 0, n - 1)
             slopes = (fp[1:] - fp[:-1]) / _safe(xp[1:] - xp[:-1])
             zero = np.zeros(1, dtype=np.result_type(getval(slopes)))
             slopes = concatenate([zero, slopes, zero])
-            mean_slope = (slopes[k] + slopes[k + 1]) * 0.5
-            inside = where(at_knot, fp[k] + (x - xp[k]) * mean_slope, inside)
+            mean_slope = (_at(slopes, k) + _at(slopes, k + 1)) * 0.5
+            inside = where(at_knot, _at(fp, k) + (x - _at(xp, k)) * mean_slope, inside)
     return where(below, low, where(above, high, inside))
 
 
@@ -216,13 +320,13 @@ def interp(
     if shape_of(xp)[0] == 0:
         raise ValueError("wengert.numpy.interp: array of sample points is empty")
     if period is not None:
-        if getval(period) == 0:
+        if np.any(getval(period) == 0):  # refused for every member of a batch
             raise ValueError("wengert.numpy.interp: period must be a non-zero value")
         period = abs(period)
         x = mod(x, period)
         xp = mod(xp, period)
-        order = np.argsort(getval(xp))
-        xp, fp = xp[order], fp[order]
+        order = argsort(xp)
+        xp, fp = _at(xp, order), _at(fp, order)
         xp = concatenate([xp[-1:] - period, xp, xp[0:1] + period])
         fp = concatenate([fp[-1:], fp, fp[0:1]])
         left = right = None
@@ -242,20 +346,40 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * n
     >>> wnp.unwrap(wnp.array([0.0, 3.0, 6.5])).round(4)
     array([0.    , 3.    , 0.2168])
     """
-    if not isinstance(p, Box):
+    if not _traced(p, discont, period):
         return np.unwrap(p, discont, axis, period=period)
-    value = getval(p)
-    axis = _axis(axis, value.ndim, "unwrap")
-    dd = np.diff(value, axis=axis)
+    p = _as_array(p)
+    ndim = len(shape_of(p))
+    axis = _axis(axis, ndim, "unwrap")
+    correction = _unwrap_correction(p, discont, axis, period)
+    head = p[_along(ndim, axis, slice(None, 1))]
+    tail = p[_along(ndim, axis, slice(1, None))] + correction
+    return concatenate([head, tail], axis=axis)
+
+
+def _unwrap_correction_impl(p, discont, axis, period):
+    """What unwrapping adds to the entries of `p` after the first along `axis`."""
+    dd = np.diff(p, axis=axis)
     if discont is None:
         discont = period / 2
     high = period / 2
     ddmod = np.mod(dd + high, period) - high
     ddmod = np.where((ddmod == -high) & (dd > 0), high, ddmod)
-    correction = np.where(np.abs(dd) < discont, 0.0, ddmod - dd).cumsum(axis)
-    head = p[_along(value.ndim, axis, slice(None, 1))]
-    tail = p[_along(value.ndim, axis, slice(1, None))] + correction
-    return concatenate([head, tail], axis=axis)
+    return np.where(np.abs(dd) < discont, 0.0, ddmod - dd).cumsum(axis)
+
+
+# Piecewise constant in p: no derivative. A batch of p is one more axis in front.
+_unwrap_correction = nondiff(_unwrap_correction_impl, "unwrap_correction")
+_unwrap_correction_loop = loop(_unwrap_correction)
+
+
+def _unwrap_correction_batch(batched, p, discont, axis, period):
+    if any(batched[1:]):
+        return _unwrap_correction_loop(batched, p, discont, axis, period)
+    return _unwrap_correction(p, discont, axis + 1, period)
+
+
+_unwrap_correction.defbatch(_unwrap_correction_batch)
 
 
 def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
@@ -290,7 +414,11 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
 
 def _spacings(shape, axes, varargs):
     """The spacing along each axis: a scalar, or the differences of given coordinates
-    (reduced to a scalar when they are all equal, as NumPy does)."""
+    (reduced to a scalar when they are all equal, as NumPy does for constant ones).
+
+    Traced coordinates keep their differences even where they are equal: the formula for
+    uneven spacing then gives the same values, and the derivative in every coordinate
+    (the one for even spacing depends on the first two alone)."""
     if not varargs:
         return [1.0] * len(axes)
     if len(varargs) == 1 and len(shape_of(_as_array(varargs[0]))) == 0:
@@ -311,11 +439,13 @@ def _spacings(shape, axes, varargs):
                 "wengert.numpy.gradient: when 1d, distances must match the length of the "
                 "corresponding dimension"
             )
-        if not isinstance(distances, Box) and np.issubdtype(distances.dtype, np.integer):
+        if isinstance(distances, Box):
+            out.append(distances[1:] - distances[:-1])
+            continue
+        if np.issubdtype(distances.dtype, np.integer):
             distances = distances.astype(np.float64)
         steps = distances[1:] - distances[:-1]
-        value = getval(steps)
-        out.append(steps[0] if np.all(value == value[0]) else steps)
+        out.append(steps[0] if np.all(steps == steps[0]) else steps)
     return out
 
 
@@ -407,7 +537,7 @@ def polyval(p: Any, x: Any) -> Any:
     if not _traced(p, x):
         return np.polyval(p, x)
     p, x = _as_array(p), _as_array(x)
-    y = np.zeros_like(getval(x), dtype=np.result_type(getval(x), getval(p), 0.0))
+    y = np.zeros(shape_of(x), dtype=np.result_type(getval(x), getval(p), 0.0))
     for coefficient in p:
         y = y * x + coefficient
     return y

@@ -10,12 +10,15 @@ evenly, the convention of `sort`, `max` and `min`. The rest are composites.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 import numpy as np
 
+from .._core.batching import along_axis, loop
 from .._core.box import Box, getval
+from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from . import reductions as _red
@@ -23,6 +26,7 @@ from .contractions import matmul
 from .elementwise import clip, conj, imag, real, sqrt, where
 from .elementwise import where as _select  # for functions whose where= is a mask
 from .manipulation import _as_array, _axis, _no_out, _traced, cumprod, cumsum, diagonal
+from .nondiff import isnan, logical_and, logical_not
 from .shaping import array, concatenate, moveaxis, reshape, squeeze, transpose
 
 # --- order statistics ---------------------------------------------------------------------
@@ -45,7 +49,7 @@ def _order_call(x, q, axis, keepdims, method, kind, ignore_nan):
 
 
 def _order_impl(
-    x, q=None, axis=None, keepdims=False, method="linear", kind="quantile", ignore_nan=False
+    x, q, axis=None, keepdims=False, method="linear", kind="quantile", ignore_nan=False
 ):
     out = _order_call(x, q, axis, keepdims, method, kind, ignore_nan)
     # In the data's precision: NumPy widens float32 data to float64 when q is a list.
@@ -61,15 +65,14 @@ def _reduced_axes(axis, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(_axis(a, ndim, "quantile") for a in axis))
 
 
-def _order_weights(x, q, axis, method, kind, ignore_nan):
-    """The weight of each entry in each result, shaped (number of q, lines, line length)
-    with the reduced axes of `x` moved last and flattened into one.
+def _order_weights_impl(x, q, axes, method, kind, ignore_nan):
+    """The weight of each entry of `x` in each result, shaped (number of q, lines, line
+    length) with the reduced `axes` of `x` moved last and flattened into one.
 
     The positions of the sorted entries that make each result come from the same NumPy
     function applied to 0, 1, ..., n-1, so every interpolation method is matched.
     """
-    value = np.asarray(getval(x))
-    axes = _reduced_axes(axis, value.ndim)
+    value = np.asarray(x)
     moved = np.moveaxis(value, axes, tuple(range(value.ndim - len(axes), value.ndim)))
     lines = moved.reshape(-1, int(np.prod([value.shape[a] for a in axes], dtype=int)))
     n = lines.shape[1]
@@ -98,7 +101,44 @@ def _order_weights(x, q, axis, method, kind, ignore_nan):
             weights += share[..., None] * hit / hit.sum(axis=-1, keepdims=True)
     weights[undefined] = 0.0 if ignore_nan else np.nan
     # In the real precision of x, so that float32 derivatives stay float32.
-    return weights.astype(np.finfo(np.result_type(value, np.float16)).dtype), axes
+    return weights.astype(np.finfo(np.result_type(value, np.float16)).dtype)
+
+
+# A function of the values without derivative (the weights are piecewise constant):
+# every trace sees one member's plain values, so it is computed per member under vmap.
+_quantile_weights = nondiff(_order_weights_impl, "quantile_weights")
+
+
+def _quantile_weights_batch(batched, x, q, axes, method, kind, ignore_nan):
+    """The weights of a batch of `x` at once: the batch axis is one more line axis, in
+    front, so the lines of one call are those of each member in turn."""
+    if any(batched[1:]):
+        return _weights_loop(batched, x, q, axes, method, kind, ignore_nan)
+    size = shape_of(x)[0]
+    weights = _quantile_weights(x, q, tuple(a + 1 for a in axes), method, kind, ignore_nan)
+    nq, _, n = shape_of(weights)
+    return transpose(reshape(weights, (nq, size, -1, n)), (1, 0, 2, 3))
+
+
+_weights_loop = loop(_quantile_weights)
+_quantile_weights.defbatch(_quantile_weights_batch)
+
+
+def _order_weights(x, q, kw):
+    """The weights of the order statistic called with `q` and keywords `kw` on `x`, and
+    the reduced axes of `x` (one member's, under vmap)."""
+    axes = _reduced_axes(kw.get("axis"), len(shape_of(x)))
+    # Plain values (a first-order pass) skip the search for traced values in q and axes.
+    traced = isinstance(x, Box) or isinstance(q, Box)
+    weights = (_quantile_weights if traced else _order_weights_impl)(
+        x,
+        q,
+        axes,
+        kw.get("method", "linear"),
+        kw.get("kind", "quantile"),
+        kw.get("ignore_nan", False),
+    )
+    return weights, axes
 
 
 def _as_lines(t, axes):
@@ -107,28 +147,14 @@ def _as_lines(t, axes):
     return reshape(moved, (-1, int(np.prod([shape_of(t)[a] for a in axes], dtype=int))))
 
 
-def _order_jvp(t, ans, x, **kw):
-    weights, axes = _order_weights(
-        x,
-        kw.get("q"),
-        kw.get("axis"),
-        kw.get("method", "linear"),
-        kw.get("kind", "quantile"),
-        kw.get("ignore_nan", False),
-    )
+def _order_jvp(t, ans, x, q, **kw):
+    weights, axes = _order_weights(x, q, kw)
     return reshape(_red.sum(_as_lines(t, axes) * weights, axis=-1), shape_of(ans))
 
 
-def _order_vjp(g, ans, x, **kw):
-    weights, axes = _order_weights(
-        x,
-        kw.get("q"),
-        kw.get("axis"),
-        kw.get("method", "linear"),
-        kw.get("kind", "quantile"),
-        kw.get("ignore_nan", False),
-    )
-    nq, n_lines, _ = weights.shape
+def _order_vjp(g, ans, x, q, **kw):
+    weights, axes = _order_weights(x, q, kw)
+    nq, n_lines, _ = shape_of(weights)
     lines = _red.sum(reshape(g, (nq, n_lines, 1)) * weights, axis=0)
     shape = shape_of(x)
     ndim = len(shape)
@@ -138,16 +164,40 @@ def _order_vjp(g, ans, x, **kw):
     return moveaxis(reshape(lines, moved_shape), tuple(range(ndim - len(axes), ndim)), axes)
 
 
+def _order_batch(batched, x, q, axis=None, keepdims=False, **kw):
+    """The order statistics of a batch of data at once: each member's reduced axes moved
+    last and flattened into one, and the axes of q (which NumPy puts first) moved behind
+    the batch axis. A batch of q, or of 0-d data, is mapped member by member."""
+    size, *shape = shape_of(x)
+    if batched[1] or not shape:
+        return _order_loop(batched, x, q, axis=axis, keepdims=keepdims, **kw)
+    axes = _reduced_axes(axis, len(shape))
+    kept = [n for i, n in enumerate(shape) if i not in axes]
+    moved = moveaxis(x, tuple(a + 1 for a in axes), tuple(range(len(kept) + 1, len(shape) + 1)))
+    lines = reshape(moved, (size, *kept, math.prod(shape[a] for a in axes)))
+    out = _order_statistic(lines, q, axis=len(kept) + 1, **kw)
+    q_shape = shape_of(out)[: len(shape_of(out)) - len(kept) - 1]
+    if keepdims:
+        reduced = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        out = reshape(out, (*q_shape, size, *reduced))
+    return moveaxis(out, len(q_shape), 0) if q_shape else out
+
+
 _order_statistic = Primitive(_order_impl, "quantile")
 _order_statistic.defvjp(_order_vjp)
 _order_statistic.defjvp(_order_jvp)
+_order_loop = loop(_order_statistic)
+_order_statistic.defbatch(_order_batch)
 
 
 def _order(a, q, axis, out, keepdims, method, kind, ignore_nan, name):
     _no_out(out, name)
+    if _traced(q):
+        # No derivative in q; a batch of q (under vmap) stays a batch.
+        q = stop_gradient(_as_array(q))
     return _order_statistic(
-        a,
-        q=getval(q),
+        _as_array(a),
+        q,
         axis=axis,
         keepdims=keepdims,
         method=method,
@@ -159,11 +209,11 @@ def _order(a, q, axis, out, keepdims, method, kind, ignore_nan, name):
 def _quantile_like(np_fun, a, q, axis, out, overwrite, method, keepdims, weights, kind, nan):
     """The body shared by quantile, percentile and their NaN-ignoring forms."""
     name = np_fun.__name__
-    if not isinstance(a, Box):
+    if not isinstance(a, Box) and not _traced(q):
         extra = {} if weights is None else {"weights": weights}
         return np_fun(
             a,
-            getval(q),
+            q,
             axis=axis,
             out=out,
             overwrite_input=overwrite,
@@ -367,8 +417,8 @@ def average(
         axis = tuple(_axis(ax, len(shape), "average") for ax in axis)
     if weights is None:
         avg = _red.mean(a, axis=axis, keepdims=keepdims)
-        scale = np.asarray(getval(avg)).dtype.type(
-            np.prod(shape, dtype=int) / max(np.size(getval(avg)), 1)
+        scale = np.result_type(getval(avg)).type(
+            math.prod(shape) / max(math.prod(shape_of(avg)), 1)
         )
     else:
         w = _as_array(weights)
@@ -386,6 +436,8 @@ def average(
             w = transpose(w, tuple(np.argsort(axis)))
             w = reshape(w, tuple(n if i in axis else 1 for i, n in enumerate(shape)))
         scale = _red.sum(w, axis=axis, keepdims=keepdims)
+        # Raised if any member of a batch (under vmap) has weights summing to zero, as a
+        # loop over the members would.
         if np.any(getval(scale) == 0.0):
             raise ZeroDivisionError(
                 "wengert.numpy.average: weights sum to zero, can't be normalized"
@@ -417,9 +469,11 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
 
 
 def _nan_filled(a, fill):
-    """`a` with NaNs replaced by `fill` (a constant, so NaN entries get no derivative)."""
-    mask = np.isnan(getval(a))
-    return (where(mask, fill, a) if np.any(mask) else a), mask
+    """`a` with NaNs replaced by `fill` (a constant, so NaN entries get no derivative),
+    and the mask of the NaNs (a batch of masks under vmap)."""
+    mask = isnan(a)
+    # Without a NaN anywhere (in any member of a batch) the replacement changes nothing.
+    return (where(mask, fill, a) if np.any(getval(mask)) else a), mask
 
 
 def _given(**kwargs) -> dict:
@@ -429,17 +483,27 @@ def _given(**kwargs) -> dict:
 
 def _kept(mask, where):
     """The entries that count: not NaN, and selected by `where`."""
-    keep = ~mask
-    return keep if where is True else keep & np.asarray(getval(where), dtype=bool)
+    keep = logical_not(mask)
+    return keep if where is True else logical_and(keep, where)
+
+
+def _count_impl(keep, axis, keepdims):
+    return np.sum(keep, axis=axis, keepdims=keepdims)
+
+
+# The number of entries that count along `axis` (no derivative); a batch of masks is
+# counted along each member's axes, one further along.
+_count = nondiff(_count_impl, "count_kept")
+_count.defbatch(along_axis(_count, 1))
 
 
 def _divide_counted(total, count, bad, fill=np.nan):
     """`total` / `count`, with `fill` (and no derivative) where `bad`."""
     dtype = np.result_type(getval(total))
     real_dtype = np.empty(0, dtype).real.dtype
-    if not np.any(bad):
-        return total / np.asarray(count).astype(real_dtype)
-    safe = np.where(bad, 1, count).astype(real_dtype)
+    if not np.any(getval(bad)):  # no bad entry in any member of a batch
+        return total / _as_array(count).astype(real_dtype)
+    safe = where(bad, 1, count).astype(real_dtype)
     return where(bad, fill, total / safe)
 
 
@@ -534,10 +598,10 @@ def nanmean(
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nanmean")
     filled, mask = _nan_filled(a, 0.0)
-    count = np.sum(_kept(mask, where), axis=axis, keepdims=keepdims)
+    count = _count(_kept(mask, where), axis, keepdims)
     total = _red.sum(filled, axis, dtype, keepdims=keepdims, where=where)
     empty = count == 0
-    if np.any(empty):
+    if np.any(getval(empty)):
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
     return _divide_counted(total, count, empty)
 
@@ -573,20 +637,20 @@ def nanvar(
     filled, mask = _nan_filled(a, 0.0)
     keep = _kept(mask, where)
     if mean is None:
-        count = np.sum(keep, axis=axis, keepdims=True)
+        count = _count(keep, axis, True)
         total = _red.sum(filled, axis, dtype, keepdims=True, where=where)
         mean = _divide_counted(total, count, count == 0)
     centred = filled - mean
-    if not np.all(keep):  # NaN entries (and entries masked out) add no deviation
+    if not np.all(getval(keep)):  # NaN entries (and entries masked out) add no deviation
         centred = _select(keep, centred, 0.0)
     if np.iscomplexobj(getval(centred)):
         squares = real(centred * conj(centred))
     else:
         squares = centred * centred
     total = _red.sum(squares, axis, dtype, keepdims=keepdims, where=where)
-    dof = np.sum(keep, axis=axis, keepdims=keepdims) - ddof
+    dof = _count(keep, axis, keepdims) - ddof
     bad = dof <= 0
-    if np.any(bad):
+    if np.any(getval(bad)):
         warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=2)
     return _divide_counted(total, dof, bad)
 
@@ -654,7 +718,7 @@ def cov(
     array([[ 1., -1.],
            [-1.,  1.]])
     """
-    if not _traced(m, y, aweights):
+    if not _traced(m, y, fweights, aweights):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
     if ddof is not None and ddof != int(ddof):
         raise ValueError("wengert.numpy.cov: ddof must be integer")
@@ -673,11 +737,15 @@ def cov(
     if ddof is None:
         ddof = 0 if bias else 1
     w = None
+    # The checks of the weights see every member of a batch (under vmap), and refuse
+    # the whole batch if one member's weights are bad, as a loop over the members would.
     if fweights is not None:
-        fw = np.asarray(getval(fweights), dtype=np.finfo(np.result_type(getval(x), 1.0)).dtype)
-        if not np.all(fw == np.around(fw)) or np.any(fw < 0):
+        fw = _as_array(fweights)
+        value = np.asarray(getval(fw))
+        if not np.all(value == np.around(value)) or np.any(value < 0):
             raise ValueError("wengert.numpy.cov: fweights must be non-negative integers")
-        w = fw
+        # Frequencies are counts: no derivative in them.
+        w = stop_gradient(fw).astype(np.finfo(np.result_type(getval(x), 1.0)).dtype)
     if aweights is not None:
         aw = _as_array(aweights)
         if np.any(getval(aw) < 0):
@@ -693,7 +761,9 @@ def cov(
         fact = w_sum - ddof
     else:
         fact = w_sum - ddof * _red.sum(w * aw) / w_sum
-    if getval(fact) <= 0:
+    if isinstance(fact, Box):
+        fact = where(fact <= 0, 0.0, fact)  # without a derivative there
+    elif fact <= 0:
         fact = 0.0
     x = x - reshape(avg, (-1, 1))
     x_t = transpose(x) if w is None else transpose(x * w)

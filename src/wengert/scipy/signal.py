@@ -19,6 +19,7 @@ import numpy as np
 import scipy.signal as ss
 
 from .. import numpy as wnp
+from .._core.batching import loop
 from .._core.box import Box, getval
 from .._core.primitive import Primitive
 from .._core.vspace import inexact_dtype, shape_of
@@ -63,6 +64,35 @@ def _convolve_jvp(tangents, ans, a, b, mode="full", method="auto"):
 _convolve = Primitive(_convolve_impl, "convolve")
 _convolve.defvjp_all(_convolve_vjp)
 _convolve.defjvp_all(_convolve_jvp)
+_convolve_loop = loop(_convolve)
+
+
+def _convolve_batch(batched, a, b, mode="full", method="auto"):
+    """A batch convolved with a shared input at once: the shared one gets a unit axis in
+    front, so the batch axis is convolved with a single entry and members never mix. The
+    'same' and 'valid' outputs are cut from the full one (their sizes along the batch
+    axis would differ). Two batches are convolved member by member."""
+    shapes = tuple(shape_of(x)[1:] if on else shape_of(x) for x, on in zip((a, b), batched))
+    bigger = {n >= m for n, m in zip(*shapes) if n != m}
+    if (batched[0] and batched[1]) or (mode == "valid" and len(bigger) > 1):
+        # (SciPy refuses 'valid' when neither input is at least as large in every axis.)
+        return _convolve_loop(batched, a, b, mode=mode, method=method)
+    if batched[0]:
+        b = wnp.reshape(b, (1, *shape_of(b)))
+    else:
+        a = wnp.reshape(a, (1, *shape_of(a)))
+    full = _convolve(a, b, mode="full", method=method)
+    if mode == "full":
+        return full
+    if mode == "same":
+        lengths = shapes[0]
+    else:
+        lengths = tuple(abs(n - m) + 1 for n, m in zip(*shapes))
+    starts = [(f - n) // 2 for f, n in zip(shape_of(full)[1:], lengths)]
+    return full[(slice(None), *(slice(s, s + n) for s, n in zip(starts, lengths)))]
+
+
+_convolve.defbatch(_convolve_batch)
 
 
 def _check(name: str, in1, in2, mode: str, method: str) -> None:
