@@ -259,17 +259,20 @@ def _folder_of(path: str, what: str, where: str) -> None:
 
 
 def check_image_path(path: str, where: str = "plot") -> str:
-    """`path` if matplotlib is installed, can write its image format (from the name's
-    extension) and its folder exists and is writable; otherwise a clear error, before
-    any training.
+    """`path` if its folder exists and is writable, matplotlib is installed and can write
+    its image format (from the name's extension); otherwise a clear error, before any
+    training.
 
     >>> from wengert.train import check_image_path
-    >>> check_image_path("curves.png")
-    'curves.png'
+    >>> check_image_path("/no/such/folder/curves.png")
+    Traceback (most recent call last):
+    ...
+    ValueError: plot: the folder '/no/such/folder' for the plot does not exist.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{where}: the path must be a string, got {type(path).__name__}.")
     path = os.fspath(path)
+    _folder_of(path, "the plot", where)
     if importlib.util.find_spec("matplotlib") is None:
         raise ImportError(
             f"{where}: plotting needs matplotlib: pip install matplotlib (or 'wengert[nn]')."
@@ -284,7 +287,6 @@ def check_image_path(path: str, where: str = "plot") -> str:
             + ", ".join("." + f for f in sorted(formats))
             + "."
         )
-    _folder_of(path, "the plot", where)
     return path
 
 
