@@ -719,6 +719,7 @@ PRIMITIVE_MODULES = (
     "wengert.numpy.signal",
     "wengert.numpy.linalg",
     "wengert.numpy.fft",
+    "wengert.numpy._softmax",
     "wengert.nn.functional",
     "wengert.scipy.special",
     "wengert.scipy.linalg",

@@ -141,6 +141,11 @@ ROWS = [
     ("betainc", lambda x: special.betainc(2.0, 0.5, x), [0.0, 1.0]),
     ("stdtr", lambda x: special.stdtr(1.0, x), [INF]),
     ("logsumexp", lambda x: special.logsumexp(wnp.stack([x, x])), [-INF]),
+    (
+        "weighted_logsumexp",
+        lambda x: special.logsumexp(wnp.stack([x, x]), b=onp.array([1.0, 2.0])),
+        [-INF],
+    ),
     ("softmax", lambda x: special.softmax(wnp.stack([x, 0.0 * x]))[0], [INF]),
     ("log_softmax", lambda x: special.log_softmax(wnp.stack([x, 0.0 * x]))[0], [-INF]),
     (None, special.rgamma, [0.0, -1.0]),

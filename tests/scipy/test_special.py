@@ -148,18 +148,18 @@ for name in ("xlogy", "xlog1py"):
 for kwargs in [{}, {"axis": 0}, {"axis": 1}, {"axis": -1, "keepdims": True}, {"axis": (0, 1)}]:
     case("logsumexp", lambda a, k=kwargs: special.logsumexp(a, **k), [(real(2, 3),)])
     case(
-        "logsumexp",
+        "weighted_logsumexp",
         lambda a, b, k=kwargs: special.logsumexp(a, b=b, **k),
         [(real(2, 3), real(2, 3, lo=0.2, hi=2.0))],
     )
 case("logsumexp", special.logsumexp, [(real(),), (real(4),)])
 case(
-    "logsumexp",
+    "weighted_logsumexp",
     lambda a, b: special.logsumexp(a, axis=1, b=b),
     [(real(2, 3), real(3, lo=0.2, hi=2.0)), (real(3), real(2, 1, lo=0.2, hi=2.0))],
 )
 case(
-    "logsumexp",
+    "weighted_logsumexp",
     lambda a, b: special.logsumexp(a, axis=0, b=b, return_sign=True)[0],
     [(const(onp.array([[0.3, -0.2], [1.0, 0.5]])), const(onp.array([[1.0, 1.0], [-2.0, 0.5]])))],
 )

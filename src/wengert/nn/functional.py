@@ -17,11 +17,15 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import numpy as wnp
-from .._core.batching import align, along_axis, batch_size, spread
+from .._core.batching import align, batch_size, spread
 from .._core.box import Box, getval
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
+from ..numpy import _softmax as _softmax_module
+from ..numpy._softmax import log_softmax as _log_softmax
+from ..numpy._softmax import logsumexp as _logsumexp
+from ..numpy._softmax import softmax as _softmax
 from ..numpy.indexing import take_index
 from . import _checks
 
@@ -318,31 +322,6 @@ def gelu(x: Any, approximate: str = "none") -> Any:
     return 0.5 * x * (1.0 + wnp.tanh(inner))
 
 
-def _lse_impl(x, axis=-1, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis)
-
-
-def _expand(a, x, axis, keepdims):
-    return a if keepdims else wnp.expand_dims(a, axis)
-
-
-_logsumexp = Primitive(_lse_impl, "logsumexp")
-_logsumexp.defbatch(along_axis(_logsumexp, 1))
-_logsumexp.defvjp(
-    lambda g, ans, x, axis=-1, keepdims=False: (
-        _expand(g, x, axis, keepdims) * wnp.exp(x - _expand(ans, x, axis, keepdims))
-    )
-)
-_logsumexp.defjvp(
-    lambda t, ans, x, axis=-1, keepdims=False: wnp.sum(
-        t * wnp.exp(x - _expand(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims
-    )
-)
-
-
 def logsumexp(x: Any, axis: int = -1, keepdims: bool = False) -> Any:
     """log(sum(exp(x))) along `axis`, without overflow.
 
@@ -356,20 +335,6 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False) -> Any:
     return _logsumexp(x, axis=axis, keepdims=keepdims)
 
 
-def _log_softmax_impl(x, axis=-1):
-    return x - _lse_impl(x, axis=axis, keepdims=True)
-
-
-_log_softmax = Primitive(_log_softmax_impl, "log_softmax")
-_log_softmax.defbatch(along_axis(_log_softmax, 1))
-_log_softmax.defvjp(
-    lambda g, ans, x, axis=-1: g - wnp.exp(ans) * wnp.sum(g, axis=axis, keepdims=True)
-)
-_log_softmax.defjvp(
-    lambda t, ans, x, axis=-1: t - wnp.sum(wnp.exp(ans) * t, axis=axis, keepdims=True)
-)
-
-
 def log_softmax(x: Any, axis: int = -1) -> Any:
     """x - logsumexp(x) along `axis`: log-probabilities from logits, finite for any logits.
 
@@ -379,17 +344,6 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     array([-1000.,     0.])
     """
     return _log_softmax(x, axis=_checks.integer(axis, "axis", "log_softmax"))
-
-
-def _softmax_impl(x, axis=-1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
-_softmax = Primitive(_softmax_impl, "softmax")
-_softmax.defbatch(along_axis(_softmax, 1))
-_softmax.defvjp(lambda g, ans, x, axis=-1: ans * (g - wnp.sum(g * ans, axis=axis, keepdims=True)))
-_softmax.defjvp(lambda t, ans, x, axis=-1: ans * (t - wnp.sum(t * ans, axis=axis, keepdims=True)))
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
@@ -1229,7 +1183,7 @@ _one_hot.defbatch(lambda batched, labels, num_classes, dtype: _one_hot(labels, n
 
 
 def _ce_impl(logits, labels):
-    lse = _lse_impl(logits, axis=-1)
+    lse = _softmax_module._logsumexp_impl(logits, axis=-1)
     picked = np.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
     return lse - picked
 

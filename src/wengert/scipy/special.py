@@ -23,12 +23,13 @@ import scipy.special as sc
 
 from .. import numpy as wnp
 from .._core import define as _define
-from .._core.batching import along_axis, batch_axes, spread
+from .._core.batching import batch_axes, spread
 from .._core.box import Box, getval
 from .._core.define import binary, elementwise, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
 from ..errors import MissingRuleError
+from ..numpy import _softmax as _shared
 from ..numpy.reductions import expand_reduced
 
 _SQRT_PI = float(np.sqrt(np.pi))
@@ -395,7 +396,7 @@ def _logsumexp_jvp(tangents, ans, a, b, axis=None, keepdims=False):
     return out
 
 
-_logsumexp = Primitive(_logsumexp_impl, "logsumexp")
+_logsumexp = Primitive(_logsumexp_impl, "weighted_logsumexp")
 
 
 def _with_axis_batch(fun):
@@ -432,7 +433,11 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     if b is not None and shape_of(a) != shape_of(b):
         shape = np.broadcast_shapes(shape_of(a), shape_of(b))
         a, b = wnp.broadcast_to(a, shape), wnp.broadcast_to(b, shape)
-    out = _logsumexp(a, b, axis=axis, keepdims=keepdims)
+    out = (
+        _shared.logsumexp(a, axis=axis, keepdims=keepdims)
+        if b is None
+        else _logsumexp(a, b, axis=axis, keepdims=keepdims)
+    )
     complex_sum = np.iscomplexobj(getval(out))
     if b is None and not complex_sum:
         if return_sign:
@@ -455,28 +460,10 @@ _lse_sign = nondiff(_lse_sign_impl, "logsumexp_sign_of_sum")
 _lse_sign.defbatch(_with_axis_batch(_lse_sign))
 
 
-def _softmax_impl(x, axis=None):
-    return sc.softmax(x, axis=axis)
-
-
-softmax = Primitive(_softmax_impl, "softmax")
-softmax.defbatch(along_axis(softmax, 1))
-softmax.defvjp(lambda g, ans, x, axis=None: ans * (g - wnp.sum(g * ans, axis=axis, keepdims=True)))
-softmax.defjvp(lambda t, ans, x, axis=None: ans * (t - wnp.sum(t * ans, axis=axis, keepdims=True)))
-
-
-def _log_softmax_impl(x, axis=None):
-    return sc.log_softmax(x, axis=axis)
-
-
-log_softmax = Primitive(_log_softmax_impl, "log_softmax")
-log_softmax.defbatch(along_axis(log_softmax, 1))
-log_softmax.defvjp(
-    lambda g, ans, x, axis=None: g - wnp.exp(ans) * wnp.sum(g, axis=axis, keepdims=True)
-)
-log_softmax.defjvp(
-    lambda t, ans, x, axis=None: t - wnp.sum(wnp.exp(ans) * t, axis=axis, keepdims=True)
-)
+# softmax and log_softmax: the primitives wengert.nn.functional uses too (SciPy's default
+# axis, None, is theirs as well).
+softmax = _shared.softmax
+log_softmax = _shared.log_softmax
 
 
 # --- composites of the above ---------------------------------------------------------------
