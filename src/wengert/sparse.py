@@ -28,6 +28,7 @@ import numpy as np
 from ._core.batching import BatchTrace
 from ._core.box import Box, getval
 from ._core.patterns import TABLE_LIMIT, empty, entries, pattern_rule_of
+from ._core.patterns import scipy_sparse as _sp
 from ._core.reverse import Node, materialize, toposort
 from ._core.tree import tree_flatten
 from ._core.vspace import shape_of
@@ -47,17 +48,6 @@ __all__ = [
     "sparse_hessian",
     "sparse_jacobian",
 ]
-
-
-def _sp():
-    try:
-        import scipy.sparse as sp
-    except ImportError as err:  # pragma: no cover - exercised only without SciPy
-        raise ImportError(
-            "wengert.sparse needs SciPy for its sparse matrices; install it with "
-            "pip install 'wengert[scipy]'."
-        ) from err
-    return sp
 
 
 def _node_patterns(recording: Recording, n: int) -> list:

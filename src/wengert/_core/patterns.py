@@ -33,6 +33,7 @@ __all__ = [
     "pattern_rule_of",
     "reduction",
     "scatter",
+    "scipy_sparse",
     "select",
     "sum_to_shape",
 ]
@@ -41,7 +42,8 @@ __all__ = [
 TABLE_LIMIT = 20_000_000
 
 
-def _sp():
+def scipy_sparse():
+    """scipy.sparse, or an ImportError saying how to install it."""
     try:
         import scipy.sparse as sp
     except ImportError as err:  # pragma: no cover - exercised only without SciPy
@@ -59,7 +61,7 @@ def entries(x) -> int:
 
 def empty(rows: int, n: int):
     """The pattern of `rows` entries that depend on none of the n inputs."""
-    return _sp().csr_matrix((rows, n), dtype=bool)
+    return scipy_sparse().csr_matrix((rows, n), dtype=bool)
 
 
 def _union(patterns: list, rows: int, n: int):
@@ -81,7 +83,7 @@ def _broadcast_rows(pattern, shape: tuple, target: tuple):
 
 def _contributions(out_ids, in_ids, out_size: int, in_size: int, pattern):
     """The pattern of sums: output entry out_ids[k] receives input entry in_ids[k]."""
-    sp = _sp()
+    sp = scipy_sparse()
     out_ids, in_ids = np.ravel(out_ids), np.ravel(in_ids)
     spread = sp.csr_matrix(
         (np.ones(out_ids.size, dtype=bool), (out_ids, in_ids)), shape=(out_size, in_size)
@@ -118,7 +120,7 @@ def moves(primitive: Primitive, data: Callable) -> Callable:
             else:
                 new_args[i] = np.full(shape, -1)
         ids = np.ravel(primitive.fun(*new_args, **kwargs))
-        stacked = _sp().vstack([*blocks, empty(1, n)]).tocsr()
+        stacked = scipy_sparse().vstack([*blocks, empty(1, n)]).tocsr()
         return stacked[np.where(ids < 0, offset, ids)]
 
     return rule
@@ -272,7 +274,7 @@ def contraction(to_einsum: Callable) -> Callable:
 
 def dense(args, kwargs, traced, ans, n):
     """Every entry of the result depends on every entry the traced arguments depend on."""
-    sp = _sp()
+    sp = scipy_sparse()
     columns = []
     for p in traced.values():
         for q in p if isinstance(p, tuple) else (p,):

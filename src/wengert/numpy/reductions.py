@@ -458,11 +458,7 @@ def var(
     5.0
     """
     if not _traced(a) and not isinstance(mean, Box):
-        extra = {} if mean is None else {"mean": mean}
-        if correction is not None:
-            extra["correction"] = correction
-        if where is not True:
-            extra["where"] = where
+        extra = given(where=where, mean=mean, correction=correction)
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
     if out is not None:
         raise InPlaceWriteError("wengert.numpy.var(..., out=...) writes in place; drop out=.")
@@ -470,6 +466,11 @@ def var(
     a = a if isinstance(a, Box) else array(a)
     total, n = _squared_deviations(a, axis, dtype, keepdims, where, mean)
     return _divide_by_dof(total, n, ddof)
+
+
+def given(**kwargs) -> dict:
+    """The optional NumPy arguments that were given (None, and where=True, were not)."""
+    return {k: v for k, v in kwargs.items() if v is not None and not (k == "where" and v is True)}
 
 
 def _sqrt_flat_at_zero(v):
@@ -508,11 +509,7 @@ def std(
     array([0., 0.])
     """
     if not _traced(a) and not isinstance(mean, Box):
-        extra = {} if mean is None else {"mean": mean}
-        if correction is not None:
-            extra["correction"] = correction
-        if where is not True:
-            extra["where"] = where
+        extra = given(where=where, mean=mean, correction=correction)
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
     if out is not None:
         raise InPlaceWriteError("wengert.numpy.std(..., out=...) writes in place; drop out=.")

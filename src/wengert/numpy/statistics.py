@@ -476,11 +476,6 @@ def _nan_filled(a, fill):
     return (where(mask, fill, a) if np.any(getval(mask)) else a), mask
 
 
-def _given(**kwargs) -> dict:
-    """The optional NumPy arguments that were given (initial=None and where=True were not)."""
-    return {k: v for k, v in kwargs.items() if v is not None and not (k == "where" and v is True)}
-
-
 def _kept(mask, where):
     """The entries that count: not NaN, and selected by `where`."""
     keep = logical_not(mask)
@@ -523,7 +518,7 @@ def nansum(
     3.0
     """
     if not _traced(a, initial):
-        extra = _given(initial=initial, where=where)
+        extra = _red.given(initial=initial, where=where)
         return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nansum")
     filled = _nan_filled(_as_array(a), 0.0)[0]
@@ -546,7 +541,7 @@ def nanprod(
     6.0
     """
     if not _traced(a, initial):
-        extra = _given(initial=initial, where=where)
+        extra = _red.given(initial=initial, where=where)
         return np.nanprod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nanprod")
     filled = _nan_filled(_as_array(a), 1.0)[0]
@@ -594,7 +589,7 @@ def nanmean(
     1.5
     """
     if not isinstance(a, Box):
-        extra = _given(where=where)
+        extra = _red.given(where=where)
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nanmean")
     filled, mask = _nan_filled(a, 0.0)
@@ -626,7 +621,7 @@ def nanvar(
     1.0
     """
     if not _traced(a, mean):
-        extra = _given(where=where, mean=mean, correction=correction)
+        extra = _red.given(where=where, mean=mean, correction=correction)
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
     _no_out(out, "nanvar")
     if correction is not None:
@@ -675,7 +670,7 @@ def nanstd(
     1.0
     """
     if not _traced(a, mean):
-        extra = _given(where=where, mean=mean, correction=correction)
+        extra = _red.given(where=where, mean=mean, correction=correction)
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
     _no_out(out, "nanstd")
     variance = nanvar(
