@@ -3,11 +3,23 @@ values against PyTorch where it is installed, and the stable losses at extreme l
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as onp
 import pytest
 
 import wengert as wg
 from wengert.nn import functional as F
+
+_settings_spec = importlib.util.spec_from_file_location(
+    "_wengert_test_settings", Path(__file__).resolve().parents[1] / "_settings.py"
+)
+_settings = sys.modules.setdefault(
+    _settings_spec.name, importlib.util.module_from_spec(_settings_spec)
+)
+_settings_spec.loader.exec_module(_settings)
 
 R = onp.random.default_rng(3)
 
@@ -520,23 +532,12 @@ SETTINGS = [
         dict(value_errors=[0, -1], type_errors=[2.5, True, None]),
     ),
 ]
-SETTING_CASES = [
-    pytest.param(where, name, call, error, value, id=f"{where} {name}={value!r}")
-    for where, name, call, refused in SETTINGS
-    for error, values in (
-        (ValueError, refused["value_errors"]),
-        (TypeError, refused["type_errors"]),
-    )
-    for value in values
-]
+SETTING_CASES = _settings.setting_cases(SETTINGS)
 
 
 @pytest.mark.parametrize("where, name, call, error, value", SETTING_CASES)
 def test_every_setting_is_checked_and_named(where, name, call, error, value):
-    with pytest.raises(error) as info:
-        call(value)
-    message = str(info.value)
-    assert message.startswith(f"{where}: {name}"), message
+    _settings.check_refused(where, name, call, error, value)
 
 
 # --- saturation: a finite value has finite derivatives ------------------------------------

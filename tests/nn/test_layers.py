@@ -4,11 +4,23 @@ PyTorch's layer of the same name loaded with the same state dict."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as onp
 import pytest
 
 import wengert as wg
 from wengert import nn
+
+_settings_spec = importlib.util.spec_from_file_location(
+    "_wengert_test_settings", Path(__file__).resolve().parents[1] / "_settings.py"
+)
+_settings = sys.modules.setdefault(
+    _settings_spec.name, importlib.util.module_from_spec(_settings_spec)
+)
+_settings_spec.loader.exec_module(_settings)
 
 R = onp.random.default_rng(5)
 
@@ -400,23 +412,12 @@ SETTINGS = [
         dict(value_errors=[NAN, INF], type_errors=[True, "0.1"]),
     ),
 ]
-SETTING_CASES = [
-    pytest.param(where, name, make, error, value, id=f"{where} {name}={value!r}")
-    for where, name, make, refused in SETTINGS
-    for error, values in (
-        (ValueError, refused["value_errors"]),
-        (TypeError, refused["type_errors"]),
-    )
-    for value in values
-]
+SETTING_CASES = _settings.setting_cases(SETTINGS)
 
 
 @pytest.mark.parametrize("where, name, make, error, value", SETTING_CASES)
 def test_every_setting_is_checked_and_named(where, name, make, error, value):
-    with pytest.raises(error) as info:
-        make(value)
-    message = str(info.value)
-    assert message.startswith(f"{where}: {name}"), message
+    _settings.check_refused(where, name, make, error, value)
 
 
 def test_initialisations_refuse_weights_without_fans_and_non_float_targets():

@@ -4,7 +4,10 @@ and clipping."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
+from pathlib import Path
 
 import numpy as onp
 import pytest
@@ -12,6 +15,14 @@ import pytest
 import wengert as wg
 import wengert.numpy as wnp
 from wengert import optim
+
+_settings_spec = importlib.util.spec_from_file_location(
+    "_wengert_test_settings", Path(__file__).resolve().parents[1] / "_settings.py"
+)
+_settings = sys.modules.setdefault(
+    _settings_spec.name, importlib.util.module_from_spec(_settings_spec)
+)
+_settings_spec.loader.exec_module(_settings)
 
 R = onp.random.default_rng(2)
 W0 = R.standard_normal((3, 4))
@@ -400,23 +411,12 @@ SETTINGS = [
         dict(value_errors=[0.0, NAN], type_errors=["inf"]),
     ),
 ]
-SETTING_CASES = [
-    pytest.param(where, name, make, error, value, id=f"{where} {name}={value!r}")
-    for where, name, make, refused in SETTINGS
-    for error, values in (
-        (ValueError, refused["value_errors"]),
-        (TypeError, refused["type_errors"]),
-    )
-    for value in values
-]
+SETTING_CASES = _settings.setting_cases(SETTINGS)
 
 
 @pytest.mark.parametrize("where, name, make, error, value", SETTING_CASES)
 def test_every_setting_is_checked_and_named(where, name, make, error, value):
-    with pytest.raises(error) as info:
-        make(value)
-    message = str(info.value)
-    assert message.startswith(f"{where}: {name}"), message
+    _settings.check_refused(where, name, make, error, value)
 
 
 def test_edges_of_the_ranges_are_accepted():
