@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+# NumPy's own error for an axis out of range (np.exceptions since NumPy 1.25), raised as
+# NumPy raises it so that code catching it keeps working.
+AxisError = getattr(getattr(np, "exceptions", np), "AxisError", ValueError)
+
 
 class WengertError(Exception):
     """Base class of the errors that wengert raises itself."""

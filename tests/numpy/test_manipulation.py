@@ -1,5 +1,6 @@
-"""wengert.numpy.manipulation: values against NumPy, derivatives through the checker in
-both modes to order 2, and the conventions at ties and zeros."""
+"""wengert.numpy's array manipulation family (manipulation, cumulative, sorting, selection,
+padding): values against NumPy, derivatives through the checker in both modes to order 2,
+and the conventions at ties and zeros."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import wengert as wg
 import wengert.numpy as wnp
 from wengert.errors import InPlaceWriteError
-from wengert.numpy import manipulation
+from wengert.numpy import cumulative, manipulation, padding, selection, sorting
 
 R = onp.random.default_rng(7)
 pytestmark = pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors:DeprecationWarning")
@@ -81,7 +82,7 @@ for kth in (0, 2, (1, 3), -1):
     case("partition", lambda x, k=kth: wnp.partition(x, k), distinct(2, 5))
 case("partition", lambda x: wnp.partition(x, 1, axis=0), distinct(4, 3))
 case("partition", lambda x: wnp.partition(x, 4, axis=None), distinct(2, 3))
-case("tie_average", lambda v: manipulation._tie_average(v, onp.array([0, 0, 1, 2, 2, 2])), real(6))
+case("tie_average", lambda v: sorting._tie_average(v, onp.array([0, 0, 1, 2, 2, 2])), real(6))
 case("take", lambda x: wnp.take(x, [0, 2, 2, -1]), real(2, 3))
 case("take", lambda x: wnp.take(x, [[0, 1], [1, 1]], axis=1), real(2, 3))
 case("take", lambda x: wnp.take(x, [5, -4], axis=0, mode="wrap"), real(3))
@@ -215,7 +216,9 @@ def test_rules(name, fun, gens):
 
 
 def test_every_primitive_is_in_the_table(own_primitives):
-    primitives = own_primitives(manipulation)
+    primitives = {}
+    for module in (manipulation, cumulative, sorting, selection, padding):
+        primitives.update(own_primitives(module))
     assert {"cumsum", "cumprod", "sort", "tie_average", "split"} <= set(primitives)
     missing = sorted(set(primitives) - {name for name, _, _ in CASES})
     assert not missing, f"primitives with no row in the table: {missing}"

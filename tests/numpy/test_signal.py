@@ -69,8 +69,6 @@ case(
     "interp", lambda x, fp: wnp.interp(x, XP, fp, period=4.0), const([-3.3, 0.2, 1.3, 5.1]), real(5)
 )
 # The entries of the knots and values at the knots found for each query point.
-case("take_at", lambda v: signal._take_at(v, onp.array([[0, 3], [3, 1]])), real(5))
-case("add_at", lambda g: signal._add_at(g, onp.array([0, 3, 3]), 5), real(3))
 
 # --- sinc, unwrap, trapezoid ------------------------------------------------------------------
 case("sinc", wnp.sinc, const([0.0, 1e-8, -1e-3, 0.3, 0.63, 0.64, 1.0, 2.5, -3.7]))

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TracedConversionError
+from ..errors import AxisError, TracedConversionError
 from .box import Box, ops, shape_of
 from .primitive import Primitive
 from .trace import Trace
@@ -52,8 +52,6 @@ __all__ = [
     "reduction",
     "vmap",
 ]
-
-_AxisError = np.exceptions.AxisError
 
 
 class BatchBox(Box):
@@ -405,7 +403,7 @@ def _stack(members: list):
 def batch_axis(axis: int, ndim: int) -> int:
     """A per-member axis as an axis of the batched array (the batch is axis 0)."""
     if not -ndim <= axis < ndim:
-        raise _AxisError(axis, ndim)
+        raise AxisError(axis, ndim)
     return axis % ndim + 1
 
 

@@ -37,26 +37,34 @@ from numpy import (  # noqa: F401
 from .._core import box as _box
 from . import (
     contractions,
+    cumulative,
     elementwise,
     fft,
     indexing,
     linalg,
     manipulation,
     nondiff,
+    padding,
     random,  # noqa: F401
     reductions,
+    selection,
     shaping,
     signal,
+    sorting,
     statistics,
 )
 from .contractions import *  # noqa: F403
+from .cumulative import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .indexing import index_add, index_update  # noqa: F401
 from .manipulation import *  # noqa: F403
 from .nondiff import *  # noqa: F403
+from .padding import *  # noqa: F403
 from .reductions import *  # noqa: F403
+from .selection import *  # noqa: F403
 from .shaping import *  # noqa: F403
 from .signal import *  # noqa: F403
+from .sorting import *  # noqa: F403
 from .statistics import *  # noqa: F403
 
 # Modules whose names join the main namespace, and submodules mirroring numpy.linalg/fft.
@@ -65,6 +73,10 @@ _MODULES = (
     reductions,
     shaping,
     contractions,
+    cumulative,
+    sorting,
+    selection,
+    padding,
     manipulation,
     statistics,
     signal,

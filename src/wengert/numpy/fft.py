@@ -20,6 +20,7 @@ from .._core.box import Box, getval
 from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
+from ._common import _axis
 from .elementwise import conj, real
 from .shaping import concatenate
 
@@ -33,13 +34,6 @@ def _check_norm(norm, name: str):
             f'{name}: invalid norm value {norm!r}; should be "backward", "ortho" or "forward".'
         )
     return norm
-
-
-def _axis(axis, ndim: int, name: str) -> int:
-    axis = operator.index(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of bounds for an array of {ndim} dims.")
-    return axis % ndim
 
 
 def _length(n, default: int, name: str) -> int:

@@ -34,6 +34,7 @@ from .._core.box import Box, getval
 from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, is_complex, shape_of
+from ..errors import AxisError
 from . import contractions as _contractions
 from .contractions import matmul, outer, tensordot
 from .elementwise import absolute, conj, imag, real, where
@@ -45,7 +46,6 @@ from .reductions import sum as _sum
 from .shaping import concatenate, expand_dims, moveaxis, reshape, stack, swapaxes, transpose
 
 LinAlgError = np.linalg.LinAlgError
-_AxisError = getattr(getattr(np, "exceptions", np), "AxisError", ValueError)
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
@@ -1245,7 +1245,7 @@ def _normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     for a in axes:
         a = operator.index(a)
         if not -ndim <= a < ndim:
-            raise _AxisError(a, ndim)
+            raise AxisError(a, ndim)
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError("Duplicate axes given.")

@@ -17,11 +17,14 @@ from .._core.batching import batch_size, loop
 from .._core.box import Box, getval
 from .._core.define import nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, inexact_dtype, is_complex, shape_of
+from .._core.vspace import is_complex, shape_of
 from . import reductions as _red
+from ._common import _along, _as_array, _axis, _traced
 from .contractions import matmul
+from .cumulative import cumprod, diff
 from .elementwise import clip, conj, mod, real, where
-from .manipulation import _along, _as_array, _axis, _traced, cumprod, diff, flip
+from .indexing import take_index
+from .manipulation import flip
 from .nondiff import argsort
 from .shaping import atleast_1d, concatenate, reshape, transpose
 
@@ -189,57 +192,6 @@ def sinc(x: Any) -> Any:
 # --- interpolation ------------------------------------------------------------------------
 
 
-def _take_at_impl(v, index):
-    return v[index]
-
-
-def _add_at_impl(g, index, n):
-    out = np.zeros(n, dtype=inexact_dtype(g))
-    np.add.at(out, index, g)
-    return out
-
-
-# Entries of a 1-d array at integer indices that may themselves be a batch (under vmap,
-# where the knots of each member are found by that member's values), and the transpose.
-_take_at = Primitive(_take_at_impl, "take_at")
-_add_at = Primitive(_add_at_impl, "add_at")
-_take_at.defvjp(lambda g, ans, v, index: _add_at(g, index, shape_of(v)[0]))
-_take_at.defjvp(lambda t, ans, v, index: _take_at(t, index))
-_add_at.defvjp(lambda g, ans, c, index, n: _take_at(g, index))
-_add_at.defjvp(lambda t, ans, c, index, n: _add_at(t, index, n))
-
-
-def _into_flat(index, index_batched: bool, size: int, n: int):
-    """Batched (or shared) indices into each member's array of `n` entries, as indices
-    into all `size` members flattened into one array."""
-    ndim = len(shape_of(index)) - index_batched
-    return index + np.arange(size).reshape((size,) + (1,) * ndim) * n
-
-
-def _take_at_batch(batched, v, index):
-    if not batched[0]:  # shared values: each member's indices pick from them
-        return _take_at(v, index)
-    size, n = shape_of(v)
-    return _take_at(reshape(v, (-1,)), _into_flat(index, batched[1], size, n))
-
-
-def _add_at_batch(batched, g, index, n):
-    size = batch_size((g, index), batched)
-    if not batched[0]:
-        g = broadcast_to(g, (size, *shape_of(g)))
-    out = _add_at(g, _into_flat(index, batched[1], size, n), size * n)
-    return reshape(out, (size, n))
-
-
-_take_at.defbatch(_take_at_batch)
-_add_at.defbatch(_add_at_batch)
-
-
-def _at(v, index):
-    """``v[index]`` for a 1-d `v`, where `index` (no derivative) may be a batch."""
-    return _take_at(v, index) if isinstance(index, Box) else v[index]
-
-
 def _safe(d):
     return where(d == 0, 1.0, d)
 
@@ -277,8 +229,8 @@ def _interp(x, xp, fp, left, right):
         inside = fp[0] + np.zeros(shape_of(x), dtype=np.result_type(getval(fp)))
     else:
         j = clip(knot, 0, n - 2)
-        x0, y0 = _at(xp, j), _at(fp, j)
-        slope = (_at(fp, j + 1) - y0) / _safe(_at(xp, j + 1) - x0)
+        x0, y0 = take_index(xp, j), take_index(fp, j)
+        slope = (take_index(fp, j + 1) - y0) / _safe(take_index(xp, j + 1) - x0)
         inside = slope * (x - x0) + y0
         if np.any(getval(at_knot)):  # in any member of a batch: same result either way
             # At a knot the derivative in x is the mean of the slopes on both sides (zero
@@ -287,8 +239,9 @@ def _interp(x, xp, fp, left, right):
             slopes = (fp[1:] - fp[:-1]) / _safe(xp[1:] - xp[:-1])
             zero = np.zeros(1, dtype=np.result_type(getval(slopes)))
             slopes = concatenate([zero, slopes, zero])
-            mean_slope = (_at(slopes, k) + _at(slopes, k + 1)) * 0.5
-            inside = where(at_knot, _at(fp, k) + (x - _at(xp, k)) * mean_slope, inside)
+            mean_slope = (take_index(slopes, k) + take_index(slopes, k + 1)) * 0.5
+            on_knot = take_index(fp, k) + (x - take_index(xp, k)) * mean_slope
+            inside = where(at_knot, on_knot, inside)
     return where(below, low, where(above, high, inside))
 
 
@@ -326,7 +279,7 @@ def interp(
         x = mod(x, period)
         xp = mod(xp, period)
         order = argsort(xp)
-        xp, fp = _at(xp, order), _at(fp, order)
+        xp, fp = take_index(xp, order), take_index(fp, order)
         xp = concatenate([xp[-1:] - period, xp, xp[0:1] + period])
         fp = concatenate([fp[-1:], fp, fp[0:1]])
         left = right = None

@@ -22,10 +22,12 @@ from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from . import reductions as _red
+from ._common import _as_array, _axis, _no_out, _traced
 from .contractions import matmul
+from .cumulative import cumprod, cumsum
 from .elementwise import clip, conj, imag, real, sqrt, where
 from .elementwise import where as _select  # for functions whose where= is a mask
-from .manipulation import _as_array, _axis, _no_out, _traced, cumprod, cumsum, diagonal
+from .manipulation import diagonal
 from .nondiff import isnan, logical_and, logical_not
 from .shaping import array, concatenate, moveaxis, reshape, squeeze, transpose
 

@@ -1,0 +1,99 @@
+"""Helpers the NumPy modules share: axes, array-like arguments, constant arguments.
+
+One place for the checks every function repeats: an axis against the number of axes (with
+NumPy's AxisError naming the function), ``out=`` refused for traced values, lists holding
+traced values read as arrays, arguments that fix a result's shape kept constant.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from .._core.box import Box, getval
+from .._core.define import stop_gradient
+from .._core.vspace import shape_of
+from ..errors import AxisError, InPlaceWriteError
+from .shaping import (
+    array,
+)
+
+
+def _traced(*values: Any) -> bool:
+    """Whether any value, or any entry of a list or tuple among them, is traced."""
+    for value in values:
+        if isinstance(value, Box):
+            return True
+        if isinstance(value, (list, tuple)) and _traced(*value):
+            return True
+    return False
+
+
+def _as_array(value: Any, dtype: Any = None) -> Any:
+    """A traced value as it is, a list holding traced values stacked, else a NumPy array
+    (of `dtype` if given: a constant that NumPy casts to another value's dtype)."""
+    if isinstance(value, Box):
+        return value
+    if isinstance(value, (list, tuple)) and _traced(*value):
+        return array(value)
+    return np.asarray(value, dtype=dtype)
+
+
+def _real_dtype(x: Any) -> np.dtype:
+    """The real floating dtype matching `x` (float32 for float32 and complex64)."""
+    return np.finfo(np.result_type(getval(x), np.float16)).dtype
+
+
+def _axis(axis: int, ndim: int, name: str) -> int:
+    """`axis` as a non-negative index, or NumPy's AxisError naming the function."""
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise AxisError(axis, ndim, f"wengert.numpy.{name}")
+    return axis % ndim
+
+
+def _constant(value: Any, what: str, name: str) -> Any:
+    """An argument that fixes the shape of the result (repeats, split points, positions,
+    pad widths): traced values give their value (no derivative flows through it), but a
+    batch of them under vmap would give each member a result of its own shape."""
+    if isinstance(value, (list, tuple)) and _traced(*value):
+        return type(value)(_constant(v, what, name) for v in value)
+    if not isinstance(value, Box):
+        return value
+    value = stop_gradient(value)
+    if isinstance(value, Box):
+        raise ValueError(
+            f"wengert.numpy.{name}: {what} computed from the values that vmap maps over "
+            "would give each member a result of another shape, which vmap cannot stack; "
+            "pass it as a constant."
+        )
+    return value
+
+
+def _index_array(value: Any) -> Any:
+    """Integer indices as an array, or as they are where vmap maps over them (a batch of
+    indices, without derivative)."""
+    if isinstance(value, Box) or (isinstance(value, (list, tuple)) and _traced(*value)):
+        value = stop_gradient(_as_array(value))
+        if isinstance(value, Box):
+            return value
+    return np.asarray(value)
+
+
+def _no_out(out: Any, name: str) -> None:
+    if out is not None:
+        raise InPlaceWriteError(
+            f"wengert.numpy.{name}(..., out=...) writes in place into an array, which "
+            "cannot be differentiated; drop out= and use the result."
+        )
+
+
+def _along(ndim: int, axis: int, index: Any) -> tuple:
+    """An index tuple that applies `index` along `axis` and takes everything else."""
+    return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
+
+
+def _flip_axis(x: Any, axis: int) -> Any:
+    return x[_along(len(shape_of(x)), axis, slice(None, None, -1))]

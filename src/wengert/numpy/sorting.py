@@ -1,0 +1,214 @@
+"""Sorting and partitioning: the derivative follows each entry to where it goes, and tied
+entries share it evenly (so that ``sort(x)[-1]`` and ``max(x)`` agree)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core.batching import along_axis, spread
+from .._core.box import Box, getval
+from .._core.define import linear, nondiff
+from .._core.primitive import Primitive
+from .._core.vspace import broadcast_to, shape_of
+from ._common import _axis, _constant
+from .selection import take_along_axis
+from .shaping import (
+    ravel,
+)
+
+# --- sorting ------------------------------------------------------------------------------
+
+
+def _value_groups(values: np.ndarray, axis: int) -> np.ndarray | None:
+    """A group number for each entry, shared by equal entries of the same line along
+    `axis`; None if no line has two equal entries."""
+    moved = np.moveaxis(values, axis, -1)
+    n = moved.shape[-1]
+    if n < 2:
+        return None
+    flat = moved.reshape(-1, n)
+    order = np.argsort(flat, axis=1, kind="stable")
+    ordered = np.take_along_axis(flat, order, 1)
+    starts = np.ones(flat.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    if starts.all():
+        return None
+    groups = np.empty(flat.shape, dtype=np.intp)
+    np.put_along_axis(groups, order, (np.cumsum(starts.ravel()) - 1).reshape(flat.shape), 1)
+    return np.moveaxis(groups.reshape(moved.shape), -1, axis)
+
+
+def _tie_average_impl(v, groups):
+    """Each entry replaced by the mean of the entries of its group."""
+    v = np.asarray(v)
+    ids = groups.ravel()
+    counts = np.bincount(ids)
+    if np.iscomplexobj(v):
+        sums = np.bincount(ids, weights=v.real.ravel()) + 1j * np.bincount(
+            ids, weights=v.imag.ravel()
+        )
+    else:
+        sums = np.bincount(ids, weights=v.ravel())
+    return (sums / counts)[groups].astype(v.dtype, copy=False)
+
+
+# Averaging over groups is symmetric: the map is its own transpose.
+_tie_average = linear(
+    _tie_average_impl, lambda g, ans, v, groups: _tie_average(g, groups), "tie_average"
+)
+
+
+def _tie_average_batch(batched, v, groups):
+    """Each member's groups renumbered apart, then one average over all of them."""
+    size = shape_of(v if batched[0] else groups)[0]
+    if not batched[0]:
+        v = broadcast_to(v, (size, *shape_of(v)))
+    count = int(np.max(getval(groups), initial=-1)) + 1
+    ndim = len(shape_of(groups)) - batched[1]
+    offsets = (np.arange(size) * count).reshape((size,) + (1,) * ndim)
+    return _tie_average(v, groups + offsets)
+
+
+_tie_average.defbatch(_tie_average_batch)
+
+
+def _source_impl(x, ans, axis):
+    """For each entry of the rearranged `ans`, the index along `axis` of an entry of `x`
+    with the same value, and the inverse of that permutation."""
+    from_x = np.argsort(x, axis=axis, kind="stable")
+    from_ans = np.argsort(ans, axis=axis, kind="stable")
+    source = np.empty_like(from_x)
+    np.put_along_axis(source, from_ans, from_x, axis)
+    inverse = np.empty_like(from_x)
+    np.put_along_axis(inverse, from_x, from_ans, axis)
+    return source, inverse
+
+
+def _groups_impl(values, axis):
+    """`_value_groups`, with each entry a group of its own where nothing ties."""
+    groups = _value_groups(values, axis)
+    if groups is None:
+        return np.arange(np.size(values)).reshape(np.shape(values))
+    return groups
+
+
+# Permutations and tie groups are constants, from each member's own values under vmap
+# (tie groups are then numbered across the whole batch, which _tie_average allows).
+_source = nondiff(_source_impl, "rearrangement_source")
+_groups = nondiff(_groups_impl, "tie_groups")
+_groups.defbatch(lambda batched, values, axis: _groups(values, axis + 1))
+
+
+def _source_batch(batched, x, ans, axis):
+    size = shape_of(x if batched[0] else ans)[0]
+    return _source(*spread((x, ans), batched, size), axis + 1)
+
+
+_source.defbatch(_source_batch)
+
+
+def _tie_groups(ans, axis):
+    """The tie groups of `ans` along `axis`, or None where no line has two equal values
+    (in no member of a batch: the test is made on all of them at once)."""
+    value = getval(ans)
+    lead = np.ndim(value) - len(shape_of(ans))  # batch axes in front
+    groups = _value_groups(value, axis + lead)
+    if groups is None or not lead:
+        return groups
+    return _groups(ans, axis)
+
+
+def _rearranged_vjp(g, ans, x, axis, **kw):
+    groups = _tie_groups(ans, axis)
+    if groups is not None:
+        g = _tie_average(g, groups)
+    return take_along_axis(g, _source(x, ans, axis)[1], axis)
+
+
+def _rearranged_jvp(t, ans, x, axis, **kw):
+    t = take_along_axis(t, _source(x, ans, axis)[0], axis)
+    groups = _tie_groups(ans, axis)
+    return t if groups is None else _tie_average(t, groups)
+
+
+def _sort_impl(x, axis):
+    return np.sort(x, axis=axis)
+
+
+def _partition_impl(x, axis, kth):
+    return np.partition(x, kth, axis=axis)
+
+
+# Sorting and partitioning rearrange the entries of each line; both rules move
+# derivatives along with the values, sharing them evenly among equal values.
+_sort = Primitive(_sort_impl, "sort")
+_sort.defbatch(along_axis(_sort, 1))
+_sort.defvjp(_rearranged_vjp)
+_sort.defjvp(_rearranged_jvp)
+_partition = Primitive(_partition_impl, "partition")
+_partition.defbatch(along_axis(_partition, 1))
+_partition.defvjp(_rearranged_vjp)
+_partition.defjvp(_rearranged_jvp)
+
+
+def sort(
+    a: Any,
+    axis: int | None = -1,
+    kind: str | None = None,
+    order: Any = None,
+    *,
+    stable: bool | None = None,
+) -> Any:
+    """The entries sorted along `axis` (of the flattened array for None).
+
+    Sorting permutes entries, so the derivative of each sorted entry is that of the entry
+    moved there. Entries that tie share it evenly: every sorted position holding a tied
+    value gets the mean of the tied entries' derivatives. This is the convention of `max`
+    and `min` (so ``sort(x)[-1]`` and ``max(x)`` agree) and makes `median` and `quantile`
+    symmetric in tied entries.
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wg.grad(lambda x: wnp.sort(x)[0])(wnp.array([3.0, 1.0, 1.0]))
+    array([0. , 0.5, 0.5])
+    """
+    if not isinstance(a, Box):
+        extra = {} if stable is None else {"stable": stable}
+        return np.sort(a, axis=axis, kind=kind, order=order, **extra)
+    if order is not None:
+        raise TypeError("wengert.numpy.sort: order= (structured arrays) cannot be traced")
+    if axis is None:
+        return _sort(ravel(a), 0)
+    return _sort(a, _axis(axis, a.ndim, "sort"))
+
+
+def partition(
+    a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect", order: Any = None
+) -> Any:
+    """The entries rearranged along `axis` so that the k-th is where sorting would put
+    it, smaller ones before and larger ones after (flattened for None).
+
+    Derivatives move with the values; entries with equal values share them evenly, as in
+    `sort`.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.partition(wnp.array([3.0, 1.0, 2.0]), 1)[1]
+    2.0
+    """
+    if not isinstance(a, Box):
+        return np.partition(a, getval(kth), axis=axis, kind=kind, order=order)
+    if order is not None:
+        raise TypeError("wengert.numpy.partition: order= (structured arrays) cannot be traced")
+    kth = _constant(kth, "kth", "partition")
+    kth = tuple(int(k) for k in kth) if np.ndim(kth) else int(kth)
+    if axis is None:
+        return _partition(ravel(a), 0, kth=kth)
+    return _partition(a, _axis(axis, a.ndim, "partition"), kth=kth)
+
+
+__all__ = [
+    "partition",
+    "sort",
+]
