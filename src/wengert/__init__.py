@@ -23,6 +23,7 @@ from .errors import (
 )
 from .jacobians import derivative, hessian, hvp, jacfwd, jacobian, jacrev, linearize, vhp
 from .numpy.linalg import DegenerateDerivativeWarning
+from .program import GuardError, Program, make_program
 from .testing import (
     GradientCheckError,
     NonDifferentiablePointError,
@@ -38,6 +39,7 @@ __all__ = [
     "DegenerateDerivativeWarning",
     "EscapedTracerError",
     "GradientCheckError",
+    "GuardError",
     "InPlaceWriteError",
     "MissingRuleError",
     "NonDifferentiablePointError",
@@ -46,6 +48,7 @@ __all__ = [
     "NonScalarOutputError",
     "NonSmoothPointWarning",
     "Primitive",
+    "Program",
     "TracedConversionError",
     "check_grads",
     "checkpoint",
@@ -64,6 +67,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "linearize",
+    "make_program",
     "numeric",
     "numpy",
     "primitive",

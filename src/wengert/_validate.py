@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core.box import Box, getval
+from ._core.box import Box, peek
 from ._core.vspace import shape_of
 
 __all__ = ["check_derivative", "check_pair"]
@@ -24,7 +24,7 @@ _NUMBERS = (int, float, complex, np.number)
 
 def _kind(x: Any) -> str:
     """'ok', or what is wrong with `x` as a derivative value."""
-    value = getval(x)
+    value = peek(x)
     if isinstance(value, (bool, np.bool_)):
         return "a boolean"
     if isinstance(value, _NUMBERS):
@@ -98,7 +98,7 @@ class Stamps:
         self.entries = [
             (name, value, stamp)
             for name, value in named_values
-            if (stamp := fingerprint(getval(value))) is not None
+            if (stamp := fingerprint(peek(value))) is not None
         ]
 
     def check(self, where: str) -> None:
@@ -106,7 +106,7 @@ class Stamps:
         from .errors import ModifiedInputError
 
         for name, value, stamp in self.entries:
-            if fingerprint(getval(value)) != stamp:
+            if fingerprint(peek(value)) != stamp:
                 raise ModifiedInputError(
                     f"{where}: {name} was modified in place after it was recorded, so the "
                     "derivative would belong to values that no longer exist. Copy the array "

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core.box import getval
+from ._core.box import peek
 from ._core.define import stop_gradient as _stop_gradient
 from ._core.forward import ForwardTrace
 from ._core.reverse import backward
@@ -202,7 +202,7 @@ def _check_scalar(out: Any, holomorphic: bool) -> None:
             f"grad needs the function to return one scalar, but it returned a "
             f"{type(out).__name__}; use has_aux=True to return extra values, or jacobian."
         )
-    value = getval(out)
+    value = peek(out)
     if not isinstance(value, (int, float, complex, np.number, np.ndarray)) or isinstance(
         value, (bool, np.bool_)
     ):
@@ -224,7 +224,7 @@ def _check_scalar(out: Any, holomorphic: bool) -> None:
             "to a scalar (e.g. sum), use wengert.elementwise_grad for elementwise functions, "
             "or wengert.vjp for a vector-Jacobian product."
         )
-    if np.iscomplexobj(getval(out)) and not holomorphic:
+    if np.iscomplexobj(peek(out)) and not holomorphic:
         raise NonScalarOutputError(
             "grad needs a real scalar output, but the function returned a complex one; pass "
             "holomorphic=True if the function is holomorphic, or take its real part or abs."

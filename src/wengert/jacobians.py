@@ -19,7 +19,7 @@ import numpy as np
 
 from . import numpy as wnp
 from ._core.batching import BatchTrace
-from ._core.box import getval
+from ._core.box import peek
 from ._core.reverse import Node, apply_jvp, toposort
 from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ._core.vspace import inexact_dtype, ones_like, shape_of, zeros_like
@@ -72,11 +72,11 @@ def _same(tree: Any) -> Any:
 
 def _check_complex(leaves: list, holomorphic: bool, name: str, what: str) -> None:
     for i, leaf in enumerate(leaves):
-        is_complex = np.iscomplexobj(getval(leaf))
+        is_complex = np.iscomplexobj(peek(leaf))
         if holomorphic and not is_complex:
             raise TypeError(
                 f"{name} with holomorphic=True needs complex {what}, but {what} leaf {i} is "
-                f"real ({np.result_type(getval(leaf))}); convert it with astype(complex)."
+                f"real ({np.result_type(peek(leaf))}); convert it with astype(complex)."
             )
         if is_complex and not holomorphic:
             raise TypeError(
@@ -94,7 +94,7 @@ def _basis(leaves: list, total: int) -> list:
     seeds, offset = [], 0
     rows = np.arange(total)
     for leaf, n in zip(leaves, _sizes(leaves)):
-        value = getval(leaf)
+        value = peek(leaf)
         seed = np.zeros_like(value, dtype=inexact_dtype(value), shape=(total, n))
         seed[rows[offset : offset + n], np.arange(n)] = 1
         seeds.append(seed.reshape((total, *shape_of(leaf))))
@@ -273,7 +273,7 @@ def jacrev(
 
 def _signature(tree: Any) -> tuple:
     leaves, treedef = tree_flatten(tree)
-    return treedef, tuple((shape_of(x), np.result_type(getval(x))) for x in leaves)
+    return treedef, tuple((shape_of(x), np.result_type(peek(x))) for x in leaves)
 
 
 def jacobian(

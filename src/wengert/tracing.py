@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core.box import Box, getval
+from ._core.box import Box, peek
 from ._core.reverse import ReverseTrace
 from ._core.tree import TreeDef, tree_flatten, tree_map, tree_unflatten
 from .errors import EscapedTracerError
@@ -26,7 +26,7 @@ def check_inexact(leaves: Sequence, what: str) -> None:
     """Raise a TypeError naming the first leaf that cannot be differentiated (an integer,
     a boolean, a string or any other non-numeric value)."""
     for i, leaf in enumerate(leaves):
-        value = getval(leaf)
+        value = peek(leaf)
         if isinstance(value, (float, complex)):
             continue
         dtype = getattr(value, "dtype", None)

@@ -30,6 +30,9 @@ class Box:
 
     __slots__ = ("_trace", "value")
     __array_priority__ = 100.0
+    # Whether reading the value itself (`getval`) is to be told to the trace: a recording
+    # notes it, since the recorded program then holds for that value only.
+    watched = False
 
     # --- array attributes -------------------------------------------------------------
     @property
@@ -46,7 +49,7 @@ class Box:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.result_type(getval(self.value))
+        return np.result_type(peek(self.value))
 
     @property
     def T(self) -> Box:
@@ -402,7 +405,7 @@ class Box:
 
     @property
     def strides(self) -> tuple[int, ...]:
-        return np.asarray(getval(self)).strides
+        return np.asarray(peek(self)).strides
 
     @property
     def base(self):
@@ -419,7 +422,7 @@ class Box:
         return ops.ravel(self)
 
     def __format__(self, spec: str) -> str:
-        return format(getval(self), spec)
+        return format(peek(self), spec)
 
     def __rdivmod__(self, other):
         return ops.floor_divide(other, self), ops.mod(other, self)
@@ -560,8 +563,18 @@ def shape_of(x: Any) -> tuple[int, ...]:
     return np.shape(x) if shape is None else shape
 
 
+def peek(x: Any) -> Any:
+    """The primal value under any number of boxes, read for its shape, dtype or kind only
+    (a recording need not keep the program to this value; see `getval`)."""
+    while isinstance(x, Box):
+        x = x.value
+    return x
+
+
 def getval(x: Any) -> Any:
     """The primal value under any number of boxes."""
     while isinstance(x, Box):
+        if x.watched:
+            x._trace.note_read(x)
         x = x.value
     return x

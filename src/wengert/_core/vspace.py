@@ -14,13 +14,13 @@ import numpy as np
 
 from . import patterns
 from .batching import align
-from .box import Box, getval, ops, shape_of
+from .box import Box, ops, peek, shape_of
 from .primitive import Primitive
 
 
 def is_complex(x: Any) -> bool:
     """Whether a value, traced or not, has a complex dtype."""
-    x = getval(x)
+    x = peek(x)
     dtype = getattr(x, "dtype", None)
     if dtype is not None:
         return dtype.kind == "c"
@@ -117,13 +117,13 @@ def match_realness(cotangent: Any, primal: Any) -> Any:
 
 def _in_dtype(cotangent: Any, primal: Any) -> Any:
     """`cotangent` made real if `primal` is real, then cast to the precision of `primal`."""
-    value = getval(primal)
+    value = peek(primal)
     if not is_complex(value) and is_complex(cotangent):
         cotangent = ops.real(cotangent)
     if type(value) in _PYTHON_SCALARS or type(value) is complex:
         return cotangent  # a Python number has no precision of its own
     target = np.result_type(value)
-    have = getattr(getval(cotangent), "dtype", None)
+    have = getattr(peek(cotangent), "dtype", None)
     if have is None or have == target or target.kind not in "fc":
         return cotangent
     return ops.astype(cotangent, target)
@@ -151,8 +151,8 @@ def broadcast_tangent(tangent: Any, ans: Any) -> Any:
 
 def _tangent_in_dtype(tangent: Any, ans: Any) -> Any:
     """`tangent` cast to the dtype of the result `ans` (complex if it is complex)."""
-    value = getval(ans)
-    have = getattr(getval(tangent), "dtype", None)
+    value = peek(ans)
+    have = getattr(peek(tangent), "dtype", None)
     if have is None or type(value) in _PYTHON_SCALARS or type(value) is complex:
         return tangent
     target = np.result_type(value)
@@ -162,7 +162,7 @@ def _tangent_in_dtype(tangent: Any, ans: Any) -> Any:
         tangent = tangent + 0j  # a Python complex zero: weak, so the precision is kept
     elif target.kind != "c" and have.kind == "c":
         tangent = ops.real(tangent)
-    if getval(tangent).dtype != target:
+    if peek(tangent).dtype != target:
         tangent = ops.astype(tangent, target)
     return tangent
 
@@ -173,7 +173,7 @@ def inexact_dtype(value: Any) -> np.dtype:
 
 
 def _filled_like(x: Any, fill: float) -> Any:
-    value = getval(x)
+    value = peek(x)
     if isinstance(x, Box) and shape_of(x) != np.shape(value):
         # A batch of values (under vmap): one member's shape.
         return np.full_like(value, fill, dtype=inexact_dtype(value), shape=shape_of(x))
