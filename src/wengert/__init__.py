@@ -23,7 +23,7 @@ from .errors import (
 )
 from .jacobians import derivative, hessian, hvp, jacfwd, jacobian, jacrev, linearize, vhp
 from .numpy.linalg import DegenerateDerivativeWarning
-from .program import GuardError, Program, make_program
+from .program import GuardError, Program, RetracingWarning, jit, make_program
 from .testing import (
     GradientCheckError,
     NonDifferentiablePointError,
@@ -49,6 +49,7 @@ __all__ = [
     "NonSmoothPointWarning",
     "Primitive",
     "Program",
+    "RetracingWarning",
     "TracedConversionError",
     "check_grads",
     "checkpoint",
@@ -65,6 +66,7 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jacrev",
+    "jit",
     "jvp",
     "linearize",
     "make_program",

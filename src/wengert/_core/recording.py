@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import EscapedTracerError
 from .box import Box
 from .trace import Trace
 from .tree import tree_flatten, tree_unflatten
@@ -27,12 +28,14 @@ from .tree import tree_flatten, tree_unflatten
 class Var:
     """A variable of the evaluation list: one value, of known shape and dtype."""
 
-    __slots__ = ("dtype", "index", "shape")
+    __slots__ = ("dtype", "index", "shape", "weak")
 
-    def __init__(self, index: int, shape: tuple, dtype: np.dtype | None):
+    def __init__(self, index: int, shape: tuple, dtype: np.dtype | None, weak: bool = False):
         self.index = index
         self.shape = shape
         self.dtype = dtype
+        # A Python number rather than a NumPy value (NumPy treats their types as weak).
+        self.weak = weak
 
     def __repr__(self) -> str:
         return f"v{self.index}"
@@ -113,6 +116,10 @@ class GuardFailure(Exception):
         self.guard = guard
 
 
+class ClosedOverTracerError(EscapedTracerError):
+    """A recorded function used a value of an outer transformation as a constant."""
+
+
 class RecordingBox(Box):
     """A value being recorded, with the variable that names it in the evaluation list."""
 
@@ -139,6 +146,9 @@ class RecordingBox(Box):
         result = self.value.__index__()
         self._trace.guard(self, result, "index")
         return result
+
+
+_PYTHON_NUMBERS = (float, int, complex, bool)
 
 
 def _is_recordable(value: Any) -> bool:
@@ -186,7 +196,7 @@ class RecordingTrace(Trace):
     def new_var(self, value: Any) -> Var:
         self._count += 1
         shape, dtype = _aval(value)
-        return Var(self._count, shape, dtype)
+        return Var(self._count, shape, dtype, type(value) in _PYTHON_NUMBERS)
 
     def new_input(self, value: Any) -> RecordingBox:
         var = self.new_var(value)
@@ -205,9 +215,7 @@ class RecordingTrace(Trace):
 
     def _constant(self, x: Any, name: str) -> Any:
         if isinstance(x, Box):
-            from ..errors import EscapedTracerError
-
-            raise EscapedTracerError(
+            raise ClosedOverTracerError(
                 f"{name} was recorded with a value traced by {x._trace!r}, an outer "
                 "transformation, as a constant: the program would keep that one value. "
                 "Pass the value to the recorded function as an argument instead."

@@ -4,6 +4,7 @@
 signature and runs the compiled program without tracing.
 """
 
+from .jit import RetracingWarning, jit
 from .program import GuardError, Program, make_program
 
-__all__ = ["GuardError", "Program", "make_program"]
+__all__ = ["GuardError", "Program", "RetracingWarning", "jit", "make_program"]

@@ -1,0 +1,304 @@
+"""`wg.jit`: record a function once per input signature and run the compiled program.
+
+The signature of a call is the structure of its arguments, the shape and dtype (and
+Python type, for Python numbers) of each numeric leaf, and the value of every static
+argument (those named by ``static_argnums``/``static_argnames``, and any leaf that is not a
+number: a string, None, a callable). For each signature jit keeps the programs it has
+recorded; a call runs the newest whose guards hold (the decisions Python took from traced
+values when it was recorded) and records a new one when none does. A function that keeps
+re-recording (more than ``max_programs`` paths for one signature) warns, naming the line
+whose decision keeps changing, and from then on runs uncompiled.
+
+Under an outer transformation (``grad(jit(f))``), the traced arguments flow through the
+recorded program's primitives, so the outer transformation differentiates the program
+rather than the Python function; a function that closes over values of that outer
+transformation is run as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core.box import Box
+from .._core.recording import ClosedOverTracerError, GuardFailure
+from .._core.tree import tree_flatten, tree_unflatten
+from .program import Program, is_numeric_leaf, record
+from .runner import compile_program
+
+__all__ = ["RetracingWarning", "jit"]
+
+
+class RetracingWarning(UserWarning):
+    """A jitted function records new programs for one signature again and again."""
+
+
+class _Compiled:
+    __slots__ = ("program", "run")
+
+    def __init__(self, program: Program, run: Callable):
+        self.program = program
+        self.run = run
+
+
+class Jitted:
+    """A function compiled per input signature (see the module docstring)."""
+
+    def __init__(
+        self,
+        fun: Callable,
+        static_argnums: Sequence[int] = (),
+        static_argnames: Sequence[str] = (),
+        simplify: bool = True,
+        backend: str = "numpy",
+        max_programs: int = 8,
+    ):
+        if backend not in ("numpy", "numexpr"):
+            raise ValueError(f"jit backend must be 'numpy' or 'numexpr', not {backend!r}.")
+        self.fun = fun
+        self.static_argnums = tuple(sorted({int(i) for i in _as_tuple(static_argnums)}))
+        self.static_argnames = frozenset(_as_tuple(static_argnames))
+        self.simplify = simplify
+        self.backend = backend
+        self.max_programs = max_programs
+        self._cache: dict[Any, list[_Compiled]] = {}
+        self._eager: set = set()  # signatures that run uncompiled
+        functools.update_wrapper(self, fun)
+
+    def __repr__(self) -> str:
+        return f"<wengert.jit of {getattr(self.fun, '__name__', self.fun)!r}>"
+
+    def __get__(self, obj, objtype=None):  # jit on methods binds like a function
+        return self if obj is None else functools.partial(self, obj)
+
+    # --- signatures -----------------------------------------------------------------------
+    def _split(self, args: tuple, kwargs: dict):
+        """(dynamic args with None at static positions, dynamic kwargs, static key)."""
+        n = len(args)
+        static_pos = []
+        for i in self.static_argnums:
+            j = i + n if i < 0 else i
+            if not 0 <= j < n:
+                raise ValueError(
+                    f"static_argnums names argument {i}, but {self.__name__} was called with "
+                    f"{n} positional arguments."
+                )
+            static_pos.append(j)
+        statics = tuple((j, _hashable(args[j], f"static argument {j}")) for j in static_pos)
+        static_kw = tuple(
+            sorted(
+                (k, _hashable(v, f"static argument {k!r}"))
+                for k, v in kwargs.items()
+                if k in self.static_argnames
+            )
+        )
+        return statics, static_kw
+
+    def signature(self, args: tuple, kwargs: dict) -> tuple:
+        """The cache key of a call (structure, avals, static values), the dynamic
+        arguments (None at static positions) and the numeric leaves among them."""
+        statics, static_kw = self._split(args, kwargs)
+        if statics:
+            static_pos = {j for j, _ in statics}
+            args = tuple(None if j in static_pos else a for j, a in enumerate(args))
+        if static_kw:
+            kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        leaves, tree = tree_flatten((args, kwargs))
+        avals, values = [], []
+        for i, leaf in enumerate(leaves):
+            if is_numeric_leaf(leaf):
+                value = leaf
+                while isinstance(value, Box):
+                    value = value.value
+                t = type(value)
+                python = t if t in (float, int, complex, bool) else None
+                avals.append((python, np.shape(value), np.result_type(value)))
+                values.append(leaf)
+            else:
+                avals.append(("static", _hashable(leaf, f"argument leaf {i}")))
+        return (tree, tuple(avals), statics, static_kw), args, kwargs, values
+
+    # --- calls ----------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and not self.static_argnums:
+            fast = _fast_key(args)
+            entries = self._cache.get(fast) if fast is not None else None
+            if entries:  # the hot path: plain arrays and numbers, a program cached
+                for k in range(len(entries) - 1, -1, -1):
+                    try:
+                        outs = entries[k].run(*args)
+                    except GuardFailure:
+                        continue
+                    return tree_unflatten(entries[k].program.out_tree, outs)
+        else:
+            fast = None
+        key, dyn_args, dyn_kwargs, values = self.signature(args, kwargs)
+        if fast is not None and key not in self._eager:
+            self._cache[fast] = self._cache.setdefault(key, [])
+        if key in self._eager:
+            return self.fun(*args, **kwargs)
+        traced = any(isinstance(x, Box) for x in values)
+        entries = self._cache.get(key)
+        if entries:
+            result = self._run(entries, values, traced)
+            if result is not _MISS:
+                return result
+        return self._record(key, args, kwargs, dyn_args, dyn_kwargs, values, traced)
+
+    def _run(self, entries: list[_Compiled], values: list, traced: bool) -> Any:
+        for k in range(len(entries) - 1, -1, -1):
+            entry = entries[k]
+            try:
+                outs = entry.program.evaluate(values) if traced else entry.run(*values)
+            except GuardFailure:
+                continue
+            return tree_unflatten(entry.program.out_tree, outs)
+        return _MISS
+
+    def _record(self, key, args, kwargs, dyn_args, dyn_kwargs, values, traced) -> Any:
+        statics = dict(key[2])
+        static_kw = dict(key[3])
+
+        def dynamic(*a, **kw):
+            full = [statics[j] if j in statics else x for j, x in enumerate(a)]
+            return self.fun(*full, **kw, **static_kw)
+
+        try:
+            program = record(dynamic, dyn_args, dyn_kwargs)
+        except ClosedOverTracerError:
+            # The function closes over values of an outer transformation, which differ
+            # from call to call: run it as it is.
+            return self.fun(*args, **kwargs)
+        program.fun_name = getattr(self.fun, "__name__", "f")
+        if self.simplify:
+            program = _simplified(program)
+        if self.backend == "numexpr":
+            from .fuse import fuse
+
+            program = fuse(program)
+        entries = self._cache.setdefault(key, [])
+        entries.append(_Compiled(program, compile_program(program)))
+        if len(entries) > self.max_programs:
+            guards = [g for e in entries for g in e.program.guards]
+            line = guards[-1].line if guards else None
+            warnings.warn(
+                f"jit of {program.fun_name} has recorded {len(entries)} programs for one "
+                f"input signature: Python decides its path from traced values"
+                f"{' at ' + line if line else ''}. It now runs uncompiled for this "
+                "signature; make that value static (static_argnums) or use "
+                "wg.numpy.where instead of if.",
+                RetracingWarning,
+                stacklevel=3,
+            )
+            self._eager.add(key)
+            del self._cache[key]
+            return self.fun(*args, **kwargs)
+        outs = self._run([entries[-1]], values, traced)
+        if outs is _MISS:  # the program does not hold for the inputs it was recorded on
+            raise RuntimeError(
+                f"jit of {program.fun_name}: the recorded program's guards fail on the inputs "
+                "it was recorded with (the function is not deterministic?)."
+            )
+        return outs
+
+    def programs(self) -> list[Program]:
+        """The programs recorded so far, oldest first."""
+        return [
+            e.program
+            for key, entries in self._cache.items()
+            if key[0] != "fast"  # (the fast keys share the lists of the full ones)
+            for e in entries
+        ]
+
+    def program(self, *args: Any, **kwargs: Any) -> Program:
+        """The program that a call with these arguments runs (recording it if needed)."""
+        self(*args, **kwargs)
+        key = self.signature(args, kwargs)[0]
+        entries = self._cache.get(key)
+        if not entries:
+            raise RuntimeError(f"{self.__name__} runs uncompiled for these arguments.")
+        return entries[-1].program
+
+
+_MISS = object()
+_FAST_SCALARS = frozenset(
+    {float, int, complex, np.float64, np.float32, np.complex128, np.complex64}
+)
+
+
+def _fast_key(args: tuple) -> tuple | None:
+    """A cache key for arguments that are all NumPy arrays or numbers (None otherwise)."""
+    key = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            if a.dtype.kind not in "biufc":
+                return None
+            key.append((a.shape, a.dtype))
+        elif t in _FAST_SCALARS:
+            key.append(t)
+        else:
+            return None
+    return ("fast", *key)
+
+
+def _simplified(program: Program) -> Program:
+    try:
+        from .passes import simplify
+    except ImportError:  # the passes module is optional for the NumPy backend
+        return program
+    return simplify(program)
+
+
+def _as_tuple(x: Any) -> tuple:
+    if x is None:
+        return ()
+    if isinstance(x, (int, str)):
+        return (x,)
+    return tuple(x)
+
+
+def _hashable(value: Any, what: str) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"jit: {what} is static (not a number or numeric array) and must be hashable to "
+            f"key the cache, but it is an unhashable {type(value).__name__}. Pass a tuple "
+            "instead of a list, or a NumPy array to make it a traced input."
+        ) from None
+    return value
+
+
+def jit(
+    fun: Callable | None = None,
+    *,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    simplify: bool = True,
+    backend: str = "numpy",
+    max_programs: int = 8,
+) -> Any:
+    """Compile `fun`: record it once per input signature and run the program without tracing.
+
+    ``static_argnums``/``static_argnames`` name arguments whose values (hashable) key the
+    cache instead of being traced. ``backend="numexpr"`` fuses chains of elementwise
+    operations (optional extra ``wengert[fast]``). Usable as ``@wg.jit`` or
+    ``@wg.jit(static_argnums=1)``. See docs/compile.md for the contract.
+    """
+    if fun is None:
+        return lambda f: jit(
+            f,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
+            simplify=simplify,
+            backend=backend,
+            max_programs=max_programs,
+        )
+    if not callable(fun):
+        raise TypeError(f"jit needs a function, not {type(fun).__name__}.")
+    return Jitted(fun, static_argnums, static_argnames, simplify, backend, max_programs)

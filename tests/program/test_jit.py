@@ -1,0 +1,195 @@
+"""wg.jit: compiled per input signature, guarded against Python's decisions on traced
+values, composed with every transformation, and clear about what it cannot do."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as onp
+import pytest
+
+import wengert as wg
+import wengert.numpy as np
+
+
+def f(x):
+    return 1.0 / (x**2 + 1.0)
+
+
+def test_jit_of_grad_and_grad_of_jit_agree_with_eager():
+    assert wg.jit(wg.grad(f))(3.0) == pytest.approx(-0.06, rel=1e-15)
+    assert wg.grad(wg.jit(f))(3.0) == pytest.approx(-0.06, rel=1e-15)
+    assert wg.grad(wg.grad(wg.jit(f)))(3.0) == pytest.approx(wg.grad(wg.grad(f))(3.0))
+    x = onp.linspace(-1, 1, 5)
+    onp.testing.assert_allclose(wg.jit(wg.elementwise_grad(f))(x), wg.elementwise_grad(f)(x))
+
+
+@pytest.mark.parametrize(
+    "transform",
+    ["grad", "jvp", "vjp", "hessian", "vmap", "jacfwd", "jacrev", "checkpoint"],
+)
+def test_jit_composes_both_ways(transform):
+    def g(x):
+        return np.sum(np.sin(x) * x**2)
+
+    x = onp.linspace(0.1, 1.0, 4)
+    t = onp.ones(4)
+    apply = {
+        "grad": lambda h: wg.grad(h)(x),
+        "jvp": lambda h: wg.jvp(h, (x,), (t,))[1],
+        "vjp": lambda h: wg.vjp(h, x)[1](1.0),
+        "hessian": lambda h: wg.hessian(h)(x),
+        "vmap": lambda h: wg.vmap(h)(onp.stack([x, 2 * x])),
+        "jacfwd": lambda h: wg.jacfwd(h)(x),
+        "jacrev": lambda h: wg.jacrev(h)(x),
+        "checkpoint": lambda h: wg.grad(wg.checkpoint(h))(x),
+    }[transform]
+    want = apply(g)
+    inner = apply(wg.jit(g))
+    onp.testing.assert_allclose(inner, want, rtol=1e-13, atol=1e-15)
+    if transform in ("grad", "hessian", "jacfwd", "jacrev"):
+        outer = {
+            "grad": wg.jit(wg.grad(g)),
+            "hessian": wg.jit(wg.hessian(g)),
+            "jacfwd": wg.jit(wg.jacfwd(g)),
+            "jacrev": wg.jit(wg.jacrev(g)),
+        }[transform]
+        onp.testing.assert_allclose(outer(x), want, rtol=1e-13, atol=1e-15)
+        onp.testing.assert_allclose(
+            outer(2 * x),
+            apply.__call__
+            and {
+                "grad": wg.grad(g),
+                "hessian": wg.hessian(g),
+                "jacfwd": wg.jacfwd(g),
+                "jacrev": wg.jacrev(g),
+            }[transform](2 * x),
+            rtol=1e-13,
+            atol=1e-15,
+        )
+
+
+def test_branches_and_loops_on_traced_values_are_right_on_both_sides():
+    def h(x):
+        if x > 0:
+            y = np.sin(x)
+        else:
+            y = np.cos(x)
+        n = 0.0
+        while np.abs(y) < 3.0:
+            y = y * 2.0 + 0.1
+            n = n + 1.0
+        return y + n
+
+    def eager(x):
+        return h(x)
+
+    hj = wg.jit(h)
+    gj = wg.jit(wg.grad(h))
+    for x in (0.5, -0.5, 2.0, -2.0, 0.01, 1.5, -3.0, 0.5):
+        assert hj(x) == eager(x)
+        assert gj(x) == wg.grad(h)(x)
+    assert 2 <= len(hj.programs()) <= 8
+
+
+def test_a_function_that_keeps_retracing_warns_and_stays_right():
+    def h(x):
+        k = 0
+        while x > 1e-3:
+            x = x / 2.0
+            k += 1
+        return x * k
+
+    hj = wg.jit(h, max_programs=3)
+    with pytest.warns(wg.RetracingWarning, match="while x > 1e-3"):
+        for x in (1.0, 10.0, 100.0, 1000.0, 1e4):
+            assert hj(x) == h(x)
+    assert hj(1e5) == h(1e5)
+
+
+def test_shape_dtype_and_structure_changes_record_again():
+    g = wg.jit(lambda x: np.sum(x**2))
+    assert g(onp.ones(3)) == 3.0
+    assert g(onp.ones(4)) == 4.0
+    out = g(onp.ones(3, dtype=onp.float32))
+    assert out == 3.0 and out.dtype == onp.float32
+    assert len(g.programs()) == 3
+
+
+def test_static_arguments_key_the_cache_and_must_be_hashable():
+    def power_sum(x, n, mode="sum"):
+        y = x**n
+        return np.sum(y) if mode == "sum" else np.mean(y)
+
+    g = wg.jit(power_sum, static_argnums=1, static_argnames="mode")
+    x = onp.arange(1.0, 4.0)
+    assert g(x, 2) == 14.0 and g(x, 3) == 36.0
+    assert g(x, 2, mode="mean") == pytest.approx(14.0 / 3)
+    with pytest.raises(TypeError, match="unhashable list"):
+        wg.jit(lambda x, s: x * len(s), static_argnums=1)(1.0, [1, 2])
+
+
+def test_integer_used_as_a_count_is_guarded():
+    def h(x, n):
+        out = x
+        for _ in range(n):
+            out = out * x
+        return out
+
+    g = wg.jit(h)
+    assert g(2.0, 3) == 16.0
+    assert g(2.0, 4) == 32.0
+
+
+def test_side_effects_on_traced_values_are_refused():
+    seen = []
+
+    def leaky(x):
+        seen.append(x)
+        return x * 2.0
+
+    g = wg.jit(leaky)
+    g(1.0)
+    with pytest.raises(wg.EscapedTracerError):
+        seen[0] + 1.0
+
+    def writes(x):
+        x[0] = 1.0
+        return x
+
+    with pytest.raises(wg.InPlaceWriteError):
+        wg.jit(writes)(onp.zeros(3))
+
+
+def test_closure_over_an_outer_transformations_value_runs_as_is():
+    def outer(p):
+        return wg.jit(lambda x: np.sin(x * p))(2.0)
+
+    assert wg.grad(outer)(0.3) == pytest.approx(2.0 * onp.cos(0.6))
+
+
+def test_float32_in_float32_out():
+    x = onp.linspace(0, 1, 5, dtype=onp.float32)
+    g = wg.jit(wg.grad(lambda v: np.sum(np.tanh(v) * 2.0)))
+    assert g(x).dtype == onp.float32
+    onp.testing.assert_allclose(g(x), wg.grad(lambda v: np.sum(np.tanh(v) * 2.0))(x))
+
+
+def test_decorator_forms_and_methods():
+    @wg.jit
+    def a(x):
+        return x * 2.0
+
+    @wg.jit(static_argnums=(1,))
+    def b(x, k):
+        return x * k
+
+    class M:
+        @wg.jit
+        def scale(self, x):
+            return x * 3.0
+
+    assert a(1.0) == 2.0 and b(1.0, 5) == 5.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert M().scale(2.0) == 6.0
