@@ -1,0 +1,192 @@
+"""Compiled derivative programs (`wg.jit`) against hand-written NumPy and eager wengert.
+
+(a) gradient of a 100-operation scalar chain; (b) gradient of the Rosenbrock function on
+1,000,000 float64 values; (c) value and gradient of an MLP loss (batch 128, 64-256-10) in
+float64 and float32; (d) Hessian of a 200-variable function against its closed form;
+(e) the time to record and compile once. Ratios are against the hand-written NumPy of the
+same quantity, measured in the same run; the numexpr backend and JAX's jit are measured
+when installed. Run: ``python bench/compile.py``.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from importlib import metadata
+
+import numpy as onp
+from _timing import median_time, optional, print_table
+from overhead import chain, rosenbrock, rosenbrock_grad_numpy
+
+import wengert as wg
+import wengert.numpy as wnp
+
+numexpr = optional("numexpr")
+jax = optional("jax")
+if numexpr is not None:
+    numexpr.set_num_threads(1)
+
+
+def chain_grad_numpy(x):
+    """The chain's derivative by hand: the forward sweep, then the product of factors."""
+    factors = []
+    for _ in range(25):
+        c = onp.cos(x)
+        x = onp.sin(x) * 1.1 + 0.3
+        t = onp.tanh(x)
+        factors.append(c * 1.1 * (1.0 - t * t))
+        x = t
+    g = 1.0
+    for d in reversed(factors):
+        g = g * d
+    return g
+
+
+def mlp_loss(np):
+    def loss(params, x, y):
+        w1, b1, w2, b2 = params
+        h = np.tanh(x @ w1 + b1)
+        out = h @ w2 + b2
+        return 0.5 * np.mean((out - y) ** 2)
+
+    return loss
+
+
+def mlp_value_and_grad_numpy(params, x, y):
+    w1, b1, w2, b2 = params
+    h = onp.tanh(x @ w1 + b1)
+    out = h @ w2 + b2
+    r = out - y
+    value = 0.5 * onp.mean(r**2)
+    d_out = r * (1.0 / r.size)
+    d_h = (d_out @ w2.T) * (1.0 - h * h)
+    return value, (x.T @ d_h, d_h.sum(0), h.T @ d_out, d_out.sum(0))
+
+
+def hessian_closed_form(a):
+    def hess(x):
+        t = onp.tanh(a @ x)
+        return (a.T * (-2.0 * t * (1.0 - t * t))) @ a
+
+    return hess
+
+
+def hessian_fun(a):
+    return lambda x: wnp.sum(wnp.tanh(a @ x))
+
+
+def rows_for(name, hand, eager, compiled, compiled_numexpr=None, jax_fun=None, repeats=15):
+    rows = [(f"hand-written NumPy {name}", median_time(hand, repeats), "")]
+    rows.append(("wengert eager", median_time(eager, repeats), ""))
+    rows.append(("wengert jit (NumPy backend)", median_time(compiled, repeats), ""))
+    if compiled_numexpr is not None:
+        rows.append(("wengert jit (numexpr backend)", median_time(compiled_numexpr, repeats), ""))
+    if jax_fun is not None:
+        rows.append(("JAX jit", median_time(jax_fun, repeats), ""))
+    return rows
+
+
+def jax_grad(make_f, x0):
+    if jax is None:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    g = jax.jit(jax.grad(make_f(jnp)))
+    xj = jnp.asarray(x0)
+    g(xj).block_until_ready()
+    return lambda: g(xj).block_until_ready()
+
+
+def main() -> None:
+    versions = [f"python {platform.python_version()}", f"numpy {onp.__version__}"]
+    for peer in ("numexpr", "jax"):
+        try:
+            versions.append(f"{peer} {metadata.version(peer)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{peer} absent")
+    print(", ".join(versions) + ", 1 thread")
+
+    # (a) scalar chain: 100 operations, gradient.
+    f = chain(wnp)
+    x0 = 0.5
+    eager = wg.grad(f)
+    compiled = wg.jit(wg.grad(f))
+    assert onp.isclose(compiled(x0), chain_grad_numpy(x0), rtol=1e-12)
+    rows = rows_for(
+        "gradient",
+        lambda: chain_grad_numpy(x0),
+        lambda: eager(x0),
+        lambda: compiled(x0),
+        jax_fun=jax_grad(chain, x0),
+    )
+    print_table("(a) scalar: gradient of a chain of 100 operations", rows, rows[0][0])
+
+    # (b) Rosenbrock on 1e6 values.
+    x = onp.random.default_rng(0).uniform(-1, 1, 1_000_000)
+    f = rosenbrock(wnp)
+    eager = wg.grad(f)
+    compiled = wg.jit(wg.grad(f))
+    onp.testing.assert_allclose(compiled(x), rosenbrock_grad_numpy(x), rtol=1e-12)
+    fused = None
+    if numexpr is not None:
+        fused_fun = wg.jit(wg.grad(f), backend="numexpr")
+        onp.testing.assert_allclose(fused_fun(x), rosenbrock_grad_numpy(x), rtol=1e-12)
+        fused = lambda: fused_fun(x)  # noqa: E731
+    rows = rows_for(
+        "gradient",
+        lambda: rosenbrock_grad_numpy(x),
+        lambda: eager(x),
+        lambda: compiled(x),
+        fused,
+        jax_grad(rosenbrock, x),
+        repeats=7,
+    )
+    print_table("(b) gradient of Rosenbrock on 1e6 float64 values", rows, rows[0][0])
+
+    # (c) MLP value and gradient, float64 and float32.
+    for dtype in (onp.float64, onp.float32):
+        rng = onp.random.default_rng(1)
+        params = tuple(
+            (rng.standard_normal(s) * 0.1).astype(dtype) for s in ((64, 256), (256,), (256, 10), (10,))
+        )
+        xb = rng.standard_normal((128, 64)).astype(dtype)
+        yb = rng.standard_normal((128, 10)).astype(dtype)
+        loss = mlp_loss(wnp)
+        eager = wg.value_and_grad(loss)
+        compiled = wg.jit(wg.value_and_grad(loss))
+        start = time.perf_counter()
+        value, grads = compiled(params, xb, yb)
+        first = time.perf_counter() - start
+        want = mlp_value_and_grad_numpy(params, xb, yb)
+        tol = 1e-12 if dtype == onp.float64 else 1e-4
+        onp.testing.assert_allclose(value, want[0], rtol=tol)
+        for g, w in zip(grads, want[1]):
+            assert g.dtype == dtype
+            onp.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+        rows = rows_for(
+            "value+gradient",
+            lambda: mlp_value_and_grad_numpy(params, xb, yb),
+            lambda: eager(params, xb, yb),
+            lambda: compiled(params, xb, yb),
+        )
+        title = f"(c) MLP 64-256-10, batch 128, {onp.dtype(dtype).name}: value and gradient"
+        print_table(title, rows, rows[0][0])
+        if dtype == onp.float64:
+            steady = median_time(lambda: compiled(params, xb, yb))
+            print(f"    (e) record + compile once: {(first - steady) * 1e3:.1f} ms")
+
+    # (d) Hessian of a 200-variable function.
+    rng = onp.random.default_rng(2)
+    a = rng.standard_normal((200, 200)) / 14.0
+    xh = rng.standard_normal(200)
+    closed = hessian_closed_form(a)
+    eager = wg.hessian(hessian_fun(a))
+    compiled = wg.jit(wg.hessian(hessian_fun(a)))
+    onp.testing.assert_allclose(compiled(xh), closed(xh), rtol=1e-10, atol=1e-12)
+    rows = rows_for("Hessian", lambda: closed(xh), lambda: eager(xh), lambda: compiled(xh))
+    print_table("(d) Hessian of sum(tanh(A @ x)), 200 variables", rows, rows[0][0])
+
+
+if __name__ == "__main__":
+    main()
