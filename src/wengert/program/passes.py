@@ -16,6 +16,7 @@ program did not (callers may modify the arrays they get back).
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 import struct
@@ -491,6 +492,9 @@ def ufunc_of(primitive) -> np.ufunc | None:
     fun = primitive.fun
     if isinstance(fun, np.ufunc):
         return fun
+    code = getattr(fun, "__code__", None)
+    if code is None or not code.co_flags & inspect.CO_VARKEYWORDS:
+        return None  # a wrapper that could not pass out= on
     for cell in getattr(fun, "__closure__", None) or ():
         try:
             value = cell.cell_contents
@@ -529,9 +533,9 @@ def buffer_plan(program) -> dict[int, Var]:
       containers), so the output can share memory with its argument exactly;
     - `b` has the result's shape and dtype, and at least one axis (so its value is an
       array, not a scalar);
-    - `b`'s array was allocated by the program (by an earlier ufunc call, or handed over
-      by an earlier planned equation): it is not, and does not view, a program input or a
-      constant, so callers' arrays are never written;
+    - `b`'s value is an array the program allocated (by an earlier ufunc call, or handed
+      over by an earlier planned equation), itself and not a view of it: it is not, and
+      does not view, a program input or a constant, so callers' arrays are never written;
     - this equation is the last use of `b` and of every variable that may view `b`'s
       array (results of other primitives are taken to view their arguments), no other
       argument of the equation may view it, and none of them is a program output or read
@@ -556,6 +560,7 @@ def buffer_plan(program) -> dict[int, Var]:
             last[x] = math.inf
     storage: dict[Var, frozenset] = dict.fromkeys(program.inputs, frozenset({_EXTERNAL}))
     viewers: dict[int, list[Var]] = {}
+    holders: dict[int, Var] = {}  # the variable whose value is the allocated array itself
     plan: dict[int, Var] = {}
     for i, eq in enumerate(equations):
         if type(eq) is Guard:
@@ -564,13 +569,17 @@ def buffer_plan(program) -> dict[int, Var]:
         ufunc = _ufunc_call(eq)
         buffer = None
         if ufunc is not None and eq.primitive.elementwise and not eq.kwargs:
-            buffer = _buffer_for(eq, i, arguments, storage, viewers, last)
+            buffer = _buffer_for(eq, i, arguments, storage, viewers, holders, last)
         if buffer is not None:
             plan[i] = buffer
             owner = storage[buffer]
+            (s,) = owner
+            holders[s] = eq.outputs[0]
         elif ufunc is not None:
-            owner = frozenset({len(viewers) + 1})
-            viewers[len(viewers) + 1] = []
+            s = len(viewers) + 1
+            owner = frozenset({s})
+            viewers[s] = []
+            holders[s] = eq.outputs[0]
         else:
             owner = frozenset().union(*(storage.get(x, frozenset()) for x in arguments))
         for out in eq.outputs:
@@ -581,7 +590,7 @@ def buffer_plan(program) -> dict[int, Var]:
     return plan
 
 
-def _buffer_for(eq, i, arguments, storage, viewers, last) -> Var | None:
+def _buffer_for(eq, i, arguments, storage, viewers, holders, last) -> Var | None:
     out = eq.outputs[0]
     for b in dict.fromkeys(arguments):
         if b.shape != out.shape or b.dtype != out.dtype:
@@ -590,6 +599,8 @@ def _buffer_for(eq, i, arguments, storage, viewers, last) -> Var | None:
         if len(owner) != 1 or _EXTERNAL in owner:
             continue
         (s,) = owner
+        if holders[s] is not b:  # a view of the array (maybe read-only, maybe broadcast)
+            continue
         if any(last.get(v, -1) > i for v in viewers[s]):
             continue
         if any(s in storage.get(x, ()) for x in arguments if x is not b):
