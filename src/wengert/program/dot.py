@@ -9,7 +9,7 @@ from it to what it defines, a red octagon per guard and a double box per output.
 >>> import wengert as wg, wengert.numpy as np
 >>> text = program_dot(wg.make_program(lambda x: np.sin(x) * 2.0)(1.0))
 >>> text.splitlines()[0], text.count("->")
-('digraph program {', 4)
+('digraph program {', 5)
 """
 
 from __future__ import annotations
