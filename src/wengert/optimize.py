@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import numpy as wnp
-from ._core.box import getval
+from ._core.box import getval, peek
 from ._core.tree import tree_flatten, tree_unflatten
 from .api import grad, value_and_grad
 from .jacobians import hessian, jacobian, linearize, ravel_tree
@@ -59,7 +59,7 @@ def _flatten(x0: Any, name: str) -> tuple[np.ndarray, Callable]:
     """The starting point as a float vector for SciPy, and the tree it came from."""
     leaves = tree_flatten(x0)[0]
     for i, leaf in enumerate(leaves):
-        if np.iscomplexobj(getval(leaf)):
+        if np.iscomplexobj(peek(leaf)):
             raise TypeError(
                 f"{name}: x0 leaf {i} is complex; SciPy's optimisers take real "
                 "parameters, so pass the real and imaginary parts as separate leaves."

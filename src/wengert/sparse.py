@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ._core.batching import BatchTrace
-from ._core.box import Box, getval
+from ._core.box import Box, getval, peek
 from ._core.patterns import TABLE_LIMIT, empty, entries, pattern_rule_of
 from ._core.patterns import scipy_sparse as _sp
 from ._core.reverse import Node, materialize, toposort
@@ -398,7 +398,7 @@ class SparseJacobian:
         rows, cols = pattern.row, pattern.col
         count = self.num_passes
         if count == 0:
-            return sp.csr_matrix(shape, dtype=np.result_type(getval(x), float))
+            return sp.csr_matrix(shape, dtype=np.result_type(peek(x), float))
         if self.mode == "forward":
             compressed = recorded.push_forward(_seeds(self.colors, count, getval(x)))
             _check_rows(shape[0], shape_of(compressed)[1])
@@ -483,7 +483,7 @@ class SparseHessian:
         pattern = self.sparsity.tocoo()
         count = self.num_passes
         if count == 0:
-            return sp.csr_matrix((n, n), dtype=np.result_type(getval(x), float))
+            return sp.csr_matrix((n, n), dtype=np.result_type(peek(x), float))
         compressed = recorded.push_forward(_seeds(self.colors, count, getval(x)))
         data = compressed[self.colors[pattern.col], pattern.row]
         return sp.csr_matrix((np.asarray(getval(data)), (pattern.row, pattern.col)), shape=(n, n))

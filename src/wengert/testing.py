@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core.box import getval
+from ._core.box import getval, peek
 from ._core.reverse import ReverseTrace, materialize, toposort
 from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from .api import jvp, vjp
@@ -278,7 +278,7 @@ def _random_like(x, rng):
 
 
 def _eps(leaf) -> float:
-    dtype = np.result_type(getval(leaf))
+    dtype = np.result_type(peek(leaf))
     return float(np.finfo(dtype).eps) if dtype.kind in "fc" else EPS
 
 

@@ -430,34 +430,34 @@ class Box:
     # Without derivative: integer or boolean results.
     def argmax(self, axis=None, out=None, *, keepdims=False):
         _no_out(out, "argmax")
-        return np.argmax(getval(self), axis=axis, keepdims=keepdims)
+        return ops.argmax(self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis=None, out=None, *, keepdims=False):
         _no_out(out, "argmin")
-        return np.argmin(getval(self), axis=axis, keepdims=keepdims)
+        return ops.argmin(self, axis=axis, keepdims=keepdims)
 
     def argsort(self, axis=-1, kind=None, order=None, **kwargs):
-        return np.argsort(getval(self), axis=axis, kind=kind, order=order, **kwargs)
+        return ops.argsort(self, axis=axis, kind=kind, order=order, **kwargs)
 
     def argpartition(self, kth, axis=-1, kind="introselect", order=None):
-        return np.argpartition(getval(self), kth, axis=axis, kind=kind, order=order)
+        return ops.argpartition(self, kth, axis=axis, kind=kind, order=order)
 
     def searchsorted(self, v, side="left", sorter=None):
-        return np.searchsorted(getval(self), getval(v), side=side, sorter=sorter)
+        return ops.searchsorted(self, v, side=side, sorter=sorter)
 
     def nonzero(self):
-        return np.nonzero(getval(self))
+        return ops.nonzero(self)
 
     def all(self, axis=None, out=None, keepdims=False, *, where=True):
         _no_out(out, "all")
-        return np.all(getval(self), axis=axis, keepdims=keepdims, where=where)
+        return ops.all(self, axis=axis, keepdims=keepdims, where=where)
 
     def any(self, axis=None, out=None, keepdims=False, *, where=True):
         _no_out(out, "any")
-        return np.any(getval(self), axis=axis, keepdims=keepdims, where=where)
+        return ops.any(self, axis=axis, keepdims=keepdims, where=where)
 
     def __contains__(self, item) -> bool:
-        return bool(np.any(getval(self) == getval(item)))
+        return any_value(self == item)
 
     # In-place writes.
     def sort(self, axis=-1, kind=None, order=None, **kwargs):
@@ -561,6 +561,30 @@ def shape_of(x: Any) -> tuple[int, ...]:
     """Shape of a value, traced or not (for a batch of values, one member's shape)."""
     shape = getattr(x, "shape", None)  # arrays, NumPy scalars and boxes
     return np.shape(x) if shape is None else shape
+
+
+def any_value(condition: Any) -> bool:
+    """Whether any entry of a (traced) condition is true, in any member of a batch: for
+    rules that take a cheaper path when no entry needs care. A recording keeps the
+    decision as a guard on the condition, so a replay that decides otherwise re-records."""
+    result = bool(np.any(peek(condition)))
+    _decided(condition, result, "any")
+    return result
+
+
+def all_value(condition: Any) -> bool:
+    """Whether every entry of a (traced) condition is true, in every member of a batch
+    (recorded as a guard, as `any_value`)."""
+    result = bool(np.all(peek(condition)))
+    _decided(condition, result, "all")
+    return result
+
+
+def _decided(x: Any, result: bool, kind: str) -> None:
+    while isinstance(x, Box):
+        if x.watched:
+            x._trace.guard(x, result, kind)
+        x = x.value
 
 
 def peek(x: Any) -> Any:

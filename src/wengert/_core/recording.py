@@ -74,7 +74,8 @@ class Equation:
 class Guard:
     """A decision Python took from a traced value while recording: the program holds only
     where `var` has the value `expected` again (``kind`` says how it was read: ``"bool"``,
-    ``"int"``, ``"index"`` or ``"value"``, a rule that read the whole array)."""
+    ``"int"``, ``"index"``, ``"any"``/``"all"`` of a condition, or ``"value"``, a rule that
+    read the whole array)."""
 
     __slots__ = ("expected", "kind", "line", "var")
 
@@ -92,6 +93,10 @@ class Guard:
             return bool(value) == self.expected
         if self.kind in ("int", "index"):
             return int(value) == self.expected
+        if self.kind == "any":
+            return bool(np.any(value)) == self.expected
+        if self.kind == "all":
+            return bool(np.all(value)) == self.expected
         expected = self.expected
         return (
             np.shape(value) == np.shape(expected)

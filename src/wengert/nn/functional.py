@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .. import numpy as wnp
 from .._core.batching import align, batch_size, spread
-from .._core.box import Box, getval
+from .._core.box import Box, all_value, getval, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
@@ -1259,7 +1259,7 @@ def _label_weights(loss, labels, weight, ignore_index):
     """The mask of labels that count, and each sample's weight (its class's, or 1; 0 where
     ignored). Class weights are constants: no derivative flows into them."""
     keep = labels != ignore_index
-    dtype = np.result_type(getval(loss))
+    dtype = np.result_type(peek(loss))
     w = wnp.astype(keep, dtype)
     if weight is not None:
         table = wnp.astype(stop_gradient(weight), dtype)
@@ -1269,7 +1269,7 @@ def _label_weights(loss, labels, weight, ignore_index):
 
 def _weighted_reduce(loss, labels, weight, ignore_index, reduction, what):
     keep, w = _label_weights(loss, labels, weight, ignore_index)
-    if weight is None and np.all(getval(keep)):  # (in every member of a batch)
+    if weight is None and all_value(keep):  # (in every member of a batch)
         return _reduce(loss, reduction, what)
     loss = loss * w
     if reduction == "mean":
@@ -1301,7 +1301,7 @@ def cross_entropy(
     label_smoothing = _checks.real(label_smoothing, "label_smoothing", what, 0.0, 1.0)
     shape = shape_of(logits)
     weight = _class_weight(weight, _n_classes(shape), _float_dtype(getval(logits)), what)
-    if np.issubdtype(np.result_type(getval(target)), np.floating):
+    if np.issubdtype(np.result_type(peek(target)), np.floating):
         if shape_of(target) != shape:
             raise ValueError(
                 f"{what}: probability targets must have the logits' shape {shape}, got "

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.box import Box, getval
+from .._core.box import Box, peek
 from .._core.define import stop_gradient
 from .._core.vspace import shape_of
 from ..errors import AxisError, InPlaceWriteError
@@ -43,7 +43,7 @@ def _as_array(value: Any, dtype: Any = None) -> Any:
 
 def _real_dtype(x: Any) -> np.dtype:
     """The real floating dtype matching `x` (float32 for float32 and complex64)."""
-    return np.finfo(np.result_type(getval(x), np.float16)).dtype
+    return np.finfo(np.result_type(peek(x), np.float16)).dtype
 
 
 def _axis(axis: int, ndim: int, name: str) -> int:

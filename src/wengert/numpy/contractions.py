@@ -12,7 +12,7 @@ import numpy as np
 
 from .._core import patterns
 from .._core.batching import align
-from .._core.box import Box, getval
+from .._core.box import Box, peek
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from ..errors import InPlaceWriteError
@@ -233,7 +233,7 @@ def vdot(a, b):
     from .elementwise import conj
 
     a, b = _operand(a, "vdot"), _operand(b, "vdot")
-    a = conj(a) if np.iscomplexobj(getval(a)) else a
+    a = conj(a) if np.iscomplexobj(peek(a)) else a
     return matmul(reshape(a, (-1,)), reshape(b, (-1,)))
 
 
@@ -299,7 +299,7 @@ def _einsum_vjp(g, ans, argnums, subscripts, *operands):
         for c in target:
             if c in letters:
                 d = next(spare)
-                eye = np.eye(sizes[c], dtype=np.result_type(getval(g)))
+                eye = np.eye(sizes[c], dtype=np.result_type(peek(g)))
                 terms.append((c + d, eye))
                 renamed.append(d)
             else:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._core.batching import along_axis
-from .._core.box import Box, getval
+from .._core.box import Box, any_value, peek
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
@@ -79,7 +79,7 @@ def _cumprod_vjp(g, ans, x, axis):
     """Exact at zeros: with the first zero z of a line set to one, the product splits as
     ans = c1 * m (c1 the cumulative product of the changed line, m equal to x_z from z on),
     and the rule recurses on the changed line, which has one zero fewer."""
-    if not np.any(getval(x) == 0):
+    if not any_value(x == 0):
         return _reverse_cumsum(g * ans, axis) / x
     first, from_first = _zero_masks(x, axis)
     x1 = where(first, 1.0, x)
@@ -90,7 +90,7 @@ def _cumprod_vjp(g, ans, x, axis):
 
 
 def _cumprod_jvp(t, ans, x, axis):
-    if not np.any(getval(x) == 0):
+    if not any_value(x == 0):
         return ans * _cumsum(t / x, axis=axis)
     first, from_first = _zero_masks(x, axis)
     x1 = where(first, 1.0, x)
@@ -183,7 +183,7 @@ def _cumulative(x, axis, dtype, out, include_initial, fun, initial, name):
         return result
     shape = list(shape_of(result))
     shape[axis] = 1
-    start = np.full(shape, initial, dtype=getval(result).dtype)
+    start = np.full(shape, initial, dtype=peek(result).dtype)
     return concatenate([start, result], axis=axis)
 
 
@@ -241,7 +241,7 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
     if not _traced(ary, to_end, to_begin):
         return np.ediff1d(ary, to_end=to_end, to_begin=to_begin)
     ary = ravel(_as_array(ary))
-    dtype = np.result_type(getval(ary))  # NumPy casts the joined values to ary's dtype
+    dtype = np.result_type(peek(ary))  # NumPy casts the joined values to ary's dtype
     parts = [ary[1:] - ary[:-1]]
     if to_begin is not None:
         parts.insert(0, ravel(_as_array(to_begin, dtype)))

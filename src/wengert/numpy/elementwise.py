@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from .._core.box import Box, getval
+from .._core.box import Box, any_value, getval, peek
 from .._core.define import binary, elementwise, linear, nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to
@@ -187,7 +187,7 @@ arctan2 = binary(
 def _hypot_partial(ans, x):
     """d hypot / dx = x / hypot, taken as 0 at hypot == 0 (to every order), the convention
     of `abs` and `linalg.norm` at 0."""
-    if not np.any(getval(ans) == 0):
+    if not any_value(ans == 0):
         # No zero anywhere (in any member of a batch): the masked form would give the same.
         return x / ans
     zero = ans == 0
@@ -212,14 +212,14 @@ atan, atan2, atanh, pow = arctan, arctan2, arctanh, power
 
 # The derivative of |x| at 0 is taken as 0, the subgradient closest to both sides.
 def _abs_vjp(g, ans, x, **kw):
-    if not np.iscomplexobj(getval(x)):
+    if not np.iscomplexobj(peek(x)):
         return g * sign(x)
     # |z| is R-linearised by Re(conj(z) dz) / |z|; its transpose takes g to g conj(z)/|z|.
     return g * conj(x) / where(ans == 0, 1.0, ans)
 
 
 def _abs_jvp(t, ans, x, **kw):
-    if not np.iscomplexobj(getval(x)):
+    if not np.iscomplexobj(peek(x)):
         return t * sign(x)
     return real(conj(x) * t) / where(ans == 0, 1.0, ans)
 
@@ -340,11 +340,11 @@ conjugate = conj
 
 
 def _real_cotangent(g, x):
-    return g if not np.iscomplexobj(getval(x)) else g + 0j
+    return g if not np.iscomplexobj(peek(x)) else g + 0j
 
 
 def _imag_cotangent(g, x):
-    if not np.iscomplexobj(getval(x)):
+    if not np.iscomplexobj(peek(x)):
         return zeros_of(x)
     return -1j * g
 
@@ -495,9 +495,9 @@ def angle(z, deg=False):
     """
     if not isinstance(z, Box):
         return np.angle(z, deg)
-    if not np.iscomplexobj(getval(z)):
+    if not np.iscomplexobj(peek(z)):
         return _angle_value(z, deg)
-    if not np.any(getval(z) == 0):  # (in any member of a batch)
+    if not any_value(z == 0):  # (in any member of a batch)
         out = arctan2(imag(z), real(z))
     else:
         zero = z == 0
@@ -544,7 +544,7 @@ def copysign(x1, x2, /, out=None, **kwargs):
         raise TypeError(
             "wengert.numpy.copysign takes no out= or other ufunc keywords for traced values"
         )
-    return absolute(x1) * _unit_sign(x2, np.result_type(getval(x1), 0.0))
+    return absolute(x1) * _unit_sign(x2, np.result_type(peek(x1), 0.0))
 
 
 def _unit_sign_impl(x2, dtype):

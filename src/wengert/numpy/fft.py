@@ -16,7 +16,7 @@ import operator
 import numpy as np
 
 from .._core.batching import along_axis
-from .._core.box import Box, getval
+from .._core.box import Box, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
@@ -60,7 +60,7 @@ def _resize(x, length: int, axis: int):
 def _half_weights(n: int, axis: int, ndim: int, like) -> np.ndarray:
     """Weights of the half spectrum in irfft: 1 for the zero (and even-n Nyquist) entry,
     2 for the others, shaped to broadcast along `axis`, in the real precision of `like`."""
-    dtype = np.finfo(np.result_type(getval(like), np.float16)).dtype
+    dtype = np.finfo(np.result_type(peek(like), np.float16)).dtype
     weights = np.full(n // 2 + 1, 2.0, dtype=dtype)
     weights[0] = 1.0
     if n % 2 == 0:

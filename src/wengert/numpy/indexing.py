@@ -10,7 +10,7 @@ import numpy as np
 
 from .._core import patterns
 from .._core.batching import align, batch_size, loop
-from .._core.box import Box, getval
+from .._core.box import Box, peek
 from .._core.define import stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, inexact_dtype, shape_of
@@ -101,7 +101,7 @@ def _is_bool(part) -> bool:
     """Whether an index part is a boolean array (a traced one included)."""
     if isinstance(part, (list, tuple)):
         part = np.asarray(part)
-    return np.result_type(getval(part)).kind == "b"
+    return np.result_type(peek(part)).kind == "b"
 
 
 def _getitem_batch(batched, x, index):

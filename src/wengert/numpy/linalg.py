@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .._core.batching import along_axis, batch_size, broadcasting, first_argument
-from .._core.box import Box, getval
+from .._core.box import Box, getval, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, is_complex, shape_of
@@ -85,13 +85,13 @@ def _mH(x):
 
 def _eye(n: int, x) -> np.ndarray:
     """An untraced identity of size n in the floating dtype of `x`."""
-    return np.eye(n, dtype=np.result_type(getval(x), np.float16))
+    return np.eye(n, dtype=np.result_type(peek(x), np.float16))
 
 
 def _strict_lower(n: int, x) -> np.ndarray:
     """An untraced mask of the strict lower triangle, in the real precision of `x` (so
     that it does not widen float32 values)."""
-    return np.tri(n, n, -1, dtype=np.finfo(np.result_type(getval(x), np.float16)).dtype)
+    return np.tri(n, n, -1, dtype=np.finfo(np.result_type(peek(x), np.float16)).dtype)
 
 
 def _diag_part(x):
@@ -119,7 +119,7 @@ def _scalars_to_matrices(g):
 
 
 def _eps(x) -> float:
-    return float(np.finfo(np.result_type(getval(x), np.float32)).eps)
+    return float(np.finfo(np.result_type(peek(x), np.float32)).eps)
 
 
 def _is_array(x) -> bool:
@@ -525,7 +525,7 @@ def lstsq(a, b, rcond=None):
         r = b2 - matmul(a, x)
         residuals = _sum(_re(r * _conj(r)), axis=0)
     else:
-        residuals = np.zeros((0,), dtype=np.result_type(getval(x).real.dtype))
+        residuals = np.zeros((0,), dtype=np.result_type(peek(x).real.dtype))
     return (x[..., 0] if vector else x), residuals, rank, s
 
 

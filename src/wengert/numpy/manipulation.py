@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._core.batching import along_axis
-from .._core.box import Box, getval
+from .._core.box import Box, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
@@ -301,7 +301,7 @@ def diag(v: Any, k: int = 0) -> Any:
     if v.ndim == 1:
         n = v.shape[0] + abs(int(k))
         rows, cols = _diagonal_index(n, n, int(k))
-        zeros = np.zeros_like(getval(v), shape=(n, n))
+        zeros = np.zeros_like(peek(v), shape=(n, n))
         return index_update(zeros, (rows, cols), v)
     if v.ndim == 2:
         return diagonal(v, k)
@@ -439,8 +439,8 @@ def _split_vjp(g, ans, x, bounds, axis):
     # Pieces that overlap or leave gaps: add each back at its place.
     from .indexing import index_add
 
-    dtype = np.result_type(getval(x), getval(g[0]), 0.0)
-    total = np.zeros_like(getval(x), dtype=dtype, shape=shape_of(x))
+    dtype = np.result_type(peek(x), peek(g[0]), 0.0)
+    total = np.zeros_like(peek(x), dtype=dtype, shape=shape_of(x))
     for piece, (lo, hi) in zip(pieces, spans):
         total = index_add(total, _along(ndim, axis, slice(lo, hi)), piece)
     return total
@@ -716,17 +716,15 @@ def linspace(
         raise ValueError(f"wengert.numpy.linspace: number of samples, {num}, must be non-negative")
     start, stop = (_as_array(v) if isinstance(v, (list, tuple)) else v for v in (start, stop))
     # NumPy's dtype for the result: Python numbers at the ends are weak.
-    dt = np.result_type(getval(start), getval(stop), float(num))
+    dt = np.result_type(peek(start), peek(stop), float(num))
     start, stop = _as_array(start, dt), _as_array(stop, dt)
     shape = np.broadcast_shapes(shape_of(start), shape_of(stop))
     div = num - 1 if endpoint else num
     delta = stop - start
-    steps = np.arange(num, dtype=np.result_type(getval(delta), dt)).reshape(
-        (-1,) + (1,) * len(shape)
-    )
+    steps = np.arange(num, dtype=np.result_type(peek(delta), dt)).reshape((-1,) + (1,) * len(shape))
     if div > 0:
         step = delta / div
-        if np.any(getval(step) == 0):
+        if any_value(step == 0):
             # NumPy's form for a step that underflows to 0, member by member under vmap.
             y = where(step == 0, (steps / div) * delta, steps * step)
         else:
@@ -831,9 +829,9 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     if not _traced(arr, values):
         return np.insert(arr, obj, values, axis=axis)
     arr = _as_array(arr)
-    dtype = np.result_type(getval(arr))
+    dtype = np.result_type(peek(arr))
     values = _as_array(values, dtype)  # NumPy casts the values to the array's dtype
-    if np.result_type(getval(values)) != dtype:
+    if np.result_type(peek(values)) != dtype:
         values = values.astype(dtype)
     labels = np.insert(_labels(shape_of(arr), 1), obj, _labels(shape_of(values), -1), axis=axis)
     return _from_labels(labels, arr, values)

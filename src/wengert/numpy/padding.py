@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.box import Box, getval
+from .._core.box import Box, peek
 from .._core.vspace import broadcast_to, shape_of
 from . import reductions as _red
 from ._common import _along, _as_array, _axis, _constant, _real_dtype, _traced
@@ -35,7 +35,7 @@ def _pairs(value: Any, ndim: int, as_index: bool, dtype: Any = None) -> list:
         value = _constant(value, "a pad width or length", "pad")
     traced = _traced(value)
     arr = _as_array(value) if traced else np.asarray(value, dtype=dtype)
-    if traced and dtype is not None and np.result_type(getval(arr)) != dtype:
+    if traced and dtype is not None and np.result_type(peek(arr)) != dtype:
         arr = arr.astype(dtype)
     if as_index:
         arr = np.round(arr).astype(np.intp)
@@ -62,7 +62,7 @@ def _block(like, axis: int, width: int) -> list:
 def _filled(shape, value, like):
     if isinstance(value, Box):
         return broadcast_to(value, tuple(shape))
-    return np.full(shape, value, dtype=getval(like).dtype)
+    return np.full(shape, value, dtype=peek(like).dtype)
 
 
 def _pad_axis(x, axis, before, after, mode, options):
@@ -161,7 +161,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
         )
     x = _as_array(array)
     ndim = len(shape_of(x))
-    dtype = np.result_type(getval(x))
+    dtype = np.result_type(peek(x))
     widths = _pairs(pad_width, ndim, as_index=True)
     per_axis = {
         "constant_values": _pairs(kwargs.get("constant_values", 0), ndim, False, dtype),

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._core import patterns
 from .._core.batching import align, batch_axes, batch_size, reduction, spread
-from .._core.box import Box, getval
+from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, inexact_dtype, shape_of
@@ -55,9 +55,9 @@ def expand_reduced(g, x, axis, keepdims: bool):
 
 def _real_dtype(x) -> np.dtype:
     """The real floating dtype of derivatives of `x` (float32 for complex64)."""
-    dtype = getattr(getval(x), "dtype", None)
+    dtype = getattr(peek(x), "dtype", None)
     if dtype is None or dtype.kind not in "fc":
-        dtype = inexact_dtype(getval(x))
+        dtype = inexact_dtype(peek(x))
     return dtype if dtype.kind == "f" else np.finfo(dtype).dtype
 
 
@@ -253,7 +253,7 @@ def _prod_partials(ans, x, axis, keepdims, initial, where):
         others = _prod_others(value, axes)
     if initial is None:
         return others
-    return others * np.asarray(initial).astype(np.result_type(getval(ans)))
+    return others * np.asarray(initial).astype(np.result_type(peek(ans)))
 
 
 def _prod_others(value, axes):
@@ -397,10 +397,10 @@ def _squared_deviations(a, axis, dtype, keepdims, where, centre):
     if centre is None:
         centre = mean(a, axis=axis, dtype=dtype, keepdims=True, **extra)
     centred = a - centre
-    if mask is not None and np.any(getval(n) == 0):
+    if mask is not None and any_value(n == 0):
         # Slices with no entry have a NaN mean; keep it out of the derivative's products.
         centred = _where(mask, centred, 0.0)
-    if np.iscomplexobj(getval(centred)):
+    if np.iscomplexobj(peek(centred)):
         # NumPy's order of operations: re^2 + im^2, so that the value matches it exactly.
         re, im = real(centred), imag(centred)
         squares = re * re + im * im
@@ -430,7 +430,7 @@ def _divide_by_dof(total, n, ddof):
     dtype = _real_dtype(total)
     dof = _dof(n, ddof, dtype, False)
     bad = dof <= 0
-    if not np.any(getval(bad)):
+    if not any_value(bad):
         return total / dof
     warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
     at_bad = stop_gradient(total) / dof
@@ -476,7 +476,7 @@ def given(**kwargs) -> dict:
 def _sqrt_flat_at_zero(v):
     """sqrt(v) whose derivative is taken as 0 where v is 0 (as for |x| and norms at 0),
     and where v is NaN (no derivative)."""
-    if np.all(getval(v) > 0):  # (in every member of a batch)
+    if all_value(v > 0):  # (in every member of a batch)
         return sqrt(v)
     flat = _not_positive(v)
     return _where(flat, _sqrt_value(v), sqrt(_where(flat, 1.0, v)))

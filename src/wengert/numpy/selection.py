@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.box import Box, getval
+from .._core.box import Box, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.vspace import broadcast_to, shape_of
 from ._common import _along, _as_array, _axis, _index_array, _no_out, _traced
@@ -108,7 +108,7 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     if not _traced(choices) and not isinstance(idx, Box):
         return np.choose(idx, choices, out=out, mode=mode)
     _no_out(out, "choose")
-    dtype = np.result_type(getval(idx))
+    dtype = np.result_type(peek(idx))
     if not np.can_cast(dtype, np.intp, "safe"):
         raise TypeError(
             f"wengert.numpy.choose: the index array has dtype {dtype}, which cannot be "
@@ -116,14 +116,14 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
         )
     options = [_as_array(c) if isinstance(c, (list, tuple)) else c for c in choices]
     # NumPy's promotion of the choices, Python numbers weak (a 1.0 keeps float32 choices).
-    dtype = np.result_type(*[getval(c) for c in options])
+    dtype = np.result_type(*[peek(c) for c in options])
     options = [_as_array(c, dtype) for c in options]
     k = len(options)
     if mode == "wrap":
         idx = _wrap(idx, k)
     elif mode == "clip":
         idx = _clip(idx, 0, k - 1)
-    elif np.any((getval(idx) < 0) | (getval(idx) >= k)):  # (in any member of a batch)
+    elif any_value((idx < 0) | (idx >= k)):  # (in any member of a batch)
         raise ValueError("wengert.numpy.choose: invalid entry in choice array")
     shape = np.broadcast_shapes(shape_of(idx), *[shape_of(c) for c in options])
     stacked = stack([broadcast_to(c, shape) for c in options])
@@ -225,7 +225,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) 
             f"wengert.numpy.piecewise: with {len(condlist)} condition(s), either "
             f"{len(condlist)} or {len(condlist) + 1} functions are expected"
         )
-    result = np.zeros_like(getval(x), shape=shape_of(x))
+    result = np.zeros_like(peek(x), shape=shape_of(x))
     if _traced(*condlist):
         return _piecewise_traced(x, condlist, funclist, result, args, kw)
     conds = np.asarray(condlist, dtype=bool)

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._core import patterns
 from .._core.batching import batch_axes, batch_axis, batch_size, spread
-from .._core.box import Box, getval
+from .._core.box import Box, peek
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of, zeros_like
@@ -292,7 +292,7 @@ def _astype_impl(x, dtype):
 
 
 _astype = Primitive(_astype_impl, "astype")
-_astype.defvjp(lambda g, ans, x, dtype: _astype(g, np.result_type(getval(x))))
+_astype.defvjp(lambda g, ans, x, dtype: _astype(g, np.result_type(peek(x))))
 _astype.defjvp(lambda t, ans, x, dtype: _astype(t, dtype))
 _astype.elementwise = True
 
@@ -319,8 +319,8 @@ def full(shape, fill_value, dtype=None):
 def full_like(a, fill_value, dtype=None):
     """An array shaped like `a` filled with `fill_value` (differentiable in `fill_value`)."""
     if not isinstance(fill_value, Box):
-        return np.full_like(getval(a), fill_value, dtype=dtype, shape=shape_of(a))
-    return full(shape_of(a), fill_value, dtype=dtype if dtype is not None else getval(a).dtype)
+        return np.full_like(peek(a), fill_value, dtype=dtype, shape=shape_of(a))
+    return full(shape_of(a), fill_value, dtype=dtype if dtype is not None else peek(a).dtype)
 
 
 def copy(a):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._core.batching import batch_size, loop
-from .._core.box import Box, getval
+from .._core.box import Box, any_value, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import is_complex, shape_of
@@ -69,7 +69,7 @@ def _convolve_batch(batched, a, v):
     if size * (n + m - 1) * m > _WINDOW_LIMIT:
         return _convolve_loop(batched, a, v)
     if m > 1:
-        pad = np.zeros((*shape_of(a)[:-1], m - 1), dtype=np.result_type(getval(a)))
+        pad = np.zeros((*shape_of(a)[:-1], m - 1), dtype=np.result_type(peek(a)))
         a = concatenate([pad, a, pad], axis=-1)
     index = np.arange(n + m - 1)[:, None] + np.arange(m)
     windows = a[:, index] if batched[0] else a[index]
@@ -226,18 +226,18 @@ def _interp(x, xp, fp, left, right):
     low = fp[0] if left is None else left
     high = fp[-1] if right is None else right
     if n == 1:
-        inside = fp[0] + np.zeros(shape_of(x), dtype=np.result_type(getval(fp)))
+        inside = fp[0] + np.zeros(shape_of(x), dtype=np.result_type(peek(fp)))
     else:
         j = clip(knot, 0, n - 2)
         x0, y0 = take_index(xp, j), take_index(fp, j)
         slope = (take_index(fp, j + 1) - y0) / _safe(take_index(xp, j + 1) - x0)
         inside = slope * (x - x0) + y0
-        if np.any(getval(at_knot)):  # in any member of a batch: same result either way
+        if any_value(at_knot):  # in any member of a batch: same result either way
             # At a knot the derivative in x is the mean of the slopes on both sides (zero
             # outside the range of xp); the value is fp at the knot.
             k = clip(knot, 0, n - 1)
             slopes = (fp[1:] - fp[:-1]) / _safe(xp[1:] - xp[:-1])
-            zero = np.zeros(1, dtype=np.result_type(getval(slopes)))
+            zero = np.zeros(1, dtype=np.result_type(peek(slopes)))
             slopes = concatenate([zero, slopes, zero])
             mean_slope = (take_index(slopes, k) + take_index(slopes, k + 1)) * 0.5
             on_knot = take_index(fp, k) + (x - take_index(xp, k)) * mean_slope
@@ -265,7 +265,7 @@ def interp(
         return np.interp(x, xp, fp, left, right, period)
     x, xp, fp = _as_array(x), _as_array(xp), _as_array(fp)
     # NumPy's promotion of the arguments (np.interp itself always computes in double).
-    dtype = np.result_type(getval(x), getval(xp), getval(fp), np.float16)
+    dtype = np.result_type(peek(x), peek(xp), peek(fp), np.float16)
     if len(shape_of(xp)) != 1 or len(shape_of(fp)) != 1:
         raise ValueError("wengert.numpy.interp: xp and fp must be 1-d sequences")
     if shape_of(xp) != shape_of(fp):
@@ -273,7 +273,7 @@ def interp(
     if shape_of(xp)[0] == 0:
         raise ValueError("wengert.numpy.interp: array of sample points is empty")
     if period is not None:
-        if np.any(getval(period) == 0):  # refused for every member of a batch
+        if any_value(period == 0):  # refused for every member of a batch
             raise ValueError("wengert.numpy.interp: period must be a non-zero value")
         period = abs(period)
         x = mod(x, period)
@@ -284,7 +284,7 @@ def interp(
         fp = concatenate([fp[-1:], fp, fp[0:1]])
         left = right = None
     out = _interp(x, xp, fp, left, right)
-    return out if np.result_type(getval(out)) == dtype else out.astype(dtype)
+    return out if np.result_type(peek(out)) == dtype else out.astype(dtype)
 
 
 # --- phase unwrapping and integration -----------------------------------------------------
@@ -490,7 +490,7 @@ def polyval(p: Any, x: Any) -> Any:
     if not _traced(p, x):
         return np.polyval(p, x)
     p, x = _as_array(p), _as_array(x)
-    y = np.zeros(shape_of(x), dtype=np.result_type(getval(x), getval(p), 0.0))
+    y = np.zeros(shape_of(x), dtype=np.result_type(peek(x), peek(p), 0.0))
     for coefficient in p:
         y = y * x + coefficient
     return y
@@ -500,7 +500,7 @@ def _pad_front(a, length):
     n = shape_of(a)[0]
     if n >= length:
         return a
-    return concatenate([np.zeros(length - n, dtype=np.result_type(getval(a))), a])
+    return concatenate([np.zeros(length - n, dtype=np.result_type(peek(a))), a])
 
 
 def polyadd(a1: Any, a2: Any) -> Any:
@@ -556,7 +556,7 @@ def polyder(p: Any, m: int = 1) -> Any:
     if m < 0:
         raise ValueError("wengert.numpy.polyder: order of derivative must be positive")
     p = _as_array(p)
-    real_dtype = np.finfo(np.result_type(getval(p), np.float16)).dtype  # keeps float32
+    real_dtype = np.finfo(np.result_type(peek(p), np.float16)).dtype  # keeps float32
     for _ in range(m):
         n = shape_of(p)[0] - 1
         p = p[:-1] * np.arange(n, 0, -1, dtype=real_dtype)
@@ -578,9 +578,9 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
         raise ValueError("wengert.numpy.polyint: order of integral must be positive")
     p = _as_array(p)
     # The coefficients' precision (float32 stays float32), joined by that of k if given.
-    dtype = np.result_type(getval(p), np.float16) if k is None else None
+    dtype = np.result_type(peek(p), np.float16) if k is None else None
     k = np.zeros(m, dtype=dtype) if k is None else atleast_1d(_as_array(k))
-    dtype = np.result_type(getval(p), getval(k), np.float16)
+    dtype = np.result_type(peek(p), peek(k), np.float16)
     real_dtype = np.finfo(dtype).dtype
     if shape_of(k)[0] == 1 and m > 1:
         k = k[0] * np.ones(m, dtype=real_dtype)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._core.batching import along_axis, loop
-from .._core.box import Box, getval
+from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
@@ -419,9 +419,7 @@ def average(
         axis = tuple(_axis(ax, len(shape), "average") for ax in axis)
     if weights is None:
         avg = _red.mean(a, axis=axis, keepdims=keepdims)
-        scale = np.result_type(getval(avg)).type(
-            math.prod(shape) / max(math.prod(shape_of(avg)), 1)
-        )
+        scale = np.result_type(peek(avg)).type(math.prod(shape) / max(math.prod(shape_of(avg)), 1))
     else:
         w = _as_array(weights)
         if shape_of(w) != shape:
@@ -440,7 +438,7 @@ def average(
         scale = _red.sum(w, axis=axis, keepdims=keepdims)
         # Raised if any member of a batch (under vmap) has weights summing to zero, as a
         # loop over the members would.
-        if np.any(getval(scale) == 0.0):
+        if any_value(scale == 0.0):
             raise ZeroDivisionError(
                 "wengert.numpy.average: weights sum to zero, can't be normalized"
             )
@@ -475,7 +473,7 @@ def _nan_filled(a, fill):
     and the mask of the NaNs (a batch of masks under vmap)."""
     mask = isnan(a)
     # Without a NaN anywhere (in any member of a batch) the replacement changes nothing.
-    return (where(mask, fill, a) if np.any(getval(mask)) else a), mask
+    return (where(mask, fill, a) if any_value(mask) else a), mask
 
 
 def _kept(mask, where):
@@ -496,9 +494,9 @@ _count.defbatch(along_axis(_count, 1))
 
 def _divide_counted(total, count, bad, fill=np.nan):
     """`total` / `count`, with `fill` (and no derivative) where `bad`."""
-    dtype = np.result_type(getval(total))
+    dtype = np.result_type(peek(total))
     real_dtype = np.empty(0, dtype).real.dtype
-    if not np.any(getval(bad)):  # no bad entry in any member of a batch
+    if not any_value(bad):  # no bad entry in any member of a batch
         return total / _as_array(count).astype(real_dtype)
     safe = where(bad, 1, count).astype(real_dtype)
     return where(bad, fill, total / safe)
@@ -598,7 +596,7 @@ def nanmean(
     count = _count(_kept(mask, where), axis, keepdims)
     total = _red.sum(filled, axis, dtype, keepdims=keepdims, where=where)
     empty = count == 0
-    if np.any(getval(empty)):
+    if any_value(empty):
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
     return _divide_counted(total, count, empty)
 
@@ -638,16 +636,16 @@ def nanvar(
         total = _red.sum(filled, axis, dtype, keepdims=True, where=where)
         mean = _divide_counted(total, count, count == 0)
     centred = filled - mean
-    if not np.all(getval(keep)):  # NaN entries (and entries masked out) add no deviation
+    if not all_value(keep):  # NaN entries (and entries masked out) add no deviation
         centred = _select(keep, centred, 0.0)
-    if np.iscomplexobj(getval(centred)):
+    if np.iscomplexobj(peek(centred)):
         squares = real(centred * conj(centred))
     else:
         squares = centred * centred
     total = _red.sum(squares, axis, dtype, keepdims=keepdims, where=where)
     dof = _count(keep, axis, keepdims) - ddof
     bad = dof <= 0
-    if np.any(getval(bad)):
+    if any_value(bad):
         warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=2)
     return _divide_counted(total, dof, bad)
 
@@ -742,10 +740,10 @@ def cov(
         if not np.all(value == np.around(value)) or np.any(value < 0):
             raise ValueError("wengert.numpy.cov: fweights must be non-negative integers")
         # Frequencies are counts: no derivative in them.
-        w = stop_gradient(fw).astype(np.finfo(np.result_type(getval(x), 1.0)).dtype)
+        w = stop_gradient(fw).astype(np.finfo(np.result_type(peek(x), 1.0)).dtype)
     if aweights is not None:
         aw = _as_array(aweights)
-        if np.any(getval(aw) < 0):
+        if any_value(aw < 0):
             raise ValueError("wengert.numpy.cov: aweights cannot be negative")
         w = aw if w is None else w * aw
     avg, w_sum = average(x, axis=1, weights=w, returned=True)
@@ -764,7 +762,7 @@ def cov(
         fact = 0.0
     x = x - reshape(avg, (-1, 1))
     x_t = transpose(x) if w is None else transpose(x * w)
-    if np.iscomplexobj(getval(x_t)):
+    if np.iscomplexobj(peek(x_t)):
         x_t = conj(x_t)
     with np.errstate(invalid="ignore", divide="ignore"):
         return squeeze(matmul(x, x_t) * (1.0 / fact))
@@ -789,7 +787,7 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
     stddev = sqrt(real(d))
     c = c / reshape(stddev, (-1, 1))
     c = c / reshape(stddev, (1, -1))
-    if np.iscomplexobj(getval(c)):
+    if np.iscomplexobj(peek(c)):
         return clip(real(c), -1, 1) + 1j * clip(imag(c), -1, 1)
     return clip(c, -1, 1)
 

@@ -181,7 +181,7 @@ class Jitted:
 
             program = fuse(program)
         entries = self._cache.setdefault(key, [])
-        entries.append(_Compiled(program, compile_program(program)))
+        entries.append(_Compiled(program, compile_program(program, _buffers(program))))
         if len(entries) > self.max_programs:
             guards = [g for e in entries for g in e.program.guards]
             line = guards[-1].line if guards else None
@@ -247,11 +247,16 @@ def _fast_key(args: tuple) -> tuple | None:
 
 
 def _simplified(program: Program) -> Program:
-    try:
-        from .passes import simplify
-    except ImportError:  # the passes module is optional for the NumPy backend
-        return program
+    from .passes import simplify
+
     return simplify(program)
+
+
+def _buffers(program: Program) -> dict:
+    """Which equations write into a dead argument's array (see passes.buffer_plan)."""
+    from .passes import buffer_plan
+
+    return buffer_plan(program)
 
 
 def _as_tuple(x: Any) -> tuple:

@@ -151,6 +151,8 @@ def guard_text(guard: Guard, namer: Namer) -> str:
     v = namer.var(guard.var)
     if guard.kind == "bool":
         return f"guard {v}" if guard.expected else f"guard not {v}"
+    if guard.kind in ("any", "all"):
+        return f"guard {'' if guard.expected else 'not '}{guard.kind}({v})"
     if guard.kind in ("int", "index"):
         return f"guard {guard.kind}({v}) == {guard.expected}"
     return f"guard {v} == its recorded value"

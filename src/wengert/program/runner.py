@@ -27,7 +27,11 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
     writes its result there with ``out=`` instead of allocating.
     """
     names: dict[Var, str] = {v: f"a{i}" for i, v in enumerate(program.inputs)}
-    namespace: dict[str, Any] = {"GuardFailure": GuardFailure, "_unflatten": tree_unflatten}
+    namespace: dict[str, Any] = {
+        "GuardFailure": GuardFailure,
+        "_unflatten": tree_unflatten,
+        "_np": np,
+    }
     body: list[str] = []
     count = 0
 
@@ -43,7 +47,9 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
             return repr(x)
         return bind(x, "c")
 
+    last_use = _last_uses(program)
     for i, eq in enumerate(program.equations):
+        dead = [names[v] for v in last_use.get(i, ())]
         if type(eq) is Guard:
             g = bind(eq, "g")
             v = names[eq.var]
@@ -51,9 +57,13 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
                 test = f"bool({v}) is not {eq.expected!r}"
             elif eq.kind in ("int", "index"):
                 test = f"int({v}) != {eq.expected!r}"
+            elif eq.kind in ("any", "all"):
+                test = f"bool(_np.{eq.kind}({v})) is not {eq.expected!r}"
             else:
                 test = f"not {g}.holds({v})"
             body.append(f"if {test}: raise GuardFailure({g})")
+            if dead:
+                body.append(f"del {', '.join(dead)}")
             continue
         assert type(eq) is Equation
         outs = []
@@ -61,7 +71,8 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
             count += 1
             names[v] = f"v{count}"
             outs.append(names[v])
-        op = _operator(eq)
+        target = buffers.get(i) if buffers else None
+        op = _operator(eq) if target is None else None
         if op is not None:
             operands = [ref(x) for x in eq.inputs]
             call = f"{op}{operands[0]}" if len(operands) == 1 else f" {op} ".join(operands)
@@ -70,7 +81,6 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
             args = [ref(x) for x in eq.inputs]
             if eq.kwargs:
                 args.append(f"**{bind(eq.kwargs, 'k')}")
-            target = buffers.get(i) if buffers else None
             if target is not None:
                 args.append(f"out={names[target]}")
             call = f"{fun}({', '.join(args)})"
@@ -84,6 +94,8 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
             body.append(f"{outs[0]} = {call}")
         else:
             body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {call}")
+        if dead:  # free arrays after their last use, as the eager backward pass does
+            body.append(f"del {', '.join(dead)}")
     results = ", ".join(ref(x) for x in program.outputs)
     body.append(f"return [{results}]")
     params = ", ".join(names[v] for v in program.inputs)
@@ -93,6 +105,26 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
     run = namespace["run"]
     run.source = source
     return run
+
+
+def _last_uses(program) -> dict[int, list[Var]]:
+    """For each equation index, the variables read there for the last time (neither
+    program inputs, whose names the caller holds anyway, nor outputs)."""
+    keep = {x for x in program.outputs if type(x) is Var}
+    last: dict[Var, int] = {}
+    for i, eq in enumerate(program.equations):
+        if type(eq) is Guard:
+            last[eq.var] = i
+            continue
+        for x in eq.inputs:
+            if type(x) is Var:
+                last[x] = i
+    inputs = set(program.inputs)
+    out: dict[int, list[Var]] = {}
+    for var, i in last.items():
+        if var not in keep and var not in inputs:
+            out.setdefault(i, []).append(var)
+    return out
 
 
 _OPERATORS = {

@@ -30,7 +30,7 @@ import scipy.linalg as sl
 
 from .. import numpy as wnp
 from .._core.batching import batch_size, first_argument
-from .._core.box import Box, getval
+from .._core.box import Box, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import inexact_dtype, shape_of, zeros_like
@@ -46,7 +46,7 @@ def _t(x):
 def _triangle(a, lower: bool, strict: bool) -> np.ndarray:
     """A 0/1 mask of the lower (or upper) triangle of a's matrices, without the diagonal
     if `strict`: one matrix, which broadcasts over stacks and batches."""
-    ones = np.ones(shape_of(a)[-2:], dtype=inexact_dtype(getval(a)))
+    ones = np.ones(shape_of(a)[-2:], dtype=inexact_dtype(peek(a)))
     if lower:
         return np.tril(ones, -1 if strict else 0)
     return np.triu(ones, 1 if strict else 0)
@@ -130,7 +130,7 @@ def solve_triangular(a, b, trans=0, lower: bool = False, unit_diagonal: bool = F
     """
     code = _trans_code(trans)
     if code == 2:
-        if np.iscomplexobj(getval(a)):
+        if np.iscomplexobj(peek(a)):
             a = wnp.conj(a)
         code = 1
     options = {"trans": code, "lower": bool(lower), "unit_diagonal": bool(unit_diagonal)}
@@ -220,7 +220,7 @@ def _lu_impl(a, perm):
 
 def _lu_parts(lu):
     """L (unit lower) and U (upper) out of the packed factor, differentiably."""
-    eye = np.eye(shape_of(lu)[-1], dtype=inexact_dtype(getval(lu)))
+    eye = np.eye(shape_of(lu)[-1], dtype=inexact_dtype(peek(lu)))
     return lu * _triangle(lu, True, True) + eye, lu * _triangle(lu, False, False)
 
 
@@ -334,7 +334,7 @@ def solve_banded(l_and_u, ab, b):
     i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     inside = (i - j <= lower) & (j - i <= upper)
     rows, cols = i[inside], j[inside]
-    zeros = np.zeros((n, n), dtype=inexact_dtype(getval(ab)))
+    zeros = np.zeros((n, n), dtype=inexact_dtype(peek(ab)))
     dense = wnp.index_update(zeros, (rows, cols), ab[upper + rows - cols, cols])
     return np_linalg.solve(dense, b)
 
@@ -447,7 +447,7 @@ def _block_diag_jvp(tangents, ans, *arrays):
 def _block_diag_batch(batched, *arrays):
     """Each member's blocks (the batch in front) laid out by concatenating with zeros."""
     size = batch_size(arrays, batched)
-    dtype = np.result_type(*[np.asarray(getval(x)).dtype for x in arrays])
+    dtype = np.result_type(*[np.asarray(peek(x)).dtype for x in arrays])
     shapes = [_block_shape(shape_of(x)[b:]) for x, b in zip(arrays, batched)]
     total = sum(c for _, c in shapes)
     rows, start = [], 0

@@ -20,7 +20,7 @@ import scipy.signal as ss
 
 from .. import numpy as wnp
 from .._core.batching import loop
-from .._core.box import Box, getval
+from .._core.box import Box, peek
 from .._core.primitive import Primitive
 from .._core.vspace import inexact_dtype, shape_of
 
@@ -39,7 +39,7 @@ def _in_full(g, a, b, mode: str):
     full = tuple(n + m - 1 for n, m in zip(shape_of(a), shape_of(b)))
     start = [(f - n) // 2 for f, n in zip(full, shape_of(g))]
     index = tuple(slice(s, s + n) for s, n in zip(start, shape_of(g)))
-    return wnp.index_update(np.zeros(full, dtype=inexact_dtype(getval(g))), index, g)
+    return wnp.index_update(np.zeros(full, dtype=inexact_dtype(peek(g))), index, g)
 
 
 def _convolve_impl(a, b, mode="full", method="auto"):
@@ -129,7 +129,7 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto"):
     """
     _check("correlate", in1, in2, mode, method)
     in2 = in2 if isinstance(in2, Box) else np.asarray(in2)
-    kernel = wnp.conj(in2) if np.iscomplexobj(getval(in2)) else in2
+    kernel = wnp.conj(in2) if np.iscomplexobj(peek(in2)) else in2
     return _convolve(in1, _flip(kernel), mode=mode, method=method)
 
 

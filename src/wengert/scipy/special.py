@@ -24,7 +24,7 @@ import scipy.special as sc
 from .. import numpy as wnp
 from .._core import define as _define
 from .._core.batching import batch_axes, spread
-from .._core.box import Box, getval
+from .._core.box import Box, any_value, peek
 from .._core.define import binary, elementwise, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
@@ -86,7 +86,7 @@ def _where0(x, at_zero: Callable, elsewhere: Callable):
 
     Both branches are evaluated at finite points, so no NaN leaks into any derivative.
     """
-    if not np.any(getval(x) == 0):  # (in any member of a batch: the same result)
+    if not any_value(x == 0):  # (in any member of a batch: the same result)
         return elsewhere(x)
     zero = x == 0
     return wnp.where(zero, at_zero(x), elsewhere(wnp.where(zero, 1.0, x)))
@@ -142,11 +142,11 @@ def multigammaln(a, d: int):
     1.550195
     """
     d = int(d)
-    if np.any(getval(a) <= 0.5 * (d - 1)):
+    if any_value(a <= 0.5 * (d - 1)):
         raise ValueError(
             f"multigammaln: every entry of a must exceed (d - 1) / 2 = {0.5 * (d - 1)}"
         )
-    shifts = 0.5 * np.arange(d, dtype=np.result_type(getval(a), np.float16))
+    shifts = 0.5 * np.arange(d, dtype=np.result_type(peek(a), np.float16))
     terms = gammaln(wnp.expand_dims(a, -1) - shifts)
     return 0.25 * d * (d - 1) * _LOG_PI + wnp.sum(terms, axis=-1)
 
@@ -254,7 +254,7 @@ log_expit = elementwise(_in_precision(sc.log_expit), lambda ans, x: expit(-x), "
 def _over(x, y, y_bad):
     """x / y, with 0 (not 0/0) where x == 0 and y == y_bad; the y-limit at x == 0 is 0."""
     # Tested apart: under vmap either may be a batch and the other not.
-    if not (np.any(getval(x) == 0) and np.any(getval(y) == y_bad)):
+    if not (any_value(x == 0) and any_value(y == y_bad)):
         return x / y
     both = wnp.logical_and(x == 0, y == y_bad)
     return x / wnp.where(both, 1.0, y)
@@ -339,7 +339,7 @@ def _sinc_deriv(ans, x):
         z2 = z * z
         return z * (-p2 / 3.0 + z2 * (p2 * p2 / 30.0 - z2 * (p2**3 / 840.0)))
 
-    if not np.any(np.abs(getval(x)) < 1e-3):  # (in any member of a batch)
+    if not any_value(wnp.absolute(x) < 1e-3):  # (in any member of a batch)
         return (wnp.cos(np.pi * x) - ans) / x
     small = _small(x)
     safe = wnp.where(small, 1.0, x)
@@ -438,15 +438,15 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
         if b is None
         else _logsumexp(a, b, axis=axis, keepdims=keepdims)
     )
-    complex_sum = np.iscomplexobj(getval(out))
+    complex_sum = np.iscomplexobj(peek(out))
     if b is None and not complex_sum:
         if return_sign:
-            return out, np.ones_like(getval(out), shape=shape_of(out))
+            return out, np.ones_like(peek(out), shape=shape_of(out))
         return out
     sign = _lse_sign(a, b, axis=axis, keepdims=keepdims)
     if return_sign:
         return (wnp.real(out) if complex_sum else out), sign
-    if complex_sum or not np.any(getval(sign) < 0):  # (in any member of a batch)
+    if complex_sum or not any_value(sign < 0):  # (in any member of a batch)
         return out
     return wnp.where(sign < 0, np.nan, out)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ... import numpy as wnp
-from ..._core.box import getval
+from ..._core.box import all_value
 from ..._core.define import nondiff
 
 
@@ -32,7 +32,7 @@ def on_support(z, inside, safe: float, fun: Callable, outside: float):
     `fun` is evaluated at `safe` outside the support, so no NaN or infinity from there
     reaches a derivative.
     """
-    if np.all(getval(inside)):  # (in every member of a batch: the same result)
+    if all_value(inside):  # (in every member of a batch: the same result)
         return fun(z)
     value = fun(wnp.where(inside, z, safe))
     return wnp.where(inside, value, outside)
