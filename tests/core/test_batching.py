@@ -424,3 +424,11 @@ def test_logical_operators_on_masks_under_vmap_and_grad():
     onp.testing.assert_array_equal(got, expected)
     g = wg.grad(lambda v: wnp.sum(wnp.where((v > 0) ^ (v > 1), v**2, 0.0)))(x[0])
     onp.testing.assert_allclose(g, onp.where((x[0] > 0) ^ (x[0] > 1), 2 * x[0], 0.0))
+
+
+def test_array_methods_without_derivative_see_one_member_under_vmap():
+    x = onp.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    onp.testing.assert_array_equal(wg.vmap(lambda v: v.argmax())(x), [0, 1])
+    onp.testing.assert_array_equal(wg.vmap(lambda v: v.argsort())(x), onp.argsort(x, axis=1))
+    onp.testing.assert_array_equal(wg.vmap(lambda v: (v > 2.5).any())(x), [True, True])
+    onp.testing.assert_array_equal(wg.vmap(lambda v: (v > 0.5).all())(x), [True, False])
