@@ -62,6 +62,7 @@ class BatchBox(Box):
     """
 
     __slots__ = ()
+    holds_member = False
 
     def __init__(self, value, trace):
         self.value = value

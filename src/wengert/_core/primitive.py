@@ -25,6 +25,10 @@ from .box import Box
 class Primitive:
     """A function whose derivative rules wengert knows; calling it traces it."""
 
+    # A function that computes the primitive from other primitives, for a recording to
+    # write down instead of the primitive itself (a compiled program called by jit).
+    inline: Callable | None = None
+
     def __init__(
         self,
         fun: Callable,

@@ -238,6 +238,11 @@ class RecordingTrace(Trace):
         return RecordingBox(ans, self, var)
 
     def process_primitive(self, primitive, values, kwargs, argnums, boxes, nested):
+        if primitive.inline is not None:  # record what it is made of
+            args = list(values)
+            for i, box in zip(argnums, boxes):
+                args[i] = box
+            return primitive.inline(*args, **kwargs)
         inputs = list(values)
         for i, box in zip(argnums, boxes):
             inputs[i] = box.var

@@ -38,11 +38,20 @@ class RetracingWarning(UserWarning):
 
 
 class _Compiled:
-    __slots__ = ("program", "run")
+    __slots__ = ("_call", "program", "run")
 
     def __init__(self, program: Program, run: Callable):
         self.program = program
         self.run = run
+        self._call = None
+
+    def call(self, values: list) -> list:
+        """The program on traced values: one primitive with jitted derivative rules."""
+        if self._call is None:
+            from .call import ProgramCall
+
+            self._call = ProgramCall(self.program, self.run)
+        return list(self._call(*values))
 
 
 class Jitted:
@@ -142,6 +151,9 @@ class Jitted:
         if key in self._eager:
             return self.fun(*args, **kwargs)
         traced = any(isinstance(x, Box) for x in values)
+        if traced and not all(_members(x) for x in values):
+            # A batch of values (under vmap): no one example to record; run f as it is.
+            return self.fun(*args, **kwargs)
         entries = self._cache.get(key)
         if entries:
             result = self._run(entries, values, traced)
@@ -153,7 +165,7 @@ class Jitted:
         for k in range(len(entries) - 1, -1, -1):
             entry = entries[k]
             try:
-                outs = entry.program.evaluate(values) if traced else entry.run(*values)
+                outs = entry.call(values) if traced else entry.run(*values)
             except GuardFailure:
                 continue
             return tree_unflatten(entry.program.out_tree, outs)
@@ -244,6 +256,15 @@ def _fast_key(args: tuple) -> tuple | None:
         else:
             return None
     return ("fast", *key)
+
+
+def _members(x: Any) -> bool:
+    """Whether every box around `x` holds one value of the program (not a batch)."""
+    while isinstance(x, Box):
+        if not x.holds_member:
+            return False
+        x = x.value
+    return True
 
 
 def _simplified(program: Program) -> Program:
