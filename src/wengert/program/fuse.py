@@ -131,6 +131,7 @@ _TEMPLATES.update(
     {
         "negative": "(-{0})",
         "positive": "{0}",
+        "stop_gradient": "{0}",
         "square": "({0} ** 2)",
         "reciprocal": "(1 / {0})",
         "arctan2": "arctan2({0}, {1})",
@@ -193,15 +194,20 @@ def _constant(x: Any, others: list[np.dtype], exponent: bool) -> Any:
 def _translate(eq: Equation) -> _Op | None:
     """The equation as a numexpr operation, or None where it stays a NumPy equation."""
     name = eq.primitive.name
-    if name not in FUSIBLE or eq.kwargs or eq.tree is not None or len(eq.outputs) != 1:
+    if name not in FUSIBLE or eq.kwargs or len(eq.outputs) != 1:
         return None
     out = eq.outputs[0]
-    if out.dtype is None or not eq.inputs:
+    inputs = eq.inputs
+    if eq.tree is not None:  # recorded with its arguments as a tree (comparisons do)
+        inputs, kwargs = eq.arguments(lambda v: v)
+        if kwargs:
+            return None
+    if out.dtype is None or not inputs:
         return None
-    variables = [x for x in eq.inputs if type(x) is Var]
+    variables = [x for x in inputs if type(x) is Var]
     if not variables or any(v.dtype is None for v in variables):
         return None
-    others = [_dtype_of(x) for x in eq.inputs if type(x) is Var or isinstance(x, np.ndarray)]
+    others = [_dtype_of(x) for x in inputs if type(x) is Var or isinstance(x, np.ndarray)]
     if name in _COMPLEX_ONLY:
         if variables[0].dtype.kind != "c":
             if name not in _REAL_IDENTITY:
@@ -211,10 +217,10 @@ def _translate(eq: Equation) -> _Op | None:
             template = _COMPLEX_ONLY[name]
     else:
         template = _TEMPLATES[name]
-    if name == "power" and _dtype_of(eq.inputs[0]).kind not in "fc":
+    if name == "power" and _dtype_of(inputs[0]).kind not in "fc":
         return None  # integer powers: NumPy's overflow and negative-exponent rules
     operands = []
-    for i, x in enumerate(eq.inputs):
+    for i, x in enumerate(inputs):
         if type(x) is Var:
             operands.append(x)
             continue
