@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 
-for _var in ("NUMEXPR_MAX_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS"):
+# One thread for every row (numexpr may start more for the last row, which says so).
+os.environ["NUMEXPR_MAX_THREADS"] = str(os.cpu_count())
+for _var in ("NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import platform  # noqa: E402
@@ -141,18 +143,27 @@ def numexpr_compile_time() -> float:
 
 # --- running programs -----------------------------------------------------------------------
 def plain_loop(program):
-    """A runner calling each primitive's NumPy function in turn (no tracing checks)."""
-    steps = []
-    for eq in program.equations:
-        if type(eq) is Guard:
-            continue
+    """A runner calling each primitive's NumPy function in turn (no tracing checks), which
+    drops each value after its last use, as a compiled runner would."""
+    last_use: dict = {}
+    equations = [eq for eq in program.equations if type(eq) is not Guard]
+    for k, eq in enumerate(equations):
         assert eq.tree is None and len(eq.outputs) == 1
-        steps.append((eq.primitive.fun, eq.inputs, eq.kwargs, eq.outputs[0]))
+        for x in eq.inputs:
+            if type(x) is Var:
+                last_use[x] = k
+    kept = {x for x in program.outputs if type(x) is Var}
+    steps = []
+    for k, eq in enumerate(equations):
+        done = tuple({x for x in eq.inputs if type(x) is Var and last_use[x] == k} - kept)
+        steps.append((eq.primitive.fun, eq.inputs, eq.kwargs, eq.outputs[0], done))
 
     def run(*values):
         env = dict(zip(program.inputs, values))
-        for fun, inputs, kwargs, out in steps:
+        for fun, inputs, kwargs, out, done in steps:
             env[out] = fun(*[env[x] if type(x) is Var else x for x in inputs], **kwargs)
+            for x in done:
+                del env[x]
         return [env[x] if type(x) is Var else x for x in program.outputs]
 
     return run
@@ -173,10 +184,29 @@ def without_dead_code(program):
     return program.replace(kept[::-1])
 
 
+def measured(rows: list) -> list[tuple[str, float, str]]:
+    """Median seconds per call of each row's function (``_timing.median_time``: repeats
+    after a warm-up, the steady state of evaluating one program again and again)."""
+    return [(name, _timing.median_time(fun), note) for name, fun, note in rows]
+
+
+def with_threads(run, threads: int):
+    def call():
+        numexpr.set_num_threads(threads)
+        try:
+            return run()
+        finally:
+            numexpr.set_num_threads(1)
+
+    return call
+
+
 def program_rows(label, program, x, expected):
     rows = []
+    lean = without_dead_code(program)
     variants = [("recorded", program), ("fused", fuse(program))]
-    variants.append(("dead code out, fused", fuse(without_dead_code(program))))
+    if len(lean) < len(program):
+        variants += [("dead code out", lean), ("dead code out, fused", fuse(lean))]
     for name, p in variants:
         for how, run in (("evaluate", lambda p=p: p.evaluate([x])), ("loop", plain_loop(p))):
             if how == "loop":
@@ -184,7 +214,9 @@ def program_rows(label, program, x, expected):
             got = run()[0]
             onp.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
             note = f"{len(p)} equations, {p.primitives().get('fused', 0)} fused"
-            rows.append((f"{label} {name}, {how}", _timing.median_time(run), note))
+            rows.append((f"{label} {name}, {how}", run, note))
+    threads = os.cpu_count()
+    rows.append((f"{label} {name}, loop, {threads} threads", with_threads(run, threads), ""))
     return rows
 
 
@@ -201,17 +233,17 @@ def main() -> None:
     kernels = numba_kernels() if numba else None
 
     expected = rosenbrock_grad_numpy(x)
-    rows = [("NumPy by hand", _timing.median_time(lambda: rosenbrock_grad_numpy(x)), "")]
+    rows = [("NumPy by hand", (lambda: rosenbrock_grad_numpy(x)), "")]
     onp.testing.assert_allclose(rosenbrock_grad_numexpr(x), expected, rtol=1e-12)
-    rows.append(("numexpr by hand", _timing.median_time(lambda: rosenbrock_grad_numexpr(x)), ""))
+    rows.append(("numexpr by hand", (lambda: rosenbrock_grad_numexpr(x)), ""))
     if kernels:
         grad, _, grad_ufuncs, _, compile_times = kernels
         onp.testing.assert_allclose(grad(x), expected, rtol=1e-12, atol=1e-12)
         note = f"compile {compile_times['grad'] * 1e3:.0f} ms"
-        rows.append(("numba njit loop by hand", _timing.median_time(lambda: grad(x)), note))
+        rows.append(("numba njit loop by hand", (lambda: grad(x)), note))
         onp.testing.assert_allclose(grad_ufuncs(x), expected, rtol=1e-12, atol=1e-12)
         note = f"compile {vectorize_compile_time() * 1e3:.0f} ms per ufunc"
-        rows.append(("numba vectorize by hand", _timing.median_time(lambda: grad_ufuncs(x)), note))
+        rows.append(("numba vectorize by hand", (lambda: grad_ufuncs(x)), note))
     start = time.perf_counter()
     program = wg.make_program(wg.grad(rosenbrock))(x)
     record = time.perf_counter() - start
@@ -222,26 +254,26 @@ def main() -> None:
     _timing.print_table(
         f"Rosenbrock gradient, n = {N} (recording {record * 1e3:.0f} ms, "
         f"fuse {fusing * 1e3:.1f} ms)",
-        rows,
+        measured(rows),
         "NumPy by hand",
     )
 
     expected = chain(x)
-    rows = [("NumPy", _timing.median_time(lambda: chain(x)), "")]
+    rows = [("NumPy", (lambda: chain(x)), "")]
     close = {"rtol": 1e-14, "atol": 1e-15}  # the chain passes through zero
     onp.testing.assert_allclose(chain_numexpr(x), expected, **close)
     note = f"compile {numexpr_compile_time() * 1e3:.2f} ms per new expression"
-    rows.append(("numexpr", _timing.median_time(lambda: chain_numexpr(x)), note))
+    rows.append(("numexpr", (lambda: chain_numexpr(x)), note))
     if kernels:
         _, chain_loop, _, chain_ufunc, compile_times = kernels
         onp.testing.assert_allclose(chain_loop(x), expected, **close)
         note = f"compile {compile_times['chain'] * 1e3:.0f} ms"
-        rows.append(("numba njit loop", _timing.median_time(lambda: chain_loop(x)), note))
+        rows.append(("numba njit loop", (lambda: chain_loop(x)), note))
         onp.testing.assert_allclose(chain_ufunc(x), expected, **close)
-        rows.append(("numba vectorize", _timing.median_time(lambda: chain_ufunc(x)), ""))
+        rows.append(("numba vectorize", (lambda: chain_ufunc(x)), ""))
     program = wg.make_program(lambda x: chain(x, wnp))(x)
     rows += program_rows("wengert", program, x, expected)
-    _timing.print_table(f"elementwise chain, n = {N}", rows, "NumPy")
+    _timing.print_table(f"elementwise chain, n = {N}", measured(rows), "NumPy")
 
 
 if __name__ == "__main__":

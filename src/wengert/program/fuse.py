@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -61,11 +62,16 @@ try:
 except ImportError:  # the optional extra is not installed; fuse() says how to get it
     numexpr = None
 
-__all__ = ["MIN_SIZE", "fuse", "fused"]
+__all__ = ["DTYPES", "MIN_SIZE", "fuse", "fused"]
 
 # Groups whose values have fewer elements than this stay NumPy: numexpr's fixed cost per
 # call (about 10 us) is more than what fusion saves on small arrays.
 MIN_SIZE = 1000
+# The dtypes fused equations compute by default. Not float32: NumPy's SIMD loops for it
+# (arithmetic, sin, exp, tanh) outrun numexpr's interpreter so far that a fused float32
+# group is slower than the separate NumPy operations (bench/fusion_backends.py: 1.6x on
+# Rosenbrock's gradient, 3.5x on the chain); ``fuse(p, dtypes=None)`` fuses it anyway.
+DTYPES = frozenset(map(np.dtype, ("bool", "int32", "int64", "float64", "complex128")))
 # numexpr's limits: operands of one expression (NumPy's iterator takes at most 32 on old
 # NumPy) and registers (one byte each); the expanded text of a group with shared values
 # is also bounded, so that a value used many times does not blow it up.
@@ -191,7 +197,7 @@ def _constant(x: Any, others: list[np.dtype], exponent: bool) -> Any:
     return None
 
 
-def _translate(eq: Equation) -> _Op | None:
+def _translate(eq: Equation, dtypes) -> _Op | None:
     """The equation as a numexpr operation, or None where it stays a NumPy equation."""
     name = eq.primitive.name
     if name not in FUSIBLE or eq.kwargs or len(eq.outputs) != 1:
@@ -202,7 +208,7 @@ def _translate(eq: Equation) -> _Op | None:
         inputs, kwargs = eq.arguments(lambda v: v)
         if kwargs:
             return None
-    if out.dtype is None or not inputs:
+    if out.dtype is None or not inputs or (dtypes is not None and out.dtype not in dtypes):
         return None
     variables = [x for x in inputs if type(x) is Var]
     if not variables or any(v.dtype is None for v in variables):
@@ -262,12 +268,14 @@ class _Group:
     """Equations computed by one fused expression, whose last one (the root) defines the
     only value that leaves the group."""
 
-    __slots__ = ("expanded", "members", "operands", "root", "size", "uses")
+    __slots__ = ("expanded", "members", "operands", "root", "size", "uses", "work")
 
     def __init__(self, root: int, size: int, op: _Op):
         self.root = root
         self.size = size
         self.members = [root]
+        # Operations that compute something (identities such as stop_gradient do not).
+        self.work = 0
         # How often each value appears in the fully expanded expression text.
         self.uses: dict[Var, int] = {}
         self.expanded = 1
@@ -275,6 +283,7 @@ class _Group:
         self._add(op, 1)
 
     def _add(self, op: _Op, times: int) -> None:
+        self.work += op.template != "{0}"
         for x in op.operands:
             if type(x) is Var:
                 self.uses[x] = self.uses.get(x, 0) + times
@@ -300,11 +309,14 @@ class _Group:
         self._add(op, times)
 
 
-def fuse(program: Program, *, min_size: int = MIN_SIZE) -> Program:
+def fuse(
+    program: Program, *, min_size: int = MIN_SIZE, dtypes: Collection[np.dtype] | None = DTYPES
+) -> Program:
     """`program` with each group of at least two elementwise equations on arrays of at least
     `min_size` elements, whose intermediate values nothing else uses, computed by one
-    numexpr expression (one `fused` equation). Evaluation only: the result is not
-    differentiable. Needs numexpr (``pip install "wengert[fast]"``).
+    numexpr expression (one `fused` equation). Only equations whose values have one of
+    `dtypes` fuse (None: every dtype numexpr computes as NumPy does). Evaluation only: the
+    result is not differentiable. Needs numexpr (``pip install "wengert[fast]"``).
     """
     if numexpr is None:
         raise ImportError(
@@ -312,7 +324,9 @@ def fuse(program: Program, *, min_size: int = MIN_SIZE) -> Program:
             '(or pip install "numexpr>=2.8").'
         )
     equations = program.equations
-    ops: list[_Op | None] = [_translate(eq) if type(eq) is Equation else None for eq in equations]
+    ops: list[_Op | None] = [
+        _translate(eq, dtypes) if type(eq) is Equation else None for eq in equations
+    ]
     # Who uses each variable; outputs and guarded variables must exist as arrays.
     users: dict[Var, list[int]] = {}
     pinned: set[Var] = {x for x in program.outputs if type(x) is Var}
@@ -348,7 +362,7 @@ def fuse(program: Program, *, min_size: int = MIN_SIZE) -> Program:
     new_equations = []
     for i, eq in enumerate(equations):
         group = group_of[i]
-        if group is None or len(group.members) < 2:
+        if group is None or group.work < 2:
             new_equations.append(eq)
         elif group.root == i:
             new_equations.append(_fused_equation(group, equations, ops))
