@@ -3,12 +3,14 @@
 Two workloads on 1e6 float64 values, one thread everywhere: the gradient of Rosenbrock's
 function (hand-written NumPy, the baseline) and a long elementwise chain (14 operations).
 Rows: hand-written NumPy; the same expressions as numexpr strings; numba ``@njit`` loops
-(with their compile time, paid once per kernel and dtype signature, in the note); and
-wengert's recorded gradient program, evaluated as recorded, after `fuse`, and after dead
-code elimination and `fuse` (the recorded gradient also computes the function's value,
-which the hand-written gradient does not), each through ``Program.evaluate`` and through
-a plain loop over the primitives' NumPy functions. Every result is checked against the
-baseline first. Run: ``python bench/fusion_backends.py`` (needs numexpr; numba optional).
+and ``@vectorize`` ufuncs of the same groups (compile time, paid once per kernel and dtype
+signature, in the note); and wengert's recorded program, evaluated as recorded, after
+`fuse`, and after dead code elimination and `fuse` (the recorded gradient also computes
+the function's value, which the hand-written gradient does not), each through
+``Program.evaluate`` and through a plain loop over the primitives' NumPy functions; then
+both workloads in float32, which `fuse` leaves to NumPy unless asked. Every result is
+checked against the baseline first. Medians of repeats after a warm-up (`_timing`).
+Run: ``python bench/fusion_backends.py`` (needs numexpr; numba optional).
 """
 
 from __future__ import annotations
@@ -274,6 +276,25 @@ def main() -> None:
     program = wg.make_program(lambda x: chain(x, wnp))(x)
     rows += program_rows("wengert", program, x, expected)
     _timing.print_table(f"elementwise chain, n = {N}", measured(rows), "NumPy")
+
+    # float32, which fuse leaves to NumPy by default (dtypes=None fuses it anyway).
+    x32 = x.astype(onp.float32)
+    rows = []
+    for label, f, by_hand in (
+        ("Rosenbrock gradient", wg.grad(rosenbrock), rosenbrock_grad_numpy),
+        ("chain", lambda x: chain(x, wnp), chain),
+    ):
+        lean = without_dead_code(wg.make_program(f)(x32))
+        unfused, fused = plain_loop(lean), plain_loop(fuse(lean, dtypes=None))
+        got, expected = fused(x32)[0], by_hand(x32)
+        assert got.dtype == onp.float32
+        onp.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+        rows.append((f"{label}: NumPy by hand", lambda h=by_hand: h(x32), ""))
+        rows.append((f"{label}: wengert unfused, loop", lambda r=unfused: r(x32), ""))
+        rows.append((f"{label}: fused (dtypes=None), loop", lambda r=fused: r(x32), ""))
+    _timing.print_table(
+        f"float32, dead code out, n = {N}", measured(rows), "Rosenbrock gradient: NumPy by hand"
+    )
 
 
 if __name__ == "__main__":

@@ -5,21 +5,37 @@ comparisons, ``where`` and the usual transcendental functions) whose intermediat
 are used only inside the group, and replaces each group by one equation of the `fused`
 primitive, which evaluates the group's expression with ``numexpr.evaluate``. NumPy
 evaluates one operation at a time and writes every intermediate array to memory; numexpr
-walks the arrays once in cache-sized blocks, so a chain of k operations on large arrays
-costs about one pass instead of k. Values used outside their group, the program's outputs
-and the variables of guards stay materialised; equations that numexpr cannot compute
-exactly as NumPy does (other primitives, other dtypes, keyword arguments) stay NumPy
-equations, one by one. A fused program is for evaluation only: `fused` has no derivative
-rules, so differentiate the program before fusing it.
+walks the arrays once in cache-sized blocks, on all cores by default, so a chain of k
+operations on large arrays makes one pass instead of k and allocates one array. Values
+used outside their group, the program's outputs and the variables of guards stay
+materialised; equations that numexpr cannot compute exactly as NumPy does (other
+primitives, other dtypes, keyword arguments) stay NumPy equations, one by one. A fused
+program is for evaluation only: `fused` has no derivative rules, so differentiate the
+program before fusing it.
 
-Why numexpr (measured by ``bench/fusion_backends.py``, one thread, 1e6 float64 values,
-against the hand-written NumPy gradient in the same run): numexpr and numba both reach
-about the same speed on the elementwise work once numba has compiled, but numba spends
-about 0.1-0.3 s compiling each new kernel (for every new group and every new dtype
-signature), longer than a thousand evaluations of the kernel, and would need Python source
-generated per group. numexpr compiles a string expression in about 0.1 ms at first use
-(cached after), types it the way NumPy does for the dtypes it supports (checked here per
-equation), and is a small, pure run-time dependency: ``pip install "wengert[fast]"``.
+Why numexpr, measured by ``bench/fusion_backends.py`` (1e6 float64 values, one thread,
+NumPy 2.4 with AVX2 on a busy 2-core machine, so ratios vary by about +-20% between runs;
+baseline the hand-written NumPy gradient of Rosenbrock's function in the same run):
+
+- numexpr compiles a new expression in under 1 ms (cached after); numba takes 80-190 ms
+  per ``@vectorize`` ufunc and 0.4-0.9 s per ``@njit`` loop, for every new group and
+  every new dtype signature, and would need Python source generated per group.
+- Once compiled, numba's ufuncs of the gradient's two elementwise groups ran at 0.33-0.49
+  of hand-written NumPy, numexpr's strings at 0.7-1.2 (numexpr's interpreter is 1.4-1.9x
+  slower than NumPy's SIMD loops per operation on this machine, which eats most of the
+  memory traffic that fusion saves); on a 14-operation chain of sin, exp, sqrt, cos and
+  tanh all three are within 10-25% of NumPy. A fusing numba backend would pay back its
+  compile time only after about 50-100 evaluations of one program at this size, and far
+  later at smaller sizes.
+- Within wengert, at one thread, the fused Rosenbrock gradient program ran at 0.9-1.05 of
+  the same program unfused, and the chain at 0.9-0.96: fusion with numexpr is about even
+  on one core for float64 and pays through numexpr's threads (its default) and fewer
+  temporary arrays. For float32 it lost (1.6x on the gradient, 3.5x on the chain: NumPy's
+  float32 SIMD loops are far ahead of numexpr's), so float32 stays NumPy by default.
+
+numexpr is also a small run-time dependency (``pip install "wengert[fast]"``) whose string
+expressions type their operands as NumPy does for the dtypes it supports, which is checked
+here for every fused equation.
 
 Results equal NumPy's to rounding: the arithmetic is the same IEEE operations; numexpr's
 transcendental functions and its expansion of integer powers (``x**3`` as ``x*x*x``) may
@@ -29,8 +45,9 @@ to give in numexpr the dtype NumPy gave when the program was recorded, and Pytho
 constants are passed as NumPy scalars of the dtype NumPy computes them in (numexpr would
 otherwise widen ``x_float32 * 0.1`` to float64).
 
-Example:
+Example (skipped where numexpr is not installed):
 
+>>> import pytest; _ = pytest.importorskip("numexpr")
 >>> import numpy as onp
 >>> import wengert as wg, wengert.numpy as np
 >>> from wengert.program.fuse import fuse
