@@ -216,6 +216,20 @@ def test_unsupported_dtypes_and_keyword_arguments_stay_numpy():
     assert fast(f32, i32).dtype == onp.float64
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_infinities_and_nans_as_in_numpy():
+    def f(x):
+        return np.log(x) * 2.0 + 1.0 / x - np.sqrt(x) * np.exp(x)
+
+    special = onp.array([0.0, -0.0, -1.0, onp.inf, -onp.inf, onp.nan, 1e-310, 800.0])
+    x = onp.resize(special, N)
+    prog = wg.make_program(f)(onp.linspace(1, 2, N))
+    fast = fuse(prog)
+    assert fast.primitives() == {"fused": 1}
+    with onp.errstate(all="ignore"):
+        onp.testing.assert_allclose(fast(x), prog(x), **F64)
+
+
 def test_complex_values():
     rng = onp.random.default_rng(3)
     z = rng.standard_normal(N) + 1j * rng.standard_normal(N)

@@ -217,7 +217,7 @@ def _constant(x: Any, others: list[np.dtype], exponent: bool) -> Any:
 def _translate(eq: Equation, dtypes) -> _Op | None:
     """The equation as a numexpr operation, or None where it stays a NumPy equation."""
     name = eq.primitive.name
-    if name not in FUSIBLE or eq.kwargs or len(eq.outputs) != 1:
+    if name not in FUSIBLE or not eq.primitive.elementwise or eq.kwargs or len(eq.outputs) != 1:
         return None
     out = eq.outputs[0]
     inputs = eq.inputs
