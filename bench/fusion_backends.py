@@ -8,8 +8,9 @@ signature, in the note); and wengert's recorded program, evaluated as recorded, 
 `fuse`, and after dead code elimination and `fuse` (the recorded gradient also computes
 the function's value, which the hand-written gradient does not), each through
 ``Program.evaluate`` and through a plain loop over the primitives' NumPy functions; then
-both workloads in float32, which `fuse` leaves to NumPy unless asked. Every result is
-checked against the baseline first. Medians of repeats after a warm-up (`_timing`).
+a 4-operation chain by size (where `fuse.MIN_SIZE` comes from); both workloads in
+float32, which `fuse` leaves to NumPy unless asked. Every result is checked against the
+baseline first. Medians of repeats after a warm-up (`_timing`).
 Run: ``python bench/fusion_backends.py`` (needs numexpr; numba optional).
 """
 
@@ -70,6 +71,10 @@ def chain(x, np=onp):
 CHAIN_EXPR = (
     "tanh(sin(x) * exp(-0.5 * x * x) + sqrt(abs(x) + 1.0) * cos(2.0 * x)) - x / (1.0 + x * x)"
 )
+
+
+# Four operations, timed by size.
+CHAIN4 = "((a * b + 1.5) - a) * b + 1.5"
 
 
 def chain_numexpr(x):
@@ -276,6 +281,17 @@ def main() -> None:
     program = wg.make_program(lambda x: chain(x, wnp))(x)
     rows += program_rows("wengert", program, x, expected)
     _timing.print_table(f"elementwise chain, n = {N}", measured(rows), "NumPy")
+
+    # Where fusion starts to pay (fuse.MIN_SIZE): a 4-operation chain by size.
+    x2 = onp.random.default_rng(1).uniform(-1.0, 1.0, 2 * N)
+    for n in (1_000, 10_000, 100_000, 300_000, 1_000_000, 2_000_000):
+        local = {"a": x2[:n].copy(), "b": x2[:n][::-1].copy()}
+        a, b = local["a"], local["b"]
+        rows = [
+            ("NumPy", lambda a=a, b=b: ((a * b + 1.5) - a) * b + 1.5, ""),
+            ("numexpr", lambda local=local: numexpr.evaluate(CHAIN4, local), ""),
+        ]
+        _timing.print_table(f"4 operations, float64, n = {n}", measured(rows), "NumPy")
 
     # float32, which fuse leaves to NumPy by default (dtypes=None fuses it anyway).
     x32 = x.astype(onp.float32)

@@ -24,11 +24,16 @@ from wengert._core.recording import Equation, Guard, Var  # noqa: E402
 from wengert._core.tree import tree_flatten, tree_unflatten  # noqa: E402
 from wengert.program import GuardError  # noqa: E402
 from wengert.program import fuse as fuse_module  # noqa: E402
-from wengert.program.fuse import FUSIBLE, fuse  # noqa: E402
+from wengert.program.fuse import FUSIBLE  # noqa: E402
 
 F64 = {"rtol": 1e-14, "atol": 1e-14}
 F32 = {"rtol": 1e-6, "atol": 1e-6}
 N = 5000
+
+
+def fuse(program, **options):
+    """`fuse` with groups from 1000 elements on (the tests' arrays are small)."""
+    return fuse_module.fuse(program, **{"min_size": 1000, **options})
 
 
 def rosenbrock(x):
@@ -196,6 +201,11 @@ def test_a_program_with_nothing_to_fuse_is_unchanged():
         fast = fuse(prog)
         assert fast.equations == prog.equations
         assert "fused" not in fast.primitives()
+    # By default, arrays must have fuse_module.MIN_SIZE elements (1e5) to be worth it.
+    prog = wg.make_program(lambda x: np.sin(x) * 2.0 + x)(onp.ones(fuse_module.MIN_SIZE - 1))
+    assert fuse_module.fuse(prog).equations == prog.equations
+    prog = wg.make_program(lambda x: np.sin(x) * 2.0 + x)(onp.ones(fuse_module.MIN_SIZE))
+    assert fuse_module.fuse(prog).primitives() == {"fused": 1}
     small = wg.make_program(lambda x: np.sin(x) * 2.0 + x)(onp.ones(10))
     assert fuse(small).equations == small.equations
     assert fuse(small, min_size=1).primitives() == {"fused": 1}

@@ -51,11 +51,12 @@ Example (skipped where numexpr is not installed):
 >>> import numpy as onp
 >>> import wengert as wg, wengert.numpy as np
 >>> from wengert.program.fuse import fuse
->>> p = wg.make_program(lambda x: np.sin(x) * 2.0 + x**2)(onp.linspace(0.0, 1.0, 4000))
+>>> x = onp.linspace(0.0, 1.0, 200_000)
+>>> p = wg.make_program(lambda x: np.sin(x) * 2.0 + x**2)(x)
 >>> fast = fuse(p)
 >>> fast.primitives()
 {'fused': 1}
->>> x = onp.linspace(-1.0, 1.0, 4000)
+>>> x = onp.linspace(-1.0, 1.0, 200_000)
 >>> bool(onp.allclose(fast(x), onp.sin(x) * 2.0 + x**2, rtol=1e-14))
 True
 """
@@ -81,9 +82,14 @@ except ImportError:  # the optional extra is not installed; fuse() says how to g
 
 __all__ = ["DTYPES", "MIN_SIZE", "fuse", "fused"]
 
-# Groups whose values have fewer elements than this stay NumPy: numexpr's fixed cost per
-# call (about 10 us) is more than what fusion saves on small arrays.
-MIN_SIZE = 1000
+# Groups whose values have fewer elements than this stay NumPy. While the arrays fit in the
+# caches NumPy's passes are cheap, and numexpr's loop is slower per element than NumPy's
+# SIMD loops, plus about 15 us per call: on one thread, a fused 4-operation float64 chain
+# measured 2.4-3.9x NumPy's time at 1e3 elements, 1.9-2.5x at 1e4, 1.7-3.6x at 1e5-3e5,
+# 0.6-2.8x at 1e6 and 0.6-1.1x at 2e6 (bench/fusion_backends.py, a busy 2-core machine
+# with 1 MB of L2 cache per core). 1e5 assumes numexpr's threads (its default) on larger
+# arrays; with one thread, fuse(p, min_size=2_000_000) keeps only the groups that gain.
+MIN_SIZE = 100_000
 # The dtypes fused equations compute by default. Not float32: NumPy's SIMD loops for it
 # (arithmetic, sin, exp, tanh) outrun numexpr's interpreter so far that a fused float32
 # group is slower than the separate NumPy operations (bench/fusion_backends.py: 1.6x on
