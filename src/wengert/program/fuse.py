@@ -14,23 +14,24 @@ program is for evaluation only: `fused` has no derivative rules, so differentiat
 program before fusing it.
 
 Why numexpr, measured by ``bench/fusion_backends.py`` (1e6 float64 values, one thread,
-NumPy 2.4 with AVX2 on a busy 2-core machine, so ratios vary by about +-20% between runs;
-baseline the hand-written NumPy gradient of Rosenbrock's function in the same run):
+NumPy 2.4 with AVX2 on a busy 2-core machine: ranges over seven runs; baseline the
+hand-written NumPy gradient of Rosenbrock's function in the same run):
 
-- numexpr compiles a new expression in under 1 ms (cached after); numba takes 80-190 ms
+- numexpr compiles a new expression in about 1 ms (cached after); numba takes 80-200 ms
   per ``@vectorize`` ufunc and 0.4-0.9 s per ``@njit`` loop, for every new group and
   every new dtype signature, and would need Python source generated per group.
 - Once compiled, numba's ufuncs of the gradient's two elementwise groups ran at 0.33-0.49
-  of hand-written NumPy, numexpr's strings at 0.7-1.2 (numexpr's interpreter is 1.4-1.9x
-  slower than NumPy's SIMD loops per operation on this machine, which eats most of the
-  memory traffic that fusion saves); on a 14-operation chain of sin, exp, sqrt, cos and
-  tanh all three are within 10-25% of NumPy. A fusing numba backend would pay back its
+  of hand-written NumPy, numexpr's strings at 0.7-1.3: numexpr's interpreter is 1.4-1.9x
+  slower than NumPy's SIMD loops per operation here, which eats most of the memory
+  traffic that fusion saves. On a 14-operation chain of sin, exp, sqrt, cos and tanh,
+  both ran at 0.7-1.5 of NumPy (mostly 1.0-1.1). A numba backend would pay back its
   compile time only after about 50-100 evaluations of one program at this size, and far
-  later at smaller sizes.
-- Within wengert, at one thread, the fused Rosenbrock gradient program ran at 0.9-1.05 of
-  the same program unfused, and the chain at 0.9-0.96: fusion with numexpr is about even
-  on one core for float64 and pays through numexpr's threads (its default) and fewer
-  temporary arrays. For float32 it lost (1.6x on the gradient, 3.5x on the chain: NumPy's
+  later on smaller arrays.
+- Within wengert, fusing the Rosenbrock gradient program made ``Program.evaluate`` (which
+  keeps every value until the end) 0.54-0.76 of the unfused time, and a loop that drops
+  values after their last use 0.88-1.27: on one core fusion with numexpr is about even
+  for float64 beyond the memory it saves, and pays through numexpr's threads (its
+  default). For float32 it lost (1.5-2.3x on the gradient, 3-4.7x on the chain: NumPy's
   float32 SIMD loops are far ahead of numexpr's), so float32 stays NumPy by default.
 
 numexpr is also a small run-time dependency (``pip install "wengert[fast]"``) whose string
@@ -92,8 +93,8 @@ __all__ = ["DTYPES", "MIN_SIZE", "fuse", "fused"]
 MIN_SIZE = 100_000
 # The dtypes fused equations compute by default. Not float32: NumPy's SIMD loops for it
 # (arithmetic, sin, exp, tanh) outrun numexpr's interpreter so far that a fused float32
-# group is slower than the separate NumPy operations (bench/fusion_backends.py: 1.6x on
-# Rosenbrock's gradient, 3.5x on the chain); ``fuse(p, dtypes=None)`` fuses it anyway.
+# group is slower than the separate NumPy operations (bench/fusion_backends.py: 1.5-2.3x on
+# Rosenbrock's gradient, 3-4.7x on the chain); ``fuse(p, dtypes=None)`` fuses it anyway.
 DTYPES = frozenset(map(np.dtype, ("bool", "int32", "int64", "float64", "complex128")))
 # numexpr's limits: operands of one expression (NumPy's iterator takes at most 32 on old
 # NumPy) and registers (one byte each); the expanded text of a group with shared values
