@@ -14,14 +14,14 @@ program is for evaluation only: `fused` has no derivative rules, so differentiat
 program before fusing it.
 
 Why numexpr, measured by ``bench/fusion_backends.py`` (1e6 float64 values, one thread,
-NumPy 2.4 with AVX2 on a busy 2-core machine: ranges over seven runs; baseline the
+NumPy 2.4 with AVX2 on a busy 2-core machine: ranges over several runs; baseline the
 hand-written NumPy gradient of Rosenbrock's function in the same run):
 
 - numexpr compiles a new expression in about 1 ms (cached after); numba takes 80-200 ms
   per ``@vectorize`` ufunc and 0.4-0.9 s per ``@njit`` loop, for every new group and
   every new dtype signature, and would need Python source generated per group.
-- Once compiled, numba's ufuncs of the gradient's two elementwise groups ran at 0.33-0.49
-  of hand-written NumPy, numexpr's strings at 0.7-1.3: numexpr's interpreter is 1.4-1.9x
+- Once compiled, numba's ufuncs of the gradient's two elementwise groups ran at 0.31-0.49
+  of hand-written NumPy, numexpr's strings at 0.7-1.4: numexpr's interpreter is 1.4-1.9x
   slower than NumPy's SIMD loops per operation here, which eats most of the memory
   traffic that fusion saves. On a 14-operation chain of sin, exp, sqrt, cos and tanh,
   both ran at 0.7-1.5 of NumPy (mostly 1.0-1.1). A numba backend would pay back its
@@ -30,13 +30,17 @@ hand-written NumPy gradient of Rosenbrock's function in the same run):
 - Within wengert, fusing the Rosenbrock gradient program made ``Program.evaluate`` (which
   keeps every value until the end) 0.54-0.76 of the unfused time, and a loop that drops
   values after their last use 0.88-1.27: on one core fusion with numexpr is about even
-  for float64 beyond the memory it saves, and pays through numexpr's threads (its
-  default). For float32 it lost (1.5-2.3x on the gradient, 3-4.7x on the chain: NumPy's
-  float32 SIMD loops are far ahead of numexpr's), so float32 stays NumPy by default.
+  for float64 beyond the memory it saves; numexpr's threads (its default) are where it
+  can gain more, which this busy machine could not measure. For float32 it lost (1.5-2.3x
+  on the gradient, 3-4.7x on the chain: NumPy's float32 SIMD loops are far ahead of
+  numexpr's), so float32 stays NumPy by default.
 
-numexpr is also a small run-time dependency (``pip install "wengert[fast]"``) whose string
-expressions type their operands as NumPy does for the dtypes it supports, which is checked
-here for every fused equation.
+So numexpr: no compile latency for a transformation that meets new groups and dtypes with
+every recorded program, threads without further work, a small run-time dependency
+(``pip install "wengert[fast]"``) and string expressions that type their operands as NumPy
+does for the dtypes it supports (checked here for every fused equation). For a program
+evaluated thousands of times on one core, numba ufuncs of the same groups would run about
+twice as fast; the grouping here would serve such a backend unchanged.
 
 Results equal NumPy's to rounding: the arithmetic is the same IEEE operations; numexpr's
 transcendental functions and its expansion of integer powers (``x**3`` as ``x*x*x``) may
@@ -86,8 +90,8 @@ __all__ = ["DTYPES", "MIN_SIZE", "fuse", "fused"]
 # Groups whose values have fewer elements than this stay NumPy. While the arrays fit in the
 # caches NumPy's passes are cheap, and numexpr's loop is slower per element than NumPy's
 # SIMD loops, plus about 15 us per call: on one thread, a fused 4-operation float64 chain
-# measured 2.4-3.9x NumPy's time at 1e3 elements, 1.9-2.5x at 1e4, 1.7-3.6x at 1e5-3e5,
-# 0.6-2.8x at 1e6 and 0.6-1.1x at 2e6 (bench/fusion_backends.py, a busy 2-core machine
+# measured 2.4-3.9x NumPy's time at 1e3 elements, 1.9-3.4x at 1e4, 1.7-3.6x at 1e5-3e5,
+# 0.6-2.8x at 1e6 and 0.6-1.3x at 2e6 (bench/fusion_backends.py, a busy 2-core machine
 # with 1 MB of L2 cache per core). 1e5 assumes numexpr's threads (its default) on larger
 # arrays; with one thread, fuse(p, min_size=2_000_000) keeps only the groups that gain.
 MIN_SIZE = 100_000
