@@ -212,7 +212,10 @@ def _constant(x: Any, others: list[np.dtype], exponent: bool) -> Any:
     if type(x) is int:
         if _INT32.min <= x <= _INT32.max:  # numexpr's smallest integer kind: never widens
             return _Literal(f"({x})")
-        return np.result_type(*others, x).type(x)
+        try:
+            return np.result_type(*others, x).type(x)
+        except OverflowError:  # too large for the other operands' integer dtype
+            return None
     if type(x) in (float, complex):
         dtype = np.result_type(*others, x)
         if exponent and type(x) is float and math.isfinite(x) and x == int(x) and abs(x) <= 50:
