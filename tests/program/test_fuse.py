@@ -175,21 +175,27 @@ def test_guards_are_kept_and_their_variables_materialised():
 
     x = onp.linspace(-1, 1, N)
     prog = wg.make_program(f)(x)
-    # A rule that read the whole intermediate y would guard y itself.
-    y_var = prog.equations[1].outputs[0]
-    guarded = prog.replace(
-        [*prog.equations[:2], Guard(y_var, x * x + 1.0, "value", None), *prog.equations[2:]]
-    )
-    for p in (prog, guarded):
-        fast = fuse(p)
-        assert_well_formed(fast)
-        assert [g.var for g in fast.guards] == [g.var for g in p.guards]
-        onp.testing.assert_allclose(fast(x), p(x), **F64)
-    assert y_var in defined(fuse(guarded))
+    fast = fuse(prog)
+    assert_well_formed(fast)
+    assert [g.var for g in fast.guards] == [g.var for g in prog.guards]
+    onp.testing.assert_allclose(fast(x), prog(x), **F64)
     with pytest.raises(GuardError):
-        fuse(prog)(onp.linspace(-300, 300, N))
+        fast(onp.linspace(-300, 300, N))
+
+    # y is used only inside the group, until a guard (a rule that read its whole value)
+    # needs it: then it is materialised and checked.
+    plain = wg.make_program(lambda x: np.sqrt(x * x + 1.0) * 2.0 - x)(x)
+    y_var = plain.equations[1].outputs[0]
+    assert y_var not in defined(fuse(plain)) and fuse(plain).primitives() == {"fused": 1}
+    guard = Guard(y_var, x * x + 1.0, "value", None)
+    guarded = plain.replace([*plain.equations[:2], guard, *plain.equations[2:]])
+    fast = fuse(guarded)
+    assert_well_formed(fast)
+    assert y_var in defined(fast) and fast.guards == [guard]
+    assert fast.primitives() == {"fused": 2}
+    onp.testing.assert_allclose(fast(x), guarded(x), **F64)
     with pytest.raises(GuardError):
-        fuse(guarded)(x * 0.5)
+        fast(x * 0.5)
 
 
 def test_a_program_with_nothing_to_fuse_is_unchanged():
