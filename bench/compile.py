@@ -10,16 +10,21 @@ when installed. Run: ``python bench/compile.py``.
 
 from __future__ import annotations
 
-import platform
-import time
-from importlib import metadata
+import os
 
-import numpy as onp
-from _timing import median_time, optional, print_table
-from overhead import chain, rosenbrock, rosenbrock_grad_numpy
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before NumPy
+    os.environ.setdefault(_var, "1")
 
-import wengert as wg
-import wengert.numpy as wnp
+import platform  # noqa: E402
+import time  # noqa: E402
+from importlib import metadata  # noqa: E402
+
+import numpy as onp  # noqa: E402
+from _timing import median_time, optional, print_table  # noqa: E402
+from overhead import chain, rosenbrock, rosenbrock_grad_numpy  # noqa: E402
+
+import wengert as wg  # noqa: E402
+import wengert.numpy as wnp  # noqa: E402
 
 numexpr = optional("numexpr")
 jax = optional("jax")
@@ -73,6 +78,36 @@ def hessian_closed_form(a):
 
 def hessian_fun(a):
     return lambda x: wnp.sum(wnp.tanh(a @ x))
+
+
+def mlp_table(dtype) -> None:
+    rng = onp.random.default_rng(1)
+    shapes = ((64, 256), (256,), (256, 10), (10,))
+    params = tuple((rng.standard_normal(s) * 0.1).astype(dtype) for s in shapes)
+    xb = rng.standard_normal((128, 64)).astype(dtype)
+    yb = rng.standard_normal((128, 10)).astype(dtype)
+    loss = mlp_loss(wnp)
+    eager = wg.value_and_grad(loss)
+    compiled = wg.jit(wg.value_and_grad(loss))
+    start = time.perf_counter()
+    value, grads = compiled(params, xb, yb)
+    first = time.perf_counter() - start
+    want = mlp_value_and_grad_numpy(params, xb, yb)
+    tol = 1e-12 if dtype == onp.float64 else 1e-4
+    onp.testing.assert_allclose(value, want[0], rtol=tol)
+    for g, w in zip(grads, want[1]):
+        assert g.dtype == dtype
+        onp.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+    rows = rows_for(
+        "value+gradient",
+        lambda: mlp_value_and_grad_numpy(params, xb, yb),
+        lambda: eager(params, xb, yb),
+        lambda: compiled(params, xb, yb),
+    )
+    title = f"(c) MLP 64-256-10, batch 128, {onp.dtype(dtype).name}: value and gradient"
+    print_table(title, rows, rows[0][0])
+    steady = median_time(lambda: compiled(params, xb, yb))
+    print(f"    (e) record + compile once: {(first - steady) * 1e3:.1f} ms")
 
 
 def rows_for(name, hand, eager, compiled, compiled_numexpr=None, jax_fun=None, repeats=15):
@@ -131,8 +166,9 @@ def main() -> None:
     fused = None
     if numexpr is not None:
         fused_fun = wg.jit(wg.grad(f), backend="numexpr")
-        onp.testing.assert_allclose(fused_fun(x), rosenbrock_grad_numpy(x), rtol=1e-12, atol=1e-10)
-        fused = lambda: fused_fun(x)  # noqa: E731
+        want = rosenbrock_grad_numpy(x)
+        onp.testing.assert_allclose(fused_fun(x), want, rtol=1e-12, atol=1e-10)
+        fused = lambda: fused_fun(x)
     rows = rows_for(
         "gradient",
         lambda: rosenbrock_grad_numpy(x),
@@ -144,37 +180,9 @@ def main() -> None:
     )
     print_table("(b) gradient of Rosenbrock on 1e6 float64 values", rows, rows[0][0])
 
-    # (c) MLP value and gradient, float64 and float32.
+    # (c) MLP value and gradient, float64 and float32; (e) record + compile once.
     for dtype in (onp.float64, onp.float32):
-        rng = onp.random.default_rng(1)
-        params = tuple(
-            (rng.standard_normal(s) * 0.1).astype(dtype) for s in ((64, 256), (256,), (256, 10), (10,))
-        )
-        xb = rng.standard_normal((128, 64)).astype(dtype)
-        yb = rng.standard_normal((128, 10)).astype(dtype)
-        loss = mlp_loss(wnp)
-        eager = wg.value_and_grad(loss)
-        compiled = wg.jit(wg.value_and_grad(loss))
-        start = time.perf_counter()
-        value, grads = compiled(params, xb, yb)
-        first = time.perf_counter() - start
-        want = mlp_value_and_grad_numpy(params, xb, yb)
-        tol = 1e-12 if dtype == onp.float64 else 1e-4
-        onp.testing.assert_allclose(value, want[0], rtol=tol)
-        for g, w in zip(grads, want[1]):
-            assert g.dtype == dtype
-            onp.testing.assert_allclose(g, w, rtol=tol, atol=tol)
-        rows = rows_for(
-            "value+gradient",
-            lambda: mlp_value_and_grad_numpy(params, xb, yb),
-            lambda: eager(params, xb, yb),
-            lambda: compiled(params, xb, yb),
-        )
-        title = f"(c) MLP 64-256-10, batch 128, {onp.dtype(dtype).name}: value and gradient"
-        print_table(title, rows, rows[0][0])
-        if dtype == onp.float64:
-            steady = median_time(lambda: compiled(params, xb, yb))
-            print(f"    (e) record + compile once: {(first - steady) * 1e3:.1f} ms")
+        mlp_table(dtype)
 
     # (d) Hessian of a 200-variable function.
     rng = onp.random.default_rng(2)
