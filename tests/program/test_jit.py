@@ -193,3 +193,22 @@ def test_decorator_forms_and_methods():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert M().scale(2.0) == 6.0
+
+
+def test_integer_boolean_and_index_inputs_are_guarded_never_stale():
+    h = wg.jit(lambda n: np.arange(n) * 1.0)
+    assert len(h(3)) == 3 and len(h(4)) == 4
+    flag = wg.jit(lambda x, on: x * 2.0 if on else x)
+    assert flag(1.0, True) == 2.0 and flag(1.0, False) == 1.0
+    pick = wg.jit(lambda x, i: x[i])
+    assert pick(onp.arange(5.0), 2) == 2.0 and pick(onp.arange(5.0), 3) == 3.0
+    top = wg.jit(lambda x: (x.argmax(), x.max()))
+    assert top(onp.array([1.0, 3.0, 2.0]))[0] == 1
+    assert top(onp.array([5.0, 3.0, 2.0]))[0] == 0
+
+
+def test_python_conversions_of_recorded_values_are_refused_clearly():
+    import math
+
+    with pytest.raises(wg.TracedConversionError, match="static_argnums"):
+        wg.jit(lambda x: math.sin(x))(1.0)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EscapedTracerError
+from ..errors import EscapedTracerError, TracedConversionError
 from .box import Box
 from .trace import Trace
 from .tree import tree_flatten, tree_unflatten
@@ -151,6 +151,20 @@ class RecordingBox(Box):
         result = self.value.__index__()
         self._trace.guard(self, result, "index")
         return result
+
+    def __float__(self) -> float:
+        raise TracedConversionError(
+            "float() of a value that is being recorded (wg.jit, wg.make_program) would "
+            "fix the program to this one value. Keep it an array (use wg.numpy functions "
+            "instead of math.*), or make the argument static (jit's static_argnums)."
+        )
+
+    def item(self, *args):
+        raise TracedConversionError(
+            ".item() of a value that is being recorded (wg.jit, wg.make_program) would fix "
+            "the program to this one value; index it instead (x[()]), or make the argument "
+            "static (jit's static_argnums)."
+        )
 
 
 _PYTHON_NUMBERS = (float, int, complex, bool)
