@@ -48,8 +48,25 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
         return bind(x, "c")
 
     last_use = _last_uses(program)
+    accumulate, skipped = _accumulations(program)
+    deferred: list[Var] = []
     for i, eq in enumerate(program.equations):
-        dead = [names[v] for v in last_use.get(i, ())]
+        if i in skipped:  # computed where its sum is (see _accumulations)
+            deferred.extend(last_use.get(i, ()))
+            continue
+        dead = [names[v] for v in (*deferred, *last_use.get(i, ())) if v in names]
+        deferred = []
+        if i in accumulate:
+            buffer, index, part = accumulate[i]
+            (out,) = eq.outputs
+            count += 1
+            names[out] = f"v{count}"
+            body.append(f"{names[buffer]}[{bind(index, 'i')}] += {ref(part)}")
+            body.append(f"{names[out]} = {names[buffer]}")
+            dead = [d for d in dead if d != names[buffer]]
+            if dead:
+                body.append(f"del {', '.join(dead)}")
+            continue
         if type(eq) is Guard:
             g = bind(eq, "g")
             v = names[eq.var]
@@ -107,6 +124,78 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
     return run
 
 
+def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
+    """Sums ``p + scatter_add(part, index, shape)`` that may be computed in place as
+    ``p[index] += part``: the backward pass of indexing (``x[1:]``, ``x[:-1]``) adds each
+    slice's cotangent into a full-size array of zeros, and this skips those arrays.
+
+    It applies where the index is basic (no entry repeats), both terms are used only by
+    the sum, and `p` is an array of the sum's shape and dtype that the program allocated
+    itself (a ufunc's or another scatter's result, so no one else holds or views it).
+    Returns the sums by equation index, and the scatters they absorb."""
+    from .passes import ufunc_of
+
+    uses: dict[Var, int] = {}
+    producers: dict[Var, tuple[int, Equation]] = {}
+    for i, eq in enumerate(program.equations):
+        if type(eq) is Guard:
+            uses[eq.var] = uses.get(eq.var, 0) + 1
+            continue
+        for x in eq.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+        for v in eq.outputs:
+            producers[v] = (i, eq)
+    for x in program.outputs:
+        if type(x) is Var:
+            uses[x] = uses.get(x, 0) + 2
+    inputs = set(program.inputs)
+
+    def fresh(v: Var) -> bool:
+        if v in inputs or v.shape == () or v not in producers:
+            return False
+        eq = producers[v][1]
+        if eq.primitive.name == "scatter_add":
+            return eq.tree is None
+        return (
+            ufunc_of(eq.primitive) is not None
+            and eq.tree is None
+            and not eq.kwargs
+            and len(eq.outputs) == 1
+        )
+
+    accumulate: dict[int, tuple] = {}
+    skipped: set[int] = set()
+    for i, eq in enumerate(program.equations):
+        if type(eq) is Guard or eq.primitive.name != "add" or eq.tree is not None:
+            continue
+        if eq.kwargs or len(eq.inputs) != 2 or not all(type(x) is Var for x in eq.inputs):
+            continue
+        (out,) = eq.outputs
+        a, b = eq.inputs
+        for q, p in ((b, a), (a, b)):
+            j, scatter = producers.get(q, (None, None))
+            if scatter is None or scatter.primitive.name != "scatter_add" or j in skipped:
+                continue
+            if scatter.tree is not None or scatter.kwargs or len(scatter.inputs) != 3:
+                continue
+            part, index, _ = scatter.inputs
+            if not _basic_constant(index) or uses.get(q) != 1 or uses.get(p) != 1:
+                continue
+            same = (p.shape, p.dtype) == (out.shape, out.dtype) == (q.shape, q.dtype)
+            if same and p is not q and fresh(p):
+                accumulate[i] = (p, index, part)
+                skipped.add(j)
+                break
+    return accumulate, skipped
+
+
+def _basic_constant(index: Any) -> bool:
+    """Whether an index is a constant of slices, integers, None and Ellipsis only."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or type(p) in (slice, int) for p in parts)
+
+
 def _last_uses(program) -> dict[int, list[Var]]:
     """For each equation index, the variables read there for the last time (neither
     program inputs, whose names the caller holds anyway, nor outputs)."""
@@ -132,7 +221,6 @@ _OPERATORS = {
     "subtract": "-",
     "multiply": "*",
     "true_divide": "/",
-    "power": "**",
     "matmul": "@",
 }
 
