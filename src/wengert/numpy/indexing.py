@@ -6,6 +6,8 @@ integer-array index repeats an entry.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .._core import patterns
@@ -446,3 +448,13 @@ def index_add(x, index, y):
 
 
 __all__ = ["getitem", "index_add", "index_update"]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+getitem.defsource(operator.getitem)
+_scatter.defsource(_scatter_impl)
+getitem_at.defsource(_getitem_at_impl)
+scatter_at.defsource(_scatter_at_impl)
+write_at.defsource(_write_at_impl)
+_index_update.defsource(_update_impl)
+_index_add.defsource(_add_impl)

@@ -527,3 +527,9 @@ def std(
 
 
 __all__ = ["amax", "amin", "max", "mean", "min", "prod", "std", "sum", "var"]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_counted.defsource(_counted_impl)
+_extremum_weights.defsource(_extremum_weights_impl)
+_dof.defsource(_dof_impl)

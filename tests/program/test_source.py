@@ -1,0 +1,176 @@
+"""Program.source: standalone Python over NumPy that computes the program bit for bit.
+
+Hand examples, then every row of the derivative tables of tests/numpy and tests/scipy (see
+tests/_tables.py): the program of the row's function (in its floating-point inputs) and of
+the gradient of a weighted sum of its outputs, written as source, executed in a fresh
+namespace and compared with the program's own evaluation at two draws from the row's domain.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as onp
+import pytest
+
+import wengert as wg
+import wengert.numpy as np
+from wengert._core.tree import tree_flatten, tree_unflatten
+from wengert.errors import MissingRuleError
+
+_spec = importlib.util.spec_from_file_location(
+    "_wengert_test_tables", Path(__file__).resolve().parents[1] / "_tables.py"
+)
+_tables = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(_tables)
+
+
+def compiled(prog, name: str | None = None):
+    """The function that `prog.source()` defines, executed in a fresh namespace."""
+    source = prog.source(name)
+    namespace: dict = {}
+    exec(compile(source, "<program source>", "exec"), namespace)
+    return namespace[name or next(n for n in namespace if n in source.split("def ")[-1][:80])]
+
+
+def function_of(prog):
+    source = prog.source()
+    namespace: dict = {}
+    exec(compile(source, "<program source>", "exec"), namespace)
+    name = source.rsplit("\ndef ", 1)[1].split("(", 1)[0]
+    return namespace[name]
+
+
+def assert_identical(got, want) -> None:
+    """Same tree, and each leaf of the same shape, dtype and bytes."""
+    got_leaves, got_tree = tree_flatten(got)
+    want_leaves, want_tree = tree_flatten(want)
+    assert got_tree == want_tree
+    for a, b in zip(got_leaves, want_leaves):
+        a, b = onp.asarray(a), onp.asarray(b)
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes(), (a, b)
+
+
+# --- hand examples ------------------------------------------------------------------------
+
+
+def f(x):
+    return 1.0 / (x**2 + 1.0)
+
+
+def test_source_of_a_small_function_reads_like_its_program():
+    prog = wg.make_program(f)(3.0)
+    source = prog.source()
+    assert source.startswith('"""') and "import numpy as np" in source
+    assert "import scipy" not in source and "wengert" not in source.split('"""', 2)[2]
+    assert "def f(x):" in source
+    assert "v2 = v1 + 1.0" in source and "v3 = 1.0 / v2" in source
+    g = function_of(prog)
+    for x in (3.0, -2.0, 0.0, 1e200, onp.float64(0.5)):
+        assert_identical(g(x), prog(x))
+
+
+def test_source_of_a_gradient_program():
+    prog = wg.make_program(wg.grad(f))(3.0)
+    g = function_of(prog)
+    for x in (3.0, -2.0, 0.0, 7.5):
+        assert_identical(g(x), prog(x))
+        assert g(x) == wg.grad(f)(x)
+    xs = onp.linspace(-2, 2, 7)
+    vprog = wg.make_program(wg.elementwise_grad(f))(xs)
+    assert_identical(function_of(vprog)(xs * 1.5), vprog(xs * 1.5))
+
+
+def loss(params, x):
+    h = np.tanh(x @ params["w"] + params["b"])
+    out = h @ params["v"]
+    return np.mean((out - 1.0) ** 2)
+
+
+def _mlp():
+    rng = onp.random.default_rng(0)
+    params = {
+        "w": rng.standard_normal((3, 4)),
+        "b": rng.standard_normal(4),
+        "v": rng.standard_normal(4),
+    }
+    return params, rng.standard_normal((5, 3))
+
+
+def test_source_of_a_tree_input_mlp_loss_and_its_gradient():
+    params, x = _mlp()
+    prog = wg.make_program(loss)(params, x)
+    g = function_of(prog)
+    assert "def loss(params_b, params_v, params_w, x):" in prog.source()
+    leaves = [params["b"], params["v"], params["w"], x]
+    assert_identical(g(*leaves), prog(params, x))
+
+    gprog = wg.make_program(wg.grad(loss))(params, x)
+    source = gprog.source()
+    assert "return {'b': " in source  # the gradient's dict, rebuilt as a literal
+    gg = function_of(gprog)
+    other = {k: v * 0.5 for k, v in params.items()}
+    got = gg(other["b"], other["v"], other["w"], x + 1.0)
+    assert_identical(got, gprog(other, x + 1.0))
+    assert_identical(got, wg.grad(loss)(other, x + 1.0))
+
+
+def test_a_guarded_branch_raises_value_error_naming_the_decision_and_the_line():
+    def h(x):
+        return np.sin(x) if x > 0 else np.cos(x)
+
+    prog = wg.make_program(h)(1.0)
+    g = function_of(prog)
+    assert_identical(g(2.0), prog(2.0))
+    with pytest.raises(ValueError, match=r"bool\(v\d+\) was True at .*if x > 0"):
+        g(-1.0)
+    assert "assert" not in prog.source()
+
+
+def test_integer_guards_and_constants_are_exact():
+    def h(x, k):
+        c = onp.array([0.1, -0.0, onp.inf, onp.nan, 1e-320])
+        big = onp.linspace(0, 1, 100).reshape(10, 10).T  # a Fortran-ordered constant
+        n = int(k)
+        return np.sum(x * c) + np.sum(big * x[0]) * n, np.float32(1.0) * x[1], [x]
+
+    x = onp.array([1.5, 2.0, 3.0, 0.5, 1.0])
+    prog = wg.make_program(h)(x, 3.0)
+    g = function_of(prog)
+    assert_identical(g(x * 2, 3.0), prog(x * 2, 3.0))
+    with pytest.raises(ValueError, match=r"int\(k\) was 3"):
+        g(x, 4.0)
+    with pytest.raises(wg.GuardError):
+        prog(x, 4.0)
+
+
+def test_a_primitive_without_source_form_raises_naming_it():
+    @wg.primitive
+    def cube(x):
+        return x * x * x
+
+    cube.defvjp(lambda g, ans, x: g * 3 * x * x)
+    prog = wg.make_program(lambda x: cube(x) + 1.0)(2.0)
+    with pytest.raises(MissingRuleError, match="cube"):
+        prog.source()
+    cube.defsource(_cube)
+    assert_identical(function_of(prog)(1.5), prog(1.5))
+    assert "def _cube(x):" in prog.source()
+
+
+def _cube(x):
+    return x * x * x
+
+
+def test_scipy_primitives_import_scipy_only_where_needed():
+    pytest.importorskip("scipy")
+    import wengert.scipy.special as wsp
+
+    prog = wg.make_program(lambda x: wsp.erf(x) * 2.0)(onp.linspace(0, 1, 3))
+    source = prog.source()
+    assert "import scipy.special" in source
+    assert_identical(function_of(prog)(onp.linspace(-1, 1, 3)), prog(onp.linspace(-1, 1, 3)))
