@@ -199,8 +199,12 @@ def _getitem_at_impl(x, *parts, template):
 
 
 def _scatter_at_impl(g, *parts, template, shape):
+    return _scatter_add_at(g, _fill(template, parts), shape)
+
+
+def _scatter_add_at(g, index, shape):
     out = np.zeros(shape, dtype=inexact_dtype(g))
-    np.add.at(out, _fill(template, parts), g)
+    np.add.at(out, index, g)
     return out
 
 
@@ -453,8 +457,19 @@ __all__ = ["getitem", "index_add", "index_update"]
 # copied (they use NumPy alone), or with the public function that they call.
 getitem.defsource(operator.getitem)
 _scatter.defsource(_scatter_impl)
-getitem_at.defsource(_getitem_at_impl)
-scatter_at.defsource(_scatter_at_impl)
-write_at.defsource(_write_at_impl)
+# The indexed primitives with traced index parts are written with their index filled in.
+getitem_at.defsource(
+    rewrite=lambda x, *parts, template: (operator.getitem, (x, _fill(template, parts)), {})
+)
+scatter_at.defsource(
+    rewrite=lambda g, *parts, template, shape: (
+        _scatter_add_at, (g, _fill(template, parts), shape), {}
+    )
+)
+write_at.defsource(
+    rewrite=lambda x, y, *parts, template, add: (
+        _add_impl if add else _update_impl, (x, _fill(template, parts), y), {}
+    )
+)
 _index_update.defsource(_update_impl)
 _index_add.defsource(_add_impl)

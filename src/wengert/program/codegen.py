@@ -180,6 +180,9 @@ class _Writer:
         args, kwargs = eq.arguments(
             lambda v: _Ref(self.var(v), v in self.numpy_vars or len(v.shape) > 0)
         )
+        rewrite = getattr(eq.primitive, "source_rewrite", None)
+        if rewrite is not None:
+            form, args, kwargs = rewrite(*args, **kwargs)
         rhs, is_ufunc = self.call(form, list(args), dict(kwargs), eq)
         outs = [self.var(v) for v in eq.outputs]
         if is_ufunc:
@@ -238,6 +241,10 @@ class _Writer:
             return path
         if _copyable(form):
             return self.helper(form)
+        if isinstance(form, types.FunctionType) and form.__name__ == "<lambda>":
+            text = self.lambda_text(form)
+            if text is not None:
+                return f"({text})"
         where = f" (equation of {eq.primitive.name})" if eq is not None else ""
         raise MissingRuleError(
             f"the source form {form!r}{where} is neither a public NumPy or SciPy function nor "
@@ -356,6 +363,64 @@ class _Writer:
         self.helpers.append(ast.unparse(node))
         return name
 
+    def lambda_text(self, fun: types.FunctionType) -> str | None:
+        """The text of a lambda without closure (a constant argument, such as the test of
+        a support mask), with its global names bound; None where it cannot be found."""
+        if fun.__closure__ is not None:
+            return None
+        tree = _module_tree(fun.__code__.co_filename)
+        spots = [
+            (p[0], p[2], p[1], p[3])
+            for p in fun.__code__.co_positions()
+            if None not in p and (p[2], p[3]) != (0, 0)
+        ]
+        if tree is None or not spots:
+            return None
+        found = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Lambda)
+            and all(
+                (n.lineno, n.col_offset) <= (a, b) and (c, d) <= (n.end_lineno, n.end_col_offset)
+                for a, b, c, d in spots
+            )
+        ]
+        found = [n for n in found if not any(m is not n and m in ast.walk(n) for m in found)]
+        if len(found) != 1 or len(found[0].args.args) != fun.__code__.co_argcount:
+            return None
+        node = found[0]
+        renames = {}
+        for g in sorted(_global_names(fun, node)):
+            bound = self.bind_global(fun, g)
+            if bound != g:
+                renames[g] = bound
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in renames:
+                n.id = renames[n.id]
+        return ast.unparse(node)
+
+    def stub(self, g: str, value: Any) -> str:
+        """A stand-in for a part of wengert that copied code names only on its paths for
+        traced values (``isinstance(x, Box)``), which this source never takes."""
+        key = id(value)
+        if key in self.helper_names:
+            return self.helper_names[key]
+        name = self.fresh(g)
+        self.helper_names[key] = name
+        self.keep_alive.append(value)
+        what = getattr(value, "__qualname__", type(value).__name__)
+        if isinstance(value, type):
+            self.helpers.append(
+                f"class {name}:\n    \"\"\"Stands for wengert's {what}: values here never are one.\"\"\""
+            )
+        else:
+            self.helpers.append(
+                f"def {name}(*args, **kwargs):\n    \"\"\"Stands for wengert's {what}, which the "
+                f"code above calls on traced values only.\"\"\"\n    raise NotImplementedError("
+                f"{what + ' needs wengert'!r})"
+            )
+        return name
+
     def fresh(self, base: str) -> str:
         taken = self.global_names() | set(self.params.values()) | set(_NAMES_USED)
         name, k = base, 1
@@ -374,10 +439,10 @@ class _Writer:
             raise MissingRuleError(f"the source form {fun.__qualname__} uses an unknown name {g}")
         if isinstance(value, types.ModuleType):
             module = value.__name__
-            if module != "numpy" and not module.startswith("scipy"):
+            if module not in ("numpy", "math") and not module.startswith("scipy"):
                 raise MissingRuleError(
                     f"the source form {fun.__qualname__} uses module {module}, which generated "
-                    "source does not import (only NumPy and SciPy)."
+                    "source does not import (only NumPy, SciPy and math)."
                 )
             if self.imports.get(g, module) != module or (g == "scipy" and module != "scipy"):
                 raise MissingRuleError(
@@ -400,6 +465,8 @@ class _Writer:
             if path.startswith("scipy."):
                 self.scipy_paths.add(path.rsplit(".", 1)[0])
             return name
+        if _is_wengert_only(value):
+            return self.stub(g, value)
         try:
             text = self.value(value)
         except MissingRuleError:
@@ -418,6 +485,15 @@ class _Writer:
 
 
 _GETITEM = __import__("operator").getitem
+
+
+def _is_wengert_only(value: Any) -> bool:
+    """Whether `value` is a part of wengert (a primitive, a class, a closure) that copied
+    code may name but that generated source cannot copy."""
+    modules = (str(getattr(value, "__module__", "")), str(type(value).__module__))
+    return any(m.startswith("wengert") for m in modules) and (
+        isinstance(value, type) or callable(value)
+    )
 
 
 def _is_numpy(x: Any) -> bool:
@@ -473,7 +549,7 @@ def _form_of(primitive) -> Any:
     """How the source computes `primitive`: its registered form, or its implementation
     where that is a public NumPy function."""
     form = getattr(primitive, "source", None)
-    if form is not None:
+    if form is not None or getattr(primitive, "source_rewrite", None) is not None:
         return form
     if _public_path(primitive.fun, scipy=False) is not None:
         return primitive.fun
@@ -522,6 +598,16 @@ def _public_path(obj: Any, scipy: bool = True) -> str | None:
             if getattr(mod, name, None) is obj:
                 return f"{module}.{name}"
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _module_tree(filename: str) -> ast.Module | None:
+    import linecache
+
+    try:
+        return ast.parse("".join(linecache.getlines(filename)))
+    except (SyntaxError, ValueError):
+        return None
 
 
 def _copyable(fun: Any) -> bool:
@@ -617,7 +703,7 @@ def _array(x: np.ndarray) -> str:
     # NumPy sums, so it is kept: the source builds the C-ordered data of the axes in stride
     # order and transposes it back.
     order = sorted(range(x.ndim), key=lambda i: -abs(x.strides[i]))
-    data = np.ascontiguousarray(x.transpose(order))
+    data = x.transpose(order).copy(order="C")
     back = [order.index(i) for i in range(x.ndim)]
     if x.size == 0:
         text = f"np.zeros({data.shape!r}, dtype={_dtype(x.dtype)})"
