@@ -28,15 +28,8 @@ _tables = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_sp
 _spec.loader.exec_module(_tables)
 
 
-def compiled(prog, name: str | None = None):
-    """The function that `prog.source()` defines, executed in a fresh namespace."""
-    source = prog.source(name)
-    namespace: dict = {}
-    exec(compile(source, "<program source>", "exec"), namespace)
-    return namespace[name or next(n for n in namespace if n in source.split("def ")[-1][:80])]
-
-
 def function_of(prog):
+    """The function that `prog.source()` defines, executed in a fresh namespace."""
     source = prog.source()
     namespace: dict = {}
     exec(compile(source, "<program source>", "exec"), namespace)

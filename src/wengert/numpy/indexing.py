@@ -457,19 +457,23 @@ __all__ = ["getitem", "index_add", "index_update"]
 # copied (they use NumPy alone), or with the public function that they call.
 getitem.defsource(operator.getitem)
 _scatter.defsource(_scatter_impl)
-# The indexed primitives with traced index parts are written with their index filled in.
-getitem_at.defsource(
-    rewrite=lambda x, *parts, template: (operator.getitem, (x, _fill(template, parts)), {})
-)
-scatter_at.defsource(
-    rewrite=lambda g, *parts, template, shape: (
-        _scatter_add_at, (g, _fill(template, parts), shape), {}
-    )
-)
-write_at.defsource(
-    rewrite=lambda x, y, *parts, template, add: (
-        _add_impl if add else _update_impl, (x, _fill(template, parts), y), {}
-    )
-)
 _index_update.defsource(_update_impl)
 _index_add.defsource(_add_impl)
+
+
+# The indexed primitives with traced index parts are written with their index filled in.
+def _getitem_at_source(x, *parts, template):
+    return operator.getitem, (x, _fill(template, parts)), {}
+
+
+def _scatter_at_source(g, *parts, template, shape):
+    return _scatter_add_at, (g, _fill(template, parts), shape), {}
+
+
+def _write_at_source(x, y, *parts, template, add):
+    return (_add_impl if add else _update_impl), (x, _fill(template, parts), y), {}
+
+
+getitem_at.defsource(rewrite=_getitem_at_source)
+scatter_at.defsource(rewrite=_scatter_at_source)
+write_at.defsource(rewrite=_write_at_source)

@@ -270,6 +270,7 @@ __all__ = [
     "take_along_axis",
 ]
 
+
 # Generated source (Program.source) computes these primitives with their implementations,
 # copied (they use NumPy alone), or with the public function that they call.
 def _to_bool_impl(c):

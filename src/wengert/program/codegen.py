@@ -150,9 +150,7 @@ class _Writer:
         head.append("")
         for text in self.helpers:
             head.extend(["", text.rstrip(), ""])
-        signature = ", ".join(
-            f"{self.params[v]}: {_aval(v)}" for v in self.program.inputs
-        )
+        signature = ", ".join(f"{self.params[v]}: {_aval(v)}" for v in self.program.inputs)
         lines = [*head, "", f"def {self.name}({params}):"]
         lines.append(f'    """{self.program.fun_name}({signature}) -> {self.returns()}"""')
         lines.extend("    " + line for line in body)
@@ -160,13 +158,24 @@ class _Writer:
         return "\n".join(_tidy(lines)) + "\n"
 
     def docstring(self) -> str:
-        needs = "NumPy" + (" and SciPy" if self.scipy_paths or len(self.imports) > 1 else "")
-        return (
+        modules = {m.split(".")[0] for m in [*self.imports.values(), *self.scipy_paths]}
+        needs = " and ".join(
+            name
+            for key, name in (("numpy", "NumPy"), ("scipy", "SciPy"), ("math", "math"))
+            if key in modules
+        )
+        text = (
             f"{self.name}: wengert program {self.program.fun_name}, as standalone Python "
             f"over {needs}.\n\nIt computes what the program computes, bit for bit, at inputs "
             "of the recorded shapes and dtypes,\nand raises ValueError where Python's "
             "recorded decisions do not hold for the inputs.\n"
         )
+        if self.helpers:
+            text += (
+                "The functions before it are wengert's implementations of its own primitives, "
+                "copied\n(stand-ins raise if called: they serve traced values only).\n"
+            )
+        return text
 
     def returns(self) -> str:
         tree = self.program.out_tree
@@ -272,8 +281,10 @@ class _Writer:
         return [f"if {test}:", f"    raise ValueError({message!r})"]
 
     def outputs(self) -> str:
-        leaves = [self.value(_Ref(self.var(x), True) if type(x) is Var else x) for x in
-                  self.program.outputs]
+        leaves = [
+            self.value(_Ref(self.var(x), True) if type(x) is Var else x)
+            for x in self.program.outputs
+        ]
         tree = self.program.out_tree
         if not _literal_tree(tree):
             return "(" + ", ".join(leaves) + ("," if len(leaves) == 1 else "") + ")"
@@ -349,8 +360,11 @@ class _Writer:
         node.name = name
         _strip_annotations(node)
         if renames:
-            local = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                     and not isinstance(n.ctx, ast.Load)}
+            local = {
+                n.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+            }
             local |= {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}
             if local & set(renames):
                 raise MissingRuleError(
@@ -411,12 +425,12 @@ class _Writer:
         what = getattr(value, "__qualname__", type(value).__name__)
         if isinstance(value, type):
             self.helpers.append(
-                f"class {name}:\n    \"\"\"Stands for wengert's {what}: values here never are one.\"\"\""
+                f'class {name}:\n    """Stands for wengert\'s {what}: no value here is one."""'
             )
         else:
             self.helpers.append(
-                f"def {name}(*args, **kwargs):\n    \"\"\"Stands for wengert's {what}, which the "
-                f"code above calls on traced values only.\"\"\"\n    raise NotImplementedError("
+                f'def {name}(*args, **kwargs):\n    """Stands for wengert\'s {what}, which the '
+                f'code above calls on traced values only."""\n    raise NotImplementedError('
                 f"{what + ' needs wengert'!r})"
             )
         return name

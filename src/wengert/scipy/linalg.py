@@ -500,6 +500,7 @@ __all__ = [
     "sqrtm",
 ]
 
+
 # Generated source (Program.source) computes these primitives with their implementations,
 # copied (they use NumPy alone), or with the public function that they call.
 def _inverse_permutation_impl(perm):
