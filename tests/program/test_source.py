@@ -245,3 +245,55 @@ def test_source_of_every_row_reproduces_its_programs_exactly(case):
             source_fun = function_of(prog)
             _check_at(prog, source_fun, draw0)
             _check_at(prog, source_fun, draw1)
+
+
+def test_source_of_a_small_convolutional_network_and_its_gradient():
+    import wengert.nn.functional as F
+
+    rng = onp.random.default_rng(1)
+    params = {
+        "k": rng.standard_normal((2, 1, 3, 3)),
+        "w": rng.standard_normal((8, 3)),
+        "b": rng.standard_normal(3),
+    }
+    images = rng.standard_normal((4, 1, 6, 6))
+    labels = onp.array([0, 2, 1, 2])
+
+    def net(params, images):
+        h = F.relu(F.conv2d(images, params["k"], padding=1))
+        h = F.avg_pool2d(F.max_pool2d(h, 2), 1).reshape(4, -1)[:, :8]
+        logits = F.linear(F.gelu(F.softplus(h)), params["w"].T, params["b"])
+        return F.cross_entropy(logits, labels) + F.mse_loss(F.sigmoid(logits), 0.5)
+
+    for fun in (net, wg.grad(net)):
+        prog = wg.make_program(fun)(params, images)
+        source_fun = function_of(prog)
+        _check_at(prog, source_fun, [params, images])
+        _check_at(prog, source_fun, [{k: v * 1.5 for k, v in params.items()}, images - 0.25])
+        _check_at(prog, source_fun, [params, images * 0.5])
+
+
+@pytest.mark.parametrize(
+    "constant",
+    [
+        onp.array(-0.0),
+        onp.array([1.0, -0.0, onp.inf, -onp.inf, onp.nan, 5e-324], dtype=onp.float64),
+        onp.array([1 + 2j, complex(onp.nan, -0.0), -0.0j], dtype=onp.complex64),
+        onp.array([[True, False]]),
+        onp.arange(12, dtype=onp.int32).reshape(3, 4).T,
+        onp.full((5, 7), 0.1, dtype=onp.float32),
+        onp.random.default_rng(0).standard_normal((4, 5, 6)).transpose(2, 0, 1),
+        onp.zeros((0, 3)),
+        onp.frombuffer(onp.array([onp.nan]).tobytes()[:-1] + b"\xff", dtype=onp.float64),
+    ],
+    ids=["zero", "special", "complex64", "bool", "ints-F", "full", "transposed", "empty", "nan"],
+)
+def test_array_constants_are_written_exactly_with_their_layout(constant):
+    from wengert.program.codegen import _array
+
+    got = eval(_array(constant), {"np": onp})
+    assert got.dtype == constant.dtype and got.shape == constant.shape
+    assert got.tobytes() == constant.tobytes()
+    assert got.flags.c_contiguous == constant.flags.c_contiguous
+    assert got.flags.f_contiguous == constant.flags.f_contiguous
+    assert sorted(got.strides) == sorted(constant.strides)

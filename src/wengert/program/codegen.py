@@ -57,7 +57,7 @@ _INFIX = {
 _PREFIX = {np.negative: "-"}
 
 # Modules whose public functions generated source may call, by the name it writes.
-_NUMPY_MODULES = ("numpy", "numpy.linalg", "numpy.fft")
+_NUMPY_MODULES = ("numpy", "numpy.linalg", "numpy.fft", "numpy.lib.stride_tricks")
 _SCIPY_MODULES = ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats")
 _NAMES_USED = {"np", "scipy", "ValueError", "bytes", "int", "float", "complex", "bool"}
 
@@ -112,6 +112,7 @@ class _Writer:
         self.helper_names: dict[int, str] = {}  # id(function) -> name written
         self.helper_globals: dict[str, Any] = {}  # other names the helpers bind
         self.scipy_paths: set[str] = set()
+        self.stubs = 0  # stand-ins written for parts of wengert that serve traced values
 
     # --- names --------------------------------------------------------------------------
     def var(self, v: Var) -> str:
@@ -172,8 +173,12 @@ class _Writer:
         )
         if self.helpers:
             text += (
-                "The functions before it are wengert's implementations of its own primitives, "
-                "copied\n(stand-ins raise if called: they serve traced values only).\n"
+                "The functions before it are wengert's implementations of its primitives, copied"
+            )
+            text += (
+                ";\nthe stand-ins among them, which raise, serve only traced values.\n"
+                if self.stubs
+                else ".\n"
             )
         return text
 
@@ -353,12 +358,19 @@ class _Writer:
         if len(tree.body) != 1 or not isinstance(node, ast.FunctionDef) or node.decorator_list:
             raise MissingRuleError(f"the source form {fun.__qualname__} is not a plain def")
         renames = {}
+        modules = {}
         for g in sorted(_global_names(fun, node)):
+            value = fun.__globals__.get(g)
+            if isinstance(value, types.ModuleType) and value.__name__.startswith("wengert"):
+                modules[g] = value  # its attributes are bound one by one, below
+                continue
             bound = self.bind_global(fun, g)
             if bound != g:
                 renames[g] = bound
         node.name = name
         _strip_annotations(node)
+        if modules:
+            node = _Attributes(self, fun, modules).visit(node)
         if renames:
             local = {
                 n.id
@@ -422,6 +434,7 @@ class _Writer:
         name = self.fresh(g)
         self.helper_names[key] = name
         self.keep_alive.append(value)
+        self.stubs += 1
         what = getattr(value, "__qualname__", type(value).__name__)
         if isinstance(value, type):
             self.helpers.append(
@@ -451,6 +464,10 @@ class _Writer:
             return g
         else:
             raise MissingRuleError(f"the source form {fun.__qualname__} uses an unknown name {g}")
+        return self.bind_value(fun, g, value)
+
+    def bind_value(self, fun: types.FunctionType, g: str, value: Any) -> str:
+        """The name under which the source binds `value`, which `fun` calls `g`."""
         if isinstance(value, types.ModuleType):
             module = value.__name__
             if module not in ("numpy", "math") and not module.startswith("scipy"):
@@ -465,9 +482,9 @@ class _Writer:
                 )
             self.imports[g] = module
             return g
-        if _copyable(value):
-            return self.helper(value)
         path = _public_path(value)
+        if path is None and _copyable(value):
+            return self.helper(value)
         if path is not None or isinstance(value, (np.ufunc,)):
             if path is None:
                 raise MissingRuleError(f"{fun.__qualname__} uses {g}, not a public function")
@@ -499,6 +516,28 @@ class _Writer:
 
 
 _GETITEM = __import__("operator").getitem
+
+
+class _Attributes(ast.NodeTransformer):
+    """Replaces ``module.name`` for modules of wengert by the source's binding of it."""
+
+    def __init__(self, writer: _Writer, fun: types.FunctionType, modules: dict) -> None:
+        self.writer, self.fun, self.modules = writer, fun, modules
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        base = node.value
+        if isinstance(base, ast.Name) and base.id in self.modules:
+            value = getattr(self.modules[base.id], node.attr)
+            return ast.Name(self.writer.bind_value(self.fun, node.attr, value), ast.Load())
+        return self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.modules:
+            raise MissingRuleError(
+                f"the source form {self.fun.__qualname__} uses the module {node.id} other than "
+                "by its attributes; it cannot be copied."
+            )
+        return node
 
 
 def _is_wengert_only(value: Any) -> bool:
@@ -724,6 +763,13 @@ def _array(x: np.ndarray) -> str:
     elif x.size <= LITERAL_SIZE and _literal_safe(data) and x.dtype.isnative:
         items = _nested(data.tolist(), x.dtype.kind)
         text = f"np.array({items}, dtype={_dtype(x.dtype)})"
+    elif (
+        x.dtype.isnative
+        and _literal_safe(data.reshape(-1)[:1])
+        and data.tobytes() == data.reshape(-1)[:1].tobytes() * data.size
+    ):  # one value repeated (a seed cotangent of ones)
+        first = _element(data.reshape(-1)[0], x.dtype.kind)
+        text = f"np.full({data.shape!r}, {first}, dtype={_dtype(x.dtype)})"
     else:
         text = f"{_from_bytes(data)}"
         if data.ndim != 1:
