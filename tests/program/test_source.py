@@ -297,3 +297,15 @@ def test_array_constants_are_written_exactly_with_their_layout(constant):
     assert got.flags.c_contiguous == constant.flags.c_contiguous
     assert got.flags.f_contiguous == constant.flags.f_contiguous
     assert sorted(got.strides) == sorted(constant.strides)
+
+
+def test_parameters_named_like_the_modules_or_keywords_are_renamed():
+    def h(np, sc, d):
+        return np * d["if"] + sc
+
+    prog = wg.make_program(h)(2.0, onp.ones(2), {"if": 3.0})
+    source = prog.source()
+    assert "def h(np_, sc, d_if)" in source or "def h(np_, sc, d_if_)" in source
+    assert_identical(
+        function_of(prog)(1.5, onp.arange(2.0), 4.0), prog(1.5, onp.arange(2.0), {"if": 4.0})
+    )

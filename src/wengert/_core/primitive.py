@@ -132,7 +132,7 @@ class Primitive:
         `rewrite`, if given, is called instead while the source is written, with the
         equation's arguments (variables stand in as placeholders), and returns
         ``(form, args, kwargs)``: how to write this application (``operator.getitem`` is
-        written as an index).
+        written as an index; a form None with one argument is that argument itself).
         """
         self.source = form
         self.source_rewrite = rewrite

@@ -133,7 +133,7 @@ class _Writer:
             if type(eq) is Guard:
                 body.extend(self.guard(eq))
             else:
-                body.append(self.equation(eq))
+                body.extend(self.equation(eq))
         outs = self.outputs()
         params = ", ".join(self.params[v] for v in self.program.inputs)
         head = ['"""' + self.docstring() + '"""', ""]
@@ -189,7 +189,7 @@ class _Writer:
         return f"the {tree.num_leaves} output leaves as a tuple, in the order of {tree!r}"
 
     # --- statements ---------------------------------------------------------------------
-    def equation(self, eq: Equation) -> str:
+    def equation(self, eq: Equation) -> list[str]:
         form = _form_of(eq.primitive)
         args, kwargs = eq.arguments(
             lambda v: _Ref(self.var(v), v in self.numpy_vars or len(v.shape) > 0)
@@ -197,15 +197,29 @@ class _Writer:
         rewrite = getattr(eq.primitive, "source_rewrite", None)
         if rewrite is not None:
             form, args, kwargs = rewrite(*args, **kwargs)
+        avals = ", ".join(_aval(v) for v in eq.outputs)
+        if form is None:  # the argument itself (stop_gradient): its name is reused
+            (out,), (arg,) = eq.outputs, args
+            if isinstance(arg, _Ref):
+                self.names[out] = arg.text
+                if arg.numpy:
+                    self.numpy_vars.add(out)
+                return []
+            return [f"{self.var(out)} = {self.value(arg)}  # {avals}"]
         rhs, is_ufunc = self.call(form, list(args), dict(kwargs), eq)
         outs = [self.var(v) for v in eq.outputs]
         if is_ufunc:
             self.numpy_vars.update(eq.outputs)
-        if eq.multiple_results:
+        if eq.multiple_results or _returns_tuple(form, args):
             lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
-        else:
-            lhs = outs[0]
-        return f"{lhs} = {rhs}  # {', '.join(_aval(v) for v in eq.outputs)}"
+            return [f"{lhs} = {rhs}  # {avals}"]
+        lines = [f"{outs[0]} = {rhs}  # {avals}"]
+        if getattr(eq.primitive, "nondifferentiable", False) and not _returns_one(form):
+            # A function without derivative that returns a tuple of one value gives that
+            # value (as the program's evaluation does).
+            v = outs[0]
+            lines.append(f"{v} = {v}[0] if isinstance({v}, tuple) else {v}")
+        return lines
 
     def call(self, form: Any, args: list, kwargs: dict, eq: Equation) -> tuple[str, bool]:
         """The expression applying `form` to the arguments; whether it is a ufunc call."""
@@ -547,6 +561,38 @@ def _is_wengert_only(value: Any) -> bool:
     return any(m.startswith("wengert") for m in modules) and (
         isinstance(value, type) or callable(value)
     )
+
+
+# Public NumPy functions that return a tuple of arrays, and those of them that do so only
+# with one argument (np.where(condition)).
+_TUPLE_RESULTS = frozenset(
+    "nonzero where unravel_index indices broadcast_arrays meshgrid ix_ diag_indices "
+    "diag_indices_from tril_indices triu_indices tril_indices_from triu_indices_from "
+    "mask_indices".split()
+)
+_TUPLE_WITH_ONE_ARGUMENT = frozenset({"where"})
+
+
+def _returns_tuple(form: Any, args: tuple) -> bool:
+    """Whether `form` is a public NumPy function that returns a tuple (here of one array)."""
+    path = _public_path(form, scipy=False) if not isinstance(form, np.ufunc) else None
+    if path is None or not path.startswith("np.") or path.count(".") != 1:
+        return False
+    name = path[3:]
+    if name in _TUPLE_WITH_ONE_ARGUMENT:
+        return len(args) == 1
+    return name in _TUPLE_RESULTS
+
+
+def _returns_one(form: Any) -> bool:
+    """Whether `form` returns one value, never a tuple: a ufunc with one output, or another
+    public NumPy function that is not one of those returning tuples."""
+    if isinstance(form, np.ufunc):
+        return form.nout == 1
+    if form is _GETITEM:
+        return False
+    path = _public_path(form, scipy=False)
+    return path is not None and path.split(".")[-1] not in _TUPLE_RESULTS
 
 
 def _is_numpy(x: Any) -> bool:
