@@ -59,7 +59,22 @@ _PREFIX = {np.negative: "-"}
 # Modules whose public functions generated source may call, by the name it writes.
 _NUMPY_MODULES = ("numpy", "numpy.linalg", "numpy.fft", "numpy.lib.stride_tricks")
 _SCIPY_MODULES = ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats")
-_NAMES_USED = {"np", "scipy", "ValueError", "bytes", "int", "float", "complex", "bool"}
+# Names the function body itself may use, which a parameter must not shadow.
+_NAMES_USED = {
+    "np",
+    "scipy",
+    "ValueError",
+    "bytes",
+    "int",
+    "float",
+    "complex",
+    "bool",
+    "isinstance",
+    "tuple",
+    "slice",
+    "set",
+    "frozenset",
+}
 
 
 def standalone_source(program, name: str = "f") -> str:
@@ -326,7 +341,7 @@ class _Writer:
         if isinstance(x, np.generic):
             return _scalar(x)
         if isinstance(x, np.dtype):
-            return _dtype(x)
+            return f"np.dtype({x.str if not x.isnative or x.names else x.name!r})"
         if isinstance(x, tuple) and type(x) is tuple:
             inner = ", ".join(self.value(e) for e in x)
             return f"({inner},)" if len(x) == 1 else f"({inner})"
@@ -353,7 +368,10 @@ class _Writer:
     def array(self, x: np.ndarray) -> str:
         key = id(x)
         if key not in self.constant_ids:
-            name = f"c{len(self.constants) + 1}"
+            k = len(self.constants) + 1
+            while f"c{k}" in self.helper_globals or f"c{k}" in self.helper_names.values():
+                k += 1
+            name = f"c{k}"
             self.constant_ids[key] = name
             self.keep_alive.append(x)
             self.constants.append((name, _array(x)))
