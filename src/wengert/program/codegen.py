@@ -1,5 +1,11 @@
 """A program as standalone Python source: one function over NumPy (`Program.source`).
 
+The source imports NumPy (and SciPy, or math, only where a primitive needs it), defines
+the program's array constants and any helpers copied from wengert, then the function:
+its parameters are the program's inputs (its flat input leaves, by their printed names)
+and it returns the outputs rebuilt as tuple, list and dict literals (outputs in other
+containers, namedtuples or dataclasses, are returned as the tuple of their leaves).
+
 The source computes exactly what the program computes, bit for bit, at any inputs of the
 recorded shapes and dtypes: each equation becomes one statement that applies the same
 NumPy function the primitive applies (arithmetic with Python's operators where they call
@@ -40,7 +46,8 @@ LITERAL_SIZE = 16
 # NumPy ufuncs written with Python's operators when an operand is known to be a NumPy
 # value (an array or a NumPy scalar): the operator then calls the very same ufunc. Two
 # Python numbers would use Python's arithmetic instead (1.0 / 0.0 raises), so those
-# calls keep the ufunc's name.
+# calls keep the ufunc's name. Powers stay np.power: ``a ** 2`` and ``a ** 0.5`` on arrays
+# take NumPy's shortcuts (square, sqrt), which need not agree with np.power bit for bit.
 _INFIX = {
     np.add: "+",
     np.subtract: "-",
