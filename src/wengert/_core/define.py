@@ -157,3 +157,9 @@ def nondiff(fun: Callable, name: str | None = None, elementwise: bool | None = N
 stop_gradient = nondiff(lambda x: x, "stop_gradient", elementwise=True)
 stop_gradient.__doc__ = """`x` as a constant to every differentiating transformation (its
 derivative is zero), while batching still sees it as the batch it is."""
+
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+zero_safe_multiply.defsource(_zero_safe_multiply)
+stop_gradient.defsource(rewrite=lambda x: (None, (x,), {}))  # x itself

@@ -64,6 +64,10 @@ class Primitive:
         # pattern_rule(args, kwargs, traced, ans, n): which input entries each result
         # entry depends on, as boolean sparse rows (sparse Jacobians).
         self.pattern_rule: Callable | None = None
+        # source: how generated Python source computes the primitive (Program.source), for
+        # one whose implementation is not itself a public NumPy function (see defsource).
+        self.source: Any = None
+        self.source_rewrite: Callable | None = None
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = self.name
         self.__qualname__ = self.name
@@ -118,6 +122,24 @@ class Primitive:
         for each entry of the result, the entries of the n inputs it depends on (boolean
         sparse rows), from the patterns `traced` of the traced arguments by position."""
         self.pattern_rule = rule
+        return self
+
+    def defsource(self, form: Any = None, rewrite: Callable | None = None) -> Primitive:
+        """Register how generated source (``Program.source``) computes the primitive.
+
+        `form`, called with the primitive's own arguments, must compute exactly what the
+        implementation computes: a public NumPy or SciPy function (written as a call to
+        it), a function defined at the top level of a module whose code uses only NumPy,
+        SciPy, builtins and other such functions (copied into the source as a helper), or
+        a ``functools.partial`` of either.
+
+        `rewrite`, if given, is called instead while the source is written, with the
+        equation's arguments (variables stand in as placeholders), and returns
+        ``(form, args, kwargs)``: how to write this application (``operator.getitem`` is
+        written as an index; a form None with one argument is that argument itself).
+        """
+        self.source = form
+        self.source_rewrite = rewrite
         return self
 
     # --- applying the rules (called by the engine) ----------------------------------

@@ -209,3 +209,7 @@ __all__ = [
     "unbroadcast",
     "zeros_like",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+sum_to_shape.defsource(_sum_to_shape)

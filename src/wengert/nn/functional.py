@@ -1478,3 +1478,34 @@ def huber_loss(x: Any, target: Any, delta: float = 1.0, reduction: str = "mean")
     small = a < delta
     loss = wnp.where(small, 0.5 * d * d, delta * (a - 0.5 * delta))
     return _reduce(loss, reduction, "huber_loss")
+
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+def _within_impl(x, bound):
+    return np.abs(x) <= bound
+
+
+_linear.defsource(_linear_impl)
+_relu.defsource(_relu_impl)
+_leaky_relu.defsource(_leaky_impl)
+_sigmoid.defsource(_sigmoid_impl)
+_softplus.defsource(_softplus_impl)
+_within.defsource(_within_impl)
+_normal_cdf.defsource(_normal_cdf_impl)
+_gather.defsource(_gather_impl)
+_scatter.defsource(_scatter_impl)
+_take_rows.defsource(_take_rows_impl)
+_scatter_rows.defsource(_scatter_rows_impl)
+_conv2d.defsource(_conv2d_impl)
+_conv2d_input_grad.defsource(_conv2d_input_grad_impl)
+_conv2d_weight_grad.defsource(_conv2d_weight_grad_impl)
+_unfold.defsource(_unfold_impl)
+_fold.defsource(_fold_impl)
+_max_pool_index_of.defsource(_max_pool_index)
+_avg_pool.defsource(_avg_pool_impl)
+_avg_pool_t.defsource(_avg_pool_t_impl)
+_dropout_scale.defsource(_dropout_scale_impl)
+_one_hot.defsource(_one_hot_impl)
+_ce.defsource(_ce_impl)
+_above_log_floor.defsource(_above_log_floor_impl)

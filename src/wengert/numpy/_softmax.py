@@ -75,3 +75,9 @@ log_softmax = Primitive(_log_softmax_impl, "log_softmax")
 log_softmax.defbatch(along_axis(log_softmax, 1))
 log_softmax.defvjp(lambda g, ans, x, axis=None: g - exp(ans) * _sum(g, axis=axis, keepdims=True))
 log_softmax.defjvp(lambda t, ans, x, axis=None: t - _sum(exp(ans) * t, axis=axis, keepdims=True))
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+logsumexp.defsource(_logsumexp_impl)
+softmax.defsource(_softmax_impl)
+log_softmax.defsource(_log_softmax_impl)

@@ -400,3 +400,8 @@ def einsum(subscripts, *operands, optimize=None):
 
 
 __all__ = ["dot", "einsum", "inner", "matmul", "outer", "tensordot", "vdot"]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_einsum.defsource(_einsum_impl)
+tensordot.defsource(np.tensordot)

@@ -258,3 +258,9 @@ __all__ = [
     "diff",
     "ediff1d",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_cumsum.defsource(_cumsum_impl)
+_zero_masks.defsource(_zero_masks_impl)
+_cumprod.defsource(_cumprod_impl)

@@ -558,3 +558,16 @@ _isnan = nondiff(np.isnan)
 _isposinf = nondiff(np.isposinf, elementwise=True)
 _isneginf = nondiff(np.isneginf, elementwise=True)
 _angle_value = nondiff(np.angle, "angle_value", elementwise=True)
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+# add, subtract, multiply and true_divide compute NumPy's ufuncs (with Python's operator on
+# NumPy values, which calls the same ufunc).
+add.defsource(np.add)
+subtract.defsource(np.subtract)
+multiply.defsource(np.multiply)
+true_divide.defsource(np.true_divide)
+positive.defsource(np.positive)
+_where.defsource(np.where)
+_share.defsource(_share_impl)
+_unit_sign.defsource(_unit_sign_impl)

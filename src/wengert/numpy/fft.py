@@ -410,3 +410,10 @@ __all__ = [
     "rfftfreq",
     "rfftn",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_fft.defsource(_fft_impl)
+_ifft.defsource(_ifft_impl)
+_rfft.defsource(_rfft_impl)
+_irfft.defsource(_irfft_impl)

@@ -6,6 +6,8 @@ integer-array index repeats an entry.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .._core import patterns
@@ -197,8 +199,12 @@ def _getitem_at_impl(x, *parts, template):
 
 
 def _scatter_at_impl(g, *parts, template, shape):
+    return _scatter_add_at(g, _fill(template, parts), shape)
+
+
+def _scatter_add_at(g, index, shape):
     out = np.zeros(shape, dtype=inexact_dtype(g))
-    np.add.at(out, _fill(template, parts), g)
+    np.add.at(out, index, g)
     return out
 
 
@@ -446,3 +452,28 @@ def index_add(x, index, y):
 
 
 __all__ = ["getitem", "index_add", "index_update"]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+getitem.defsource(operator.getitem)
+_scatter.defsource(_scatter_impl)
+_index_update.defsource(_update_impl)
+_index_add.defsource(_add_impl)
+
+
+# The indexed primitives with traced index parts are written with their index filled in.
+def _getitem_at_source(x, *parts, template):
+    return operator.getitem, (x, _fill(template, parts)), {}
+
+
+def _scatter_at_source(g, *parts, template, shape):
+    return _scatter_add_at, (g, _fill(template, parts), shape), {}
+
+
+def _write_at_source(x, y, *parts, template, add):
+    return (_add_impl if add else _update_impl), (x, _fill(template, parts), y), {}
+
+
+getitem_at.defsource(rewrite=_getitem_at_source)
+scatter_at.defsource(rewrite=_scatter_at_source)
+write_at.defsource(rewrite=_write_at_source)

@@ -1588,3 +1588,30 @@ __all__ = [
     "vecdot",
     "vector_norm",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_distinct_pairs.defsource(_distinct_pairs_impl)
+_group_weights.defsource(_group_weights_impl)
+_degeneracy.defsource(_degeneracy_impl)
+_inv.defsource(_inv_impl)
+_solve.defsource(_solve_impl)
+_pinv.defsource(_pinv_impl)
+_lstsq.defsource(_lstsq_impl)
+_rank.defsource(_rank_impl)
+_cofactor.defsource(_cofactor_impl)
+_det.defsource(_det_impl)
+_slogdet.defsource(_slogdet_impl)
+_cholesky.defsource(_cholesky_impl)
+_qr.defsource(_qr_impl)
+_eigh.defsource(_eigh_impl)
+_eigvalsh.defsource(_eigvalsh_impl)
+_eig_pivots.defsource(_eig_pivots_impl)
+_eig.defsource(_eig_impl)
+_eigvals.defsource(_eigvals_impl)
+_nonzero_singular.defsource(_nonzero_singular_impl)
+_svd_masks.defsource(_svd_masks_impl)
+_svd.defsource(_svd_impl)
+_svdvals.defsource(_svdvals_impl)
+_pnorm.defsource(_pnorm_impl)
+_count_nonzero.defsource(_count_nonzero_impl)

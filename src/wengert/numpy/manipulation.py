@@ -888,3 +888,7 @@ __all__ = [
     "unstack",
     "vsplit",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_split.defsource(_split_impl)

@@ -112,6 +112,10 @@ def _masked_form(prim: Primitive) -> Primitive:
         return prim.fun(a, where=where, **kwargs)
 
     masked = Primitive(impl, f"{prim.name}_where")
+    # Generated source (Program.source) writes it as `prim` with ``where=``.
+    masked.defsource(
+        rewrite=lambda a, where, **kw: (prim.source or prim.fun, (a,), {"where": where, **kw})
+    )
     masked.defvjp(lambda g, ans, a, where, **kw: prim.vjp_rules[0](g, ans, a, where=where, **kw))
     masked.defjvp(lambda t, ans, a, where, **kw: prim.jvp_rules[0](t, ans, a, where=where, **kw))
 
@@ -483,6 +487,13 @@ def _sqrt_flat_at_zero(v):
 
 
 _not_positive = nondiff(lambda v: ~(v > 0), "not_positive", elementwise=True)
+
+
+def _not_positive_impl(v):
+    return ~(v > 0)
+
+
+_not_positive.defsource(_not_positive_impl)
 _sqrt_value = nondiff(np.sqrt, "sqrt_value")
 
 
@@ -527,3 +538,9 @@ def std(
 
 
 __all__ = ["amax", "amin", "max", "mean", "min", "prod", "std", "sum", "var"]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_counted.defsource(_counted_impl)
+_extremum_weights.defsource(_extremum_weights_impl)
+_dof.defsource(_dof_impl)

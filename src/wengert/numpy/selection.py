@@ -269,3 +269,12 @@ __all__ = [
     "take",
     "take_along_axis",
 ]
+
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+def _to_bool_impl(c):
+    return np.asarray(c).astype(bool)
+
+
+_to_bool.defsource(_to_bool_impl)

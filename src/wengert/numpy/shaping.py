@@ -352,3 +352,14 @@ __all__ = [
     "transpose",
     "vstack",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+reshape.defsource(np.reshape)
+ravel.defsource(np.ravel)
+transpose.defsource(np.transpose)
+squeeze.defsource(np.squeeze)
+_concatenate.defsource(_concatenate_impl)
+_stack.defsource(_stack_impl)
+_astype.defsource(_astype_impl)
+_astype_exact.defsource(_astype_impl)

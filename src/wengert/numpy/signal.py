@@ -635,3 +635,10 @@ __all__ = [
     "unwrap",
     "vander",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_convolve.defsource(_convolve_impl)
+_sinc.defsource(_sinc_impl)
+_locate.defsource(_locate_impl)
+_unwrap_correction.defsource(_unwrap_correction_impl)

@@ -212,3 +212,11 @@ __all__ = [
     "partition",
     "sort",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_tie_average.defsource(_tie_average_impl)
+_source.defsource(_source_impl)
+_groups.defsource(_groups_impl)
+_sort.defsource(_sort_impl)
+_partition.defsource(_partition_impl)

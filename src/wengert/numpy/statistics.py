@@ -813,3 +813,9 @@ __all__ = [
     "ptp",
     "quantile",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_quantile_weights.defsource(_order_weights_impl)
+_order_statistic.defsource(_order_impl)
+_count.defsource(_count_impl)

@@ -499,3 +499,28 @@ __all__ = [
     "solve_triangular",
     "sqrtm",
 ]
+
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+def _inverse_permutation_impl(perm):
+    return np.argsort(perm, axis=-1)
+
+
+def _pivots_impl(a):
+    return _each_matrix(_lu_pivots_of_matrix, a)
+
+
+def _lu_pivots_of_matrix(m):
+    return sl.lu_factor(m)[1]
+
+
+_solve_triangular.defsource(_solve_triangular_impl)
+_permutation.defsource(_permutation_impl)
+_inverse_permutation.defsource(_inverse_permutation_impl)
+_pivots.defsource(_pivots_impl)
+_lu_factor.defsource(_lu_impl)
+expm.defsource(_expm_impl)
+solve_sylvester.defsource(_sylvester_impl)
+sqrtm.defsource(_sqrtm_impl)
+_block_diag.defsource(sl.block_diag)

@@ -134,3 +134,7 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto"):
 
 
 __all__ = ["convolve", "correlate"]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_convolve.defsource(_convolve_impl)

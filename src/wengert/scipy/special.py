@@ -51,15 +51,21 @@ def _in_precision(fun: Callable) -> Callable:
     """
 
     def impl(*args):
-        out = fun(*args)
-        for arg in args:
-            if getattr(arg, "dtype", None) in _NARROW:
-                floating = [a for a in args if getattr(a, "dtype", np.dtype(float)).kind in "fc"]
-                dtype = np.result_type(*floating, np.float16)
-                return out if out.dtype == dtype else out.astype(dtype)
-        return out
+        return _call_in_precision(fun, *args)
 
     return functools.update_wrapper(impl, fun)
+
+
+def _call_in_precision(fun, *args):
+    """`fun(*args)` in the precision of the floating arguments (see `_in_precision`); a
+    top-level function, so that generated source (Program.source) can copy it."""
+    out = fun(*args)
+    for arg in args:
+        if getattr(arg, "dtype", None) in _NARROW:
+            floating = [a for a in args if getattr(a, "dtype", np.dtype(float)).kind in "fc"]
+            dtype = np.result_type(*floating, np.float16)
+            return out if out.dtype == dtype else out.astype(dtype)
+    return out
 
 
 def _weak(value):
@@ -555,3 +561,23 @@ __all__ = [
     "yn",
     "yv",
 ]
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy and SciPy alone): SciPy's function through _call_in_precision.
+for _prim in (
+    gamma, gammaln, digamma, polygamma, beta, betaln, gammainc, gammaincc, betainc, stdtr,
+    erf, erfc, erfinv, erfcinv, ndtr, ndtri, log_ndtr, expit, logit, log_expit, xlogy,
+    xlog1py, entr, rel_entr, i0, i1, i0e, i1e, j0, j1, y0, y1, jv, yv, iv, kv, sinc,
+):  # fmt: skip
+    _prim.defsource(functools.partial(_call_in_precision, _prim.fun.__wrapped__))
+
+
+def _sinc_series_mask_impl(x):
+    return np.abs(x) < 1e-3
+
+
+_small.defsource(_sinc_series_mask_impl)
+_sign_of_sum.defsource(_sign_of_sum_impl)
+_logsumexp.defsource(_logsumexp_impl)
+_lse_sign.defsource(_lse_sign_impl)
+gammasgn.defsource(sc.gammasgn)

@@ -63,3 +63,9 @@ def _is_count_impl(k):
 # non-negative: no derivative, and under vmap a batch of counts stays one.
 count_of = nondiff(_count_impl, "count", elementwise=True)
 is_count = nondiff(_is_count_impl, "is_count", elementwise=True)
+
+# Generated source (Program.source) computes these primitives with their implementations,
+# copied (they use NumPy alone), or with the public function that they call.
+_mask.defsource(_mask_impl)
+count_of.defsource(_count_impl)
+is_count.defsource(_is_count_impl)
