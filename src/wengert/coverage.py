@@ -64,6 +64,11 @@ def _classify(obj) -> tuple[str, bool, bool]:
     return "composite", True, True
 
 
+# Names that other packages add to NumPy's namespace when imported (numexpr sets
+# numpy.expm1x, an alias of expm1): not part of NumPy.
+_ADDED_BY_OTHERS = frozenset({"expm1x"})
+
+
 def _autograd_names(module_name: str, mirror: str) -> set[str] | None:
     """Names of the `mirror` namespace that autograd can differentiate, if installed.
 
@@ -80,6 +85,8 @@ def _autograd_names(module_name: str, mirror: str) -> set[str] | None:
     for name in dir(module):
         obj = getattr(module, name)
         if name.startswith("_") or not callable(obj) or not hasattr(reference, name):
+            continue
+        if name in _ADDED_BY_OTHERS:
             continue
         try:
             if obj in vjps:

@@ -311,6 +311,8 @@ class _Writer:
             test = f"not {v}" if guard.expected else v
         elif guard.kind in ("int", "index"):
             test = f"int({v}) != {guard.expected!r}"
+        elif guard.kind in ("any", "all"):
+            test = f"bool(np.{guard.kind}({v})) is not {guard.expected!r}"
         else:
             expected = guard.expected
             c = self.value(expected)
