@@ -163,6 +163,14 @@ class _Call:
         return tree_unflatten(self.out_def, list(leaves))
 
 
+class _Reentrant(Primitive):
+    """A primitive that calls its function even on traced values (which then dispatches
+    to the traces itself)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fun(*args, **kwargs)
+
+
 class _CustomFunction:
     """What custom_vjp and custom_jvp share: trees of arguments opened at one trace, and a
     primitive (`primitive`) through which transformations record or push the call."""
@@ -176,6 +184,9 @@ class _CustomFunction:
         self.primitive = Primitive(self._impl, self.name, multiple_results=True)
         self.primitive.defvjp_all(self._vjp_all)
         self.primitive.defjvp_all(self._jvp_all)
+        # The call as a recorded program writes it: applied again, it calls this function,
+        # so that every transformation of the program meets the custom rules.
+        self.recorded = _Reentrant(self._impl, self.name, multiple_results=True)
 
     def _impl(self, *leaves, call: _Call) -> tuple:
         # Through __call__, so that traces of the leaves' outer boxes apply the rules too.

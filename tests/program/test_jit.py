@@ -212,3 +212,27 @@ def test_python_conversions_of_recorded_values_are_refused_clearly():
 
     with pytest.raises(wg.TracedConversionError, match="static_argnums"):
         wg.jit(lambda x: math.sin(x))(1.0)
+
+
+def test_custom_rules_survive_recording_and_jit():
+    @wg.custom_vjp
+    def f(x):
+        return x**2
+
+    f.defvjp(lambda x: (x**2, x), lambda r, g: (3.0 * r * g,))  # deliberately not 2x
+
+    @wg.custom_jvp
+    def h(x):
+        return x**2
+
+    h.defjvp(lambda primals, tangents: (primals[0] ** 2, 5.0 * tangents[0]))
+
+    for x in (2.0, 5.0):
+        assert wg.grad(f)(x) == 3.0 * x
+        assert wg.grad(wg.jit(f))(x) == 3.0 * x
+        assert wg.jit(wg.grad(f))(x) == 3.0 * x
+        assert wg.grad(wg.make_program(f)(2.0))(x) == 3.0 * x
+        assert wg.grad(wg.grad(wg.jit(f)))(x) == wg.grad(wg.grad(f))(x)
+    assert wg.make_program(f)(2.0)(3.0) == 9.0
+    assert wg.jvp(wg.jit(h), (2.0,), (1.0,))[1] == 5.0
+    assert wg.jit(lambda x: wg.jvp(h, (x,), (1.0,))[1])(2.0) == 5.0

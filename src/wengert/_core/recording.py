@@ -271,6 +271,16 @@ class RecordingTrace(Trace):
         ans = primitive.fun(*values, **kwargs)
         return self._record(primitive, tuple(inputs), kwargs, None, ans, primitive.multiple_results)
 
+    def process_custom_vjp(self, fn, call, args, values, argnums, boxes):
+        """One equation for the whole call, so that a transformation of the program (a
+        gradient of a jitted function) applies the user's rules, not the body's."""
+        results = self.process_primitive(
+            fn.recorded, values, {"call": call}, argnums, boxes, nested=False
+        )
+        return call.output(results)
+
+    process_custom_jvp = process_custom_vjp
+
     def process_nondiff(self, fn, args: tuple, kwargs: dict) -> Any:
         values, opened_kwargs, _ = fn.opened(self, args, kwargs)
         ans = fn(*values, **opened_kwargs)

@@ -76,7 +76,7 @@ class Jitted:
         self.max_programs = max_programs
         self._cache: dict[Any, list[_Compiled]] = {}
         self._eager: set = set()  # signatures that run uncompiled
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())  # (not its __dict__: our fields)
 
     def __repr__(self) -> str:
         return f"<wengert.jit of {getattr(self.fun, '__name__', self.fun)!r}>"
