@@ -38,12 +38,17 @@ class RetracingWarning(UserWarning):
 
 
 class _Compiled:
-    __slots__ = ("_call", "program", "run")
+    __slots__ = ("_call", "finish", "program", "run")
 
     def __init__(self, program: Program, run: Callable):
         self.program = program
         self.run = run
         self._call = None
+        tree = program.out_tree
+        # The outputs' tree from the output leaves (a lone leaf without rebuilding).
+        self.finish = (
+            _first if tree.kind == "leaf" else functools.partial(tree_unflatten, tree)
+        )
 
     def call(self, values: list) -> list:
         """The program on traced values: one primitive with jitted derivative rules."""
@@ -138,11 +143,12 @@ class Jitted:
             entries = self._cache.get(fast) if fast is not None else None
             if entries:  # the hot path: plain arrays and numbers, a program cached
                 for k in range(len(entries) - 1, -1, -1):
+                    entry = entries[k]
                     try:
-                        outs = entries[k].run(*args)
+                        outs = entry.run(*args)
                     except GuardFailure:
                         continue
-                    return tree_unflatten(entries[k].program.out_tree, outs)
+                    return entry.finish(outs)
         else:
             fast = None
         key, dyn_args, dyn_kwargs, values = self.signature(args, kwargs)
@@ -168,7 +174,7 @@ class Jitted:
                 outs = entry.call(values) if traced else entry.run(*values)
             except GuardFailure:
                 continue
-            return tree_unflatten(entry.program.out_tree, outs)
+            return entry.finish(outs)
         return _MISS
 
     def _record(self, key, args, kwargs, dyn_args, dyn_kwargs, values, traced) -> Any:
@@ -256,6 +262,10 @@ def _fast_key(args: tuple) -> tuple | None:
         else:
             return None
     return ("fast", *key)
+
+
+def _first(leaves: list) -> Any:
+    return leaves[0]
 
 
 def _members(x: Any) -> bool:
