@@ -567,3 +567,34 @@ def test_simplify_keeps_every_table_row_and_its_gradient_bit_for_bit(case):
             return
         gradient = wg.grad(scalar, argnums=tuple(range(len(diff))))
         _check_program(wg.make_program(gradient)(*d0), draws)
+
+
+def test_uniform_array_constants_become_scalars_of_their_dtype():
+    from wengert.program.passes import scalarize_constants
+
+    c = onp.full(4, 100.0, dtype=onp.float32)
+    prog = wg.make_program(lambda x: x * c)(onp.ones(4, dtype=onp.float32))
+    out = scalarize_constants(prog)
+    (eq,) = [e for e in out.equations if e.primitive.name == "multiply"]
+    assert isinstance(eq.inputs[1], onp.float32)
+    x = onp.linspace(-3, 3, 4, dtype=onp.float32)
+    onp.testing.assert_array_equal(out(x), prog(x))
+    assert out(x).dtype == onp.float32
+    # Not where the constant decides the result's shape, nor for mixed entries.
+    prog = wg.make_program(lambda x: x * onp.full((2, 4), 3.0))(onp.ones(4))
+    assert scalarize_constants(prog).equations[0].inputs[1].shape == (2, 4)
+    prog = wg.make_program(lambda x: x * onp.array([0.0, -0.0, 0.0, 0.0]))(onp.ones(4))
+    assert scalarize_constants(prog).equations[0].inputs[1].shape == (4,)
+
+
+def test_negation_of_a_scalar_product_folds_into_the_product():
+    from wengert.program.passes import fold_negations, simplify
+
+    prog = wg.make_program(lambda x: -(2.0 * x) + x)(onp.ones(3))
+    out = simplify(fold_negations(prog))
+    assert "negative" not in out.primitives()
+    x = onp.array([1.5, -0.0, onp.inf])
+    onp.testing.assert_array_equal(out(x), prog(x))
+    # A product used elsewhere keeps its negation.
+    prog = wg.make_program(lambda x: -(2.0 * x) * (2.0 * x))(onp.ones(3))
+    assert "negative" in simplify(prog).primitives()

@@ -46,9 +46,7 @@ class _Compiled:
         self._call = None
         tree = program.out_tree
         # The outputs' tree from the output leaves (a lone leaf without rebuilding).
-        self.finish = (
-            _first if tree.kind == "leaf" else functools.partial(tree_unflatten, tree)
-        )
+        self.finish = _first if tree.kind == "leaf" else functools.partial(tree_unflatten, tree)
 
     def call(self, values: list) -> list:
         """The program on traced values: one primitive with jitted derivative rules."""

@@ -34,7 +34,9 @@ __all__ = [
     "eliminate_dead_code",
     "evaluate",
     "fold_constants",
+    "fold_negations",
     "remove_identities",
+    "scalarize_constants",
     "simplify",
     "ufunc_of",
 ]
@@ -454,15 +456,112 @@ def remove_identities(program):
     )
 
 
+# --- cheaper constants ---------------------------------------------------------------------
+
+_ARITHMETIC = frozenset({"add", "subtract", "multiply", "true_divide"})
+
+
+def _uniform(c: Any) -> Any:
+    """The one value of an array constant whose entries are all the same bits, as a NumPy
+    scalar of its dtype (NumPy promotes it exactly as the array); None otherwise."""
+    if type(c) is not np.ndarray or c.size < 2 or c.dtype.kind not in "biufc":
+        return None
+    rows = np.ascontiguousarray(c).view(np.uint8).reshape(c.size, c.dtype.itemsize)
+    if not (rows == rows[0]).all():
+        return None
+    return c.reshape(-1)[0]
+
+
+def scalarize_constants(program):
+    """Arithmetic with an array constant of identical entries (a cotangent of ones, the
+    100.0 of ``100 * x`` spread out by a rule) uses the value as a NumPy scalar of the
+    array's dtype, when the other operand alone has the result's shape: the same results,
+    without reading the array."""
+    new = []
+    for eq in program.equations:
+        if (
+            type(eq) is Equation
+            and eq.primitive.name in _ARITHMETIC
+            and eq.tree is None
+            and not eq.kwargs
+            and len(eq.inputs) == 2
+        ):
+            a, b = eq.inputs
+            out = eq.outputs[0]
+            for k, (c, other) in enumerate(((a, b), (b, a))):
+                value = _uniform(c)
+                if value is not None and type(other) is Var and other.shape == out.shape:
+                    inputs = (value, other) if k == 0 else (other, value)
+                    eq = Equation(eq.primitive, inputs, eq.kwargs, eq.outputs, eq.tree, eq.line)
+                    break
+        new.append(eq)
+    return program.replace(new)
+
+
+def _scalar(x: Any) -> bool:
+    return type(x) in (float, int) or (
+        isinstance(x, np.generic) and x.dtype.kind in "iufc" and type(x) is not np.bool_
+    )
+
+
+def fold_negations(program):
+    """``-(c * x)`` for a scalar constant c, where the product is used only there, becomes
+    ``(-c) * x``: one operation instead of two, and the same values (negation is exact;
+    only the sign bit of a NaN result can differ, and NaN stays NaN)."""
+    uses: dict[Var, int] = {}
+    for eq in program.equations:
+        for x in (eq.var,) if type(eq) is Guard else eq.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+    for x in program.outputs:
+        if type(x) is Var:
+            uses[x] = uses.get(x, 0) + 2
+    producers: dict[Var, Equation] = {}
+    new = []
+    for eq in program.equations:
+        if type(eq) is Equation:
+            if (
+                eq.primitive.name == "negative"
+                and eq.tree is None
+                and not eq.kwargs
+                and len(eq.inputs) == 1
+                and type(eq.inputs[0]) is Var
+                and uses.get(eq.inputs[0]) == 1
+            ):
+                product = producers.get(eq.inputs[0])
+                if (
+                    product is not None
+                    and product.primitive.name == "multiply"
+                    and product.tree is None
+                    and not product.kwargs
+                    and _same_aval(eq.inputs[0], eq.outputs[0])
+                ):
+                    a, b = product.inputs
+                    inputs = (-a, b) if _scalar(a) else (a, -b) if _scalar(b) else None
+                    if inputs is not None:
+                        eq = Equation(product.primitive, inputs, {}, eq.outputs, None, eq.line)
+            producers.update(dict.fromkeys(eq.outputs, eq))
+        new.append(eq)
+    return program.replace(new)
+
+
 # --- all of them ---------------------------------------------------------------------------
 
-PASSES = (fold_constants, remove_identities, eliminate_common_subexpressions, eliminate_dead_code)
+PASSES = (
+    fold_constants,
+    remove_identities,
+    scalarize_constants,
+    fold_negations,
+    eliminate_common_subexpressions,
+    eliminate_dead_code,
+)
 
 
 def simplify(program, max_rounds: int = 8):
-    """The program after constant folding, removal of exact identities, common
-    subexpression elimination and dead-code elimination, repeated until nothing changes
-    (at most `max_rounds` times). It computes the same results bit for bit."""
+    """The program after constant folding, removal of exact identities, scalar constants,
+    folded negations, common subexpression elimination and dead-code elimination,
+    repeated until nothing changes (at most `max_rounds` times). It computes the same
+    results bit for bit (up to the sign bit of a NaN, which a folded negation keeps)."""
     for _ in range(max_rounds):
         before = (len(program.equations), _count_constants(program))
         for run_pass in PASSES:
