@@ -596,5 +596,9 @@ def test_negation_of_a_scalar_product_folds_into_the_product():
     x = onp.array([1.5, -0.0, onp.inf])
     onp.testing.assert_array_equal(out(x), prog(x))
     # A product used elsewhere keeps its negation.
-    prog = wg.make_program(lambda x: -(2.0 * x) * (2.0 * x))(onp.ones(3))
+    def twice(x):
+        p = 2.0 * x
+        return -p * p
+
+    prog = wg.make_program(twice)(onp.ones(3))
     assert "negative" in simplify(prog).primitives()
