@@ -67,3 +67,38 @@ def is_inexact(x) -> bool:
         return True
     dtype = getattr(x, "dtype", None)
     return dtype is not None and dtype.kind in "fc"
+
+
+def restricted(case: Case, leaves: list, treedef, diff: list[int]):
+    """The row's function of its floating-point leaves (at positions `diff` of `leaves`),
+    the other leaves (indices, flags) fixed."""
+    from wengert._core.tree import tree_unflatten
+
+    def fun(*d):
+        full = list(leaves)
+        for i, v in zip(diff, d):
+            full[i] = v
+        return case.fun(*tree_unflatten(treedef, full))
+
+    return fun
+
+
+def weighted_gradient(fun, draw: list, seed: int):
+    """The gradient of a fixed random weighting of `fun`'s floating-point outputs (the
+    real part), with respect to every argument: a scalar function that runs every reverse
+    rule of the row."""
+    import wengert as wg
+    import wengert.numpy as wnp
+    from wengert._core.tree import tree_flatten
+
+    rng = onp.random.default_rng(seed)
+    weights = [rng.standard_normal(onp.shape(o)) for o in tree_flatten(fun(*draw))[0]]
+
+    def scalar(*d):
+        return sum(
+            wnp.sum(wnp.real(o * w))
+            for o, w in zip(tree_flatten(fun(*d))[0], weights)
+            if is_inexact(o)
+        )
+
+    return wg.grad(scalar, argnums=tuple(range(len(draw))))

@@ -17,7 +17,6 @@ import numpy as onp
 import pytest
 
 import wengert as wg
-import wengert.numpy as wnp
 from wengert._core.tree import tree_flatten, tree_unflatten
 
 _spec = importlib.util.spec_from_file_location(
@@ -46,15 +45,7 @@ def _members(case) -> tuple[list, object, list[int]]:
 
 
 def _restricted(case, tree, diff):
-    leaves, treedef = tree
-
-    def f(*d):
-        full = list(leaves)
-        for i, v in zip(diff, d):
-            full[i] = v
-        return case.fun(*tree_unflatten(treedef, full))
-
-    return f
+    return _tables.restricted(case, *tree, diff)
 
 
 def _stacked(members: list) -> list:
@@ -97,18 +88,7 @@ def test_per_member_gradients_equal_a_loop(case):
     if not diff:
         pytest.skip("no floating-point input to differentiate")
     f = _restricted(case, tree, diff)
-    rng = onp.random.default_rng(case.seed)
-    outs = tree_flatten(f(*members[0]))[0]
-    weights = [rng.standard_normal(onp.shape(o)) for o in outs]
-
-    def scalar(*d):
-        return sum(
-            wnp.sum(wnp.real(o * w))
-            for o, w in zip(tree_flatten(f(*d))[0], weights)
-            if _tables.is_inexact(o)
-        )
-
-    gradient = wg.grad(scalar, argnums=tuple(range(len(diff))))
+    gradient = _tables.weighted_gradient(f, members[0], case.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out_def, expected = _loop(gradient, members)

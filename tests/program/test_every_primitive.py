@@ -17,8 +17,7 @@ import numpy as onp
 import pytest
 
 import wengert as wg
-import wengert.numpy as wnp
-from wengert._core.tree import tree_flatten, tree_unflatten
+from wengert._core.tree import tree_flatten
 
 _spec = importlib.util.spec_from_file_location(
     "_wengert_test_tables", Path(__file__).resolve().parents[1] / "_tables.py"
@@ -35,16 +34,6 @@ def _split(case, offset):
     return leaves, treedef, diff
 
 
-def _restricted(case, leaves, treedef, diff):
-    def f(*d):
-        full = list(leaves)
-        for i, v in zip(diff, d):
-            full[i] = v
-        return case.fun(*tree_unflatten(treedef, full))
-
-    return f
-
-
 def _same(got, want):
     got_leaves, want_leaves = tree_flatten(got)[0], tree_flatten(want)[0]
     assert len(got_leaves) == len(want_leaves)
@@ -54,28 +43,13 @@ def _same(got, want):
         onp.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-300, equal_nan=True)
 
 
-def _gradient(f, d, seed):
-    outs = tree_flatten(f(*d))[0]
-    rng = onp.random.default_rng(seed)
-    weights = [rng.standard_normal(onp.shape(o)) for o in outs]
-
-    def scalar(*x):
-        return sum(
-            wnp.sum(wnp.real(o * w))
-            for o, w in zip(tree_flatten(f(*x))[0], weights)
-            if _tables.is_inexact(o)
-        )
-
-    return wg.grad(scalar, argnums=tuple(range(len(d))))
-
-
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_recorded_and_jitted_programs_equal_eager(case):
     leaves, treedef, diff = _split(case, 0)
     if not diff:
         pytest.skip("no floating-point input")
-    f = _restricted(case, leaves, treedef, diff)
+    f = _tables.restricted(case, leaves, treedef, diff)
     d0 = [leaves[i] for i in diff]
     other, _, diff1 = _split(case, 1)
     d1 = [other[i] for i in diff1] if diff1 == diff else d0
@@ -84,7 +58,7 @@ def test_recorded_and_jitted_programs_equal_eager(case):
         d1 = d0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gradient = _gradient(f, d0, case.seed)
+        gradient = _tables.weighted_gradient(f, d0, case.seed)
         for fun in (f, gradient):
             prog = wg.make_program(fun)(*d0)
             _same(prog(*d0), fun(*d0))

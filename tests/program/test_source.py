@@ -184,28 +184,8 @@ def _restricted(case):
     diff = [i for i, x in enumerate(leaves) if _tables.is_inexact(x)]
     other = tree_flatten(tuple(_tables.generate(case, offset=1)))[0]
 
-    def fun(*d):
-        full = list(leaves)
-        for i, v in zip(diff, d):
-            full[i] = v
-        return case.fun(*tree_unflatten(treedef, full))
-
+    fun = _tables.restricted(case, leaves, treedef, diff)
     return fun, [leaves[i] for i in diff], [other[i] for i in diff]
-
-
-def _weighted_sum_gradient(fun, draw, seed):
-    rng = onp.random.default_rng(seed)
-    outs = tree_flatten(fun(*draw))[0]
-    weights = [rng.standard_normal(onp.shape(o)) for o in outs]
-
-    def scalar(*d):
-        return sum(
-            np.sum(np.real(o * w))
-            for o, w in zip(tree_flatten(fun(*d))[0], weights)
-            if _tables.is_inexact(o)
-        )
-
-    return wg.grad(scalar, argnums=tuple(range(len(draw))))
 
 
 def _check_at(prog, source_fun, draw) -> None:
@@ -235,7 +215,7 @@ def test_source_of_every_row_reproduces_its_programs_exactly(case):
         fun, draw0, draw1 = _restricted(case)
         programs = [wg.make_program(fun)(*draw0)]
         if draw0 and any(_tables.is_inexact(o) for o in tree_flatten(fun(*draw0))[0]):
-            gradient = _weighted_sum_gradient(fun, draw0, case.seed)
+            gradient = _tables.weighted_gradient(fun, draw0, case.seed)
             programs.append(wg.make_program(gradient)(*draw0))
         for prog in programs:
             if case.name in NO_SOURCE:
