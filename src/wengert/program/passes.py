@@ -114,6 +114,16 @@ def _rewrite_guard(guard: Guard, mapping: dict) -> Guard | Any:
     return target  # a constant: the caller decides
 
 
+def _substituted(program, mapping: dict, new: list):
+    """Each equation of `program` with the substitutions that `mapping` holds by then;
+    guards, rewritten the same way, go straight into `new`."""
+    for eq in program.equations:
+        if type(eq) is Guard:
+            new.append(_rewrite_guard(eq, mapping))
+        else:
+            yield _rewrite(eq, mapping)
+
+
 def _output_vars(program) -> set:
     return {x for x in program.outputs if type(x) is Var}
 
@@ -212,12 +222,8 @@ def eliminate_common_subexpressions(program):
     outputs = _output_vars(program)
     seen: dict = {}
     mapping: dict = {}
-    new = []
-    for eq in program.equations:
-        if type(eq) is Guard:
-            new.append(_rewrite_guard(eq, mapping))
-            continue
-        eq = _rewrite(eq, mapping)
+    new: list = []
+    for eq in _substituted(program, mapping, new):
         key = _equation_key(eq) if deterministic(eq) else None
         if key is not None:
             first = seen.get(key)
@@ -438,12 +444,8 @@ def remove_identities(program):
     outputs = _output_vars(program)
     mapping: dict = {}
     producers: dict = {}
-    new = []
-    for eq in program.equations:
-        if type(eq) is Guard:
-            new.append(_rewrite_guard(eq, mapping))
-            continue
-        eq = _rewrite(eq, mapping)
+    new: list = []
+    for eq in _substituted(program, mapping, new):
         if eq.outputs and eq.outputs[0] not in outputs:
             source = identity_source(eq, producers)
             if source is not None:
