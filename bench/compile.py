@@ -103,6 +103,7 @@ def mlp_table(dtype) -> None:
         lambda: mlp_value_and_grad_numpy(params, xb, yb),
         lambda: eager(params, xb, yb),
         lambda: compiled(params, xb, yb),
+        jax_fun=None if jax is None else jax_jit(jax.value_and_grad, mlp_loss, params, xb, yb),
     )
     title = f"(c) MLP 64-256-10, batch 128, {onp.dtype(dtype).name}: value and gradient"
     print_table(title, rows, rows[0][0])
@@ -121,16 +122,23 @@ def rows_for(name, hand, eager, compiled, compiled_numexpr=None, jax_fun=None, r
     return rows
 
 
-def jax_grad(make_f, x0):
+def jax_jit(transform, make_f, *args):
+    """JAX's jit of `transform` (e.g. jax.grad) of the function `make_f` builds over
+    jax.numpy, as a zero-argument callable on `args`; None without JAX."""
     if jax is None:
         return None
     jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_platforms", "cpu")
     import jax.numpy as jnp
 
-    g = jax.jit(jax.grad(make_f(jnp)))
-    xj = jnp.asarray(x0)
-    g(xj).block_until_ready()
-    return lambda: g(xj).block_until_ready()
+    g = jax.jit(transform(make_f(jnp)))
+    jargs = jax.tree_util.tree_map(jnp.asarray, args)
+    jax.block_until_ready(g(*jargs))
+    return lambda: jax.block_until_ready(g(*jargs))
+
+
+def jax_grad(make_f, x0):
+    return None if jax is None else jax_jit(jax.grad, make_f, x0)
 
 
 def main() -> None:
@@ -192,7 +200,12 @@ def main() -> None:
     eager = wg.hessian(hessian_fun(a))
     compiled = wg.jit(wg.hessian(hessian_fun(a)))
     onp.testing.assert_allclose(compiled(xh), closed(xh), rtol=1e-10, atol=1e-12)
-    rows = rows_for("Hessian", lambda: closed(xh), lambda: eager(xh), lambda: compiled(xh))
+    jax_hessian = None
+    if jax is not None:
+        jax_hessian = jax_jit(jax.hessian, lambda jnp: lambda x: jnp.sum(jnp.tanh(a @ x)), xh)
+    rows = rows_for(
+        "Hessian", lambda: closed(xh), lambda: eager(xh), lambda: compiled(xh), jax_fun=jax_hessian
+    )
     print_table("(d) Hessian of sum(tanh(A @ x)), 200 variables", rows, rows[0][0])
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._core.box import Box
 from .._core.recording import ClosedOverTracerError, GuardFailure
-from .._core.tree import tree_flatten, tree_unflatten
+from .._core.tree import _dict_keys, tree_flatten, tree_unflatten
 from .program import Program, is_numeric_leaf, record
 from .runner import compile_program
 
@@ -137,13 +137,14 @@ class Jitted:
     # --- calls ----------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs and not self.static_argnums:
-            fast = _fast_key(args)
+            found = _fast_key(args)
+            fast, leaves = found if found is not None else (None, None)
             entries = self._cache.get(fast) if fast is not None else None
-            if entries:  # the hot path: plain arrays and numbers, a program cached
+            if entries:  # the hot path: arrays and numbers in containers, a program cached
                 for k in range(len(entries) - 1, -1, -1):
                     entry = entries[k]
                     try:
-                        outs = entry.run(*args)
+                        outs = entry.run(*leaves)
                     except GuardFailure:
                         continue
                     return entry.finish(outs)
@@ -247,19 +248,35 @@ _FAST_SCALARS = frozenset(
 
 
 def _fast_key(args: tuple) -> tuple | None:
-    """A cache key for arguments that are all NumPy arrays or numbers (None otherwise)."""
-    key = []
-    for a in args:
-        t = type(a)
-        if t is np.ndarray:
-            if a.dtype.kind not in "biufc":
-                return None
-            key.append((a.shape, a.dtype))
-        elif t in _FAST_SCALARS:
-            key.append(t)
-        else:
-            return None
-    return ("fast", *key)
+    """A cache key for arguments that are NumPy arrays and numbers, possibly in tuples,
+    lists and dicts (None otherwise), and their leaves in the order the program takes."""
+    key: list = []
+    leaves: list = []
+    if not _fast_into(args, key, leaves):
+        return None
+    return ("fast", *key), leaves
+
+
+def _fast_into(x: Any, key: list, leaves: list) -> bool:
+    t = type(x)
+    if t is np.ndarray:
+        if x.dtype.kind not in "biufc":
+            return False
+        key.append((x.shape, x.dtype))
+        leaves.append(x)
+        return True
+    if t in _FAST_SCALARS:
+        key.append(t)
+        leaves.append(x)
+        return True
+    if t is tuple or t is list:
+        key.append((t, len(x)))
+        return all(_fast_into(item, key, leaves) for item in x)
+    if t is dict:
+        keys = _dict_keys(x)
+        key.append((dict, keys))
+        return all(_fast_into(x[k], key, leaves) for k in keys)
+    return False
 
 
 def _first(leaves: list) -> Any:
