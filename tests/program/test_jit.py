@@ -236,3 +236,12 @@ def test_custom_rules_survive_recording_and_jit():
     assert wg.make_program(f)(2.0)(3.0) == 9.0
     assert wg.jvp(wg.jit(h), (2.0,), (1.0,))[1] == 5.0
     assert wg.jit(lambda x: wg.jvp(h, (x,), (1.0,))[1])(2.0) == 5.0
+
+
+def test_jit_on_variables_records_backward_through_its_compiled_rule():
+    f = wg.jit(lambda x: np.sum(np.sin(x) * x))
+    v = wg.Variable(onp.array([1.0, 2.0]))
+    f(v).backward()
+    onp.testing.assert_allclose(v.grad.data, onp.sin(v.data) + v.data * onp.cos(v.data))
+    with wg.no_grad():
+        assert float(f(v).data) == pytest.approx(onp.sum(onp.sin(v.data) * v.data))
