@@ -748,6 +748,7 @@ class PrimitiveRow:
     forward: bool
     batching: str  # "rule", "elementwise" or "loop" (the generic fallback)
     pattern: str  # "rule", "elementwise" or "dense" (the conservative fallback)
+    source: bool  # whether Program.source can write it (a source form, or a NumPy function)
 
 
 def primitives() -> list[PrimitiveRow]:
@@ -772,8 +773,21 @@ def primitives() -> list[PrimitiveRow]:
             elementwise = is_elementwise(obj)
             batching = "rule" if obj.batch_rule else "elementwise" if elementwise else "loop"
             pattern = "rule" if obj.pattern_rule else "elementwise" if elementwise else "dense"
-            rows.append(PrimitiveRow(module_name, obj.name, rev, fwd, batching, pattern))
+            rows.append(
+                PrimitiveRow(module_name, obj.name, rev, fwd, batching, pattern, _writable(obj))
+            )
     return sorted(rows, key=lambda r: (r.module, r.name))
+
+
+def _writable(primitive: Primitive) -> bool:
+    from .errors import MissingRuleError
+    from .program.codegen import _form_of
+
+    try:
+        _form_of(primitive)
+    except MissingRuleError:
+        return False
+    return True
 
 
 def missing_from_autograd(rows: list[Row]) -> list[str]:
@@ -808,8 +822,12 @@ The second table lists every primitive and the rules it carries for each transfo
 reverse (VJP) and forward (JVP) rules, how it maps over a batch under `vmap` and the
 Jacobians (its own rule; elementwise, by lining up the batch axes; or the generic loop over
 the members, correct but slower), and its dependency pattern for sparse Jacobians (its own
-rule; elementwise; or dense, correct but less sparse). `tests/core/test_vmap.py` checks
-every row of the derivative tables under `vmap` against a loop.
+rule; elementwise; or dense, correct but less sparse), and whether `Program.source` can
+write it as NumPy code (all but `select`, the reverse-mode graph's node for one result of
+a primitive with several, which no recorded program contains). `tests/core/test_vmap.py`
+checks every row of the derivative tables under `vmap` against a loop;
+`tests/program/test_every_primitive.py` records and compiles each of them
+(`wg.make_program`, `wg.jit`).
 """
 
 
@@ -850,13 +868,13 @@ def render(rows: list[Row], markdown: bool = False) -> str:
         lines.append(f"differentiable but checked by no table row: {', '.join(untested)}")
     prims = primitives()
     if markdown:
-        header = ("primitive", "module", "reverse", "forward", "batching", "sparsity")
+        header = ("primitive", "module", "reverse", "forward", "batching", "sparsity", "source")
         lines += ["", "## Primitives", "", "| " + " | ".join(header) + " |"]
         lines.append("|" + " --- |" * len(header))
         for p in prims:
             lines.append(
                 f"| `{p.name}` | `{p.module}` | {yes(p.reverse)} | {yes(p.forward)} | "
-                f"{p.batching} | {p.pattern} |"
+                f"{p.batching} | {p.pattern} | {yes(p.source)} |"
             )
         lines.append("")
     looped = [p.name for p in prims if p.batching == "loop"]
@@ -866,7 +884,8 @@ def render(rows: list[Row], markdown: bool = False) -> str:
         f"rules; batching by their own rule {sum(p.batching == 'rule' for p in prims)}, "
         f"elementwise {sum(p.batching == 'elementwise' for p in prims)}, by the loop "
         f"fallback {len(looped)} ({', '.join(looped) or 'none'}); dependency pattern dense for "
-        f"{len(dense)}."
+        f"{len(dense)}; written as NumPy source (Program.source) "
+        f"{sum(p.source for p in prims)}."
     )
     missing = missing_from_autograd(rows)
     if any(r.in_autograd is not None for r in rows):
