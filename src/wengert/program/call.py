@@ -24,8 +24,9 @@ __all__ = ["ProgramCall"]
 class ProgramCall(Primitive):
     """A recorded program applied to its input leaves, with jitted derivative rules."""
 
-    def __init__(self, program, run):
+    def __init__(self, program, run, jit):
         super().__init__(lambda *values: tuple(run(*values)), f"jit_{program.fun_name}")
+        self._jit = jit  # how to compile the rules (wg.jit, passed in by it)
         self.multiple_results = True
         self.program = program
         self._derived: dict[str, Any] = {}
@@ -44,10 +45,8 @@ class ProgramCall(Primitive):
     def _jitted(self, kind: str, fun) -> Any:
         jitted = self._derived.get(kind)
         if jitted is None:
-            from .jit import jit
-
             fun.__name__ = f"{kind}_{self.program.fun_name}"
-            jitted = self._derived[kind] = jit(fun)
+            jitted = self._derived[kind] = self._jit(fun)
         return jitted
 
     def _restricted(self, values: tuple, argnums) -> Any:

@@ -27,6 +27,7 @@ import numpy as np
 from .._core.box import Box
 from .._core.recording import ClosedOverTracerError, GuardFailure
 from .._core.tree import _dict_keys, tree_flatten, tree_unflatten
+from .call import ProgramCall
 from .program import Program, is_numeric_leaf, record
 from .runner import compile_program
 
@@ -51,9 +52,7 @@ class _Compiled:
     def call(self, values: list) -> list:
         """The program on traced values: one primitive with jitted derivative rules."""
         if self._call is None:
-            from .call import ProgramCall
-
-            self._call = ProgramCall(self.program, self.run)
+            self._call = ProgramCall(self.program, self.run, jit)
         return list(self._call(*values))
 
 
