@@ -131,7 +131,8 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
 
     It applies where the index is basic (no entry repeats), both terms are used only by
     the sum, and `p` is an array of the sum's shape and dtype that the program allocated
-    itself (a ufunc's or another scatter's result, so no one else holds or views it).
+    itself (a ufunc's, a fused group's or another scatter's result, so no one else holds
+    or views it).
     Returns the sums by equation index, and the scatters they absorb."""
     from .passes import ufunc_of
 
@@ -155,7 +156,7 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
         if v in inputs or v.shape == () or v not in producers:
             return False
         eq = producers[v][1]
-        if eq.primitive.name == "scatter_add":
+        if eq.primitive.name in ("scatter_add", "fused"):  # (a fused group: a new array)
             return eq.tree is None
         return (
             ufunc_of(eq.primitive) is not None
