@@ -424,6 +424,7 @@ def fuse(
         dtypes = chosen.dtypes
     from .runner import _accumulations
 
+    program = _merge_scatters(program)
     equations = program.equations
     # Sums that the runner computes in place (p[index] += part) stay separate equations.
     accumulated = _accumulations(program)[0]
@@ -476,6 +477,61 @@ def fuse(
             else:
                 new_equations.append(one)
     return program.replace(new_equations)
+
+
+def _merge_scatters(program: Program) -> Program:
+    """`program` with each sum ``scatter_add(a, index, shape) + scatter_add(b, index,
+    shape)`` of two scatters used only there written ``scatter_add(a + b, index, shape)``:
+    one array of zeros instead of two, and ``a + b`` may join the groups of a and b (the
+    backward pass of ``x[:-1]`` used twice gives such sums)."""
+    from .runner import _basic_constant
+
+    uses: dict[Var, int] = {x: 2 for x in program.outputs if type(x) is Var}
+    for eq in program.equations:
+        for x in [eq.var] if type(eq) is Guard else eq.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+    new: list = []
+    producer: dict[Var, int] = {}  # a scatter's value -> its place in `new`
+    dropped: set[int] = set()
+    for eq in program.equations:
+        if type(eq) is Equation and eq.primitive.name == "add" and eq.tree is None:
+            pair = [producer.get(x) for x in eq.inputs if type(x) is Var]
+            if len(eq.inputs) == 2 and not eq.kwargs and len(pair) == 2 and None not in pair:
+                one, two = (new[j] for j in pair)
+                (a, index, shape), (b, index2, shape2) = one.inputs, two.inputs
+                out = eq.outputs[0]
+                same = (
+                    pair[0] != pair[1]
+                    and _basic_constant(index)
+                    and index == index2
+                    and shape == shape2
+                    and all(uses.get(v) == 1 for v in eq.inputs)
+                    and all(type(v) is Var for v in (a, b))
+                    and a.shape == b.shape
+                    and a.dtype == b.dtype == out.dtype == one.outputs[0].dtype
+                )
+                if same:
+                    dropped.update(pair)
+                    total = Var(-1, a.shape, a.dtype)
+                    new.append(Equation(eq.primitive, (a, b), {}, (total,), None, eq.line))
+                    new.append(
+                        Equation(one.primitive, (total, index, shape), {}, (out,), None, eq.line)
+                    )
+                    producer[out] = len(new) - 1
+                    continue
+        if (
+            type(eq) is Equation
+            and eq.primitive.name == "scatter_add"
+            and eq.tree is None
+            and not eq.kwargs
+            and len(eq.inputs) == 3
+        ):
+            producer[eq.outputs[0]] = len(new)
+        new.append(eq)
+    if not dropped:
+        return program
+    return program.replace([eq for j, eq in enumerate(new) if j not in dropped])
 
 
 def _fused_equation(group: _Group, equations: list, ops: list, backend: _Backend):

@@ -38,6 +38,7 @@ from .fuse import (
     _dtype_of,
     _Fused,
     _Literal,
+    _Op,
 )
 
 try:
@@ -59,6 +60,9 @@ MIN_SIZE = 10_000
 DTYPES = frozenset(
     map(np.dtype, ("bool", "int32", "int64", "float32", "float64", "complex64", "complex128"))
 )
+
+# Constant arrays up to this size are checked for one repeated value (see _Numba.op).
+_UNIFORM_MAX = 1 << 26
 
 _OPERATORS = {
     "add": operator.add,
@@ -109,6 +113,27 @@ class _Numba(_Backend):
         if name in _COMPLEX_ONLY and dtype.kind != "c":
             return "{0}" if name in ("real", "conjugate") else None
         return _TEMPLATES.get(name)
+
+    def op(self, eq: Equation, dtypes) -> _Op | None:
+        """As `_Backend.op`, with each constant array of one repeated value (the backward
+        pass's ``100.0 * ones``) written in as a scalar where the other operands have the
+        result's shape anyway: the loop then reads one array less."""
+        op = super().op(eq, dtypes)
+        if op is None:
+            return None
+        shape = eq.outputs[0].shape
+        for i, x in enumerate(op.operands):
+            if not isinstance(x, np.ndarray) or x.ndim == 0 or x.size > _UNIFORM_MAX:
+                continue
+            others = [np.shape(y) for j, y in enumerate(op.operands) if j != i]
+            if not others or np.broadcast_shapes(*others) != shape:
+                continue
+            first = x.flat[0]
+            if x.dtype in DTYPES and (x == first).all():
+                literal = _literal(first, x.dtype)
+                if literal is not None:
+                    op.operands[i] = literal
+        return op
 
     def constant(self, x: Any, others: list[np.dtype], exponent: bool) -> Any:
         """A NumPy scalar's text of the dtype NumPy computes the operation in (Python
