@@ -40,7 +40,10 @@ every recorded program, threads without further work, a small run-time dependenc
 (``pip install "wengert[fast]"``) and string expressions that type their operands as NumPy
 does for the dtypes it supports (checked here for every fused equation). For a program
 evaluated thousands of times on one core, numba ufuncs of the same groups would run about
-twice as fast; the grouping here would serve such a backend unchanged.
+twice as fast: ``fuse(p, backend="numba")`` (and ``jit(f, backend="numba")``) is that
+backend (`wengert.program.fuse_numba`). The grouping is the same for both; a backend only
+says which operations it computes as NumPy does and how a group's expression is compiled
+and called (`_Backend`).
 
 Results equal NumPy's to rounding: the arithmetic is the same IEEE operations; numexpr's
 transcendental functions and its expansion of integer powers (``x**3`` as ``x*x*x``) may
