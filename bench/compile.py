@@ -4,16 +4,17 @@
 1,000,000 float64 values; (c) value and gradient of an MLP loss (batch 128, 64-256-10) in
 float64 and float32; (d) Hessian of a 200-variable function against its closed form;
 (e) the time to record and compile once. Ratios are against the hand-written NumPy of the
-same quantity, measured in the same run; the numexpr backend and JAX's jit are measured
-when installed. Run: ``python bench/compile.py``.
+same quantity, measured in the same run; the numexpr and numba backends and JAX's jit are
+measured when installed (the numba backend's first call, which records and compiles, is
+printed after its table). Run: ``NUMBA_NUM_THREADS=1 python bench/compile.py``.
 """
 
 from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before NumPy
-    os.environ.setdefault(_var, "1")
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # (before NumPy and numba are imported)
 
 import platform  # noqa: E402
 import time  # noqa: E402
@@ -27,6 +28,7 @@ import wengert as wg  # noqa: E402
 import wengert.numpy as wnp  # noqa: E402
 
 numexpr = optional("numexpr")
+numba = optional("numba")
 jax = optional("jax")
 if numexpr is not None:
     numexpr.set_num_threads(1)
@@ -111,12 +113,16 @@ def mlp_table(dtype) -> None:
     print(f"    (e) record + compile once: {(first - steady) * 1e3:.1f} ms")
 
 
-def rows_for(name, hand, eager, compiled, compiled_numexpr=None, jax_fun=None, repeats=15):
+def rows_for(
+    name, hand, eager, compiled, compiled_numexpr=None, jax_fun=None, repeats=15, numba_fun=None
+):
     rows = [(f"hand-written NumPy {name}", median_time(hand, repeats), "")]
     rows.append(("wengert eager", median_time(eager, repeats), ""))
     rows.append(("wengert jit (NumPy backend)", median_time(compiled, repeats), ""))
     if compiled_numexpr is not None:
         rows.append(("wengert jit (numexpr backend)", median_time(compiled_numexpr, repeats), ""))
+    if numba_fun is not None:
+        rows.append(("wengert jit (numba backend)", median_time(numba_fun, repeats), ""))
     if jax_fun is not None:
         rows.append(("JAX jit", median_time(jax_fun, repeats), ""))
     return rows
@@ -141,9 +147,22 @@ def jax_grad(make_f, x0):
     return None if jax is None else jax_jit(jax.grad, make_f, x0)
 
 
+def numba_backend(fun, x, want):
+    """`fun` jitted with the numba backend as a function of no arguments, and the seconds
+    its first call took (recording and compiling), or (None, None) without numba."""
+    if numba is None:
+        return None, None
+    compiled = wg.jit(fun, backend="numba")
+    start = time.perf_counter()
+    got = compiled(x)
+    first = time.perf_counter() - start
+    onp.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10)
+    return (lambda: compiled(x)), first
+
+
 def main() -> None:
     versions = [f"python {platform.python_version()}", f"numpy {onp.__version__}"]
-    for peer in ("numexpr", "jax"):
+    for peer in ("numexpr", "numba", "jax"):
         try:
             versions.append(f"{peer} {metadata.version(peer)}")
         except metadata.PackageNotFoundError:
@@ -156,14 +175,18 @@ def main() -> None:
     eager = wg.grad(f)
     compiled = wg.jit(wg.grad(f))
     assert onp.isclose(compiled(x0), chain_grad_numpy(x0), rtol=1e-12)
+    numba_chain, first = numba_backend(wg.grad(f), x0, chain_grad_numpy(x0))
     rows = rows_for(
         "gradient",
         lambda: chain_grad_numpy(x0),
         lambda: eager(x0),
         lambda: compiled(x0),
         jax_fun=jax_grad(chain, x0),
+        numba_fun=numba_chain,
     )
     print_table("(a) scalar: gradient of a chain of 100 operations", rows, rows[0][0])
+    if first is not None:
+        print(f"    numba backend, first call (record + compile): {first * 1e3:.0f} ms")
 
     # (b) Rosenbrock on 1e6 values.
     x = onp.random.default_rng(0).uniform(-1, 1, 1_000_000)
@@ -177,6 +200,7 @@ def main() -> None:
         want = rosenbrock_grad_numpy(x)
         onp.testing.assert_allclose(fused_fun(x), want, rtol=1e-12, atol=1e-10)
         fused = lambda: fused_fun(x)
+    numba_rosenbrock, first = numba_backend(wg.grad(f), x, rosenbrock_grad_numpy(x))
     rows = rows_for(
         "gradient",
         lambda: rosenbrock_grad_numpy(x),
@@ -185,8 +209,11 @@ def main() -> None:
         fused,
         jax_grad(rosenbrock, x),
         repeats=7,
+        numba_fun=numba_rosenbrock,
     )
     print_table("(b) gradient of Rosenbrock on 1e6 float64 values", rows, rows[0][0])
+    if first is not None:
+        print(f"    numba backend, first call (record + compile): {first * 1e3:.0f} ms")
 
     # (c) MLP value and gradient, float64 and float32; (e) record + compile once.
     for dtype in (onp.float64, onp.float32):

@@ -40,7 +40,10 @@ every recorded program, threads without further work, a small run-time dependenc
 (``pip install "wengert[fast]"``) and string expressions that type their operands as NumPy
 does for the dtypes it supports (checked here for every fused equation). For a program
 evaluated thousands of times on one core, numba ufuncs of the same groups would run about
-twice as fast; the grouping here would serve such a backend unchanged.
+twice as fast: ``fuse(p, backend="numba")`` (and ``jit(f, backend="numba")``) is that
+backend (`wengert.program.fuse_numba`). The grouping is the same for both; a backend only
+says which operations it computes as NumPy does and how a group's expression is compiled
+and called (`_Backend`).
 
 Results equal NumPy's to rounding: the arithmetic is the same IEEE operations; numexpr's
 transcendental functions and its expansion of integer powers (``x**3`` as ``x*x*x``) may
@@ -108,7 +111,7 @@ MAX_MEMBERS = 120
 MAX_EXPANDED = 500
 
 
-# --- the fused primitive --------------------------------------------------------------------
+# --- the fused primitives -------------------------------------------------------------------
 def _fused_impl(*args: Any, expr: str) -> np.ndarray:
     return numexpr.evaluate(
         expr, local_dict={f"a{i}": a for i, a in enumerate(args)}, global_dict={}
@@ -117,9 +120,15 @@ def _fused_impl(*args: Any, expr: str) -> np.ndarray:
 
 class _Fused(Primitive):
     """The primitive of a fused group: ``fused(*operands, expr=...)`` evaluates `expr` over
-    the operands named ``a0, a1, ...`` with numexpr. It has no derivative rules."""
+    the operands named ``a0, a1, ...`` with numexpr. It has no derivative rules. The numba
+    backend makes one per compiled group, whose implementation is the group's ufunc itself
+    (so runners call it with ``out=`` as any ufunc) and whose `expr` is the group's text."""
 
     nondifferentiable = True
+
+    def __init__(self, fun: Any, expr: str | None = None):
+        super().__init__(fun, "fused", elementwise=True)
+        self.expr = expr
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for arg in args:
@@ -132,7 +141,7 @@ class _Fused(Primitive):
         return self.fun(*args, **kwargs)
 
 
-fused = _Fused(_fused_impl, "fused", elementwise=True)
+fused = _Fused(_fused_impl)
 
 
 # --- translating one equation ---------------------------------------------------------------
@@ -149,13 +158,11 @@ _INFIX = {
     "equal": "==",
     "not_equal": "!=",
 }
-_FUNCTIONS = {
-    name: name
-    for name in (
-        "sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh "
-        "exp expm1 log log1p log10 sqrt"
-    ).split()
-}
+_FUNCTION_NAMES = (
+    "sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh "
+    "exp expm1 log log1p log10 sqrt"
+).split()
+_FUNCTIONS = {name: name for name in _FUNCTION_NAMES}
 _FUNCTIONS["absolute"] = "abs"
 _FUNCTIONS["fabs"] = "abs"
 # Templates over the operands {0}, {1}, ... (each already parenthesised).
@@ -181,9 +188,9 @@ _INT32 = np.iinfo(np.int32)
 
 
 class _Op:
-    """An equation as numexpr text: `template` over the operands, `operands` the equation's
-    inputs with each Python number already written in (a literal text, ``str``) or typed
-    (a NumPy scalar of the dtype NumPy computes it in)."""
+    """An equation as expression text: `template` over the operands, `operands` the
+    equation's inputs with each Python number already written in (a literal text, ``str``)
+    or typed (a NumPy scalar of the dtype NumPy computes it in)."""
 
     __slots__ = ("operands", "template")
 
@@ -193,7 +200,9 @@ class _Op:
 
 
 class _Literal(str):
-    """Text of a number written into the expression."""
+    """Text of a number written into the expression (with its dtype, for numba)."""
+
+    dtype: np.dtype | None = None
 
 
 def _size(shape: tuple) -> int:
@@ -204,74 +213,111 @@ def _dtype_of(x: Any) -> np.dtype:
     return x.dtype if type(x) is Var else np.result_type(x)
 
 
-def _constant(x: Any, others: list[np.dtype], exponent: bool) -> Any:
-    """A constant operand: a literal for numbers numexpr types as NumPy does, else a NumPy
-    scalar of the dtype NumPy computes the operation in (NumPy's weak Python scalars)."""
-    if type(x) is bool:
-        return _Literal("True" if x else "False")
-    if type(x) is int:
-        if _INT32.min <= x <= _INT32.max:  # numexpr's smallest integer kind: never widens
-            return _Literal(f"({x})")
-        try:
-            return np.result_type(*others, x).type(x)
-        except OverflowError:  # too large for the other operands' integer dtype
-            return None
-    if type(x) in (float, complex):
-        dtype = np.result_type(*others, x)
-        if exponent and type(x) is float and math.isfinite(x) and x == int(x) and abs(x) <= 50:
-            return _Literal(f"({int(x)})")  # numexpr expands x**2.0 into products, as NumPy
-        if dtype in (np.float64, np.complex128) and np.isfinite(x):
-            return _Literal(f"({x!r})")
-        return dtype.type(x)
-    if isinstance(x, (np.ndarray, np.generic)):
-        return x
-    return None
+class _Backend:
+    """How groups are written and computed: the grouping in `fuse` is the same for every
+    backend; a backend says which operations it computes exactly as NumPy does (`op`), and
+    turns a group's expression into one equation (`equation`)."""
 
+    name = ""
+    min_size = 0
+    dtypes: frozenset | None = None
 
-def _translate(eq: Equation, dtypes) -> _Op | None:
-    """The equation as a numexpr operation, or None where it stays a NumPy equation."""
-    name = eq.primitive.name
-    if name not in FUSIBLE or not eq.primitive.elementwise or eq.kwargs or len(eq.outputs) != 1:
-        return None
-    out = eq.outputs[0]
-    inputs = eq.inputs
-    if eq.tree is not None:  # recorded with its arguments as a tree (comparisons do)
-        inputs, kwargs = eq.arguments(lambda v: v)
-        if kwargs:
+    def template(self, name: str, dtype: np.dtype) -> str | None:
+        """The template of operation `name` whose first operand has `dtype`."""
+        raise NotImplementedError
+
+    def constant(self, x: Any, others: list[np.dtype], exponent: bool) -> Any:
+        raise NotImplementedError
+
+    def result_dtype(self, name: str, template: str, operands: list) -> np.dtype | None:
+        raise NotImplementedError
+
+    def equation(self, expr: str, inputs: list, root: Equation) -> Equation | None:
+        raise NotImplementedError
+
+    def op(self, eq: Equation, dtypes) -> _Op | None:
+        """The equation as an operation of this backend, or None where it stays NumPy."""
+        name = eq.primitive.name
+        if name not in FUSIBLE or not eq.primitive.elementwise or eq.kwargs or len(eq.outputs) != 1:
             return None
-    if out.dtype is None or not inputs or (dtypes is not None and out.dtype not in dtypes):
-        return None
-    variables = [x for x in inputs if type(x) is Var]
-    if not variables or any(v.dtype is None for v in variables):
-        return None
-    others = [_dtype_of(x) for x in inputs if type(x) is Var or isinstance(x, np.ndarray)]
-    if name in _COMPLEX_ONLY:
-        if variables[0].dtype.kind != "c":
-            if name not in _REAL_IDENTITY:
+        out = eq.outputs[0]
+        inputs = eq.inputs
+        if eq.tree is not None:  # recorded with its arguments as a tree (comparisons do)
+            inputs, kwargs = eq.arguments(lambda v: v)
+            if kwargs:
                 return None
-            template = "{0}"
-        else:
-            template = _COMPLEX_ONLY[name]
-    else:
-        template = _TEMPLATES[name]
-    if name == "power" and _dtype_of(inputs[0]).kind not in "fc":
-        return None  # integer powers: NumPy's overflow and negative-exponent rules
-    operands = []
-    for i, x in enumerate(inputs):
-        if type(x) is Var:
-            operands.append(x)
-            continue
-        c = _constant(x, others, exponent=name == "power" and i == 1)
-        if c is None:
+        if out.dtype is None or not inputs or (dtypes is not None and out.dtype not in dtypes):
             return None
-        operands.append(c)
-    op = _Op(template, operands)
-    kinds = tuple(
-        (True, str(x)) if isinstance(x, _Literal) else (False, _dtype_of(x).str) for x in operands
-    )
-    if _numexpr_dtype(template, kinds) != out.dtype:
+        variables = [x for x in inputs if type(x) is Var]
+        if not variables or any(v.dtype is None for v in variables):
+            return None
+        others = [_dtype_of(x) for x in inputs if type(x) is Var or isinstance(x, np.ndarray)]
+        template = self.template(name, variables[0].dtype)
+        if template is None:
+            return None
+        if name == "power" and _dtype_of(inputs[0]).kind not in "fc":
+            return None  # integer powers: NumPy's overflow and negative-exponent rules
+        operands = []
+        for i, x in enumerate(inputs):
+            if type(x) is Var:
+                operands.append(x)
+                continue
+            c = self.constant(x, others, exponent=name == "power" and i == 1)
+            if c is None:
+                return None
+            operands.append(c)
+        if self.result_dtype(name, template, operands) != out.dtype:
+            return None
+        return _Op(template, operands)
+
+
+class _Numexpr(_Backend):
+    """Groups as numexpr strings, evaluated by the one `fused` primitive."""
+
+    name = "numexpr"
+    min_size = MIN_SIZE
+    dtypes = DTYPES
+
+    def template(self, name: str, dtype: np.dtype) -> str | None:
+        if name in _COMPLEX_ONLY:
+            if dtype.kind != "c":
+                return "{0}" if name in _REAL_IDENTITY else None
+            return _COMPLEX_ONLY[name]
+        return _TEMPLATES[name]
+
+    def constant(self, x: Any, others: list[np.dtype], exponent: bool) -> Any:
+        """A literal for numbers numexpr types as NumPy does, else a NumPy scalar of the
+        dtype NumPy computes the operation in (NumPy's weak Python scalars)."""
+        if type(x) is bool:
+            return _Literal("True" if x else "False")
+        if type(x) is int:
+            if _INT32.min <= x <= _INT32.max:  # numexpr's smallest integer kind: never widens
+                return _Literal(f"({x})")
+            try:
+                return np.result_type(*others, x).type(x)
+            except OverflowError:  # too large for the other operands' integer dtype
+                return None
+        if type(x) in (float, complex):
+            dtype = np.result_type(*others, x)
+            finite_int = type(x) is float and math.isfinite(x) and x == int(x)
+            if exponent and finite_int and abs(x) <= 50:
+                return _Literal(f"({int(x)})")  # numexpr expands x**2.0 into products, as NumPy
+            if dtype in (np.float64, np.complex128) and np.isfinite(x):
+                return _Literal(f"({x!r})")
+            return dtype.type(x)
+        if isinstance(x, (np.ndarray, np.generic)):
+            return x
         return None
-    return op
+
+    def result_dtype(self, name: str, template: str, operands: list) -> np.dtype | None:
+        kinds = tuple(
+            (True, str(x)) if isinstance(x, _Literal) else (False, _dtype_of(x).str)
+            for x in operands
+        )
+        return _numexpr_dtype(template, kinds)
+
+    def equation(self, expr: str, inputs: list, root: Equation) -> Equation | None:
+        return Equation(fused, tuple(inputs), {"expr": expr}, root.outputs, None, root.line)
 
 
 @functools.cache
@@ -292,6 +338,9 @@ def _numexpr_dtype(template: str, kinds: tuple) -> np.dtype | None:
     except Exception:  # numexpr has no such operation for these dtypes
         return None
     return result.dtype
+
+
+_NUMEXPR = _Numexpr()
 
 
 # --- grouping -------------------------------------------------------------------------------
@@ -340,23 +389,51 @@ class _Group:
         self._add(op, times)
 
 
+_DEFAULT: Any = "default"
+
+
 def fuse(
-    program: Program, *, min_size: int = MIN_SIZE, dtypes: Collection[np.dtype] | None = DTYPES
+    program: Program,
+    *,
+    min_size: int | None = None,
+    dtypes: Collection[np.dtype] | None = _DEFAULT,
+    backend: str = "numexpr",
 ) -> Program:
     """`program` with each group of at least two elementwise equations on arrays of at least
     `min_size` elements, whose intermediate values nothing else uses, computed by one
-    numexpr expression (one `fused` equation). Only equations whose values have one of
-    `dtypes` fuse (None: every dtype numexpr computes as NumPy does). Evaluation only: the
-    result is not differentiable. Needs numexpr (``pip install "wengert[fast]"``).
+    `fused` equation: a numexpr expression (``backend="numexpr"``, ``pip install
+    "wengert[fast]"``) or a numba ufunc compiled for the group (``backend="numba"``, ``pip
+    install "wengert[numba]"``). Only equations whose values have one of `dtypes` fuse
+    (None: every dtype the backend computes as NumPy does). The defaults of `min_size` and
+    `dtypes` are the backend's (`MIN_SIZE` and `DTYPES` for numexpr). Evaluation only: the
+    result is not differentiable.
     """
-    if numexpr is None:
-        raise ImportError(
-            'wengert.program.fuse needs numexpr: pip install "wengert[fast]" '
-            '(or pip install "numexpr>=2.8").'
-        )
+    if backend == "numexpr":
+        if numexpr is None:
+            raise ImportError(
+                'wengert.program.fuse needs numexpr: pip install "wengert[fast]" '
+                '(or pip install "numexpr>=2.8").'
+            )
+        chosen: _Backend = _NUMEXPR
+    elif backend == "numba":
+        from .fuse_numba import backend as numba_backend
+
+        chosen = numba_backend()  # raises ImportError with the way out
+    else:
+        raise ValueError(f"fuse backend must be 'numexpr' or 'numba', not {backend!r}.")
+    if min_size is None:
+        min_size = chosen.min_size
+    if dtypes is _DEFAULT:
+        dtypes = chosen.dtypes
+    from .runner import _accumulations
+
+    program = _merge_scatters(program)
     equations = program.equations
+    # Sums that the runner computes in place (p[index] += part) stay separate equations.
+    accumulated = _accumulations(program)[0]
     ops: list[_Op | None] = [
-        _translate(eq, dtypes) if type(eq) is Equation else None for eq in equations
+        chosen.op(eq, dtypes) if type(eq) is Equation and i not in accumulated else None
+        for i, eq in enumerate(equations)
     ]
     # Who uses each variable; outputs and guarded variables must exist as arrays.
     users: dict[Var, list[int]] = {}
@@ -389,18 +466,78 @@ def fuse(
                 group_of[i] = group
                 continue
         group_of[i] = _Group(i, size, op)
-    # Each group of two or more becomes one equation at its root's place.
+    # Each group of two or more becomes one equation at its root's place (the root is its
+    # last equation); where the backend cannot compute a group, its equations stay, in order.
     new_equations = []
     for i, eq in enumerate(equations):
         group = group_of[i]
         if group is None or group.work < 2:
             new_equations.append(eq)
         elif group.root == i:
-            new_equations.append(_fused_equation(group, equations, ops))
+            one = _fused_equation(group, equations, ops, chosen)
+            if one is None:
+                new_equations.extend(equations[j] for j in sorted(group.members))
+            else:
+                new_equations.append(one)
     return program.replace(new_equations)
 
 
-def _fused_equation(group: _Group, equations: list, ops: list) -> Equation:
+def _merge_scatters(program: Program) -> Program:
+    """`program` with each sum ``scatter_add(a, index, shape) + scatter_add(b, index,
+    shape)`` of two scatters used only there written ``scatter_add(a + b, index, shape)``:
+    one array of zeros instead of two, and ``a + b`` may join the groups of a and b (the
+    backward pass of ``x[:-1]`` used twice gives such sums)."""
+    from .runner import _basic_constant
+
+    uses: dict[Var, int] = {x: 2 for x in program.outputs if type(x) is Var}
+    for eq in program.equations:
+        for x in [eq.var] if type(eq) is Guard else eq.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+    new: list = []
+    producer: dict[Var, int] = {}  # a scatter's value -> its place in `new`
+    dropped: set[int] = set()
+    for eq in program.equations:
+        if type(eq) is Equation and eq.primitive.name == "add" and eq.tree is None:
+            pair = [producer.get(x) for x in eq.inputs if type(x) is Var]
+            if len(eq.inputs) == 2 and not eq.kwargs and len(pair) == 2 and None not in pair:
+                one, two = (new[j] for j in pair)
+                (a, index, shape), (b, index2, shape2) = one.inputs, two.inputs
+                out = eq.outputs[0]
+                same = (
+                    pair[0] != pair[1]
+                    and _basic_constant(index)
+                    and index == index2
+                    and shape == shape2
+                    and all(uses.get(v) == 1 for v in eq.inputs)
+                    and all(type(v) is Var for v in (a, b))
+                    and a.shape == b.shape
+                    and a.dtype == b.dtype == out.dtype == one.outputs[0].dtype
+                )
+                if same:
+                    dropped.update(pair)
+                    total = Var(-1, a.shape, a.dtype)
+                    new.append(Equation(eq.primitive, (a, b), {}, (total,), None, eq.line))
+                    new.append(
+                        Equation(one.primitive, (total, index, shape), {}, (out,), None, eq.line)
+                    )
+                    producer[out] = len(new) - 1
+                    continue
+        if (
+            type(eq) is Equation
+            and eq.primitive.name == "scatter_add"
+            and eq.tree is None
+            and not eq.kwargs
+            and len(eq.inputs) == 3
+        ):
+            producer[eq.outputs[0]] = len(new)
+        new.append(eq)
+    if not dropped:
+        return program
+    return program.replace([eq for j, eq in enumerate(new) if j not in dropped])
+
+
+def _fused_equation(group: _Group, equations: list, ops: list, backend: _Backend):
     members = set(group.members)
     defined = {equations[i].outputs[0]: i for i in members}
     names: dict[Any, str] = {}
@@ -423,5 +560,4 @@ def _fused_equation(group: _Group, equations: list, ops: list) -> Equation:
         return op.template.format(*(operand(x) for x in op.operands))
 
     expr = text(group.root)
-    root = equations[group.root]
-    return Equation(fused, tuple(inputs), {"expr": expr}, root.outputs, None, root.line)
+    return backend.equation(expr, inputs, equations[group.root])

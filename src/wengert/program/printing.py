@@ -116,6 +116,9 @@ def equation_text(eq: Equation, namer: Namer) -> str:
     args, kwargs = eq.arguments(lambda v: _Named(namer.var(v)))
     parts = [_arg(a, namer) for a in args]
     parts += [f"{k}={_arg(v, namer)}" for k, v in kwargs.items()]
+    expr = getattr(eq.primitive, "expr", None)  # a fused group compiled by numba
+    if expr is not None and "expr" not in kwargs:
+        parts.append(f"expr={expr!r}")
     return f"{name}({', '.join(parts)})"
 
 

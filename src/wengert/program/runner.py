@@ -49,10 +49,21 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
 
     last_use = _last_uses(program)
     accumulate, skipped = _accumulations(program)
+    direct = _direct_scatters(program, skipped)
     deferred: list[Var] = []
     for i, eq in enumerate(program.equations):
         if i in skipped:  # computed where its sum is (see _accumulations)
             deferred.extend(last_use.get(i, ()))
+            continue
+        if i in direct.values():  # its array exists already (see _direct_scatters)
+            (out,) = eq.outputs
+            count += 1
+            names[out] = f"v{count}"
+            body.append(f"{names[out]} = {names[eq.inputs[0]]}.base")
+            dead = [names[v] for v in (*deferred, *last_use.get(i, ())) if v in names]
+            deferred = []
+            if dead:
+                body.append(f"del {', '.join(dead)}")
             continue
         dead = [names[v] for v in (*deferred, *last_use.get(i, ())) if v in names]
         deferred = []
@@ -89,6 +100,12 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
             names[v] = f"v{count}"
             outs.append(names[v])
         target = buffers.get(i) if buffers else None
+        if i in direct:  # the scatter's array of zeros, then the ufunc into its part
+            scatter = program.equations[direct[i]]
+            _, index, shape = scatter.inputs
+            dtype = bind(scatter.outputs[0].dtype, "d")
+            body.append(f"{outs[0]} = _np.zeros({ref(shape)}, {dtype})[{bind(index, 'i')}]")
+            target = eq.outputs[0]
         op = _operator(eq) if target is None else None
         if op is not None:
             operands = [ref(x) for x in eq.inputs]
@@ -107,7 +124,9 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
             tree = bind(eq.tree, "t")
             body.append(f"_a, _k = _unflatten({tree}, [{leaves}])")
             call = f"{fun}(*_a, **_k)"
-        if len(outs) == 1 and not eq.primitive.multiple_results:
+        if i in direct:
+            body.append(call)
+        elif len(outs) == 1 and not eq.primitive.multiple_results:
             body.append(f"{outs[0]} = {call}")
         else:
             body.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {call}")
@@ -131,7 +150,8 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
 
     It applies where the index is basic (no entry repeats), both terms are used only by
     the sum, and `p` is an array of the sum's shape and dtype that the program allocated
-    itself (a ufunc's or another scatter's result, so no one else holds or views it).
+    itself (a ufunc's, a fused group's or another scatter's result, so no one else holds
+    or views it).
     Returns the sums by equation index, and the scatters they absorb."""
     from .passes import ufunc_of
 
@@ -155,7 +175,7 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
         if v in inputs or v.shape == () or v not in producers:
             return False
         eq = producers[v][1]
-        if eq.primitive.name == "scatter_add":
+        if eq.primitive.name in ("scatter_add", "fused"):  # (a fused group: a new array)
             return eq.tree is None
         return (
             ufunc_of(eq.primitive) is not None
@@ -188,6 +208,46 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
                 skipped.add(j)
                 break
     return accumulate, skipped
+
+
+def _direct_scatters(program, skipped: set[int]) -> dict[int, int]:
+    """Scatters ``scatter_add(part, index, shape)`` whose `part` a ufunc may write straight
+    into a new array of zeros (``ufunc(..., out=zeros(shape)[index])``), saving the
+    array of `part` and its copy: where the index is basic, `part` is the ufunc's result
+    (of the scatter's dtype) and the scatter its only use. Maps the ufunc's equation index
+    to the scatter's."""
+    from .passes import _ufunc_call
+
+    uses: dict[Var, int] = {x: 2 for x in program.outputs if type(x) is Var}
+    producers: dict[Var, int] = {}
+    for i, eq in enumerate(program.equations):
+        for x in [eq.var] if type(eq) is Guard else eq.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+        if type(eq) is Equation:
+            for v in eq.outputs:
+                producers[v] = i
+    direct: dict[int, int] = {}
+    for i, eq in enumerate(program.equations):
+        if type(eq) is Guard or i in skipped or eq.primitive.name != "scatter_add":
+            continue
+        if eq.tree is not None or eq.kwargs or len(eq.inputs) != 3:
+            continue
+        part, index, shape = eq.inputs
+        if type(part) is not Var or part.shape == () or uses.get(part) != 1:
+            continue
+        if not _basic_constant(index) or type(shape) is not tuple:
+            continue
+        j = producers.get(part)
+        if j is None or j in direct:
+            continue
+        producer = program.equations[j]
+        if _ufunc_call(producer) is None or producer.kwargs or not producer.primitive.elementwise:
+            continue
+        if part.dtype != eq.outputs[0].dtype or part.dtype is None:
+            continue
+        direct[j] = i
+    return direct
 
 
 def _basic_constant(index: Any) -> bool:
