@@ -586,3 +586,19 @@ def test_negation_of_a_scalar_product_folds_into_the_product():
 
     prog = wg.make_program(twice)(onp.ones(3))
     assert "negative" in simplify(prog).primitives()
+
+
+def test_a_negated_factor_moves_into_a_scalar_product():
+    from wengert.program.passes import fold_negations, simplify
+
+    def f(x, y):
+        return (-x) * (2.0 * y)
+
+    prog = wg.make_program(f)(onp.ones(3), onp.ones(3))
+    out = simplify(fold_negations(prog))
+    assert "negative" not in out.primitives()
+    x, y = onp.array([1.5, -0.0, onp.inf]), onp.array([0.3, 2.0, -1.0])
+    onp.testing.assert_array_equal(out(x, y), prog(x, y))
+    # Integers keep their negation (negating a constant could overflow or wrap).
+    prog = wg.make_program(lambda x: -(3 * x))(onp.arange(3, dtype=onp.uint8))
+    assert "negative" in simplify(prog).primitives()

@@ -501,9 +501,8 @@ def scalarize_constants(program):
 
 
 def _scalar(x: Any) -> bool:
-    return type(x) in (float, int) or (
-        isinstance(x, np.generic) and x.dtype.kind in "iufc" and type(x) is not np.bool_
-    )
+    """A floating or complex scalar constant (negating integers could wrap or overflow)."""
+    return type(x) in (float, complex) or (isinstance(x, np.generic) and x.dtype.kind in "fc")
 
 
 def fold_negations(program):
@@ -544,7 +543,52 @@ def fold_negations(program):
                         eq = Equation(product.primitive, inputs, {}, eq.outputs, None, eq.line)
             producers.update(dict.fromkeys(eq.outputs, eq))
         new.append(eq)
-    return program.replace(new)
+    return program.replace(_negation_into_product(new, uses))
+
+
+def _negation_into_product(equations: list, uses: dict) -> list:
+    """``(-a) * (c * b)`` becomes ``a * ((-c) * b)`` where both factors are used only
+    there: the negation moves into the scalar, and its own pass over the array goes."""
+    position = {v: k for k, eq in enumerate(equations) if type(eq) is Equation for v in eq.outputs}
+
+    def plain(eq: Any, name: str) -> bool:
+        return (
+            type(eq) is Equation
+            and eq.primitive.name == name
+            and eq.tree is None
+            and not eq.kwargs
+            and len(eq.outputs) == 1
+        )
+
+    for k, eq in enumerate(equations):
+        if not plain(eq, "multiply") or not all(type(x) is Var for x in eq.inputs):
+            continue
+        for n_at in (0, 1):
+            n, p = eq.inputs[n_at], eq.inputs[1 - n_at]
+            if n is p or uses.get(n) != 1 or uses.get(p) != 1:
+                continue
+            neg = equations[position[n]] if n in position else None
+            prod = equations[position[p]] if p in position else None
+            if not (plain(neg, "negative") and plain(prod, "multiply")):
+                continue
+            (a,) = neg.inputs
+            if type(a) is not Var or not _same_aval(a, n):
+                continue
+            c, b = prod.inputs
+            swapped = None
+            if _scalar(c):
+                swapped = (-c, b)
+            elif _scalar(b):
+                swapped = (c, -b)
+            if swapped is None:
+                continue
+            equations[position[p]] = Equation(
+                prod.primitive, swapped, {}, prod.outputs, None, prod.line
+            )
+            inputs = (a, p) if n_at == 0 else (p, a)
+            equations[k] = Equation(eq.primitive, inputs, {}, eq.outputs, None, eq.line)
+            break
+    return equations
 
 
 # --- all of them ---------------------------------------------------------------------------
