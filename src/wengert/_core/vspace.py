@@ -33,10 +33,10 @@ def _sum_to_shape(x, shape):
     if xshape == shape:
         return x
     lead = len(xshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1
-    )
-    out = np.sum(x, axis=axes, keepdims=True)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1)
+    if not stretched and shape:  # only leading axes to sum: the result has `shape` already
+        return np.sum(x, axis=tuple(range(lead)))
+    out = np.sum(x, axis=tuple(range(lead)) + stretched, keepdims=True)
     return np.reshape(out, shape) if lead or np.ndim(out) != len(shape) else out
 
 
