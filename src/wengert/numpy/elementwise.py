@@ -24,17 +24,18 @@ _LN10 = math.log(10.0)
 
 # --- arithmetic ---------------------------------------------------------------------
 
-# Exact NumPy types (arrays and scalars) and Python numbers, for which Python's operator
-# gives what the ufunc gives, without the ufunc's call overhead on scalars (about 1 us).
+# Exact NumPy scalar types and Python numbers, for which Python's operator gives what the
+# ufunc gives, without the ufunc's call overhead on scalars (about 1 us). Arrays call the
+# ufunc itself (their operators only add a dispatch step before it).
 _NUMPY_TYPES = frozenset(
-    {np.ndarray} | {t for t in set(np.sctypeDict.values()) if issubclass(t, np.number | np.bool_)}
+    {t for t in set(np.sctypeDict.values()) if issubclass(t, np.number | np.bool_)}
 )
 _PYTHON_TYPES = frozenset({float, int, complex, bool})
 
 
 def _arithmetic(ufunc: np.ufunc, op) -> object:
-    """`ufunc`, computed by Python's operator `op` when one argument is a NumPy array or
-    scalar and the other a NumPy or Python number (the per-operation hot path)."""
+    """`ufunc`, computed by Python's operator `op` when one argument is a NumPy scalar
+    and the other a NumPy scalar or a Python number (the per-operation hot path)."""
 
     def fun(x, y, /, *args, **kwargs):
         if not args and not kwargs:
