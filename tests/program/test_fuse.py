@@ -232,25 +232,39 @@ def test_unsupported_dtypes_and_keyword_arguments_stay_numpy():
     assert fast(f32, i32).dtype == onp.float64
 
 
+# Both backends: numexpr, and numba where it is installed.
+BACKENDS = [
+    "numexpr",
+    pytest.param(
+        "numba",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("numba") is None, reason="numba is not installed"
+        ),
+    ),
+]
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_infinities_and_nans_as_in_numpy():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_infinities_and_nans_as_in_numpy(backend):
     def f(x):
         return np.log(x) * 2.0 + 1.0 / x - np.sqrt(x) * np.exp(x)
 
     special = onp.array([0.0, -0.0, -1.0, onp.inf, -onp.inf, onp.nan, 1e-310, 800.0])
     x = onp.resize(special, N)
     prog = wg.make_program(f)(onp.linspace(1, 2, N))
-    fast = fuse(prog)
+    fast = fuse(prog, backend=backend)
     assert fast.primitives() == {"fused": 1}
     with onp.errstate(all="ignore"):
         onp.testing.assert_allclose(fast(x), prog(x), **F64)
 
 
-def test_complex_values():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_complex_values(backend):
     rng = onp.random.default_rng(3)
     z = rng.standard_normal(N) + 1j * rng.standard_normal(N)
     prog = wg.make_program(lambda z: np.real(np.exp(z) * np.conj(z) + 2.0) * np.imag(z))(z)
-    fast = fuse(prog)
+    fast = fuse(prog, backend=backend)
     assert fast.primitives() == {"fused": 1}
     w = rng.standard_normal(N) + 1j * rng.standard_normal(N)
     got = fast(w)

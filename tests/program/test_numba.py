@@ -172,30 +172,7 @@ def test_what_numba_cannot_compile_stays_numpy(monkeypatch):
     onp.testing.assert_allclose(jitted(x), onp.sin(x) * 2.0 + x**2, **F64)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_infinities_and_nans_as_in_numpy():
-    def f(x):
-        return np.log(x) * 2.0 + 1.0 / x - np.sqrt(x) * np.exp(x)
-
-    special = onp.array([0.0, -0.0, -1.0, onp.inf, -onp.inf, onp.nan, 1e-310, 800.0])
-    x = onp.resize(special, N)
-    prog = wg.make_program(f)(onp.linspace(1, 2, N))
-    fast = fuse(prog)
-    assert fast.primitives() == {"fused": 1}
-    with onp.errstate(all="ignore"):
-        onp.testing.assert_allclose(fast(x), prog(x), **F64)
-
-
-def test_complex_values():
-    rng = onp.random.default_rng(3)
-    z = rng.standard_normal(N) + 1j * rng.standard_normal(N)
-    prog = wg.make_program(lambda z: np.real(np.exp(z) * np.conj(z) + 2.0) * np.imag(z))(z)
-    fast = fuse(prog)
-    assert fast.primitives() == {"fused": 1}
-    w = rng.standard_normal(N) + 1j * rng.standard_normal(N)
-    got = fast(w)
-    assert got.dtype == onp.float64
-    onp.testing.assert_allclose(got, prog(w), **F64)
+# Infinities, NaNs and complex values: tests/program/test_fuse.py, for both backends.
 
 
 def test_small_arrays_stay_numpy():
