@@ -245,3 +245,27 @@ def test_jit_on_variables_records_backward_through_its_compiled_rule():
     onp.testing.assert_allclose(v.grad.data, onp.sin(v.data) + v.data * onp.cos(v.data))
     with wg.no_grad():
         assert float(f(v).data) == pytest.approx(onp.sum(onp.sin(v.data) * v.data))
+
+
+def test_a_training_step_records_once_for_every_batch_of_labels():
+    import wengert.nn.functional as F
+
+    rng = onp.random.default_rng(0)
+    params = {"w": rng.standard_normal((8, 3)) * 0.3, "b": onp.zeros(3)}
+    x = rng.standard_normal((16, 8))
+
+    def loss(p, x, y):
+        logits = x @ p["w"] + p["b"]
+        onehot = F.one_hot(y, 3)
+        return F.cross_entropy(logits, y) + F.binary_cross_entropy(F.sigmoid(logits), onehot)
+
+    step, eager = wg.jit(wg.value_and_grad(loss)), wg.value_and_grad(loss)
+    for _ in range(4):
+        y = rng.integers(0, 3, 16)
+        (v, g), (ve, ge) = step(params, x, y), eager(params, x, y)
+        assert v == pytest.approx(ve, rel=1e-14)
+        for k in g:
+            onp.testing.assert_allclose(g[k], ge[k], rtol=1e-13)
+    assert len(step.programs()) == 1  # the label checks are guards on conditions
+    with pytest.raises(IndexError, match="out of range"):
+        step(params, x, onp.full(16, 7))

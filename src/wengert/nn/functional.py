@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .. import numpy as wnp
 from .._core.batching import align, batch_size, spread
-from .._core.box import Box, all_value, getval, peek
+from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
@@ -468,11 +468,11 @@ def embedding(indices: Any, weight: Any) -> Any:
            [0., 1.]])
     """
     index = _constant_labels(indices)
-    values = np.asarray(getval(index))  # every member's, under vmap
-    if not np.issubdtype(values.dtype, np.integer):
-        raise TypeError(f"embedding: indices must be integers, got dtype {values.dtype}.")
+    dtype = np.result_type(peek(index))
+    if not np.issubdtype(dtype, np.integer):
+        raise TypeError(f"embedding: indices must be integers, got dtype {dtype}.")
     n = shape_of(weight)[0]
-    if values.size and (values.min() < -n or values.max() >= n):
+    if any_value((index < -n) | (index >= n)):  # in any member, under vmap
         raise IndexError(f"embedding: an index is out of range for {n} rows.")
     return _take_rows(weight, index)
 
@@ -971,7 +971,7 @@ def avg_pool2d(
     """
     kernel, stride_, pad, _ = _pool_params(kernel_size, stride, padding, 1, "avg_pool2d")
     count_include_pad = _checks.boolean(count_include_pad, "count_include_pad", "avg_pool2d")
-    dtype = _float_dtype(getval(x))
+    dtype = _float_dtype(peek(x))
     if count_include_pad or pad == ((0, 0), (0, 0)):
         divisor = dtype.type(kernel[0] * kernel[1])
     else:
@@ -1051,7 +1051,7 @@ def batch_norm(
     else:
         # The running statistics are constants: in x's dtype, so float32 stays float32.
         cshape = _channel_shape(x, shape[1])
-        dtype = _float_dtype(getval(x))
+        dtype = _float_dtype(peek(x))
         centred = x - np.reshape(running_mean, cshape).astype(dtype, copy=False)
         var = np.reshape(running_var, cshape).astype(dtype, copy=False)
     out = centred / wnp.sqrt(var + eps)
@@ -1162,10 +1162,11 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
     """
     num_classes = _checks.integer(num_classes, "num_classes", "one_hot", low=1)
     labels = _constant_labels(labels)
-    values = np.asarray(getval(labels))  # every member's, under vmap
-    if not np.issubdtype(values.dtype, np.integer):
-        raise TypeError(f"one_hot: labels must be integers, got dtype {values.dtype}.")
-    if values.size and (values.min() < 0 or values.max() >= num_classes):
+    dtype_of_labels = np.result_type(peek(labels))
+    if not np.issubdtype(dtype_of_labels, np.integer):
+        raise TypeError(f"one_hot: labels must be integers, got dtype {dtype_of_labels}.")
+    if any_value((labels < 0) | (labels >= num_classes)):  # in any member, under vmap
+        values = np.asarray(peek(labels))
         raise IndexError(
             f"one_hot: a label is out of range: labels must be in [0, {num_classes}), got "
             f"values from {values.min()} to {values.max()}."
@@ -1220,9 +1221,9 @@ def _labels(target, logits_shape, ignore_index, what):
     """The integer labels, checked: shape (N, d1, ...) for logits (N, C, d1, ...), and
     each in [0, C) unless it is `ignore_index`."""
     labels = _constant_labels(target)
-    values = np.asarray(getval(labels))  # every member's, under vmap
-    if not np.issubdtype(values.dtype, np.integer):
-        raise TypeError(f"{what}: class labels must be integers, got dtype {values.dtype}.")
+    dtype = np.result_type(peek(labels))
+    if not np.issubdtype(dtype, np.integer):
+        raise TypeError(f"{what}: class labels must be integers, got dtype {dtype}.")
     expected = logits_shape[:1] + logits_shape[2:] if len(logits_shape) > 1 else ()
     if tuple(shape_of(labels)) != tuple(expected):
         raise ValueError(
@@ -1230,8 +1231,9 @@ def _labels(target, logits_shape, ignore_index, what):
             f"got {tuple(shape_of(labels))}."
         )
     n = _n_classes(logits_shape)
-    counted = values[values != ignore_index]
-    if counted.size and (counted.min() < 0 or counted.max() >= n):
+    if any_value(((labels < 0) | (labels >= n)) & (labels != ignore_index)):
+        values = np.asarray(peek(labels))  # (every member's, under vmap)
+        counted = values[values != ignore_index]
         raise IndexError(
             f"{what}: a label is out of range for {n} classes: labels must be in [0, {n}) "
             f"or equal ignore_index={ignore_index}, got values from {counted.min()} to "
@@ -1250,7 +1252,7 @@ def _class_weight(weight, n_classes: int, dtype, what):
         raise ValueError(
             f"{what}: weight needs one entry per class, shape ({n_classes},), got {shape}."
         )
-    if getval(weight) is weight:
+    if peek(weight) is weight:
         return np.asarray(weight).astype(dtype, copy=False)
     return weight
 
@@ -1300,7 +1302,7 @@ def cross_entropy(
     reduction = _reduction(reduction, what)
     label_smoothing = _checks.real(label_smoothing, "label_smoothing", what, 0.0, 1.0)
     shape = shape_of(logits)
-    weight = _class_weight(weight, _n_classes(shape), _float_dtype(getval(logits)), what)
+    weight = _class_weight(weight, _n_classes(shape), _float_dtype(peek(logits)), what)
     if np.issubdtype(np.result_type(peek(target)), np.floating):
         if shape_of(target) != shape:
             raise ValueError(
@@ -1353,7 +1355,7 @@ def nll_loss(
     ignore_index = _checks.integer(ignore_index, "ignore_index", what)
     reduction = _reduction(reduction, what)
     shape = shape_of(log_probs)
-    weight = _class_weight(weight, _n_classes(shape), _float_dtype(getval(log_probs)), what)
+    weight = _class_weight(weight, _n_classes(shape), _float_dtype(peek(log_probs)), what)
     labels = _labels(target, shape, ignore_index, what)
     flat = _class_last(log_probs)
     safe = wnp.where(labels == ignore_index, 0, labels)
@@ -1424,8 +1426,8 @@ def binary_cross_entropy(
     """
     what = "binary_cross_entropy"
     reduction = _reduction(reduction, what)
-    p = np.asarray(getval(probs))
-    if p.size and not (np.all(p >= 0) and np.all(p <= 1)):
+    if not all_value((probs >= 0) & (probs <= 1)):  # (NaN is not in [0, 1] either)
+        p = np.asarray(peek(probs))
         raise ValueError(
             f"{what}: probabilities must be in [0, 1], got values from {np.min(p)} to "
             f"{np.max(p)}; for logits use binary_cross_entropy_with_logits."
