@@ -102,3 +102,35 @@ def weighted_gradient(fun, draw: list, seed: int):
         )
 
     return wg.grad(scalar, argnums=tuple(range(len(draw))))
+
+
+def enlarged(case: Case, offset: int, dtype, members: int = 16, repeats: int = 125) -> tuple:
+    """The row's arguments with a leading axis of `members` draws repeated `repeats` times
+    on every floating-point leaf, in `dtype` (the other leaves, such as masks, as drawn):
+    2000 values along the new axis by default, enough for every group to fuse."""
+    from wengert._core.tree import tree_flatten, tree_unflatten
+
+    draws = [tree_flatten(tuple(generate(case, offset + k)))[0] for k in range(members)]
+    leaves, tree = tree_flatten(tuple(generate(case, offset)))
+    rank = max((onp.ndim(x) for x in leaves if is_inexact(x)), default=0)
+    out = []
+    for i, leaf in enumerate(leaves):
+        if not is_inexact(leaf):
+            out.append(leaf)
+            continue
+        stacked = onp.stack([onp.asarray(d[i]) for d in draws])
+        shape = (members,) + (1,) * (rank - onp.ndim(leaf)) + onp.shape(leaf)
+        out.append(onp.tile(stacked.reshape(shape), (repeats,) + (1,) * rank).astype(dtype))
+    return tree_unflatten(tree, out)
+
+
+def elementwise_row(case: Case) -> bool:
+    """Whether the row maps its inputs elementwise (its value has their broadcast shape)."""
+    from wengert._core.tree import tree_flatten
+
+    leaves = tree_flatten(tuple(generate(case)))[0]
+    shapes = [onp.shape(x) for x in leaves if is_inexact(x)]
+    try:
+        return onp.shape(case.fun(*generate(case))) == onp.broadcast_shapes(*shapes)
+    except ValueError:
+        return False

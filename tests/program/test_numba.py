@@ -201,24 +201,6 @@ CASES = [
     for c in _tables.load_tables("_numba_tables")[0]
     if c.name in FUSIBLE and c.id.startswith("numpy/test_primitives:")
 ]
-MEMBERS, REPEATS = 16, 125
-
-
-def _enlarged(case, offset: int, dtype) -> tuple:
-    from wengert._core.tree import tree_unflatten
-
-    draws = [tree_flatten(tuple(_tables.generate(case, offset + k)))[0] for k in range(MEMBERS)]
-    leaves, tree = tree_flatten(tuple(_tables.generate(case, offset)))
-    rank = max((onp.ndim(x) for x in leaves if _tables.is_inexact(x)), default=0)
-    out = []
-    for i, leaf in enumerate(leaves):
-        if not _tables.is_inexact(leaf):
-            out.append(leaf)
-            continue
-        stacked = onp.stack([onp.asarray(d[i]) for d in draws])
-        shape = (MEMBERS,) + (1,) * (rank - onp.ndim(leaf)) + onp.shape(leaf)
-        out.append(onp.tile(stacked.reshape(shape), (REPEATS,) + (1,) * rank).astype(dtype))
-    return tree_unflatten(tree, out)
 
 
 def _check(prog, args, tol) -> None:
@@ -245,24 +227,15 @@ def _check(prog, args, tol) -> None:
         onp.testing.assert_allclose(g, e, **tol)
 
 
-def _elementwise_row(case) -> bool:
-    leaves = tree_flatten(tuple(_tables.generate(case)))[0]
-    shapes = [onp.shape(x) for x in leaves if _tables.is_inexact(x)]
-    try:
-        return onp.shape(case.fun(*_tables.generate(case))) == onp.broadcast_shapes(*shapes)
-    except ValueError:
-        return False
-
-
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("dtype", [onp.float64, onp.float32])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_every_elementwise_table_row_equals_the_numpy_backend(case, dtype):
-    if not _elementwise_row(case):
+    if not _tables.elementwise_row(case):
         pytest.skip("not elementwise (dot, outer)")
     tol = F64 if dtype == onp.float64 else F32
-    args = _enlarged(case, 0, dtype)
-    new_args = _enlarged(case, 1000, dtype)
+    args = _tables.enlarged(case, 0, dtype)
+    new_args = _tables.enlarged(case, 1000, dtype)
     try:
         case.fun(*args)
     except ValueError:

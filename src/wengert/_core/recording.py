@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EscapedTracerError, TracedConversionError
-from .box import Box
+from .box import Box, peek
 from .trace import Trace
 from .tree import tree_flatten, tree_unflatten
 
@@ -87,8 +87,7 @@ class Guard:
 
     def holds(self, value: Any) -> bool:
         """Whether `value` (the variable's value in a replay) takes the recorded path."""
-        while isinstance(value, Box):
-            value = value.value
+        value = peek(value)
         if self.kind == "bool":
             return bool(value) == self.expected
         if self.kind in ("int", "index"):

@@ -81,6 +81,7 @@ import numpy as np
 from .._core.box import Box
 from .._core.primitive import Primitive
 from .._core.recording import Equation, Guard, Var
+from .printing import INFIX
 from .program import Program
 
 try:
@@ -145,19 +146,8 @@ fused = _Fused(_fused_impl)
 
 
 # --- translating one equation ---------------------------------------------------------------
-_INFIX = {
-    "add": "+",
-    "subtract": "-",
-    "multiply": "*",
-    "true_divide": "/",
-    "power": "**",
-    "less": "<",
-    "less_equal": "<=",
-    "greater": ">",
-    "greater_equal": ">=",
-    "equal": "==",
-    "not_equal": "!=",
-}
+# The printer's operators, less those the fusing backends do not have.
+_INFIX = {k: v for k, v in INFIX.items() if k not in ("divide", "matmul", "floor_divide", "mod")}
 _FUNCTION_NAMES = (
     "sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh "
     "exp expm1 log log1p log10 sqrt"

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.box import Box
+from .._core.box import Box, peek
 from .._core.recording import ClosedOverTracerError, GuardFailure
 from .._core.tree import _dict_keys, tree_flatten, tree_unflatten
 from .call import ProgramCall
@@ -122,9 +122,7 @@ class Jitted:
         avals, values = [], []
         for i, leaf in enumerate(leaves):
             if is_numeric_leaf(leaf):
-                value = leaf
-                while isinstance(value, Box):
-                    value = value.value
+                value = peek(leaf)
                 t = type(value)
                 python = t if t in (float, int, complex, bool) else None
                 avals.append((python, np.shape(value), np.result_type(value)))

@@ -124,6 +124,20 @@ def _substituted(program, mapping: dict, new: list):
             yield _rewrite(eq, mapping)
 
 
+def use_counts(program) -> dict[Var, int]:
+    """How often each variable is read: once per equation or guard that reads it, and twice
+    more if it is a program output (so that an output never counts as used only once)."""
+    uses: dict[Var, int] = {}
+    for eq in program.equations:
+        for x in (eq.var,) if type(eq) is Guard else eq.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+    for x in program.outputs:
+        if type(x) is Var:
+            uses[x] = uses.get(x, 0) + 2
+    return uses
+
+
 def _output_vars(program) -> set:
     return {x for x in program.outputs if type(x) is Var}
 
@@ -509,14 +523,7 @@ def fold_negations(program):
     """``-(c * x)`` for a scalar constant c, where the product is used only there, becomes
     ``(-c) * x``: one operation instead of two, and the same values (negation is exact;
     only the sign bit of a NaN result can differ, and NaN stays NaN)."""
-    uses: dict[Var, int] = {}
-    for eq in program.equations:
-        for x in (eq.var,) if type(eq) is Guard else eq.inputs:
-            if type(x) is Var:
-                uses[x] = uses.get(x, 0) + 1
-    for x in program.outputs:
-        if type(x) is Var:
-            uses[x] = uses.get(x, 0) + 2
+    uses = use_counts(program)
     producers: dict[Var, Equation] = {}
     new = []
     for eq in program.equations:

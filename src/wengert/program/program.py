@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .._core.box import Box
-from .._core.recording import Equation, Guard, GuardFailure, RecordingTrace, Var
+from .._core.box import Box, peek
+from .._core.recording import Equation, Guard, GuardFailure, RecordingTrace, Var, _aval
 from .._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ..errors import WengertError
 
@@ -56,7 +56,6 @@ class Program:
         self.static_leaves = static_leaves
         self.names = names
         self.fun_name = fun_name
-        self._runner: Callable | None = None
 
     # --- structure ----------------------------------------------------------------------
     @property
@@ -110,7 +109,7 @@ class Program:
                     )
                 continue
             var = next(it)
-            shape, dtype = _aval(leaf)
+            shape, dtype = _aval(peek(leaf))
             if shape != var.shape or dtype != var.dtype:
                 raise TypeError(
                     f"input {self.names[var]} of {self.fun_name}'s program was recorded with "
@@ -147,10 +146,7 @@ class Program:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = self.input_leaves(args, kwargs)
         try:
-            if self._runner is not None and not any(isinstance(v, Box) for v in values):
-                outs = self._runner(*values)
-            else:
-                outs = self.evaluate(values)
+            outs = self.evaluate(values)
         except GuardFailure as failure:
             raise GuardError(
                 f"{self.fun_name}'s program does not hold for these inputs: when it was "
@@ -213,13 +209,6 @@ def _same_static(a: Any, b: Any) -> bool:
         return type(a) is type(b) and bool(a == b)
     except Exception:
         return a is b
-
-
-def _aval(x: Any) -> tuple[tuple, np.dtype]:
-    x = x.value if isinstance(x, Box) else x
-    while isinstance(x, Box):
-        x = x.value
-    return np.shape(x), np.result_type(x)
 
 
 def is_numeric_leaf(x: Any) -> bool:
@@ -292,10 +281,7 @@ def record(fun: Callable, args: tuple, kwargs: dict | None = None, lines: bool =
     boxed, static, names = [], {}, {}
     for i, (leaf, label) in enumerate(zip(leaves, labels)):
         if is_numeric_leaf(leaf):
-            value = leaf
-            while isinstance(value, Box):
-                value = value.value
-            box = trace.new_input(value)
+            box = trace.new_input(peek(leaf))
             names[box.var] = label
             boxed.append(box)
         else:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._core.recording import Equation, Guard, GuardFailure, Var
 from .._core.tree import tree_unflatten
+from .printing import INFIX
 
 __all__ = ["compile_program"]
 
@@ -153,22 +154,15 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
     itself (a ufunc's, a fused group's or another scatter's result, so no one else holds
     or views it).
     Returns the sums by equation index, and the scatters they absorb."""
-    from .passes import ufunc_of
+    from .passes import ufunc_of, use_counts
 
-    uses: dict[Var, int] = {}
-    producers: dict[Var, tuple[int, Equation]] = {}
-    for i, eq in enumerate(program.equations):
-        if type(eq) is Guard:
-            uses[eq.var] = uses.get(eq.var, 0) + 1
-            continue
-        for x in eq.inputs:
-            if type(x) is Var:
-                uses[x] = uses.get(x, 0) + 1
-        for v in eq.outputs:
-            producers[v] = (i, eq)
-    for x in program.outputs:
-        if type(x) is Var:
-            uses[x] = uses.get(x, 0) + 2
+    uses = use_counts(program)
+    producers: dict[Var, tuple[int, Equation]] = {
+        v: (i, eq)
+        for i, eq in enumerate(program.equations)
+        if type(eq) is Equation
+        for v in eq.outputs
+    }
     inputs = set(program.inputs)
 
     def fresh(v: Var) -> bool:
@@ -216,17 +210,12 @@ def _direct_scatters(program, skipped: set[int]) -> dict[int, int]:
     array of `part` and its copy: where the index is basic, `part` is the ufunc's result
     (of the scatter's dtype) and the scatter its only use. Maps the ufunc's equation index
     to the scatter's."""
-    from .passes import _ufunc_call
+    from .passes import _ufunc_call, use_counts
 
-    uses: dict[Var, int] = {x: 2 for x in program.outputs if type(x) is Var}
-    producers: dict[Var, int] = {}
-    for i, eq in enumerate(program.equations):
-        for x in [eq.var] if type(eq) is Guard else eq.inputs:
-            if type(x) is Var:
-                uses[x] = uses.get(x, 0) + 1
-        if type(eq) is Equation:
-            for v in eq.outputs:
-                producers[v] = i
+    uses = use_counts(program)
+    producers: dict[Var, int] = {
+        v: i for i, eq in enumerate(program.equations) if type(eq) is Equation for v in eq.outputs
+    }
     direct: dict[int, int] = {}
     for i, eq in enumerate(program.equations):
         if type(eq) is Guard or i in skipped or eq.primitive.name != "scatter_add":
@@ -276,13 +265,8 @@ def _last_uses(program) -> dict[int, list[Var]]:
     return out
 
 
-_OPERATORS = {
-    "add": "+",
-    "subtract": "-",
-    "multiply": "*",
-    "true_divide": "/",
-    "matmul": "@",
-}
+# The printer's arithmetic operators (power stays np.power, as in eager evaluation).
+_OPERATORS = {k: INFIX[k] for k in ("add", "subtract", "multiply", "true_divide", "matmul")}
 
 
 def _operator(eq: Equation) -> str | None:
