@@ -269,3 +269,36 @@ def test_a_training_step_records_once_for_every_batch_of_labels():
     assert len(step.programs()) == 1  # the label checks are guards on conditions
     with pytest.raises(IndexError, match="out of range"):
         step(params, x, onp.full(16, 7))
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda x: np.sum(np.sin(x) * x**2),
+        lambda x: np.tanh(x) @ np.cos(x[::-1]),
+        lambda x: np.sum(np.exp(x) / (1.0 + x * x)),
+    ],
+    ids=["sin", "matmul", "ratio"],
+)
+def test_the_jitted_program_primitive_passes_the_checker_to_second_order(fun):
+    # Under grad/jvp a jitted function is one primitive whose rules are jitted programs.
+    x = onp.linspace(0.2, 1.3, 5)
+    wg.check_grads(wg.jit(fun), modes=("fwd", "rev"), order=2)(x)
+
+
+def test_a_recorded_custom_call_passes_the_checker_to_second_order():
+    @wg.custom_vjp
+    def f(x):
+        return np.sin(x) * x
+
+    f.defvjp(lambda x: (np.sin(x) * x, x), lambda x, g: (g * (np.cos(x) * x + np.sin(x)),))
+    wg.check_grads(wg.jit(lambda x: np.sum(f(x))), modes=("rev",), order=2)(onp.linspace(0.2, 1, 4))
+
+
+def test_a_slice_cotangent_added_later_is_still_alive_when_added():
+    # The scatter of x[::-1]'s cotangent is absorbed into a sum several lines later.
+    def f(x):
+        return np.tanh(x) @ np.cos(x[::-1])
+
+    x = onp.linspace(0.2, 1.3, 5)
+    onp.testing.assert_allclose(wg.jit(wg.grad(f))(x), wg.grad(f)(x), rtol=1e-14)

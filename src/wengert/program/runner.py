@@ -51,23 +51,23 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
     last_use = _last_uses(program)
     accumulate, skipped = _accumulations(program)
     direct = _direct_scatters(program, skipped)
-    deferred: list[Var] = []
+    # Variables read last by an absorbed scatter die at its sum instead.
+    deferred: dict[int, list[Var]] = {}
+    for j, i in skipped.items():
+        deferred.setdefault(i, []).extend(last_use.get(j, ()))
     for i, eq in enumerate(program.equations):
         if i in skipped:  # computed where its sum is (see _accumulations)
-            deferred.extend(last_use.get(i, ()))
             continue
         if i in direct.values():  # its array exists already (see _direct_scatters)
             (out,) = eq.outputs
             count += 1
             names[out] = f"v{count}"
             body.append(f"{names[out]} = {names[eq.inputs[0]]}.base")
-            dead = [names[v] for v in (*deferred, *last_use.get(i, ())) if v in names]
-            deferred = []
+            dead = [names[v] for v in (*deferred.pop(i, ()), *last_use.get(i, ())) if v in names]
             if dead:
                 body.append(f"del {', '.join(dead)}")
             continue
-        dead = [names[v] for v in (*deferred, *last_use.get(i, ())) if v in names]
-        deferred = []
+        dead = [names[v] for v in (*deferred.pop(i, ()), *last_use.get(i, ())) if v in names]
         if i in accumulate:
             buffer, index, part = accumulate[i]
             (out,) = eq.outputs
@@ -144,7 +144,7 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
     return run
 
 
-def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
+def _accumulations(program) -> tuple[dict[int, tuple], dict[int, int]]:
     """Sums ``p + scatter_add(part, index, shape)`` that may be computed in place as
     ``p[index] += part``: the backward pass of indexing (``x[1:]``, ``x[:-1]``) adds each
     slice's cotangent into a full-size array of zeros, and this skips those arrays.
@@ -153,7 +153,7 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
     the sum, and `p` is an array of the sum's shape and dtype that the program allocated
     itself (a ufunc's, a fused group's or another scatter's result, so no one else holds
     or views it).
-    Returns the sums by equation index, and the scatters they absorb."""
+    Returns the sums by equation index, and for each scatter they absorb, its sum."""
     from .passes import ufunc_of, use_counts
 
     uses = use_counts(program)
@@ -179,7 +179,7 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
         )
 
     accumulate: dict[int, tuple] = {}
-    skipped: set[int] = set()
+    skipped: dict[int, int] = {}  # absorbed scatter -> the sum that absorbs it
     for i, eq in enumerate(program.equations):
         if type(eq) is Guard or eq.primitive.name != "add" or eq.tree is not None:
             continue
@@ -199,12 +199,12 @@ def _accumulations(program) -> tuple[dict[int, tuple], set[int]]:
             same = (p.shape, p.dtype) == (out.shape, out.dtype) == (q.shape, q.dtype)
             if same and p is not q and fresh(p):
                 accumulate[i] = (p, index, part)
-                skipped.add(j)
+                skipped[j] = i
                 break
     return accumulate, skipped
 
 
-def _direct_scatters(program, skipped: set[int]) -> dict[int, int]:
+def _direct_scatters(program, skipped: dict[int, int]) -> dict[int, int]:
     """Scatters ``scatter_add(part, index, shape)`` whose `part` a ufunc may write straight
     into a new array of zeros (``ufunc(..., out=zeros(shape)[index])``), saving the
     array of `part` and its copy: where the index is basic, `part` is the ufunc's result
