@@ -95,7 +95,11 @@ def _basis(leaves: list, total: int) -> list:
     rows = np.arange(total)
     for leaf, n in zip(leaves, _sizes(leaves)):
         value = peek(leaf)
-        seed = np.zeros_like(value, dtype=inexact_dtype(value), shape=(total, n))
+        dtype = inexact_dtype(value)
+        if isinstance(value, np.ndarray):
+            seed = np.zeros_like(value, dtype=dtype, shape=(total, n))
+        else:  # a Python number, or a symbolic expression
+            seed = np.zeros((total, n), dtype=dtype)
         seed[rows[offset : offset + n], np.arange(n)] = 1
         seeds.append(seed.reshape((total, *shape_of(leaf))))
         offset += n

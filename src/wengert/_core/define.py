@@ -39,6 +39,8 @@ zero_safe_multiply.defvjp(lambda g, ans, t, d: zero_safe_multiply(g, d), lambda 
 zero_safe_multiply.defjvp(
     lambda tt, ans, t, d: zero_safe_multiply(tt, d), lambda td, ans, t, d: t * td
 )
+# To symbolic expressions it is a product (a symbolic zero tangent is no factor at all).
+zero_safe_multiply.defalgebra("product", (1, 1))
 
 
 def elementwise(

@@ -68,6 +68,11 @@ class Primitive:
         # one whose implementation is not itself a public NumPy function (see defsource).
         self.source: Any = None
         self.source_rewrite: Callable | None = None
+        # algebra: ("sum", weights) or ("product", exponents) for the arithmetic that
+        # symbolic expressions keep in canonical form (like terms and powers collect), or
+        # ("power", None) for x ** y with a numeric y, or ("rewrite", fn): the primitive
+        # written with others, valid under a stated assumption (see defalgebra).
+        self.algebra: tuple | None = None
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = self.name
         self.__qualname__ = self.name
@@ -140,6 +145,20 @@ class Primitive:
         """
         self.source = form
         self.source_rewrite = rewrite
+        return self
+
+    def defalgebra(self, kind: str, weights: Any = None) -> Primitive:
+        """Declare the primitive a sum ``sum(w_i * x_i)`` (`kind` "sum") or a product
+        ``prod(x_i ** w_i)`` (`kind` "product") of its arguments with the numbers
+        `weights`, or a power ``x ** y`` ("power"), so that symbolic expressions collect
+        like terms and powers through it; or ("rewrite", fn) the same value written with
+        other primitives, which a formula shows instead (the cofactor matrix as
+        ``det(a) inv(a).T``), with the assumption it needs said in its docstring."""
+        if kind not in ("sum", "product", "power", "rewrite"):
+            raise ValueError(
+                f"algebra kind must be 'sum', 'product', 'power' or 'rewrite', not {kind!r}"
+            )
+        self.algebra = (kind, weights)
         return self
 
     # --- applying the rules (called by the engine) ----------------------------------

@@ -169,7 +169,8 @@ def _tangent_in_dtype(tangent: Any, ans: Any) -> Any:
 
 def inexact_dtype(value: Any) -> np.dtype:
     """The floating (or complex) dtype that derivatives of `value` take."""
-    return np.result_type(np.asarray(value).dtype, np.float16)
+    dtype = getattr(value, "dtype", None)  # also a symbolic expression's, which has no array
+    return np.result_type(np.asarray(value).dtype if dtype is None else dtype, np.float16)
 
 
 def _filled_like(x: Any, fill: float) -> Any:
@@ -184,7 +185,12 @@ def _filled_like(x: Any, fill: float) -> Any:
         return complex(fill)
     if kind is np.float64:
         return np.float64(fill)
-    return np.full_like(value, fill, dtype=inexact_dtype(value))
+    if isinstance(value, np.ndarray):
+        return np.full_like(value, fill, dtype=inexact_dtype(value))
+    filled = getattr(value, "filled_like", None)  # a value kind with its own constants
+    if filled is not None:
+        return filled(fill)
+    return np.full(np.shape(value), fill, dtype=inexact_dtype(value))
 
 
 def zeros_like(x: Any) -> Any:

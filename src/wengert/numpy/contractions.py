@@ -76,6 +76,8 @@ def _matmul_vjp_a(g, ans, a, b):
     if _ndim(b) == 1:  # (..., n, k) @ (k,) -> (..., n)
         return reshape(g, (*shape_of(g), 1)) * b
     if _ndim(a) == 1:  # (k,) @ (..., k, m) -> (..., m)
+        if _ndim(b) == 2:
+            return matmul(b, g)
         return matmul(b, reshape(g, (*shape_of(g), 1)))[..., 0]
     return matmul(g, swapaxes(b, -1, -2))
 
@@ -86,6 +88,8 @@ def _matmul_vjp_b(g, ans, a, b):
     if _ndim(a) == 1:  # (k,) @ (..., k, m) -> (..., m)
         return reshape(a, (-1, 1)) * reshape(g, (*shape_of(g)[:-1], 1, shape_of(g)[-1]))
     if _ndim(b) == 1:  # (..., n, k) @ (k,) -> (..., n)
+        if _ndim(a) == 2:
+            return matmul(g, a)
         return matmul(swapaxes(a, -1, -2), reshape(g, (*shape_of(g), 1)))[..., 0]
     return matmul(swapaxes(a, -1, -2), g)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+from fractions import Fraction
 
 import numpy as np
 
@@ -56,18 +57,21 @@ def _arithmetic(ufunc: np.ufunc, op) -> object:
 add = Primitive(_arithmetic(np.add, operator.add), "add", broadcasts=True, elementwise=True)
 add.defvjp(lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: g)
 add.defjvp(lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: t)
+add.defalgebra("sum", (1, 1))
 
 subtract = Primitive(
     _arithmetic(np.subtract, operator.sub), "subtract", broadcasts=True, elementwise=True
 )
 subtract.defvjp(lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: negative(g))
 subtract.defjvp(lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: negative(t))
+subtract.defalgebra("sum", (1, -1))
 
 multiply = Primitive(
     _arithmetic(np.multiply, operator.mul), "multiply", broadcasts=True, elementwise=True
 )
 multiply.defvjp(lambda g, ans, x, y, **kw: g * y, lambda g, ans, x, y, **kw: g * x)
 multiply.defjvp(lambda t, ans, x, y, **kw: t * y, lambda t, ans, x, y, **kw: x * t)
+multiply.defalgebra("product", (1, 1))
 
 true_divide = Primitive(
     _arithmetic(np.true_divide, operator.truediv), "true_divide", broadcasts=True, elementwise=True
@@ -80,9 +84,11 @@ true_divide.defjvp(
     lambda t, ans, x, y, **kw: t / y,
     lambda t, ans, x, y, **kw: negative(t) * ans / y,
 )
+true_divide.defalgebra("product", (1, -1))
 divide = true_divide
 
 negative = linear(np.negative, lambda g, ans, x, **kw: negative(g), "negative", elementwise=True)
+negative.defalgebra("sum", (-1,))
 
 
 def _positive_impl(x, **kw):
@@ -113,15 +119,16 @@ def _power_dy(ans, x, y):
 _PYTHON_NUMBERS = (float, int, complex)
 
 
-power = binary(np.power, _power_dx, _power_dy, "power", singular=True)
+power = binary(np.power, _power_dx, _power_dy, "power", singular=True).defalgebra("power")
 float_power = binary(np.float_power, _power_dx, _power_dy, "float_power", singular=True)
 
-square = elementwise(np.square, lambda ans, x: 2 * x, "square")
+square = elementwise(np.square, lambda ans, x: 2 * x, "square").defalgebra("product", (2,))
 sqrt = elementwise(np.sqrt, lambda ans, x: 0.5 / ans, "sqrt", singular=True)
+sqrt.defalgebra("product", (Fraction(1, 2),))
 cbrt = elementwise(np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), "cbrt", singular=True)
 reciprocal = elementwise(
     np.reciprocal, lambda ans, x: negative(ans * ans), "reciprocal", singular=True
-)
+).defalgebra("product", (-1,))
 
 # mod(x, y) = x - floor(x / y) * y: slopes 1 and -floor(x / y) where it is continuous.
 mod = binary(

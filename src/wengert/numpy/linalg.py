@@ -608,6 +608,14 @@ _det.defvjp(lambda g, ans, a: _scalars_to_matrices(g) * _cofactor(a))
 _det.defjvp(lambda t, ans, a: _sum(_cofactor(a) * t, axis=(-2, -1)))
 
 
+def _cofactor_formula(a):
+    """The cofactor matrix as a formula shows it, det(a) inv(a)^T: for invertible `a`."""
+    return _scalars_to_matrices(_det(a)) * _mT(_inv(a))
+
+
+_cofactor.defalgebra("rewrite", _cofactor_formula)
+
+
 def det(a):
     """The determinant; its derivative is the cofactor matrix, finite for singular `a`.
 
