@@ -34,6 +34,7 @@ OPTIONAL = {
     "wengert.data.load_digits": ("sklearn", "scikit-learn"),
     "torch": ("torch", "torch"),
     "matplotlib": ("matplotlib", "matplotlib"),
+    "sympy": ("sympy", "sympy"),
 }
 
 

@@ -30,8 +30,8 @@ class Box:
 
     __slots__ = ("_trace", "value")
     __array_priority__ = 100.0
-    # Whether `value` is one value of the traced program (False for a batch of them):
-    # only then can a recording take it as the example of its input.
+    # Whether `value` is one value of the traced program (False for a batch of them, or
+    # a symbolic expression): only then can a recording take it as the example of its input.
     holds_member = True
     # Whether reading the value itself (`getval`) is to be told to the trace: a recording
     # notes it, since the recorded program then holds for that value only.

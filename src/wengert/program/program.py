@@ -281,7 +281,14 @@ def record(fun: Callable, args: tuple, kwargs: dict | None = None, lines: bool =
     boxed, static, names = [], {}, {}
     for i, (leaf, label) in enumerate(zip(leaves, labels)):
         if is_numeric_leaf(leaf):
-            box = trace.new_input(peek(leaf))
+            example = peek(leaf)
+            if not isinstance(example, (np.ndarray, np.generic, float, int, complex, bool)):
+                raise TypeError(
+                    f"make_program records a function at example numbers, and input {label} "
+                    f"is a {type(leaf).__name__} without one; for a symbolic expression, use "
+                    "expr.to_program() (wengert.symbolic)."
+                )
+            box = trace.new_input(example)
             names[box.var] = label
             boxed.append(box)
         else:

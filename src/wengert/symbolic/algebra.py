@@ -178,6 +178,8 @@ def make_add(items) -> Node:
     folded = _fold_where([(t, c) for t, c in ordered], constant, array, make_add)
     if folded is not None:
         return _broadcast(folded, shape, dtype)
+    if array is not None and not np.any(array) and _covers(ordered, shape):
+        array = None  # a zero array that changes no shape
     if array is not None:
         folded = const(np.asarray(array + _numeric(constant), dtype=dtype))
         constant = 0
@@ -235,6 +237,11 @@ def _fold_where(items, number, array, make) -> Node | None:
 
     where = next(n for n, _ in items if _where_condition(n) is condition).primitive
     return build(where, (condition, make(branches[0]), make(branches[1])), {}).node
+
+
+def _covers(items, shape: tuple) -> bool:
+    """Whether the nodes of `items` alone broadcast to `shape`."""
+    return bool(items) and np.broadcast_shapes(*[n.shape for n, _ in items]) == shape
 
 
 def _zero(dtype) -> Any:
@@ -307,6 +314,8 @@ def make_mul(items) -> Node:
     folded = _fold_where(ordered, coefficient, array, make_mul)
     if folded is not None:
         return _broadcast(folded, shape, dtype)
+    if array is not None and np.all(array == 1) and _covers(ordered, shape):
+        array = None  # an array of ones that changes no shape
     if array is not None:
         ordered.append((const(np.asarray(array, dtype=dtype)), 1))
         ordered.sort(key=lambda fe: fe[0].serial)

@@ -46,6 +46,7 @@ class Expr(Box):
 
     __slots__ = ()
     watched = True
+    holds_member = False  # no number to record: jit runs the function on it as it is
 
     def __init__(self, node: Node):
         self.value = node
@@ -73,6 +74,9 @@ class Expr(Box):
             "float() of a symbolic expression: it has no value until numbers are "
             "substituted; use expr.subs({x: 3.0}) or sym.lambdify([x], expr)."
         )
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value.__array__()  # raises: an expression has no numeric value
 
     def item(self, *args):
         raise SymbolicValueError(

@@ -193,7 +193,8 @@ def const(value: Any) -> Const:
             node.dtype = np.dtype(np.complex128)
         else:
             node.dtype = np.result_type(value)
-        node._example = value if type(value) is not Fraction else float(value)
+        # Exact numbers stand for float64 values (their dtype), as examples too.
+        node._example = float(value) if type(value) in (int, Fraction) else value
 
     return _make(Const, ("const", _frozen(value)), build)
 
