@@ -37,5 +37,9 @@ class TracedConversionError(WengertError, ValueError):
     """A traced value was converted to a Python number, which would drop its derivative."""
 
 
+class NoValueError(WengertError, TypeError):
+    """A number was needed from a value that has none (a symbolic expression)."""
+
+
 class ModifiedInputError(WengertError, RuntimeError):
     """An array kept for a derivative was written to in place before the derivative ran."""

@@ -13,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InPlaceWriteError, TracedConversionError, UnsupportedFunctionError
+from ..errors import (
+    InPlaceWriteError,
+    NoValueError,
+    TracedConversionError,
+    UnsupportedFunctionError,
+)
 
 # Filled by wg.numpy: the differentiable functions behind operators and methods.
 ops = SimpleNamespace()
@@ -566,19 +571,33 @@ def shape_of(x: Any) -> tuple[int, ...]:
     return np.shape(x) if shape is None else shape
 
 
-def any_value(condition: Any) -> bool:
+def any_value(condition: Any, undecided: bool | None = None) -> bool:
     """Whether any entry of a (traced) condition is true, in any member of a batch: for
     rules that take a cheaper path when no entry needs care. A recording keeps the
-    decision as a guard on the condition, so a replay that decides otherwise re-records."""
-    result = bool(np.any(peek(condition)))
+    decision as a guard on the condition, so a replay that decides otherwise re-records.
+
+    `undecided` is the answer for a condition without a value (of symbolic expressions):
+    the one whose path holds for every value (the careful path, so that a formula is right
+    at special points too); None raises instead."""
+    try:
+        result = bool(np.any(peek(condition)))
+    except NoValueError:
+        if undecided is None:
+            raise
+        return undecided
     _decided(condition, result, "any")
     return result
 
 
-def all_value(condition: Any) -> bool:
+def all_value(condition: Any, undecided: bool | None = None) -> bool:
     """Whether every entry of a (traced) condition is true, in every member of a batch
-    (recorded as a guard, as `any_value`)."""
-    result = bool(np.all(peek(condition)))
+    (recorded as a guard, as `any_value`; `undecided` as there)."""
+    try:
+        result = bool(np.all(peek(condition)))
+    except NoValueError:
+        if undecided is None:
+            raise
+        return undecided
     _decided(condition, result, "all")
     return result
 

@@ -15,11 +15,14 @@ from .._core.box import Box, any_value, peek
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
+from ..errors import NoValueError
 from . import reductions as _red
 from ._common import _along, _as_array, _axis, _flip_axis, _no_out, _traced
 from .elementwise import where
 from .shaping import (
     concatenate,
+    expand_dims,
+    moveaxis,
     ravel,
     reshape,
 )
@@ -75,11 +78,33 @@ _zero_masks = nondiff(_zero_masks_impl, "cumprod_zero_masks")
 _zero_masks.defbatch(lambda batched, x, axis: _zero_masks(x, axis + 1))
 
 
+def _partials_of_others(d, x, axis, reverse: bool):
+    """The reverse (or forward) rule of a cumulative product without a branch on values,
+    exact at zeros: with P[j, k] the product of x_i for i <= k, i != j (O(n^2) work, for
+    formulas), the cotangent of x_j is the sum over k >= j of d_k P[j, k] (the tangent of
+    y_k the sum over j <= k of d_j P[j, k])."""
+    xm = moveaxis(x, axis, -1)
+    n = shape_of(xm)[-1]
+    others = _cumprod(where(np.eye(n, dtype=bool), 1.0, expand_dims(xm, -2)), len(shape_of(xm)))
+    upper = np.triu(np.ones((n, n), dtype=bool))  # [j, k]: k >= j
+    weights = where(upper, others, 0.0)
+    dm = moveaxis(d, axis, -1)
+    if reverse:
+        out = _red.sum(weights * expand_dims(dm, -2), axis=-1)
+    else:
+        out = _red.sum(weights * expand_dims(dm, -1), axis=-2)
+    return moveaxis(out, -1, axis)
+
+
 def _cumprod_vjp(g, ans, x, axis):
     """Exact at zeros: with the first zero z of a line set to one, the product splits as
     ans = c1 * m (c1 the cumulative product of the changed line, m equal to x_z from z on),
     and the rule recurses on the changed line, which has one zero fewer."""
-    if not any_value(x == 0):
+    try:
+        no_zero = not any_value(x == 0)
+    except NoValueError:  # a formula (symbolic): one that holds at zeros too
+        return _partials_of_others(g, x, axis, reverse=True)
+    if no_zero:
         return _reverse_cumsum(g * ans, axis) / x
     first, from_first = _zero_masks(x, axis)
     x1 = where(first, 1.0, x)
@@ -90,7 +115,11 @@ def _cumprod_vjp(g, ans, x, axis):
 
 
 def _cumprod_jvp(t, ans, x, axis):
-    if not any_value(x == 0):
+    try:
+        no_zero = not any_value(x == 0)
+    except NoValueError:  # a formula (symbolic): one that holds at zeros too
+        return _partials_of_others(t, x, axis, reverse=False)
+    if no_zero:
         return ans * _cumsum(t / x, axis=axis)
     first, from_first = _zero_masks(x, axis)
     x1 = where(first, 1.0, x)

@@ -195,7 +195,7 @@ arctan2 = binary(
 def _hypot_partial(ans, x):
     """d hypot / dx = x / hypot, taken as 0 at hypot == 0 (to every order), the convention
     of `abs` and `linalg.norm` at 0."""
-    if not any_value(ans == 0):
+    if not any_value(ans == 0, undecided=True):
         # No zero anywhere (in any member of a batch): the masked form would give the same.
         return x / ans
     zero = ans == 0
@@ -505,7 +505,7 @@ def angle(z, deg=False):
         return np.angle(z, deg)
     if not np.iscomplexobj(peek(z)):
         return _angle_value(z, deg)
-    if not any_value(z == 0):  # (in any member of a batch)
+    if not any_value(z == 0, undecided=True):  # (in any member of a batch)
         out = arctan2(imag(z), real(z))
     else:
         zero = z == 0

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._core import patterns
 from .._core.batching import align, batch_axes, batch_size, reduction, spread
-from .._core.box import Box, all_value, any_value, getval, peek
+from .._core.box import Box, all_value, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, inexact_dtype, shape_of
@@ -247,14 +247,15 @@ def _prod_partials(ans, x, axis, keepdims, initial, where):
     """d prod / d x_i = initial times the product of the other entries; exact at zeros."""
     if where is not None:
         x = _where(where, x, 1.0)
-    value = getval(x)
-    if np.all(value != 0):  # (in every member of a batch)
+    # Without zeros (in every member of a batch) the partials are ans / x; a formula takes
+    # the products of the others, exact at zeros too.
+    if all_value(x != 0, undecided=False):
         return expand_reduced(ans, x, axis, keepdims) / x
     axes = _axes(axis, len(shape_of(x)))
     if isinstance(x, Box):
         others = _prod_others_traced(x, axes)
     else:
-        others = _prod_others(value, axes)
+        others = _prod_others(x, axes)
     if initial is None:
         return others
     return others * np.asarray(initial).astype(np.result_type(peek(ans)))
@@ -480,7 +481,7 @@ def given(**kwargs) -> dict:
 def _sqrt_flat_at_zero(v):
     """sqrt(v) whose derivative is taken as 0 where v is 0 (as for |x| and norms at 0),
     and where v is NaN (no derivative)."""
-    if all_value(v > 0):  # (in every member of a batch)
+    if all_value(v > 0, undecided=False):  # (in every member of a batch)
         return sqrt(v)
     flat = _not_positive(v)
     return _where(flat, _sqrt_value(v), sqrt(_where(flat, 1.0, v)))

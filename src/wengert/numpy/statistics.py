@@ -438,7 +438,7 @@ def average(
         scale = _red.sum(w, axis=axis, keepdims=keepdims)
         # Raised if any member of a batch (under vmap) has weights summing to zero, as a
         # loop over the members would.
-        if any_value(scale == 0.0):
+        if any_value(scale == 0.0, undecided=False):
             raise ZeroDivisionError(
                 "wengert.numpy.average: weights sum to zero, can't be normalized"
             )
@@ -473,7 +473,7 @@ def _nan_filled(a, fill):
     and the mask of the NaNs (a batch of masks under vmap)."""
     mask = isnan(a)
     # Without a NaN anywhere (in any member of a batch) the replacement changes nothing.
-    return (where(mask, fill, a) if any_value(mask) else a), mask
+    return (where(mask, fill, a) if any_value(mask, undecided=True) else a), mask
 
 
 def _kept(mask, where):
@@ -496,7 +496,7 @@ def _divide_counted(total, count, bad, fill=np.nan):
     """`total` / `count`, with `fill` (and no derivative) where `bad`."""
     dtype = np.result_type(peek(total))
     real_dtype = np.empty(0, dtype).real.dtype
-    if not any_value(bad):  # no bad entry in any member of a batch
+    if not any_value(bad, undecided=True):  # no bad entry in any member of a batch
         return total / _as_array(count).astype(real_dtype)
     safe = where(bad, 1, count).astype(real_dtype)
     return where(bad, fill, total / safe)
@@ -596,7 +596,7 @@ def nanmean(
     count = _count(_kept(mask, where), axis, keepdims)
     total = _red.sum(filled, axis, dtype, keepdims=keepdims, where=where)
     empty = count == 0
-    if any_value(empty):
+    if any_value(empty, undecided=False):
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
     return _divide_counted(total, count, empty)
 
@@ -636,7 +636,9 @@ def nanvar(
         total = _red.sum(filled, axis, dtype, keepdims=True, where=where)
         mean = _divide_counted(total, count, count == 0)
     centred = filled - mean
-    if not all_value(keep):  # NaN entries (and entries masked out) add no deviation
+    if not all_value(
+        keep, undecided=False
+    ):  # NaN entries (and entries masked out) add no deviation
         centred = _select(keep, centred, 0.0)
     if np.iscomplexobj(peek(centred)):
         squares = real(centred * conj(centred))
@@ -645,7 +647,7 @@ def nanvar(
     total = _red.sum(squares, axis, dtype, keepdims=keepdims, where=where)
     dof = _count(keep, axis, keepdims) - ddof
     bad = dof <= 0
-    if any_value(bad):
+    if any_value(bad, undecided=False):
         warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=2)
     return _divide_counted(total, dof, bad)
 

@@ -92,7 +92,7 @@ def _where0(x, at_zero: Callable, elsewhere: Callable):
 
     Both branches are evaluated at finite points, so no NaN leaks into any derivative.
     """
-    if not any_value(x == 0):  # (in any member of a batch: the same result)
+    if not any_value(x == 0, undecided=True):  # (in any member of a batch: the same result)
         return elsewhere(x)
     zero = x == 0
     return wnp.where(zero, at_zero(x), elsewhere(wnp.where(zero, 1.0, x)))
@@ -260,7 +260,7 @@ log_expit = elementwise(_in_precision(sc.log_expit), lambda ans, x: expit(-x), "
 def _over(x, y, y_bad):
     """x / y, with 0 (not 0/0) where x == 0 and y == y_bad; the y-limit at x == 0 is 0."""
     # Tested apart: under vmap either may be a batch and the other not.
-    if not (any_value(x == 0) and any_value(y == y_bad)):
+    if not (any_value(x == 0, undecided=True) and any_value(y == y_bad, undecided=True)):
         return x / y
     both = wnp.logical_and(x == 0, y == y_bad)
     return x / wnp.where(both, 1.0, y)

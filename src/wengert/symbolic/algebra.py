@@ -95,7 +95,7 @@ def _scalar_power(v: Any, e: Any) -> Any:
     if type(e) is int:
         if type(v) in (int, Fraction):
             if v == 0 and e < 0:
-                return None
+                return float("inf")  # as NumPy's 0.0 ** -1
             return exact(Fraction(v) ** e)
         try:
             return v**e

@@ -43,13 +43,24 @@ def _symbol_node(key: Any) -> Symbol:
 def _check_value(node: Symbol, value: Any) -> Any:
     if isinstance(value, Box):
         return value
-    value = value if np.isscalar(value) else np.asarray(value)
+    value = _numpy_number(value) if np.isscalar(value) else np.asarray(value)
     shape = np.shape(value)
     if node.shape and shape != node.shape:
         raise ValueError(
             f"symbol {node.name} has shape {node.shape}, but the value given for it has "
             f"shape {shape}"
         )
+    return value
+
+
+def _numpy_number(value: Any) -> Any:
+    """A Python number as the NumPy scalar it stands for, so that a formula evaluates with
+    NumPy's arithmetic (1/0 is inf, with a warning, not ZeroDivisionError)."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return np.float64(value)
+    if kind is complex:
+        return np.complex128(value)
     return value
 
 
@@ -106,7 +117,7 @@ def lambdify(args: Sequence[Expr] | Expr, expr: Any) -> Callable:
         with np.errstate(all="ignore"):
             for node in order:
                 if isinstance(node, Symbol):
-                    known[id(node)] = values[positions[id(node)]]
+                    known[id(node)] = _numpy_number(values[positions[id(node)]])
                 else:
                     known[id(node)] = _evaluate_node(node, known, numeric=True)
         results = [known[id(r)] for r in roots]

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import WengertError
+from ..errors import NoValueError
 
 
-class SymbolicValueError(WengertError, TypeError):
+class SymbolicValueError(NoValueError):
     """A symbolic expression was asked for a number it does not have."""
 
 
@@ -194,7 +194,7 @@ def const(value: Any) -> Const:
         else:
             node.dtype = np.result_type(value)
         # Exact numbers stand for float64 values (their dtype), as examples too.
-        node._example = float(value) if type(value) in (int, Fraction) else value
+        node._example = np.float64(value) if type(value) in (int, Fraction, float) else value
 
     return _make(Const, ("const", _frozen(value)), build)
 

@@ -32,7 +32,7 @@ def on_support(z, inside, safe: float, fun: Callable, outside: float):
     `fun` is evaluated at `safe` outside the support, so no NaN or infinity from there
     reaches a derivative.
     """
-    if all_value(inside):  # (in every member of a batch: the same result)
+    if all_value(inside, undecided=False):  # (in every member of a batch: the same result)
         return fun(z)
     value = fun(wnp.where(inside, z, safe))
     return wnp.where(inside, value, outside)

@@ -54,7 +54,7 @@ def cdf(x, a, b, loc=0.0, scale=1.0):
     below = mask(z, lambda v: v <= 0)
     inside = mask(z, lambda v: (v > 0) & (v < 1))
     value = on_support(z, inside, 0.5, lambda s: special.betainc(a, b, s), 1.0)
-    return wnp.where(below, 0.0, value) if any_value(below) else value
+    return wnp.where(below, 0.0, value) if any_value(below, undecided=True) else value
 
 
 def logcdf(x, a, b, loc=0.0, scale=1.0):

@@ -31,7 +31,7 @@ def logpmf(k, mu, loc=0):
     valid = _support.is_count(k)
     k_safe = wnp.where(valid, k, 0.0)
     value = special.xlogy(k_safe, mu) - mu - special.gammaln(k_safe + 1.0)
-    return value if all_value(valid) else wnp.where(valid, value, -np.inf)
+    return value if all_value(valid, undecided=False) else wnp.where(valid, value, -np.inf)
 
 
 def pmf(k, mu, loc=0):
@@ -52,7 +52,7 @@ def cdf(k, mu, loc=0):
     k = wnp.floor(_count(k, loc, mu))
     valid = k >= 0
     value = special.gammaincc(wnp.where(valid, k, 0.0) + 1.0, mu)
-    return value if all_value(valid) else wnp.where(valid, value, 0.0)
+    return value if all_value(valid, undecided=False) else wnp.where(valid, value, 0.0)
 
 
 def logcdf(k, mu, loc=0):
@@ -75,7 +75,7 @@ def sf(k, mu, loc=0):
     k = wnp.floor(_count(k, loc, mu))
     valid = k >= 0
     value = special.gammainc(wnp.where(valid, k, 0.0) + 1.0, mu)
-    return value if all_value(valid) else wnp.where(valid, value, 1.0)
+    return value if all_value(valid, undecided=False) else wnp.where(valid, value, 1.0)
 
 
 __all__ = ["cdf", "logcdf", "logpmf", "pmf", "sf"]
