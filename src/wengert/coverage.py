@@ -749,6 +749,7 @@ class PrimitiveRow:
     batching: str  # "rule", "elementwise" or "loop" (the generic fallback)
     pattern: str  # "rule", "elementwise" or "dense" (the conservative fallback)
     source: bool  # whether Program.source can write it (a source form, or a NumPy function)
+    algebra: str  # how formulas keep it: "sum", "product", "power", "rewrite" or "-"
 
 
 def primitives() -> list[PrimitiveRow]:
@@ -774,7 +775,16 @@ def primitives() -> list[PrimitiveRow]:
             batching = "rule" if obj.batch_rule else "elementwise" if elementwise else "loop"
             pattern = "rule" if obj.pattern_rule else "elementwise" if elementwise else "dense"
             rows.append(
-                PrimitiveRow(module_name, obj.name, rev, fwd, batching, pattern, _writable(obj))
+                PrimitiveRow(
+                    module_name,
+                    obj.name,
+                    rev,
+                    fwd,
+                    batching,
+                    pattern,
+                    _writable(obj),
+                    obj.algebra[0] if obj.algebra else "-",
+                )
             )
     return sorted(rows, key=lambda r: (r.module, r.name))
 
@@ -827,7 +837,10 @@ write it as NumPy code (all but `select`, the reverse-mode graph's node for one 
 a primitive with several, which no recorded program contains). `tests/core/test_vmap.py`
 checks every row of the derivative tables under `vmap` against a loop;
 `tests/program/test_every_primitive.py` records and compiles each of them
-(`wg.make_program`, `wg.jit`).
+(`wg.make_program`, `wg.jit`). The **algebra** column says how a symbolic expression keeps
+the primitive (`Primitive.defalgebra`): as a canonical sum or product (like terms and powers
+collect), a power, or rewritten with other primitives; `tests/symbolic/test_every_primitive.py`
+differentiates every row of the derivative tables as formulas.
 """
 
 
@@ -868,13 +881,22 @@ def render(rows: list[Row], markdown: bool = False) -> str:
         lines.append(f"differentiable but checked by no table row: {', '.join(untested)}")
     prims = primitives()
     if markdown:
-        header = ("primitive", "module", "reverse", "forward", "batching", "sparsity", "source")
+        header = (
+            "primitive",
+            "module",
+            "reverse",
+            "forward",
+            "batching",
+            "sparsity",
+            "source",
+            "algebra",
+        )
         lines += ["", "## Primitives", "", "| " + " | ".join(header) + " |"]
         lines.append("|" + " --- |" * len(header))
         for p in prims:
             lines.append(
                 f"| `{p.name}` | `{p.module}` | {yes(p.reverse)} | {yes(p.forward)} | "
-                f"{p.batching} | {p.pattern} | {yes(p.source)} |"
+                f"{p.batching} | {p.pattern} | {yes(p.source)} | {p.algebra} |"
             )
         lines.append("")
     looped = [p.name for p in prims if p.batching == "loop"]
