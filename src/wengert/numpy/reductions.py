@@ -481,7 +481,7 @@ def given(**kwargs) -> dict:
 def _sqrt_flat_at_zero(v):
     """sqrt(v) whose derivative is taken as 0 where v is 0 (as for |x| and norms at 0),
     and where v is NaN (no derivative)."""
-    if all_value(v > 0, undecided=False):  # (in every member of a batch)
+    if all_value(v > 0, undecided=True):  # (every member of a batch; a formula: at v > 0)
         return sqrt(v)
     flat = _not_positive(v)
     return _where(flat, _sqrt_value(v), sqrt(_where(flat, 1.0, v)))

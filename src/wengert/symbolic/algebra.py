@@ -14,7 +14,9 @@ exact. The rules applied, each valid wherever the expression it replaces is defi
 - ``(b**p)**q = b**(p*q)`` only where it holds for every real ``b``: ``q`` an integer, or
   ``p`` not one (then ``b**p`` is defined only for ``b >= 0``); ``(x**2)**0.5`` stays, as
   it is ``|x|``. For complex values only integer ``q``.
-- an integer power of a product is distributed over its factors and coefficient.
+- an integer power of a product is distributed over its factors and coefficient;
+- sums and products of up to `FLATTEN_LIMIT` parts merge into the sums and products that
+  use them; larger ones stay whole (which keeps iterated functions' graphs linear).
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def _exponent(e: Any) -> Any:
         if f.denominator <= 1024:
             return f
     return e
+
+
+# Sums and products of at most this many parts are merged into the sums and products that
+# use them (so like terms and powers collect across them); larger ones stay one node. Merging
+# everything would copy each part of an iterated sum or product into every later one:
+# x[k+1] = sin(x[k]) + x[k]/2 would hold k terms at step k, a graph quadratic in k.
+FLATTEN_LIMIT = 8
 
 
 def is_number(x: Any) -> bool:
@@ -118,23 +127,23 @@ _RESHAPES = frozenset({"reshape", "expand_dims", "squeeze", "ravel", "broadcast_
 
 
 def _scalar_core(x: Any) -> Any:
-    """A size-one array made from a scalar by reshaping (a rule's ``g[..., None, None]``):
-    that scalar, which broadcasts the same way where the other operands have the dims."""
+    """A scalar reshaped or broadcast to an array (a rule's ``g[..., None, None]``, a
+    reduction's cotangent spread out): that scalar, which broadcasts the same way where
+    the other operands have the dims; `x` itself if it is not one."""
+    core = x
     while (
-        isinstance(x, Apply)
-        and x.primitive.name in _RESHAPES
-        and x.size == 1
-        and isinstance(x.args[0], Node)
+        isinstance(core, Apply)
+        and core.primitive.name in _RESHAPES
+        and (core.size == 1 or core.primitive.name == "broadcast_to")
+        and isinstance(core.args[0], Node)
     ):
-        x = x.args[0]
-    return x
+        core = core.args[0]
+    return core if core.size == 1 else x
 
 
 def _with_scalar_cores(items, shape):
     """`items` with reshaped scalars as scalars, where that leaves the shape unchanged."""
-    cores = [
-        (_scalar_core(x), w) if isinstance(x, Node) and x.size == 1 else (x, w) for x, w in items
-    ]
+    cores = [(_scalar_core(x), w) if isinstance(x, Node) else (x, w) for x, w in items]
     if np.broadcast_shapes(*[_shape(x) for x, _ in cores]) == shape:
         return cores
     return items
@@ -162,7 +171,7 @@ def make_add(items) -> Node:
             part = _numeric(c) * x.value
             array = part if array is None else array + part
             return
-        if isinstance(x, Add):
+        if isinstance(x, Add) and len(x.terms) <= FLATTEN_LIMIT:
             put(x.constant, c)
             for t, tc in x.terms:
                 put(t, c * tc)
@@ -296,6 +305,9 @@ def make_mul(items) -> Node:
         if isinstance(x, Mul):
             if is_integer(e):
                 put(x.coefficient, e)
+                if len(x.factors) > FLATTEN_LIMIT:  # kept whole: see FLATTEN_LIMIT
+                    put_factor(_unit(x), e)
+                    return
                 for f, fe in x.factors:
                     put(f, fe * e)
                 return

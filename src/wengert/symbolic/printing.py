@@ -202,7 +202,7 @@ class Printer:
             right = self.text(args[1], SUM) if isinstance(args[1], Node) else repr(args[1])
             return f"{left} {_COMPARISONS[name]} {right}", COMPARE
         parts = [self.argument(a) for a in args]
-        parts += [f"{k}={self.argument(v)}" for k, v in kwargs.items()]
+        parts += [f"{k}={self.argument(v)}" for k, v in kwargs.items() if _shown(k, v)]
         return f"{display_name(name)}({', '.join(parts)})", ATOM
 
     def argument(self, a: Any) -> str:
@@ -215,6 +215,11 @@ class Printer:
         if isinstance(a, (np.dtype, type)):
             return np.dtype(a).name
         return repr(a)
+
+
+def _shown(key: str, value: Any) -> bool:
+    """Whether a keyword argument is worth printing (not a default such as None)."""
+    return value is not None and not (key == "keepdims" and value is False)
 
 
 def display_name(name: str) -> str:

@@ -21,7 +21,15 @@ from .nodes import Add, Apply, Const, Mul, Node, const
 
 def simpler(node: Apply) -> Node | None:
     """A simpler node with the same value as `node`, or None."""
-    for rule in (_folded, _identity, _matrix_identity, _condition, _pushed_down, _index):
+    for rule in (
+        _folded,
+        _identity,
+        _matrix_identity,
+        _condition,
+        _pushed_down,
+        _index,
+        _broadcast_scalar,
+    ):
         found = rule(node)
         if found is not None:
             return found
@@ -131,6 +139,18 @@ def _pushed_down(node: Apply) -> Node | None:
 
 class _Broadcasting(Exception):
     """An operand is broadcast inside the expression: it cannot be indexed alike."""
+
+
+def _broadcast_scalar(node: Apply) -> Node | None:
+    """A broadcast of a one-element reshape of a scalar: the broadcast of the scalar."""
+    if node.primitive.name != "broadcast_to" or not isinstance(node.args[0], Node):
+        return None
+    core = algebra._scalar_core(node.args[0])
+    if core is node.args[0] or core.shape != ():
+        return None
+    from .expr import build
+
+    return build(node.primitive, (core, *node.args[1:]), node.kwargs).node
 
 
 def _index(node: Apply) -> Node | None:
