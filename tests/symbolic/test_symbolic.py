@@ -14,6 +14,7 @@ import wengert.numpy as np
 from wengert import symbolic as sym
 
 x, y, z = sym.symbols("x y z")
+VECTOR = sym.symbols("v", shape=(3,))
 
 
 def logistic(v, k):
@@ -58,8 +59,10 @@ def test_matrix_derivatives_print_in_matrix_notation():
     ids=["logdet", "quadratic", "trace", "inv", "mixed"],
 )
 def test_matrix_gradients_equal_numeric_ad_at_random_points(f):
-    m_, a_, v_ = sym.symbols("M", shape=(3, 3)), sym.symbols("A", shape=(3, 3)), sym.symbols(
-        "v", shape=(3,)
+    m_, a_, v_ = (
+        sym.symbols("M", shape=(3, 3)),
+        sym.symbols("A", shape=(3, 3)),
+        sym.symbols("v", shape=(3,)),
     )
     d = wg.grad(f)(m_, a_, v_)
     rng = onp.random.default_rng(7)
@@ -275,7 +278,7 @@ def test_partial_substitution_gives_an_expression():
     "call, error, words",
     [
         (lambda: sym.subs(x, {"x": 1.0}), TypeError, "symbol"),
-        (lambda: sym.subs(sym.symbols("v", shape=(3,)), {sym.symbols("v", shape=(3,)): onp.ones(2)}), ValueError, "shape"),
+        (lambda: sym.subs(VECTOR, {VECTOR: onp.ones(2)}), ValueError, "shape"),
         (lambda: sym.symbols("1x"), ValueError, "identifier"),
         (lambda: sym.lambdify([x], x * y), ValueError, "y"),
         (lambda: float(x), sym.SymbolicValueError, "subs"),
