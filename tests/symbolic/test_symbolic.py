@@ -304,6 +304,16 @@ def test_round_trip_through_sympy_keeps_exact_numbers():
     assert sym.to_sympy(x / 3) == sympy.Symbol("x", real=True) / 3
 
 
+def test_matrix_products_with_vectors_reach_sympy():
+    a = sym.symbols("A", shape=(3, 3))
+    v_s, a_s = sympy.MatrixSymbol("v", 3, 1), sympy.MatrixSymbol("A", 3, 3)
+    assert sym.to_sympy(a @ VECTOR) == a_s * v_s
+    assert sym.to_sympy(VECTOR @ a) == (v_s.T * a_s).T
+    assert sym.to_sympy(VECTOR @ VECTOR) == (v_s.T * v_s)[0, 0]
+    gradient = sym.to_sympy(wg.grad(lambda v: v @ a @ v)(VECTOR))
+    assert gradient == a_s * v_s + a_s.T * v_s  # (A + A.T) v
+
+
 def test_expand_and_factor_via_sympy():
     assert str(sym.expand((x + 1) ** 3)) == "x**3 + 3*x**2 + 3*x + 1"
     d2 = sym.diff(wg.grad(lambda x: 1 / (x**2 + 1))(x), x)

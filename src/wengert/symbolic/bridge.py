@@ -118,7 +118,7 @@ def _to_sympy(sp, node: Node, out: dict):
         if name == "where" and len(args) == 3:
             return sp.Piecewise((arg(args[1]), arg(args[0])), (arg(args[2]), True))
         if name == "matmul" and len(args) == 2:
-            return sp.MatMul(arg(args[0]), arg(args[1])).doit()
+            return _matmul(sp, args, arg(args[0]), arg(args[1]))
         if name in ("transpose", "swapaxes") and node.ndim == 2:
             return arg(args[0]).T
         if name == "inv":
@@ -135,6 +135,17 @@ def _to_sympy(sp, node: Node, out: dict):
         f"to_sympy: {_describe(node)} has no SymPy counterpart here; use lambdify or "
         "source() to work with it instead."
     )
+
+
+def _matmul(sp, args, a, b):
+    """``a @ b`` with vectors as SymPy column matrices: a vector on the left is a row, and
+    the product of two vectors is the 1 x 1 product's entry."""
+    left_vector = args[0].ndim == 1
+    right_vector = args[1].ndim == 1
+    product = sp.MatMul(a.T if left_vector else a, b)
+    if left_vector and right_vector:
+        return product[0, 0]
+    return product.T if left_vector else product
 
 
 def _describe(node: Node) -> str:
