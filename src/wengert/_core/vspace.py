@@ -193,6 +193,16 @@ def _filled_like(x: Any, fill: float) -> Any:
     return np.full(np.shape(value), fill, dtype=inexact_dtype(value))
 
 
+def full_shaped(x: Any, fill: Any, shape: tuple, dtype: Any = None) -> np.ndarray:
+    """An untraced array of `shape` filled with `fill`, of `x`'s array kind and dtype (or
+    `dtype`): ``np.full_like`` for arrays, a NumPy array for values that are not (numbers,
+    symbolic expressions)."""
+    value = peek(x)
+    if isinstance(value, np.ndarray) or hasattr(value, "__array_function__"):
+        return np.full_like(value, fill, dtype=dtype, shape=shape)
+    return np.full(shape, fill, dtype=np.result_type(value) if dtype is None else dtype)
+
+
 def zeros_like(x: Any) -> Any:
     """A zero of the same shape and (inexact) dtype as `x`, untraced."""
     return _filled_like(x, 0.0)
@@ -206,6 +216,7 @@ def ones_like(x: Any) -> Any:
 __all__ = [
     "broadcast_tangent",
     "broadcast_to",
+    "full_shaped",
     "inexact_dtype",
     "is_complex",
     "match_realness",

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._core.box import Box, any_value, getval, peek
+from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import binary, elementwise, linear, nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to
@@ -474,13 +474,13 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     if not any(isinstance(v, Box) for v in (x, nan, posinf, neginf)):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
     x = x if isinstance(x, Box) else np.asarray(x)
-    value = getval(x)
+    value = peek(x)
     if np.iscomplexobj(value):
         parts = (real(x), imag(x))
         return nan_to_num(parts[0], True, nan, posinf, neginf) + 1j * nan_to_num(
             parts[1], True, nan, posinf, neginf
         )
-    if np.all(np.isfinite(value)):  # in every member of a batch (under vmap)
+    if all_value(_isfinite(x), undecided=False):  # in every member of a batch (under vmap)
         return x
     limits = np.finfo(np.result_type(value, 0.0))
     posinf = limits.max if posinf is None else posinf
@@ -563,6 +563,7 @@ def _unit_sign_impl(x2, dtype):
 # vmap, as are these masks and phases.
 _unit_sign = nondiff(_unit_sign_impl, "unit_sign", elementwise=True)
 _isnan = nondiff(np.isnan)
+_isfinite = nondiff(np.isfinite, elementwise=True)
 _isposinf = nondiff(np.isposinf, elementwise=True)
 _isneginf = nondiff(np.isneginf, elementwise=True)
 _angle_value = nondiff(np.angle, "angle_value", elementwise=True)

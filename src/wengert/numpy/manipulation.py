@@ -23,7 +23,7 @@ from .._core.batching import along_axis
 from .._core.box import Box, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, shape_of
+from .._core.vspace import broadcast_to, full_shaped, shape_of
 from . import reductions as _red
 from ._common import AxisError, _along, _as_array, _axis, _constant, _no_out, _traced
 from .elementwise import where
@@ -301,7 +301,7 @@ def diag(v: Any, k: int = 0) -> Any:
     if v.ndim == 1:
         n = v.shape[0] + abs(int(k))
         rows, cols = _diagonal_index(n, n, int(k))
-        zeros = np.zeros_like(peek(v), shape=(n, n))
+        zeros = full_shaped(v, 0, (n, n))
         return index_update(zeros, (rows, cols), v)
     if v.ndim == 2:
         return diagonal(v, k)
@@ -440,7 +440,7 @@ def _split_vjp(g, ans, x, bounds, axis):
     from .indexing import index_add
 
     dtype = np.result_type(peek(x), peek(g[0]), 0.0)
-    total = np.zeros_like(peek(x), dtype=dtype, shape=shape_of(x))
+    total = full_shaped(x, 0, shape_of(x), dtype)
     for piece, (lo, hi) in zip(pieces, spans):
         total = index_add(total, _along(ndim, axis, slice(lo, hi)), piece)
     return total
@@ -724,7 +724,7 @@ def linspace(
     steps = np.arange(num, dtype=np.result_type(peek(delta), dt)).reshape((-1,) + (1,) * len(shape))
     if div > 0:
         step = delta / div
-        if any_value(step == 0):
+        if any_value(step == 0, undecided=True):
             # NumPy's form for a step that underflows to 0, member by member under vmap.
             y = where(step == 0, (steps / div) * delta, steps * step)
         else:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._core.box import Box, any_value, peek
 from .._core.define import nondiff, stop_gradient
-from .._core.vspace import broadcast_to, shape_of
+from .._core.vspace import broadcast_to, full_shaped, shape_of
 from ._common import _along, _as_array, _axis, _index_array, _no_out, _traced
 from .elementwise import nonzero, where
 from .indexing import index_update, take_index
@@ -225,7 +225,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) 
             f"wengert.numpy.piecewise: with {len(condlist)} condition(s), either "
             f"{len(condlist)} or {len(condlist) + 1} functions are expected"
         )
-    result = np.zeros_like(peek(x), shape=shape_of(x))
+    result = full_shaped(x, 0, shape_of(x))
     if _traced(*condlist):
         return _piecewise_traced(x, condlist, funclist, result, args, kw)
     conds = np.asarray(condlist, dtype=bool)

@@ -10,7 +10,7 @@ from .._core.batching import batch_axes, batch_axis, batch_size, spread
 from .._core.box import Box, peek
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, shape_of, zeros_like
+from .._core.vspace import broadcast_to, full_shaped, shape_of, zeros_like
 
 
 def _first(args) -> tuple:
@@ -319,7 +319,7 @@ def full(shape, fill_value, dtype=None):
 def full_like(a, fill_value, dtype=None):
     """An array shaped like `a` filled with `fill_value` (differentiable in `fill_value`)."""
     if not isinstance(fill_value, Box):
-        return np.full_like(peek(a), fill_value, dtype=dtype, shape=shape_of(a))
+        return full_shaped(a, fill_value, shape_of(a), dtype)
     return full(shape_of(a), fill_value, dtype=dtype if dtype is not None else peek(a).dtype)
 
 

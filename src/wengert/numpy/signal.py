@@ -232,7 +232,7 @@ def _interp(x, xp, fp, left, right):
         x0, y0 = take_index(xp, j), take_index(fp, j)
         slope = (take_index(fp, j + 1) - y0) / _safe(take_index(xp, j + 1) - x0)
         inside = slope * (x - x0) + y0
-        if any_value(at_knot):  # in any member of a batch: same result either way
+        if any_value(at_knot, undecided=True):  # in any member of a batch: same result either way
             # At a knot the derivative in x is the mean of the slopes on both sides (zero
             # outside the range of xp); the value is fp at the knot.
             k = clip(knot, 0, n - 1)

@@ -745,7 +745,7 @@ def cov(
         w = stop_gradient(fw).astype(np.finfo(np.result_type(peek(x), 1.0)).dtype)
     if aweights is not None:
         aw = _as_array(aweights)
-        if any_value(aw < 0):
+        if any_value(aw < 0, undecided=False):
             raise ValueError("wengert.numpy.cov: aweights cannot be negative")
         w = aw if w is None else w * aw
     avg, w_sum = average(x, axis=1, weights=w, returned=True)

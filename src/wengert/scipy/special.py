@@ -27,7 +27,7 @@ from .._core.batching import batch_axes, spread
 from .._core.box import Box, any_value, peek
 from .._core.define import binary, elementwise, nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import shape_of
+from .._core.vspace import full_shaped, shape_of
 from ..errors import MissingRuleError
 from ..numpy import _softmax as _shared
 from ..numpy.reductions import expand_reduced
@@ -148,7 +148,7 @@ def multigammaln(a, d: int):
     1.550195
     """
     d = int(d)
-    if any_value(a <= 0.5 * (d - 1)):
+    if any_value(a <= 0.5 * (d - 1), undecided=False):
         raise ValueError(
             f"multigammaln: every entry of a must exceed (d - 1) / 2 = {0.5 * (d - 1)}"
         )
@@ -345,7 +345,7 @@ def _sinc_deriv(ans, x):
         z2 = z * z
         return z * (-p2 / 3.0 + z2 * (p2 * p2 / 30.0 - z2 * (p2**3 / 840.0)))
 
-    if not any_value(wnp.absolute(x) < 1e-3):  # (in any member of a batch)
+    if not any_value(wnp.absolute(x) < 1e-3, undecided=True):  # (any member of a batch)
         return (wnp.cos(np.pi * x) - ans) / x
     small = _small(x)
     safe = wnp.where(small, 1.0, x)
@@ -447,12 +447,12 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     complex_sum = np.iscomplexobj(peek(out))
     if b is None and not complex_sum:
         if return_sign:
-            return out, np.ones_like(peek(out), shape=shape_of(out))
+            return out, full_shaped(out, 1, shape_of(out))
         return out
     sign = _lse_sign(a, b, axis=axis, keepdims=keepdims)
     if return_sign:
         return (wnp.real(out) if complex_sum else out), sign
-    if complex_sum or not any_value(sign < 0):  # (in any member of a batch)
+    if complex_sum or not any_value(sign < 0, undecided=True):  # (any member of a batch)
         return out
     return wnp.where(sign < 0, np.nan, out)
 
