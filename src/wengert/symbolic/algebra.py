@@ -184,6 +184,18 @@ def make_add(items) -> Node:
     for x, c in items:
         put(x, exact(c))
     ordered = sorted(((t, c) for t, c in terms.items() if c != 0), key=lambda tc: tc[0].serial)
+    if sum(isinstance(t, Apply) for t, _ in ordered) > 1:
+        from .rewrite import collect_products
+
+        collected = collect_products(ordered)
+        if collected is not ordered:
+            return make_add(
+                [
+                    *collected,
+                    (constant, 1),
+                    *([] if array is None else [(const(np.asarray(array)), 1)]),
+                ]
+            )
     folded = _fold_where([(t, c) for t, c in ordered], constant, array, make_add)
     if folded is not None:
         return _broadcast(folded, shape, dtype)

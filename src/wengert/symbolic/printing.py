@@ -230,7 +230,7 @@ def is_matrix_transpose(node: Apply) -> bool:
     """Whether a node is the transpose of a matrix (transpose or swapaxes of its axes)."""
     name = node.primitive.name
     x = node.args[0]
-    if name not in ("transpose", "swapaxes") or not isinstance(x, Node) or x.ndim != 2:
+    if name not in ("transpose", "swapaxes", "moveaxis") or not isinstance(x, Node) or x.ndim != 2:
         return False
     if name == "transpose":
         axes = node.args[1] if len(node.args) > 1 else node.kwargs.get("axes")

@@ -29,6 +29,7 @@ def simpler(node: Apply) -> Node | None:
         _pushed_down,
         _index,
         _broadcast_scalar,
+        _vector_on_the_right,
     ):
         found = rule(node)
         if found is not None:
@@ -151,6 +152,50 @@ def _broadcast_scalar(node: Apply) -> Node | None:
     from .expr import build
 
     return build(node.primitive, (core, *node.args[1:]), node.kwargs).node
+
+
+def _vector_on_the_right(node: Apply) -> Node | None:
+    """``v @ A`` for a vector v and a matrix A is written ``A.T @ v``, so that products
+    with one vector collect (``v @ A + A @ v`` is ``(A + A.T) @ v``)."""
+    if node.primitive.name != "matmul" or len(node.args) != 2 or node.kwargs:
+        return None
+    v, a = node.args
+    if not (isinstance(v, Node) and isinstance(a, Node) and v.ndim == 1 and a.ndim == 2):
+        return None
+    from .expr import Expr, build
+
+    return build(node.primitive, (Expr(a).T.node, v), {}).node
+
+
+def collect_products(terms: list) -> list:
+    """Matrix products in a sum with a common operand, as one product: ``c1 A @ v + c2 B @
+    v`` is ``(c1 A + c2 B) @ v`` (and alike on the left), for operands of equal shapes."""
+    for side in (1, 0):
+        groups: dict[int, list] = {}
+        for k, (t, _) in enumerate(terms):
+            if (
+                isinstance(t, Apply)
+                and t.primitive.name == "matmul"
+                and len(t.args) == 2
+                and not t.kwargs
+                and all(isinstance(a, Node) for a in t.args)
+            ):
+                groups.setdefault(id(t.args[side]), []).append(k)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            others = [terms[k][0].args[1 - side] for k in members]
+            if len({o.shape for o in others}) != 1:
+                continue
+            from .expr import build
+
+            first = terms[members[0]][0]
+            summed = algebra.make_add([(o, terms[k][1]) for o, k in zip(others, members)])
+            pair = (summed, first.args[1]) if side == 1 else (first.args[0], summed)
+            product = build(first.primitive, pair, {}).node
+            kept = [tc for k, tc in enumerate(terms) if k not in members]
+            return collect_products([*kept, (product, 1)])
+    return terms
 
 
 def _index(node: Apply) -> Node | None:
