@@ -16,6 +16,7 @@ import wengert as wg
 from .nn import _checks
 
 DEMO_POINTS = (-2.0, -0.5, 0.0, 0.5, 1.0, 3.0)
+SEED = "1/(x**2 + 1)"  # the example of `wengert demo`
 # Beyond this, (x^2 + 1)^2 in the exact derivative overflows (near |x| = 1.16e77).
 DEMO_LIMIT = 1e75
 
@@ -93,6 +94,8 @@ def _protect_negative_numbers(argv: list[str]) -> list[str]:
         return argv
     at = commands[0]
     head, command, rest = argv[:at], argv[at], argv[at + 1 :]
+    if command == "diff" and rest and rest[0].startswith("-") and rest[0] not in _DIFF_OPTIONS:
+        rest = [f"--expression={rest[0]}", *rest[1:]]  # an expression such as -x**2
     if command == "demo":
         if any(map(_is_negative_number, rest)) and not {"-h", "--help", "--"} & set(rest):
             rest = ["--", *rest]
@@ -104,6 +107,44 @@ def _protect_negative_numbers(argv: list[str]) -> list[str]:
         else:
             out.append(token)
     return [*head, command, *out]
+
+
+_DIFF_OPTIONS = {
+    "-h", "--help", "--at", "--wrt", "--order", "--json", "--steps", "--plot", "--trace",
+    "--html", "--example", "--expression",
+}  # fmt: skip
+MAX_ORDER = 8
+
+
+def _order(text: str) -> int:
+    try:
+        order = int(text)
+    except ValueError:
+        order = 0
+    if not 1 <= order <= MAX_ORDER:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_ORDER}, got {text!r}")
+    return order
+
+
+def _add_diff_arguments(p: argparse.ArgumentParser) -> None:
+    from .explore.examples import EXAMPLES
+
+    p.add_argument("expr", nargs="?", metavar="EXPRESSION",
+                   help="such as '1/(x**2 + 1)': numbers, variables, + - * / **, named "
+                        "functions (sin, exp, log, sqrt, where, ...)")  # fmt: skip
+    p.add_argument("--expression", dest="expression", help=argparse.SUPPRESS)
+    p.add_argument("--at", metavar="X=V,...", help="the point, such as x=3 or x=0.5,y=1")
+    p.add_argument("--wrt", metavar="X,...", help="the variables to differentiate in (all)")
+    p.add_argument("--order", type=_order, default=1,
+                   help=f"1 (gradient), 2 (Hessian) or up to {MAX_ORDER} for one variable")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--steps", action="store_true",
+                   help="the error of finite differences across steps 1e-1 .. 1e-16")  # fmt: skip
+    p.add_argument("--plot", metavar="FILE", help="with --steps: a log-log plot (matplotlib)")
+    p.add_argument("--trace", action="store_true",
+                   help="the evaluation list with values, partials, tangents and adjoints")  # fmt: skip
+    p.add_argument("--html", metavar="FILE", help="a self-contained page to explore the graph")
+    p.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in example instead")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -120,9 +161,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         metavar="X",
         help=f"where to differentiate: finite numbers with |x| <= {DEMO_LIMIT:g}",
     )
+    p_diff = sub.add_parser(
+        "diff",
+        help="an expression's derivatives by symbolic, automatic and numerical "
+        "differentiation, side by side",
+    )
+    _add_diff_arguments(p_diff)
     p_train = sub.add_parser("train", help="train an MLP and a small CNN on the digits")
     train.add_arguments(p_train)
-    return parser, {"demo": p_demo, "train": p_train}
+    return parser, {"demo": p_demo, "diff": p_diff, "train": p_train}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,8 +182,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_protect_negative_numbers(argv))
     try:
         if args.command == "demo":
+            if not args.points:  # the seed example, then the same at several points
+                from .explore.command import run_diff
+
+                run_diff(commands["diff"], SEED, "x=3")
+                print()
             print(demo(args.points or DEMO_POINTS))
             return 0
+        if args.command == "diff":
+            from .explore.command import diff_command
+
+            return diff_command(commands["diff"], args)
         try:
             train.check_args(args)
         except ImportError as err:
