@@ -129,20 +129,34 @@ def _order(text: str) -> int:
 def _add_diff_arguments(p: argparse.ArgumentParser) -> None:
     from .explore.examples import EXAMPLES
 
-    p.add_argument("expr", nargs="?", metavar="EXPRESSION",
-                   help="such as '1/(x**2 + 1)': numbers, variables, + - * / **, named "
-                        "functions (sin, exp, log, sqrt, where, ...)")  # fmt: skip
+    p.add_argument(
+        "expr",
+        nargs="?",
+        metavar="EXPRESSION",
+        help="such as '1/(x**2 + 1)': numbers, variables, + - * / **, named "
+        "functions (sin, exp, log, sqrt, where, ...)",
+    )
     p.add_argument("--expression", dest="expression", help=argparse.SUPPRESS)
     p.add_argument("--at", metavar="X=V,...", help="the point, such as x=3 or x=0.5,y=1")
     p.add_argument("--wrt", metavar="X,...", help="the variables to differentiate in (all)")
-    p.add_argument("--order", type=_order, default=1,
-                   help=f"1 (gradient), 2 (Hessian) or up to {MAX_ORDER} for one variable")  # fmt: skip
+    p.add_argument(
+        "--order",
+        type=_order,
+        default=1,
+        help=f"1 (gradient), 2 (Hessian) or up to {MAX_ORDER} for one variable",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--steps", action="store_true",
-                   help="the error of finite differences across steps 1e-1 .. 1e-16")  # fmt: skip
+    p.add_argument(
+        "--steps",
+        action="store_true",
+        help="the error of finite differences across steps 1e-1 .. 1e-16",
+    )
     p.add_argument("--plot", metavar="FILE", help="with --steps: a log-log plot (matplotlib)")
-    p.add_argument("--trace", action="store_true",
-                   help="the evaluation list with values, partials, tangents and adjoints")  # fmt: skip
+    p.add_argument(
+        "--trace",
+        action="store_true",
+        help="the evaluation list with values, partials, tangents and adjoints",
+    )
     p.add_argument("--html", metavar="FILE", help="a self-contained page to explore the graph")
     p.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in example instead")
 

@@ -7,7 +7,7 @@ import json
 import math
 
 from .parse import ParseError, parse, parse_point
-from .report import report, render
+from .report import render, report
 
 
 def diff_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -201,7 +201,7 @@ def _first(f, names, values, name, symbols, at) -> Derivative:
     d.estimates.append(
         Estimate(
             "Richardson", rich, _error(rich, reference), None, f"estimate {_float(estimate):.1g}"
-        )  # fmt: skip
+        )
     )
     try:
         cs = _float(num.complex_step(g, x, 1.0))
@@ -249,7 +249,7 @@ def _second(f, names, values, a, b, symbols, at) -> Derivative:
                 _error(rich, reference),
                 None,
                 f"estimate {_float(estimate):.1g}",
-            )  # fmt: skip
+            )
         )
     else:
         point = onp.array(values, dtype=float)
@@ -289,7 +289,7 @@ def _higher(f, names, values, name, order, symbols, at) -> Derivative:
                 _error(rich, reference),
                 None,
                 f"estimate {_float(estimate):.1g}",
-            )  # fmt: skip
+            )
         )
     else:
         d.estimates.append(
@@ -309,8 +309,10 @@ def _note_kinks(out: Report, f, names, values, wrt) -> None:
         right = _float(num.directional_derivative(g, x, 1.0, kind="forward", accuracy=1, step=h))
         left = _float(num.directional_derivative(g, x, 1.0, kind="backward", accuracy=1, step=h))
         if not (math.isfinite(left) and math.isfinite(right)):
-            out.notes.append(f"f is not differentiable in {name} at the point (a one-sided "
-                             "difference is not finite)")  # fmt: skip
+            out.notes.append(
+                f"f is not differentiable in {name} at the point (a one-sided "
+                "difference is not finite)"
+            )
         elif abs(left - right) > 1e-4 * max(1.0, abs(left), abs(right)):
             out.notes.append(
                 f"f is not differentiable in {name} at the point: the one-sided derivatives "
