@@ -236,3 +236,18 @@ def test_bad_direction_raises_value_error():
         trace(classic, {"x": 0.5, "y": 2.0}, {"z": 1.0})
     with pytest.raises(ValueError, match=r"direction\['x'\] is an array"):
         trace(classic, {"x": 0.5, "y": 2.0}, {"x": onp.ones(2)})
+
+
+def test_programs_give_the_same_table_and_page(tmp_path):
+    import wengert as wg
+    import wengert.numpy as wnp
+
+    prog = wg.make_program(lambda x, y: x * y + wnp.sin(x))(0.5, 2.0)
+    table = prog.table(at=(0.5, 2.0))
+    assert table == prog.table(at={"x": 0.5, "y": 2.0})
+    assert table.splitlines()[-1] == "gradient (df/dx=2.87758, df/dy=0.5)"
+    path = tmp_path / "p.html"
+    text = prog.to_html(at=(0.5, 2.0), path=path)
+    assert path.read_text(encoding="utf-8") == text and 'id="node-v3"' in text
+    with pytest.raises(ValueError, match="takes 2 inputs"):
+        prog.table(at=(0.5,))

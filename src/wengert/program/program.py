@@ -178,6 +178,39 @@ class Program:
 
         return program_text(self, limit=limit, shapes=shapes)
 
+    def _point(self, at: Any) -> dict:
+        names = [self.names[v] for v in self.inputs]
+        if isinstance(at, dict):
+            return dict(at)
+        values = list(at) if isinstance(at, (list, tuple)) else [at]
+        if len(values) != len(names):
+            raise ValueError(
+                f"at: {self.fun_name}'s program takes {len(names)} inputs "
+                f"({', '.join(names)}), got {len(values)} values"
+            )
+        return dict(zip(names, values))
+
+    def table(self, at: Any) -> str:
+        """The evaluation list at the point `at` (a dict by input name, or the values in
+        order) with each row's value, local partials, forward tangent and reverse adjoint:
+        the classic table of forward and reverse accumulation (scalar programs)."""
+        from ..explore.trace import render_trace, trace
+
+        return render_trace(trace(self, self._point(at)))
+
+    def to_html(self, at: Any, path: Any = None, **options: Any) -> str:
+        """A self-contained page to step through the program at `at`, forward then backward
+        (see `wengert.explore.html.page`); written to `path` when given."""
+        from ..explore.html import page
+        from ..explore.trace import trace
+
+        options.setdefault("title", f"program {self.fun_name}")
+        text = page(trace(self, self._point(at)), **options)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(text)
+        return text
+
     def source(self, name: str | None = None) -> str:
         """A standalone Python function over NumPy that computes this program."""
         from .codegen import standalone_source
