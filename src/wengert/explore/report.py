@@ -196,13 +196,7 @@ def _first(f, names, values, name, symbols, at) -> Derivative:
     h_c = num.default_step(x, "central", 2)
     cd = _float(num.directional_derivative(g, x, 1.0, kind="central", accuracy=2, step=h_c))
     d.estimates.append(Estimate("central difference", cd, _error(cd, reference), h_c))
-    rich, estimate = num.richardson(g, x, 1.0)
-    rich = _float(rich)
-    d.estimates.append(
-        Estimate(
-            "Richardson", rich, _error(rich, reference), None, f"estimate {_float(estimate):.1g}"
-        )
-    )
+    d.estimates.append(_richardson(g, x, reference, 1))
     try:
         cs = _float(num.complex_step(g, x, 1.0))
         error = _error(cs, reference)
@@ -216,6 +210,16 @@ def _first(f, names, values, name, symbols, at) -> Derivative:
             Estimate("complex step", math.nan, None, 1e-20, "n/a: not complex-analytic here")
         )
     return d
+
+
+def _richardson(g, x: float, reference: float, deriv: int) -> Estimate:
+    """Richardson extrapolation of the `deriv`-th derivative of `g` at `x`, with its own
+    error estimate in the note."""
+    value, estimate = num.richardson(g, x, 1.0, deriv=deriv)
+    value = _float(value)
+    return Estimate(
+        "Richardson", value, _error(value, reference), None, f"estimate {_float(estimate):.1g}"
+    )
 
 
 def _second(f, names, values, a, b, symbols, at) -> Derivative:
@@ -240,17 +244,7 @@ def _second(f, names, values, a, b, symbols, at) -> Derivative:
         h = num.default_step(values[i], "central", 2, deriv=2)
         cd = _float(num.directional_derivative(g, values[i], 1.0, deriv=2, step=h))
         d.estimates.append(Estimate("central difference", cd, _error(cd, reference), h))
-        rich, estimate = num.richardson(g, values[i], 1.0, deriv=2)
-        rich = _float(rich)
-        d.estimates.append(
-            Estimate(
-                "Richardson",
-                rich,
-                _error(rich, reference),
-                None,
-                f"estimate {_float(estimate):.1g}",
-            )
-        )
+        d.estimates.append(_richardson(g, values[i], reference, 2))
     else:
         point = onp.array(values, dtype=float)
         hessian = num.jacobian(lambda p: num.gradient(lambda q: f(*q), p), point)
@@ -280,17 +274,7 @@ def _higher(f, names, values, name, order, symbols, at) -> Derivative:
     d.estimates.append(Estimate("forward AD", forward, _error(forward, reference)))
     d.estimates.append(Estimate("reverse AD", reverse, _error(reverse, reference)))
     if order <= 4:
-        rich, estimate = num.richardson(g, values[i], 1.0, deriv=order)
-        rich = _float(rich)
-        d.estimates.append(
-            Estimate(
-                "Richardson",
-                rich,
-                _error(rich, reference),
-                None,
-                f"estimate {_float(estimate):.1g}",
-            )
-        )
+        d.estimates.append(_richardson(g, values[i], reference, order))
     else:
         d.estimates.append(
             Estimate("Richardson", math.nan, None, None, "n/a: numerical orders go up to 4")

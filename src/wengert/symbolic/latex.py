@@ -17,7 +17,6 @@ from .printing import (
     SUM,
     UNARY,
     Printer,
-    _negative,
     _real,
     is_matrix_transpose,
     number_string,
@@ -81,31 +80,15 @@ class LatexPrinter(Printer):
         body = r" \\ ".join(" & ".join(_number(v.item()) for v in row) for row in rows)
         return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
 
-    def product(self, c: Any, factors) -> tuple[str, int]:
-        if c == 1 and len(factors) == 1 and factors[0][1] == 1:
-            return self.part(factors[0][0])
-        negative = _negative(c)
-        if negative:
-            c = -c
-        top: list[str] = []
-        bottom: list[str] = []
-        if type(c) is Fraction:
-            if c.numerator != 1:
-                top.append(str(c.numerator))
-            bottom.append(str(c.denominator))
-        elif c != 1:
-            top.append(number_string(c) if _real(c) else f"\\left({number_string(c)}\\right)")
-        for factor, e in factors:
-            if _negative(e):
-                bottom.append(self.power(factor, -e))
-            else:
-                top.append(self.power(factor, e))
+    def wrap(self, text: str) -> str:
+        return rf"\left({text}\right)"
+
+    def quotient(self, top: list[str], bottom: list[str]) -> str:
         text = " ".join(top) if top else "1"
-        if bottom:
-            text = rf"\frac{{{text}}}{{{' '.join(bottom)}}}"
-        if negative:
-            return f"-{text}", UNARY
-        return text, PRODUCT if (bottom or len(top) > 1) else POWER
+        return rf"\frac{{{text}}}{{{' '.join(bottom)}}}" if bottom else text
+
+    def _single(self, factors, c) -> int:
+        return POWER
 
     def power(self, base: Node, e: Any) -> str:
         if e == 1:

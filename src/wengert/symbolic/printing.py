@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..program.printing import INFIX
 from .evaluate import own_operations, topological, tree_size
 from .nodes import Add, Apply, Const, Mul, Node, Output, Symbol
 
@@ -24,12 +25,8 @@ COMPARE, SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5, 6
 INLINE_LIMIT = 120
 
 _COMPARISONS = {
-    "less": "<",
-    "less_equal": "<=",
-    "greater": ">",
-    "greater_equal": ">=",
-    "equal": "==",
-    "not_equal": "!=",
+    name: INFIX[name]
+    for name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal")
 }
 
 
@@ -155,21 +152,27 @@ class Printer:
                 top.append(str(c.numerator))
             bottom.append(str(c.denominator))
         elif c != 1:
-            top.append(number_string(c) if _real(c) else f"({number_string(c)})")
+            top.append(number_string(c) if _real(c) else self.wrap(number_string(c)))
         for factor, e in factors:
             if _negative(e):
                 bottom.append(self.power(factor, -e))
             else:
                 top.append(self.power(factor, e))
-        if not top:
-            top.append("1")
-        text = "*".join(top)
-        if bottom:
-            den = bottom[0] if len(bottom) == 1 else "(" + "*".join(bottom) + ")"
-            text = f"{text}/{den}"
+        text = self.quotient(top, bottom)
         if negative:
             return f"-{text}", UNARY
         return text, PRODUCT if (bottom or len(top) > 1) else self._single(factors, c)
+
+    def wrap(self, text: str) -> str:
+        return f"({text})"
+
+    def quotient(self, top: list[str], bottom: list[str]) -> str:
+        """The product of the `top` parts over the product of the `bottom` ones."""
+        text = "*".join(top) if top else "1"
+        if bottom:
+            den = bottom[0] if len(bottom) == 1 else "(" + "*".join(bottom) + ")"
+            text = f"{text}/{den}"
+        return text
 
     def _single(self, factors, c) -> int:
         if len(factors) == 1 and factors[0][1] == 1 and c == 1:
