@@ -302,3 +302,21 @@ def test_leaves_without_a_derivative_are_named():
     ):
         with pytest.raises(TypeError, match=f"grad needs floating-point.*leaf.*{shown}"):
             wg.grad(lambda p: 1.0)(*args)
+
+
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (1, 1, 1)])
+def test_grad_accepts_an_output_with_one_element_of_any_shape(shape):
+    x = onp.array([0.3, -1.1])
+
+    def f(x):
+        return wnp.reshape(wnp.sum(wnp.sin(x) * x), shape)
+
+    onp.testing.assert_allclose(wg.grad(f)(x), onp.cos(x) * x + onp.sin(x))
+    value, g = wg.value_and_grad(f)(x)
+    assert onp.shape(value) == shape
+    onp.testing.assert_allclose(g, onp.cos(x) * x + onp.sin(x))
+
+
+def test_grad_still_refuses_an_output_with_several_elements():
+    with pytest.raises(wg.NonScalarOutputError, match=r"shape \(2,\).*vector-Jacobian"):
+        wg.grad(lambda x: x * 2)(onp.ones(2))

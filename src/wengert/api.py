@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -218,7 +219,7 @@ def _check_scalar(out: Any, holomorphic: bool) -> None:
             f"dtype {value.dtype}."
         )
     shape = shape_of(out)
-    if shape != ():
+    if shape != () and math.prod(shape) != 1:
         raise NonScalarOutputError(
             f"grad needs a scalar output, but the function returned shape {shape}. Reduce it "
             "to a scalar (e.g. sum), use wengert.elementwise_grad for elementwise functions, "
@@ -239,7 +240,9 @@ def grad(
 ) -> Callable:
     """The gradient of a scalar function `fun` with respect to argument(s) `argnums`.
 
-    Reverse mode: one pass backward costs a small multiple of one evaluation.
+    Reverse mode: one pass backward costs a small multiple of one evaluation. An output
+    with one element of any shape, such as (1,) or (1, 1), counts as a scalar (as in HIPS
+    autograd; JAX asks for shape ()).
 
     >>> import wengert as wg
     >>> wg.grad(lambda x: 1.0 / (x ** 2 + 1.0))(3.0)

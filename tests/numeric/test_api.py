@@ -280,3 +280,10 @@ def test_textbook_one_sided_difference_through_the_api(kind, sign):
 def test_bad_tree_and_step_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_gradient_treats_an_output_with_one_element_as_a_scalar():
+    x = np.array([0.2, 0.7])
+    g = gradient(lambda v: np.reshape(np.sum(v**3), (1, 1)), x)
+    np.testing.assert_allclose(g, 3 * x**2, rtol=1e-9)
+    np.testing.assert_allclose(g, wg.grad(lambda v: wnp.reshape(wnp.sum(v**3), (1, 1)))(x))

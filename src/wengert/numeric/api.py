@@ -182,7 +182,10 @@ class _Outputs:
 def derivative(
     fun: Callable, x: Any, *, method: str = "richardson", n: int = 1, **options: Any
 ) -> Any:
-    """The n-th derivative at a scalar `x` of a function of one variable.
+    """The n-th derivative at a scalar `x` of a function of one variable, estimated numerically.
+
+    It returns a value at `x`; `wengert.derivative(fun, order)` (automatic) returns a
+    function instead, exact to rounding: ``wengert.derivative(fun)(x)``.
 
     `method` is "central", "forward" or "backward" (options `accuracy` and `step`; central
     stencils have accuracy 2, 4 or 6, one-sided ones 1 to 6, where accuracy 1 is the textbook
@@ -259,8 +262,8 @@ def gradient(fun: Callable, x: Any, *, method: str = "richardson", **options: An
 
     Entry i is the derivative along the i-th unit vector, by `method` and `options` as in
     `derivative`. `x` may be a tree of floating-point arrays, as `wengert.grad` takes it;
-    the gradient is then a tree of the same structure. A function with a non-scalar output
-    raises ValueError (use `jacobian`).
+    the gradient is then a tree of the same structure. An output with one element counts
+    as a scalar, as in `wengert.grad`; any other output raises ValueError (use `jacobian`).
 
     >>> gradient(lambda x: np.sum(x**2), np.array([1.0, -3.0])).round(8)
     array([ 2., -6.])
@@ -275,13 +278,13 @@ def gradient(fun: Callable, x: Any, *, method: str = "richardson", **options: An
     def scalar_fun(z):
         out = fun(inputs.rebuild(z))
         leaves, treedef = tree_flatten(out)
-        if len(leaves) != 1 or treedef != tree_flatten(0.0)[1] or np.shape(out) != ():
+        if len(leaves) != 1 or treedef != tree_flatten(0.0)[1] or np.size(out) != 1:
             shape = np.shape(out) if len(leaves) == 1 else f"a {type(out).__name__}"
             raise ValueError(
                 f"{func}: fun must return a scalar, but its output has shape {shape}; "
                 "use jacobian for non-scalar outputs"
             )
-        return out
+        return out if np.shape(out) == () else np.reshape(out, ())
 
     z = inputs.point
     if z.size == 0:
