@@ -398,3 +398,27 @@ def test_custom_rules_through_batched_passes():
         for mode in ("fwd-rev", "rev-rev"):
             onp.testing.assert_allclose(wg.hessian(f, mode=mode)(x), expected, rtol=1e-7, atol=1e-9)
         onp.testing.assert_allclose(wg.jacfwd(softplus)(x), onp.diag(1 / (1 + onp.exp(-x))))
+
+
+def test_hvp_and_vhp_with_argnums_hold_the_other_arguments_fixed():
+    def f(x, y, z):
+        return wnp.sum(x**2 * y**3) + wnp.sum(z) * wnp.sum(y)
+
+    x, y, z = onp.array([1.0, 2.0]), onp.array([0.5, -1.0]), onp.array([3.0])
+    v = onp.array([1.0, -2.0])
+    hessian_yy = wg.hessian(f, argnums=1)(x, y, z)
+    for product in (wg.hvp, wg.vhp):
+        (only,) = product(f, (x, y, z), (v,), argnums=1)
+        onp.testing.assert_allclose(only, hessian_yy @ v)
+        both = product(f, (x, y, z), (v, v), argnums=(0, 1))
+        full = wg.hessian(f, argnums=(0, 1))(x, y, z)
+        onp.testing.assert_allclose(both[1], full[1][0] @ v + full[1][1] @ v)
+    with pytest.raises(ValueError, match="1 primals but 2 tangents"):
+        wg.hvp(f, (x, y, z), (v, v), argnums=1)
+
+
+def test_derivative_called_with_a_point_says_it_returns_a_function():
+    with pytest.raises(ValueError, match=r"returns a function.*derivative\(fun\)\(x\)"):
+        wg.derivative(wnp.sin, 0.5)
+    with pytest.raises(TypeError, match="callable"):
+        wg.derivative(0.5)

@@ -25,7 +25,7 @@ from ._core.tree import TreeDef, tree_flatten, tree_unflatten
 from ._core.vspace import inexact_dtype, ones_like, shape_of, zeros_like
 from ._validate import Stamps
 from .api import grad, jvp, vjp
-from .argnums import argnums_partial, is_single
+from .argnums import argnums_partial, is_single, normalize_argnums
 from .tracing import Recording, check_inexact, record
 
 __all__ = [
@@ -401,30 +401,67 @@ def _check_pairs(name: str, primals: Any, vectors: Any, what: str) -> None:
         raise ValueError(f"{name}: {len(primals)} primals but {len(vectors)} {what}.")
 
 
-def hvp(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple:
+def _hessian_products(name: str, fun: Callable, primals: Sequence, vectors: Sequence, argnums):
+    """The arguments `argnums` select, the gradient in them as a function of them alone,
+    and the vectors checked against them."""
+    what = "tangents" if name == "hvp" else "cotangents"
+    if not isinstance(primals, (tuple, list)):
+        _check_pairs(name, primals, vectors, what)
+    primals = tuple(primals)
+    nums = (
+        tuple(range(len(primals)))
+        if argnums is None
+        else normalize_argnums(argnums, len(primals), name)
+    )
+    chosen = tuple(primals[i] for i in nums)
+    _check_pairs(name, chosen, vectors, what)
+    gradient = grad(fun, argnums=nums)
+
+    def gradient_in_chosen(*values):
+        full = list(primals)
+        for i, value in zip(nums, values):
+            full[i] = value
+        return gradient(*full)
+
+    return gradient_in_chosen, chosen
+
+
+def hvp(
+    fun: Callable,
+    primals: Sequence,
+    tangents: Sequence,
+    argnums: int | Sequence[int] | None = None,
+) -> tuple:
     """The Hessian-vector product H v of a scalar `fun`, without forming the Hessian.
 
     Forward over reverse: one JVP of the gradient, a small constant times the cost of the
-    function. `primals` and `tangents` are tuples with one entry per argument; the
-    result is a tuple with one entry per argument, the rows of H v belonging to it.
+    function. `primals` is a tuple with one entry per argument; `tangents` has one entry
+    per differentiated argument (all of them, or those `argnums` names, the others held
+    fixed), and so has the result: the rows of H v belonging to each.
 
     >>> import numpy as np
     >>> import wengert as wg
     >>> import wengert.numpy as wnp
     >>> wg.hvp(lambda x: wnp.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
     (array([ 6., 12.]),)
+    >>> wg.hvp(lambda x, y: x ** 2 * y ** 3, (2.0, 1.0), (1.0,), argnums=1)
+    (24.0,)
     """
-    _check_pairs("hvp", primals, tangents, "tangents")
-    gradient = grad(fun, argnums=tuple(range(len(primals))))
-    return tuple(jvp(gradient, tuple(primals), tuple(tangents))[1])
+    gradient, chosen = _hessian_products("hvp", fun, primals, tangents, argnums)
+    return tuple(jvp(gradient, chosen, tuple(tangents))[1])
 
 
-def vhp(fun: Callable, primals: Sequence, cotangents: Sequence) -> tuple:
+def vhp(
+    fun: Callable,
+    primals: Sequence,
+    cotangents: Sequence,
+    argnums: int | Sequence[int] | None = None,
+) -> tuple:
     """The vector-Hessian product v^T H of a scalar `fun`, by reverse over reverse.
 
     Equal to `hvp` for the (symmetric) Hessian of a smooth function; it needs no forward
-    rules, at the price of recording the gradient's evaluation. Same arguments and
-    result layout as `hvp`.
+    rules, at the price of recording the gradient's evaluation. Same arguments, `argnums`
+    and result layout as `hvp`.
 
     >>> import numpy as np
     >>> import wengert as wg
@@ -432,9 +469,8 @@ def vhp(fun: Callable, primals: Sequence, cotangents: Sequence) -> tuple:
     >>> wg.vhp(lambda x: wnp.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
     (array([6., 0.]),)
     """
-    _check_pairs("vhp", primals, cotangents, "cotangents")
-    gradient = grad(fun, argnums=tuple(range(len(primals))))
-    _, pullback = vjp(gradient, *primals)
+    gradient, chosen = _hessian_products("vhp", fun, primals, cotangents, argnums)
+    _, pullback = vjp(gradient, *chosen)
     return tuple(pullback(tuple(cotangents)))
 
 
@@ -602,7 +638,11 @@ def ravel_tree(tree: Any) -> tuple[Any, Callable]:
 
 
 def derivative(fun: Callable, order: int = 1, argnum: int = 0) -> Callable:
-    """The `order`-th derivative of a scalar function of one variable (argument `argnum`).
+    """The `order`-th derivative of a scalar function of one variable (argument `argnum`),
+    as a function: ``derivative(fun)(x)``.
+
+    It is exact (automatic differentiation); `wengert.numeric.derivative(fun, x, n=...)`
+    is the numerical estimate, which takes the point and returns a value.
 
     Nested forward mode: each order is one JVP along 1, so order k costs about 2^k
     evaluations. An array argument gives the derivative at each of its entries when
@@ -613,8 +653,19 @@ def derivative(fun: Callable, order: int = 1, argnum: int = 0) -> Callable:
     >>> wg.derivative(wnp.sin, order=3)(0.0)
     -1.0
     """
-    if not isinstance(order, int) or order < 0:
-        raise ValueError(f"derivative: order must be a non-negative integer, got {order!r}.")
+    if not callable(fun):
+        raise TypeError(
+            f"derivative: fun must be callable, got {type(fun).__name__}; call it as "
+            "wengert.derivative(fun, order)(x)."
+        )
+    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+        hint = ""
+        if isinstance(order, (float, complex, np.ndarray)):
+            hint = (
+                " wengert.derivative returns a function: call wengert.derivative(fun)(x) for "
+                "its value at x (wengert.numeric.derivative(fun, x) is the numerical estimate)."
+            )
+        raise ValueError(f"derivative: order must be a non-negative integer, got {order!r}.{hint}")
 
     def once(f: Callable) -> Callable:
         def derivative_fun(*args, **kwargs):
