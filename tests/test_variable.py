@@ -344,3 +344,26 @@ def test_in_place_updates_between_iterations_are_not_flagged():
     y = wnp.sum(w * w)
     y.backward()
     onp.testing.assert_allclose(w.grad.data, [6.0, 6.0])
+
+
+def test_to_changes_dtype_with_gradient_and_accepts_cpu():
+    x = Variable(onp.array([1.0, 2.0]))
+    assert x.to("cpu") is x and x.to(device="cpu:0") is x
+    y = x.to(onp.float32)
+    assert y.dtype == onp.float32 and x.to("cpu", onp.float32).dtype == onp.float32
+    assert x.to(y).dtype == onp.float32
+    wnp.sum(y**2).backward()
+    assert x.grad.dtype == onp.float64
+    onp.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    z = x.to(copy=True)
+    assert z is not x and z.data is not x.data
+    with pytest.raises(ValueError, match="device 'cuda'"):
+        x.to("cuda")
+    with pytest.raises(TypeError, match="neither a dtype nor a device"):
+        x.to(object())
+
+
+def test_gradients_is_offered_at_top_level():
+    x = Variable(3.0)
+    (g,) = wg.gradients(x**3, x)
+    assert float(g) == 27.0 and x.grad is None

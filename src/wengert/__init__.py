@@ -30,7 +30,14 @@ from .testing import (
     NonSmoothPointWarning,
     check_grads,
 )
-from .variable import Variable, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .variable import (
+    Variable,
+    enable_grad,
+    gradients,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 
 __version__ = "0.1.0"
 
@@ -61,6 +68,7 @@ __all__ = [
     "derivative",
     "elementwise_grad",
     "grad",
+    "gradients",
     "hessian",
     "hvp",
     "jacfwd",

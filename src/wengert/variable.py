@@ -326,6 +326,38 @@ class Variable(ReverseBox):
         """The primitive that computed this Variable, or None for a leaf."""
         return None if self.node is None else self.node.primitive
 
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Variable:
+        """This Variable in another dtype, as PyTorch's ``Tensor.to``: ``v.to(np.float32)``,
+        ``v.to("cpu")``, ``v.to(other)`` (its dtype) or ``v.to("cpu", np.float32)``.
+
+        A change of dtype is recorded, so gradients flow back to `self` (in its own dtype);
+        without a change the result is `self` (or a new Variable with ``copy=True``).
+        Variables hold NumPy arrays in host memory, so "cpu" is the one device.
+        """
+        for arg in args:
+            if isinstance(arg, Variable):
+                dtype = arg.dtype
+            elif isinstance(arg, str) or type(arg).__name__ == "device":
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(
+                f"Variable.to: device {str(device)!r} is not available; Variables hold NumPy "
+                "arrays in host memory, whose device is 'cpu'."
+            )
+        if dtype is not None:
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                raise TypeError(
+                    f"Variable.to: {dtype!r} is neither a dtype nor a device; pass a NumPy "
+                    "dtype (np.float32), 'cpu', or a Variable whose dtype to take."
+                ) from None
+            if dtype != self.dtype:
+                return self.astype(dtype)
+        return self * 1 if copy else self
+
     def detach(self) -> Variable:
         """The same array as a new Variable that requires no grad (no graph)."""
         return _variable(self.value, None)
