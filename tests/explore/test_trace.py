@@ -223,7 +223,6 @@ def test_rows_are_dataclasses_with_the_documented_fields():
         (lambda x: x, {"x": 1j}, "real"),
         (lambda x: x, {"x": True}, "real"),
         (lambda x: x, {}, "non-empty dict"),
-        (lambda v1: v1, {"v1": 1.0}, "clash"),
     ],
 )
 def test_bad_input_raises_value_error(fun, point, words):
@@ -251,3 +250,11 @@ def test_programs_give_the_same_table_and_page(tmp_path):
     assert path.read_text(encoding="utf-8") == text and 'id="node-v3"' in text
     with pytest.raises(ValueError, match="takes 2 inputs"):
         prog.table(at=(0.5,))
+
+
+def test_variables_named_like_rows_get_rows_named_otherwise():
+    t = trace(lambda v1, v2, t3: v1 * v2 + np.sin(t3), {"v1": 2.0, "v2": 3.0, "t3": 0.5})
+    names = [r.name for r in t.rows]
+    assert names[:3] == ["v1", "v2", "t3"] and len(set(names)) == len(names)
+    assert all(re.fullmatch(r"u\d+", n) for n in names[3:])
+    assert t.gradient == pytest.approx({"v1": 3.0, "v2": 2.0, "t3": onp.cos(0.5)})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +82,7 @@ def trace(
 
     program = make_program(fun)(*(values[name] for name in variables))
     output = _output_var(program)
-    namer = Namer(program)
+    namer = Namer(program, taken=variables)
     for var, name in zip(program.inputs, variables):
         namer.names[var] = name  # the point's keys, whatever the parameters are called
 
@@ -193,11 +192,6 @@ def _check_point(point: Any) -> list[str]:
         if not isinstance(name, str):
             raise ValueError(
                 f"trace: variable names are strings, not {type(name).__name__} {name!r:.40}."
-            )
-        if re.fullmatch(r"v\d+", name):
-            raise ValueError(
-                f"trace: the variable name {name!r} would clash with the rows' names (v1, "
-                "v2, ...); rename the variable."
             )
     return list(point)
 

@@ -8,6 +8,8 @@ beginning and end with a count of what lies between.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -37,20 +39,42 @@ PREFIX = {"negative": "-"}
 DEFAULT_LIMIT = 60
 
 
-class Namer:
-    """Names of a program's variables and array constants, in order of definition."""
+# Prefixes of the numbered names of intermediate variables and of array constants, in
+# order of preference: the first that no input's name would be confused with (an input
+# called v1 or c2) is used.
+_VARIABLES = ("v", "t", "u", "r", "s", "q", "_v")
+_CONSTANTS = ("c", "k", "a", "_c")
 
-    def __init__(self, program) -> None:
+
+def _prefix(choices: tuple[str, ...], taken: set[str]) -> str:
+    for prefix in choices[:-1]:
+        if not any(re.fullmatch(rf"{prefix}\d+", name) for name in taken):
+            return prefix
+    return choices[-1]
+
+
+class Namer:
+    """Names of a program's variables and array constants, in order of definition.
+
+    Intermediate variables are numbered v1, v2, ... and array constants c1, c2, ...
+    unless an input's name (or a name in `taken`) has that form, in which case another
+    letter is used, so that no two things print alike.
+    """
+
+    def __init__(self, program, taken: Iterable[str] = ()) -> None:
         self.names: dict[Var, str] = dict(program.names)
         self.constants: list[tuple[str, Any]] = []
         self._constant_ids: dict[int, str] = {}
+        taken = set(self.names.values()) | set(taken)
+        prefix = _prefix(_VARIABLES, taken)
+        self._constant_prefix = _prefix(_CONSTANTS, taken)
         count = 0
         for eq in program.equations:
             if type(eq) is Equation:
                 for v in eq.outputs:
                     if v not in self.names:
                         count += 1
-                        self.names[v] = f"v{count}"
+                        self.names[v] = f"{prefix}{count}"
 
     def var(self, v: Var) -> str:
         return self.names.get(v, repr(v))
@@ -64,7 +88,7 @@ class Namer:
         if isinstance(x, np.ndarray):
             key = id(x)
             if key not in self._constant_ids:
-                name = f"c{len(self.constants) + 1}"
+                name = f"{self._constant_prefix}{len(self.constants) + 1}"
                 self._constant_ids[key] = name
                 self.constants.append((name, x))
             return self._constant_ids[key]
