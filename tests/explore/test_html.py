@@ -584,3 +584,90 @@ def test_screenshot_is_a_drawn_page_of_the_viewport_size(browser, tmp_path, trac
     # The current node's frame is drawn in the page's darkest ink, somewhere on screen.
     assert min(sum(rgb) for _, rgb in colours) < 150
     assert loaded.close() == []
+
+
+def _diff_page(tmp_path, *arguments) -> Tree:
+    from wengert.cli import main
+
+    path = tmp_path / "f.html"
+    assert main(["diff", *arguments, "--html", str(path)]) == 0
+    return Tree(path.read_text(encoding="utf-8"))
+
+
+def test_every_partial_has_its_panel_formula_estimates_and_chart(tmp_path, capsys):
+    tree = _diff_page(tmp_path, "sin(x)*exp(-y)", "--at", "x=0.5,y=1")
+    panels = tree.all("details", "derivative")
+    assert [p.children[0].text() for p in panels] == ["df/dx", "df/dy"]
+    assert "open" in panels[0].attrs and "open" not in panels[1].attrs
+    assert tree.by_id("formula").text() == "exp(-y)*cos(x)"
+    assert tree.by_id("formula-1").text() == "-sin(x)*exp(-y)"
+    exact = {"": math.exp(-1) * math.cos(0.5), "-1": -math.exp(-1) * math.sin(0.5)}
+    for key, value in exact.items():
+        rows = [r for r in tree.by_id(f"estimates{key}").iter() if r.tag == "tr"][1:]
+        assert len(rows) == 7
+        for r in rows:
+            cells = [c.text() for c in r.children if isinstance(c, Element)]
+            assert float(cells[1]) == pytest.approx(value, rel=1e-5)
+        chart = tree.by_id(f"chart{key}")
+        assert len([e for e in chart.iter() if e.tag == "polyline"]) >= 3
+
+
+def test_second_derivatives_get_panels_and_the_charts_follow(tmp_path, capsys):
+    tree = _diff_page(tmp_path, "sin(x)*exp(-y)", "--at", "x=0.5,y=1", "--order", "2")
+    labels = [p.children[0].text() for p in tree.all("details", "derivative")]
+    assert labels[:3] == ["d2f/dx2", "d2f/dxdy", "d2f/dy2"]
+    assert labels[3:] == ["error against step of df/dx", "error against step of df/dy"]
+    assert tree.by_id("formula").text() == "-sin(x)*exp(-y)"
+    assert tree.by_id("chart-3").tag == "svg"
+    assert not [e for e in tree.all() if e.attrs.get("id") == "formula-3"]
+
+
+def test_the_network_page_has_a_panel_per_weight_and_stays_light(tmp_path, capsys):
+    from wengert.cli import main
+
+    path = tmp_path / "net.html"
+    assert main(["diff", "--example", "net13", "--html", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    assert len(Tree(text).all("details", "derivative")) == 13
+    assert len(text.encode("utf-8")) < 250_000
+
+
+def test_panels_open_and_show_their_chart_in_the_browser(browser, tmp_path, capsys):
+    from wengert.cli import main
+
+    path = tmp_path / "f.html"
+    assert main(["diff", "sin(x)*exp(-y)", "--at", "x=0.5,y=1", "--html", str(path)]) == 0
+    loaded = Loaded(browser, path)
+    page_ = loaded.page
+    assert page_.locator("#chart").is_visible() and not page_.locator("#chart-1").is_visible()
+    page_.click("#panel-1 > summary")
+    assert page_.locator("#chart-1").is_visible()
+    assert page_.locator("#formula-1").inner_text() == "-sin(x)*exp(-y)"
+    assert loaded.close() == []
+
+
+def _pixels(picture, box):
+    """The colours inside an element's bounding box on the screenshot."""
+    left, top = int(box["x"]) + 2, int(box["y"]) + 2
+    right, bottom = int(box["x"] + box["width"]) - 2, int(box["y"] + box["height"]) - 2
+    region = picture.crop((left, top, right, bottom))
+    return {rgb for _, rgb in region.getcolors(maxcolors=1 << 20)}
+
+
+def test_screenshot_shows_the_highlights_where_the_nodes_are(browser, tmp_path, traces):
+    image = pytest.importorskip("PIL.Image", reason="reading the screenshot needs Pillow")
+    loaded = open_page(browser, tmp_path, traces["rational"], viewport=(1200, 800))
+    page_ = loaded.page
+    evaluated_fill, reached_fill = (231, 245, 255), (255, 240, 246)  # #e7f5ff, #fff0f6
+    for _ in range(2):
+        page_.click("#step")
+    picture = image.open(io.BytesIO(page_.screenshot())).convert("RGB")
+    current = page_.locator(".node.current").bounding_box()
+    assert evaluated_fill in _pixels(picture, current)
+    untouched = page_.locator(".node:not(.evaluated)").first.bounding_box()
+    assert evaluated_fill not in _pixels(picture, untouched)
+    for _ in range(len(traces["rational"].rows) + 2):
+        page_.click("#step")
+    picture = image.open(io.BytesIO(page_.screenshot())).convert("RGB")
+    assert reached_fill in _pixels(picture, page_.locator(".node.current").bounding_box())
+    assert loaded.close() == []

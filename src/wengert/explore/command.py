@@ -65,15 +65,11 @@ def run_diff(parser, text: str, at: str | None, args: argparse.Namespace | None 
     if args.html:
         from .html import write_page
 
-        first = out.derivatives[0]
-        estimates = [(e.method, e.value, e.error) for e in first.estimates]
         write_page(
             args.html,
             trace,
             title=f"f({', '.join(point)}) = {expression.text}",
-            formula=first.formula,
-            estimates=estimates,
-            steps=steps[0][1] if steps else _steps(expression, point, wrt[:1], out)[0][1],
+            panels=_panels(out, dict(steps or _steps(expression, point, wrt, out))),
         )
     if args.json:
         data = out.as_dict()
@@ -139,6 +135,22 @@ def _steps(expression, point, wrt, out):
         exact = _first_reference(out, name, f, values, i)
         result.append((name, step_errors(g, point[name], exact)))
     return result
+
+
+def _panels(out, steps: dict) -> list:
+    """The page's side panels: one per derivative of the report, with the error-vs-step
+    chart beside each first partial (for higher orders, after them, one per variable)."""
+    from .html import Panel
+
+    panels = []
+    for k, d in enumerate(out.derivatives):
+        chart = steps.get(out.wrt[k]) if out.order == 1 else None
+        estimates = [(e.method, e.value, e.error) for e in d.estimates]
+        panels.append(Panel(d.label, d.formula, estimates, chart))
+    if out.order > 1:
+        for name, s in steps.items():
+            panels.append(Panel(f"error against step of df/d{name}", steps=s))
+    return panels
 
 
 def _first_reference(out, name, f, values, i) -> float:

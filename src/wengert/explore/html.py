@@ -15,7 +15,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,19 @@ if TYPE_CHECKING:
     from .steps import StepErrors
     from .trace import Trace, TraceRow
 
-__all__ = ["page", "write_page"]
+__all__ = ["Panel", "page", "write_page"]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the side panel shows of one derivative: its label, formula, numerical
+    estimates as (method, value, error), and error-vs-step data (each may be absent)."""
+
+    label: str
+    formula: str | None = None
+    estimates: Sequence[tuple[str, float, float | None]] | None = None
+    steps: StepErrors | None = None
+
 
 # Graph geometry, in SVG user units (pixels at natural size).
 _NODE_HEIGHT = 48
@@ -48,9 +60,12 @@ def page(
     formula: str | None = None,
     estimates: Sequence[tuple[str, float, float | None]] | None = None,
     steps: StepErrors | None = None,
+    panels: Sequence[Panel] = (),
 ) -> str:
     """The HTML text of the page exploring `trace`, with the derivative's `formula`, the
-    numerical `estimates` as (method, value, error) and the error-vs-step data `steps`.
+    numerical `estimates` as (method, value, error) and the error-vs-step data `steps`;
+    or, for several derivatives (partials, second derivatives), one `Panel` each, the
+    first open and the others a click away.
 
     The text needs nothing else: no network, no files, no fonts beyond the reader's own.
 
@@ -62,14 +77,14 @@ def page(
     rows = trace.rows
     data = _data(trace)
     graph = _graph(rows)
+    if not panels:
+        panels = [Panel("the derivative", formula, estimates, steps)]
     return _TEMPLATE.format(
         title=escape(title),
         css=_CSS,
         graph=graph,
         summary=_summary(trace),
-        formula=_formula(formula),
-        estimates=_estimates(estimates),
-        chart=_chart(steps),
+        panels=_panels(panels),
         rows=_rows_table(rows),
         total=2 * len(rows) + 1,
         data=_script_json(data),
@@ -301,14 +316,36 @@ def _summary(trace: Trace) -> str:
     )
 
 
-def _formula(formula: str | None) -> str:
+def _panels(panels: Sequence[Panel]) -> str:
+    """One collapsible section per derivative; element ids of the first are "formula",
+    "estimates" and "chart", of the k-th (k >= 1) the same with "-k" appended."""
+    parts = []
+    for k, p in enumerate(panels):
+        suffix = f"-{k}" if k else ""
+        chart_only = p.formula is None and p.estimates is None and p.steps is not None
+        body = []
+        if not chart_only:
+            body += ["<h3>Formula</h3>", _formula(p.formula, suffix)]
+            body += ["<h3>Numerical estimates</h3>", _estimates(p.estimates, suffix)]
+        if p.steps is not None or len(panels) == 1:
+            body += ["<h3>Error against step</h3>", _chart(p.steps, suffix)]
+        parts.append(
+            f'<details class="derivative" id="panel{suffix}"{" open" if k == 0 else ""}>'
+            f"<summary>{escape(p.label)}</summary>{''.join(body)}</details>"
+        )
+    return "".join(parts)
+
+
+def _formula(formula: str | None, suffix: str = "") -> str:
     text = escape(formula) if formula else "(no formula given)"
-    return f'<pre id="formula">{text}</pre>'
+    return f'<pre class="formula" id="formula{suffix}">{text}</pre>'
 
 
-def _estimates(estimates: Sequence[tuple[str, float, float | None]] | None) -> str:
+def _estimates(
+    estimates: Sequence[tuple[str, float, float | None]] | None, suffix: str = ""
+) -> str:
     if not estimates:
-        return '<table id="estimates"><tr><td>(no estimates given)</td></tr></table>'
+        return f'<table id="estimates{suffix}"><tr><td>(no estimates given)</td></tr></table>'
     errors = [abs(e) for _, _, e in estimates if e is not None and math.isfinite(e)]
     best = min(errors) if errors else None
     body = []
@@ -321,8 +358,8 @@ def _estimates(estimates: Sequence[tuple[str, float, float | None]] | None) -> s
             f'<td class="num">{_g(value)}</td><td class="num">{_g(error)}</td></tr>'
         )
     return (
-        '<table id="estimates"><thead><tr><th>method</th><th>value</th><th>error</th></tr>'
-        f"</thead><tbody>{''.join(body)}</tbody></table>"
+        f'<table id="estimates{suffix}"><thead><tr><th>method</th><th>value</th>'
+        f"<th>error</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
@@ -350,7 +387,7 @@ def _rows_table(rows: Sequence[TraceRow]) -> str:
 # -- chart -----------------------------------------------------------------------------
 
 
-def _chart(steps: StepErrors | None) -> str:
+def _chart(steps: StepErrors | None, suffix: str = "") -> str:
     """The error of each method against the step, log-log, as an inline SVG.
 
     Errors of exactly 0 (common for the complex step) are drawn on the chart's floor, a
@@ -360,7 +397,7 @@ def _chart(steps: StepErrors | None) -> str:
     left, right, top, bottom = 54, 10, 10, 58
     if steps is None:
         return (
-            f'<svg id="chart" viewBox="0 0 {w} 40" width="{w}" height="40">'
+            f'<svg id="chart{suffix}" class="chart" viewBox="0 0 {w} 40" width="{w}" height="40">'
             '<text x="4" y="24">(no error-vs-step data given)</text></svg>'
         )
     hs = [float(x) for x in steps.steps]
@@ -369,7 +406,7 @@ def _chart(steps: StepErrors | None) -> str:
     positive = [abs(e) for es in curves.values() for e in es if math.isfinite(e) and abs(e) > 0]
     if not good_h or not positive:
         return (
-            f'<svg id="chart" viewBox="0 0 {w} 40" width="{w}" height="40">'
+            f'<svg id="chart{suffix}" class="chart" viewBox="0 0 {w} 40" width="{w}" height="40">'
             '<text x="4" y="24">(no positive errors to draw)</text></svg>'
         )
     has_zero = any(e == 0 for es in curves.values() for e in es)
@@ -386,8 +423,8 @@ def _chart(steps: StepErrors | None) -> str:
         return top + (y_hi - math.log10(y)) / (y_hi - y_lo) * plot_h
 
     parts = [
-        f'<svg id="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-        'aria-label="error against step, log-log">',
+        f'<svg id="chart{suffix}" class="chart" viewBox="0 0 {w} {h}" width="{w}" '
+        f'height="{h}" role="img" aria-label="error against step, log-log">',
         f'<rect class="frame" x="{left}" y="{top}" width="{plot_w}" height="{plot_h}"/>',
     ]
     for exponents, vertical in (((x_lo, x_hi), True), ((y_lo, y_hi), False)):
@@ -508,14 +545,16 @@ th,td{border:1px solid #dee2e6;padding:2px 8px;text-align:left}
 td.num{text-align:right;font-family:ui-monospace,Menlo,Consolas,monospace}
 tr.best td{background:#ebfbee}tr.current td{background:#fff3bf}
 #rows{margin:0 16px 16px}#rows code{white-space:pre}
-#formula{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #dee2e6;
+pre.formula{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #dee2e6;
 border-radius:6px;padding:6px 10px;margin:0}
 #summary{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0}
 #summary dt{color:#868e96}#summary dd{margin:0;overflow-wrap:anywhere}
-#chart{background:#fff;border:1px solid #dee2e6;border-radius:6px}
-#chart .frame{fill:none;stroke:#adb5bd}#chart .grid{stroke:#f1f3f5}
-#chart .curve{fill:none;stroke-width:2}#chart .default{stroke-dasharray:4 3;stroke-width:1.2}
-#chart .tick{font-size:10px;fill:#495057}#chart .axis{font-size:11px}
+.chart{background:#fff;border:1px solid #dee2e6;border-radius:6px}
+.chart .frame{fill:none;stroke:#adb5bd}.chart .grid{stroke:#f1f3f5}
+.chart .curve{fill:none;stroke-width:2}.chart .default{stroke-dasharray:4 3;stroke-width:1.2}
+.chart .tick{font-size:10px;fill:#495057}.chart .axis{font-size:11px}
+details.derivative{margin:0 0 6px}details.derivative summary{cursor:pointer;font-weight:600}
+h3{font-size:13px;margin:8px 0 4px;color:#495057}
 .hint{color:#868e96;font-size:12px}
 @media (max-width:900px){main{grid-template-columns:1fr}}
 """
@@ -557,12 +596,8 @@ script-src 'unsafe-inline'; style-src 'unsafe-inline'">
 </div>
 </section>
 <aside>
-<h2>Formula of the derivative</h2>
-{formula}
-<h2>Numerical estimates</h2>
-{estimates}
-<h2>Error against step</h2>
-{chart}
+<h2>Derivatives</h2>
+{panels}
 <h2>Result</h2>
 {summary}
 </aside>
