@@ -302,3 +302,13 @@ def test_a_slice_cotangent_added_later_is_still_alive_when_added():
 
     x = onp.linspace(0.2, 1.3, 5)
     onp.testing.assert_allclose(wg.jit(wg.grad(f))(x), wg.grad(f)(x), rtol=1e-14)
+
+
+@pytest.mark.parametrize("constant", [onp.inf, -onp.inf, onp.nan], ids=["inf", "-inf", "nan"])
+def test_non_finite_python_constants_replay(constant):
+    def f(x):
+        return np.sum(np.where(x > 0, 0.0, constant) + x)
+
+    x = onp.array([1.0, -1.0])
+    onp.testing.assert_array_equal(wg.jit(f)(x), f(x))
+    onp.testing.assert_array_equal(wg.jit(f)(x * 2), f(x * 2))

@@ -8,6 +8,7 @@ that raise `GuardFailure`, so that the caller can record the other path.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -44,9 +45,9 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
     def ref(x: Any) -> str:
         if type(x) is Var:
             return names[x]
-        if x is None or isinstance(x, (bool, int)) or type(x) is float:
+        if x is None or isinstance(x, (bool, int)) or (type(x) is float and math.isfinite(x)):
             return repr(x)
-        return bind(x, "c")
+        return bind(x, "c")  # arrays, and inf and nan, whose repr is no Python literal
 
     last_use = _last_uses(program)
     accumulate, skipped = _accumulations(program)
