@@ -1,4 +1,4 @@
-"""Differentiable SciPy: ``special``, ``stats``, ``linalg`` and ``signal``.
+"""Differentiable SciPy: ``special``, ``stats``, ``linalg``, ``signal`` and ``integrate``.
 
 Values come from SciPy; derivatives from known identities, written with wengert's own
 functions so that derivatives of derivatives work. SciPy is an optional dependency:
@@ -20,6 +20,6 @@ except ImportError as err:  # pragma: no cover - exercised in a test with SciPy 
         '(or pip install "scipy>=1.10").'
     ) from err
 
-from . import linalg, signal, special, stats
+from . import integrate, linalg, signal, special, stats
 
-__all__ = ["linalg", "signal", "special", "stats"]
+__all__ = ["integrate", "linalg", "signal", "special", "stats"]
