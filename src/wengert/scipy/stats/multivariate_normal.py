@@ -4,7 +4,9 @@
 positive definite matrix; a 2-D `cov` is read through its symmetric part
 ``(cov + cov.T) / 2`` (the derivative in cov is the symmetric one). The last axis of `x`
 holds the components; as in SciPy, the result is squeezed (a float for a single point).
-`cdf` has no derivative rule and is not provided.
+`entropy` and `fit` (the maximum likelihood estimates) are differentiable too. `cdf`,
+`logcdf`, `rvs` and `marginal` are SciPy's, without derivative (differentiating through them
+raises `wengert.MissingRuleError`).
 
 >>> import numpy as np
 >>> round(float(logpdf(np.zeros(2), np.zeros(2), np.eye(2))), 6)  # -log(2 pi)
@@ -16,10 +18,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.stats
 
 from ... import numpy as wnp
+from ..._core.box import peek
 from ..._core.vspace import shape_of
 from .. import linalg
+from . import _support
 from ._support import weak
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -97,4 +102,45 @@ def entropy(mean=None, cov=1.0):
     return 0.5 * (_dimension(mean, cov) * (1.0 + _LOG_2PI) + logdet)
 
 
-__all__ = ["entropy", "logpdf", "pdf"]
+def fit(x, fix_mean=None, fix_cov=None):
+    """Maximum likelihood estimates of the mean and covariance from the points in the rows of
+    `x` (the covariance divides by the number of points), either of them fixed if given.
+
+    >>> mean, cov = fit(np.array([[0.0, 1.0], [2.0, 1.0]]))
+    >>> mean.tolist(), cov.tolist()
+    ([1.0, 1.0], [[1.0, 0.0], [0.0, 0.0]])
+    """
+    x = wnp.asarray(x)
+    if len(shape_of(x)) != 2:
+        raise ValueError(f"multivariate_normal.fit: x must be two-dimensional, got {shape_of(x)}")
+    n, dim = shape_of(x)
+    if fix_mean is None:
+        mean = wnp.mean(x, axis=0)
+    else:
+        mean = wnp.atleast_1d(fix_mean)
+        if shape_of(mean) != (dim,):
+            raise ValueError(
+                "multivariate_normal.fit: fix_mean must be one-dimensional, of the length "
+                f"{dim} of the points, got shape {shape_of(mean)}"
+            )
+    if fix_cov is not None:
+        cov = wnp.atleast_2d(fix_cov)
+        if shape_of(cov) != (dim, dim):
+            raise ValueError(
+                f"multivariate_normal.fit: fix_cov must have shape {(dim, dim)}, got "
+                f"{shape_of(cov)}"
+            )
+        # SciPy's check of the values (no derivative is involved).
+        scipy.stats.multivariate_normal.fit(np.zeros((1, dim)), fix_cov=np.asarray(peek(cov)))
+        return mean, cov
+    centered = x - mean
+    return mean, wnp.matmul(wnp.transpose(centered), centered) / n
+
+
+_scipy = scipy.stats.multivariate_normal
+cdf = _support.PassThrough(_scipy, "multivariate_normal", "cdf")
+logcdf = _support.PassThrough(_scipy, "multivariate_normal", "logcdf")
+rvs = _support.PassThrough(_scipy, "multivariate_normal", "rvs")
+marginal = _support.PassThrough(_scipy, "multivariate_normal", "marginal", results="object")
+
+__all__ = ["cdf", "entropy", "fit", "logcdf", "logpdf", "marginal", "pdf", "rvs"]
