@@ -4,9 +4,10 @@ Forward and reverse mode of any order (`jvp`, `vjp`, `grad`), user-defined primi
 numerical derivatives (`wengert.numeric`) and a gradient checker (`check_grads`).
 """
 
-from . import numeric, numpy  # numpy registers the differentiable functions behind traced values
+# numpy registers the differentiable functions behind traced values.
+from . import numeric, numpy, tree_util
 from ._core.batching import vmap
-from ._core.tree import tree_flatten, tree_map, tree_unflatten
+from ._core.tree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from .api import elementwise_grad, grad, jvp, stop_gradient, value_and_grad, vjp
 from .checkpoint import CheckpointError, checkpoint
 from .custom import Primitive, custom_jvp, custom_vjp, primitive
@@ -83,8 +84,11 @@ __all__ = [
     "primitive",
     "stop_gradient",
     "tree_flatten",
+    "tree_leaves",
     "tree_map",
+    "tree_structure",
     "tree_unflatten",
+    "tree_util",
     "value_and_grad",
     "vhp",
     "vjp",
