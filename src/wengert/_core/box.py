@@ -72,6 +72,11 @@ class Box:
         return ops.real(self)
 
     @property
+    def at(self):
+        """JAX's functional index updates, ``x.at[index].set(v)`` (see wg.numpy.at)."""
+        return ops.at(self)
+
+    @property
     def imag(self) -> Box:
         return ops.imag(self)
 

@@ -1,23 +1,30 @@
 """Indexing `x[index]` and its functional counterparts for writes.
 
 Reading is linear; its transpose scatters the cotangent into zeros, adding where an
-integer-array index repeats an entry.
+integer-array index repeats an entry. Writes (`index_update`, `index_add`) return a new
+array; JAX's ``x.at[index].set(y)`` family is `at`, built on them.
 """
 
 from __future__ import annotations
 
+import math
 import operator
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .._core import patterns
 from .._core.batching import align, batch_size, loop
 from .._core.box import Box, peek
-from .._core.define import stop_gradient
+from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, inexact_dtype, shape_of
+from .._core.vspace import broadcast_to, full_shaped, inexact_dtype, shape_of
 from .._core.vspace import zeros_like as zeros_of
-from .shaping import array, moveaxis, reshape
+from ._arraylike import accept_array_likes
+from .elementwise import _where, maximum, minimum, power
+from .reductions import amax, amin, prod
+from .shaping import array, astype, concatenate, moveaxis, reshape
 
 
 def _is_basic(index) -> bool:
@@ -210,7 +217,7 @@ def _scatter_add_at(g, index, shape):
 
 def _write_at_impl(x, y, *parts, template, add):
     index = _fill(template, parts)
-    return _add_impl(x, index, y) if add else _update_impl(x, index, y)
+    return _add_impl(x, index, y) if add else _update_last_impl(x, index, y)
 
 
 getitem_at = Primitive(_getitem_at_impl, "getitem_at")
@@ -235,7 +242,12 @@ def _write_at_vjp_x(g, ans, x, y, *parts, template, add):
 def _write_at_vjp_y(g, ans, x, y, *parts, template, add):
     from .._core.vspace import unbroadcast
 
-    return unbroadcast(getitem_at(g, *parts, template=template), y)
+    picked = getitem_at(g, *parts, template=template)
+    if not add and _may_repeat(_fill(template, parts)):
+        # Only the last write to an entry shows in the result.
+        last = _last_writes(*parts, template=template, shape=shape_of(x))
+        picked = _where(last, picked, 0.0)
+    return unbroadcast(picked, y)
 
 
 def _write_at_jvp(ts, ans, x, y, *parts, template, add):
@@ -360,12 +372,14 @@ write_at.defbatch(_write_at_batch)
 
 
 def _update_impl(x, index, y):
+    x, y = (np.asarray(v) if isinstance(v, (list, tuple)) else v for v in (x, y))  # lists too
     out = np.array(x, dtype=np.result_type(x, y), copy=True)
     out[index] = y
     return out
 
 
 def _add_impl(x, index, y):
+    x, y = (np.asarray(v) if isinstance(v, (list, tuple)) else v for v in (x, y))  # lists too
     out = np.array(x, dtype=np.result_type(x, y), copy=True)
     np.add.at(out, index, y)
     return out
@@ -426,6 +440,9 @@ _index_add.defpattern(patterns.index_add)
 def index_update(x, index, y):
     """A copy of `x` with ``x[index] = y``: the differentiable form of an in-place write.
 
+    Where an integer-array index names an entry more than once, the last write (in the
+    order of the entries of ``x[index]``) wins, and only it gets a derivative.
+
     >>> import wengert.numpy as wnp
     >>> wnp.index_update(wnp.zeros(3), 1, 5.0)
     array([0., 5., 0.])
@@ -434,6 +451,10 @@ def index_update(x, index, y):
     template, parts = _template(index)
     if parts:
         return write_at(x, y, *parts, template=template, add=False)
+    if _may_repeat(index):
+        groups = _groups(shape_of(x), index)
+        if groups is not None:
+            return _set_repeated(x, groups, y)
     return _index_update(x, index, y)
 
 
@@ -451,7 +472,355 @@ def index_add(x, index, y):
     return _index_add(x, index, y)
 
 
-__all__ = ["getitem", "index_add", "index_update"]
+# --- indices that name an entry more than once ------------------------------------------
+# An integer-array index may name one entry of x several times. Writes then group the
+# entries of x[index] by the entry of x they land on (flat positions, computed from the
+# index alone) and write each entry of x once, so that every derivative comes from
+# primitives whose index has no repeats.
+
+
+def _may_repeat(index) -> bool:
+    """Whether `index` has an integer-array part of more than one entry (traced parts
+    included), so that two entries of ``x[index]`` could land on one entry of x."""
+    for part in _as_tuple(index):
+        if part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer)):
+            continue
+        if isinstance(part, Box):
+            if math.prod(shape_of(part)) > 1 and not _is_bool(part):
+                return True
+            continue
+        if isinstance(part, (list, tuple, np.ndarray)):
+            values = np.asarray(part)
+            if values.size > 1 and values.dtype != bool:
+                return True
+    return False
+
+
+class _Groups:
+    """The entries of ``x[index]`` grouped by the entry of x each lands on.
+
+    ``shape``: the shape of ``x[index]``; ``targets``: the flat positions in x that are
+    written (each once, ascending); ``counts``: how many entries land on each; ``last``:
+    for each target, the flat position in ``x[index]`` of the entry written last;
+    ``table``: for each target (a row), the flat positions in ``x[index]`` of its entries
+    in order, padded with ``x[index].size`` (one past the end)."""
+
+    __slots__ = ("counts", "last", "shape", "table", "targets")
+
+
+def _sorted_positions(shape: tuple, index) -> tuple:
+    """``(positions, order, starts)``: the flat position in x of each entry of
+    ``x[index]`` (shaped as ``x[index]``), the entries' order sorted by position (stable,
+    so that entries on one position keep their order), and where in that order each
+    position's run starts. An index out of bounds raises IndexError, as in NumPy."""
+    positions = np.arange(math.prod(shape)).reshape(shape)[index]
+    flat = positions.reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    ordered = flat[order]
+    first = np.ones(flat.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return positions, order, np.flatnonzero(first)
+
+
+def _groups(shape: tuple, index) -> _Groups | None:
+    """The grouping of ``x[index]`` for an `x` of `shape`, or None where no entry of x is
+    named twice."""
+    positions, order, starts = _sorted_positions(shape, index)
+    if starts.size == order.size:
+        return None
+    groups = _Groups()
+    groups.shape = positions.shape
+    groups.targets = positions.reshape(-1)[order[starts]]
+    groups.counts = np.diff(np.append(starts, order.size))
+    groups.last = order[starts + groups.counts - 1]
+    table = np.full((starts.size, int(groups.counts.max())), order.size)
+    rank = np.arange(order.size) - np.repeat(starts, groups.counts)
+    table[np.repeat(np.arange(starts.size), groups.counts), rank] = order
+    groups.table = table
+    return groups
+
+
+def _flat_values(y, groups: _Groups):
+    """`y` broadcast to the shape of ``x[index]`` and flattened."""
+    return reshape(broadcast_to(y, groups.shape), (-1,))
+
+
+def _set_repeated(x, groups: _Groups, y):
+    """`x` with ``x[index] = y`` where the index repeats entries: the last write wins."""
+    flat = reshape(x, (-1,))
+    winners = take_index(_flat_values(y, groups), groups.last)
+    return reshape(_index_update(flat, groups.targets, winners), shape_of(x))
+
+
+def _update_last_impl(x, index, y):
+    """`_update_impl` with the last write winning where the index repeats an entry (which
+    NumPy's assignment leaves unspecified)."""
+    positions, order, starts = _sorted_positions(np.shape(x), index)
+    if starts.size == order.size:
+        return _update_impl(x, index, y)
+    last = order[np.append(starts[1:], order.size) - 1]
+    out = np.array(x, dtype=np.result_type(x, y), copy=True)
+    values = np.broadcast_to(y, positions.shape).reshape(-1)
+    np.put(out, positions.reshape(-1)[last], values[last])
+    return out
+
+
+def _last_writes_of(index, shape):
+    """True for each entry of ``x[index]`` (`x` of `shape`) that is the last write to
+    its entry of x."""
+    positions, order, starts = _sorted_positions(shape, index)
+    last = np.zeros(order.size, dtype=bool)
+    last[order[np.append(starts[1:], order.size) - 1]] = True
+    return last.reshape(positions.shape)
+
+
+def _last_writes_impl(*parts, template, shape):
+    return _last_writes_of(_fill(template, parts), shape)
+
+
+# For index arrays that are traced (a batch of them under vmap): mapped member by member.
+_last_writes = nondiff(_last_writes_impl, "index_last_writes")
+
+
+# --- JAX's functional updates: x.at[index].set(y) and its siblings ----------------------
+
+_COMBINE: dict[str, Callable] = {
+    "multiply": lambda old, y: old * y,
+    "divide": lambda old, y: old / y,
+    "power": power,
+    "min": minimum,
+    "max": maximum,
+}
+
+
+def _in_dtype_of(v, x):
+    """`v` converted to `x`'s dtype: updates keep the dtype of the array they update."""
+    dtype = np.result_type(peek(x))
+    return v if np.result_type(peek(v)) == dtype else astype(v, dtype)
+
+
+def _write(x, index, v):
+    """``x`` with ``x[index] = v`` for a normalized index that names no entry twice."""
+    template, parts = _template(index)
+    if parts:
+        return write_at(x, v, *parts, template=template, add=False)
+    return _index_update(x, index, v)
+
+
+def _pad_value(how: str, dtype: np.dtype):
+    """The entry that leaves a combination unchanged: 1 for products, the far end of the
+    dtype's range for min and max."""
+    if how not in ("min", "max"):
+        return 1
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.max if how == "min" else info.min
+    return np.inf if how == "min" else -np.inf
+
+
+def _combine_repeated(x, groups: _Groups, y, how: str):
+    """`x` with the entries of `y` combined into ``x[index]`` where the index repeats
+    entries: every entry of `y` counts (products multiply, min and max take all)."""
+    flat = reshape(x, (-1,))
+    pad = full_shaped(x, _pad_value(how, np.result_type(peek(x))), (1,))
+    # One row per written entry of x: the entries of y that land on it, then padding.
+    rows = take_index(concatenate([_flat_values(y, groups), pad]), groups.table)
+    old = take_index(flat, groups.targets)
+    if how in ("min", "max"):
+        # One reduction over the old value and every entry of y, so ties share evenly.
+        both = concatenate([reshape(old, (-1, 1)), rows], axis=1)
+        new = amin(both, axis=1) if how == "min" else amax(both, axis=1)
+    else:
+        new = _COMBINE[how](old, prod(rows, axis=1))
+    new = _in_dtype_of(new, x)
+    return reshape(_index_update(flat, groups.targets, new), shape_of(x))
+
+
+def _check_mode(mode, method: str) -> None:
+    if mode is not None and mode != "promise_in_bounds":
+        raise NotImplementedError(
+            f"x.at[index].{method}(mode={mode!r}): wengert follows NumPy for indices out "
+            "of bounds (IndexError) and has no other mode; clip the index (wg.numpy.clip) "
+            "or mask it (wg.numpy.where) first."
+        )
+
+
+def _traced_repeats(method: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"x.at[index].{method}(...) with an integer-array index computed from traced "
+        "values (under vmap): entries it names twice cannot be grouped. Compute the index "
+        "outside the mapped function, or use .set/.add, which accept such indices."
+    )
+
+
+class _IndexUpdateRef:
+    """``x.at[index]``: the index of a functional update, waiting for the operation."""
+
+    __slots__ = ("array", "index")
+
+    def __init__(self, array: Any, index: Any):
+        self.array = array
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"_IndexUpdateRef({self.array!r}, {self.index!r})"
+
+    def get(
+        self,
+        *,
+        indices_are_sorted: bool = False,
+        unique_indices: bool = False,
+        mode: str | None = None,
+        fill_value: Any = None,
+    ) -> Any:
+        """``x[index]``."""
+        _check_mode(mode, "get")
+        if fill_value is not None:
+            raise NotImplementedError(
+                "x.at[index].get(fill_value=...): indices out of bounds raise IndexError "
+                "in wengert, so there is nothing to fill; drop fill_value."
+            )
+        return take_index(self.array, self.index)
+
+    def set(self, values: Any, **options: Any) -> Any:
+        """A copy of x with ``x[index] = values`` (the last write wins where the index
+        names an entry twice)."""
+        return self._update(values, "set", options)
+
+    def add(self, values: Any, **options: Any) -> Any:
+        """A copy of x with ``x[index] += values``, every entry of `values` added."""
+        return self._update(values, "add", options)
+
+    def subtract(self, values: Any, **options: Any) -> Any:
+        """A copy of x with ``x[index] -= values``, every entry of `values` subtracted."""
+        return self._update(
+            -values if isinstance(values, Box) else np.negative(values), "add", options
+        )
+
+    def multiply(self, values: Any, **options: Any) -> Any:
+        """A copy of x with ``x[index] *= values``, every entry of `values` applied."""
+        return self._update(values, "multiply", options)
+
+    def divide(self, values: Any, **options: Any) -> Any:
+        """A copy of x with ``x[index] /= values``, every entry of `values` applied."""
+        return self._update(values, "divide", options)
+
+    def power(self, values: Any, **options: Any) -> Any:
+        """A copy of x with ``x[index] **= values``; where the index names an entry
+        twice, its exponents multiply (``(x ** a) ** b = x ** (a * b)``)."""
+        return self._update(values, "power", options)
+
+    def min(self, values: Any, **options: Any) -> Any:
+        """A copy of x with ``x[index] = minimum(x[index], values)`` over every entry."""
+        return self._update(values, "min", options)
+
+    def max(self, values: Any, **options: Any) -> Any:
+        """A copy of x with ``x[index] = maximum(x[index], values)`` over every entry."""
+        return self._update(values, "max", options)
+
+    def apply(self, func: Callable, **options: Any) -> Any:
+        """A copy of x with the elementwise `func` applied at `index`, once per time the
+        index names an entry (as NumPy's ``ufunc.at``)."""
+        _check_options(options, "apply")
+        x = _as_array(self.array)
+        index = _normalize_index(self.index)
+        groups = None
+        if _may_repeat(index):
+            if _template(index)[1]:
+                raise _traced_repeats("apply")
+            groups = _groups(shape_of(x), index)
+        if groups is None:
+            return _write(x, index, _in_dtype_of(func(take_index(x, index)), x))
+        flat = reshape(x, (-1,))
+        for k in range(groups.table.shape[1]):  # the k-th application to each entry
+            targets = groups.targets[groups.counts > k]
+            flat = _index_update(flat, targets, _in_dtype_of(func(take_index(flat, targets)), x))
+        return reshape(flat, shape_of(x))
+
+    def _update(self, values: Any, how: str, options: dict) -> Any:
+        _check_options(options, how)
+        x = _as_array(self.array)
+        values = _in_dtype_of(values, x)
+        if how == "set":
+            return index_update(x, self.index, values)
+        if how == "add":
+            return index_add(x, self.index, values)
+        index = _normalize_index(self.index)
+        groups = None
+        if _may_repeat(index):
+            if _template(index)[1]:
+                raise _traced_repeats(how)
+            groups = _groups(shape_of(x), index)
+        if groups is None:
+            return _write(x, index, _in_dtype_of(_COMBINE[how](take_index(x, index), values), x))
+        return _combine_repeated(x, groups, values, how)
+
+
+_OPTIONS = ("indices_are_sorted", "unique_indices", "mode")
+
+
+def _check_options(options: dict, method: str) -> None:
+    """JAX's keyword options: the hints are accepted (and not needed), `mode` checked."""
+    for name in options:
+        if name not in _OPTIONS:
+            raise TypeError(f"x.at[index].{method}() got an unexpected keyword argument {name!r}")
+    _check_mode(options.get("mode"), method)
+
+
+def _as_array(x):
+    return x if isinstance(x, Box) or hasattr(x, "shape") else np.asarray(x)
+
+
+class _IndexUpdateHelper:
+    """``at(x)`` (and ``x.at`` of a traced value): index it to choose the entries."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: Any):
+        self.array = array
+
+    def __getitem__(self, index: Any) -> _IndexUpdateRef:
+        return _IndexUpdateRef(self.array, index)
+
+    def __repr__(self) -> str:
+        return f"_IndexUpdateHelper({self.array!r})"
+
+
+def at(x: Any) -> _IndexUpdateHelper:
+    """JAX's functional index updates for any array: ``at(x)[index].set(y)`` is a copy of
+    `x` with ``x[index] = y``; `x` itself is never written. Traced values also have them
+    as ``x.at[index]``; plain NumPy arrays have no ``.at``, so code that must run on both
+    spells it ``wg.numpy.at(x)[index]``.
+
+    The operations: ``get()`` (``x[index]``), ``set(y)``, ``add(y)``, ``subtract(y)``,
+    ``multiply(y)``, ``divide(y)``, ``power(y)``, ``min(y)``, ``max(y)`` and
+    ``apply(func)``. `y` broadcasts to the shape of ``x[index]`` and is converted to `x`'s
+    dtype, so the result has `x`'s dtype (as in JAX, and as NumPy's in-place writes). All
+    are differentiable in `x` and `y`, in both modes, to any order.
+
+    Where an integer-array index names an entry more than once, every entry of `y` counts
+    (as in JAX): ``add`` sums them, ``multiply`` and ``divide`` apply their product,
+    ``power`` raises to their product, ``min``/``max`` take the extremum over all of them
+    and the entry of `x` (ties share the derivative evenly, as `wg.numpy.max` does), and
+    ``apply`` applies `func` once per time. ``set`` keeps the last write in the order of
+    the entries of ``x[index]`` (JAX leaves the order unspecified; NumPy does not promise
+    one either). Unlike JAX, which clamps reads and drops writes out of bounds, an index
+    out of bounds raises IndexError, as in NumPy. JAX's keyword options are accepted:
+    ``indices_are_sorted`` and ``unique_indices`` change nothing, and ``mode`` may be
+    None or ``"promise_in_bounds"``.
+
+    >>> import numpy as np
+    >>> import wengert.numpy as wnp
+    >>> x = np.zeros(4)
+    >>> wnp.at(x)[np.array([0, 0, 2])].add(1.0)
+    array([2., 0., 1., 0.])
+    >>> wnp.at(x)[1:3].set(np.array([5.0, 6.0])), x
+    (array([0., 5., 6., 0.]), array([0., 0., 0., 0.]))
+    """
+    return _IndexUpdateHelper(x)
+
+
+__all__ = ["at", "getitem", "index_add", "index_update"]
 
 # Generated source (Program.source) computes these primitives with their implementations,
 # copied (they use NumPy alone), or with the public function that they call.
@@ -471,9 +840,14 @@ def _scatter_at_source(g, *parts, template, shape):
 
 
 def _write_at_source(x, y, *parts, template, add):
-    return (_add_impl if add else _update_impl), (x, _fill(template, parts), y), {}
+    return (_add_impl if add else _update_last_impl), (x, _fill(template, parts), y), {}
 
 
 getitem_at.defsource(rewrite=_getitem_at_source)
 scatter_at.defsource(rewrite=_scatter_at_source)
 write_at.defsource(rewrite=_write_at_source)
+_last_writes.defsource(
+    rewrite=lambda *parts, template, shape: (_last_writes_of, (_fill(template, parts), shape), {})
+)
+
+accept_array_likes(globals(), ["index_add", "index_update"])
