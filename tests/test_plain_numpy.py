@@ -68,8 +68,9 @@ def test_fft_based_filter():
 
 
 def test_uncovered_function_is_named_with_the_way_out():
-    with pytest.raises(wg.UnsupportedFunctionError, match=r"numpy\.spacing.*stop_gradient"):
-        wg.grad(lambda x: np.sum(np.spacing(x)))(np.ones(2))
+    window = np.lib.stride_tricks.sliding_window_view
+    with pytest.raises(wg.UnsupportedFunctionError, match=r"sliding_window_view.*stop_gradient"):
+        wg.grad(lambda x: np.sum(window(x, 2)))(np.ones(3))
 
 
 def test_array_creation_without_array_argument_is_constant():

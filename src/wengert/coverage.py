@@ -30,6 +30,7 @@ NAMESPACES = (
     ("wengert.scipy.linalg", "scipy.linalg", "autograd.scipy.linalg"),
     ("wengert.scipy.signal", "scipy.signal", "autograd.scipy.signal"),
     ("wengert.scipy.stats", "scipy.stats", "autograd.scipy.stats"),
+    ("wengert.scipy.integrate", "scipy.integrate", "autograd.scipy.integrate"),
 )
 
 
@@ -133,7 +134,19 @@ DISTRIBUTION_FUNCTIONS = (
     "pmf",
     "logpmf",
     "ppf",
+    "isf",
     "entropy",
+    "mean",
+    "var",
+    "std",
+    "median",
+    "moment",
+    "interval",
+    "stats",
+    "nnlf",
+    "cov",
+    "rvs",
+    "fit",
 )
 
 
@@ -735,6 +748,8 @@ PRIMITIVE_MODULES = (
     "wengert.scipy.special",
     "wengert.scipy.linalg",
     "wengert.scipy.signal",
+    "wengert.scipy.stats._special",
+    "wengert.scipy.integrate",
 )
 
 

@@ -158,3 +158,72 @@ def test_single_precision_operands_stay_single(name):
         assert onp.result_type(value) == onp.result_type(np_f(c, x)) == dtype
         assert pullback(onp.ones_like(value))[0].dtype == dtype
         assert onp.result_type(wg.jvp(lambda x: f(x, c), (x,), (x,))[1]) == dtype
+
+
+# --- NumPy 2's vector and matrix-vector products, einsum's interleaved form ------------------
+
+CASES: list[tuple[str, object, tuple]] = []
+
+
+def case(name, fun, *gens):
+    CASES.append((name, fun, gens))
+
+
+def real(*shape):
+    return lambda: R.standard_normal(shape)
+
+
+def cplx(*shape):
+    return lambda: R.standard_normal(shape) + 1j * R.standard_normal(shape)
+
+
+case("vecdot", wnp.vecdot, real(3), real(2, 3))
+case("vecdot", lambda a, b: wnp.vecdot(a, b, axis=0), real(3, 2), real(3, 1))
+case("vecdot", wnp.vecdot, cplx(2, 3), cplx(3))
+case("matvec", wnp.matvec, real(2, 3), real(3))
+case("matvec", wnp.matvec, real(4, 2, 3), real(1, 3))
+case("vecmat", wnp.vecmat, real(2), real(2, 3))
+case("vecmat", wnp.vecmat, cplx(4, 2), cplx(2, 3))
+case("matrix_transpose", wnp.matrix_transpose, real(2, 3, 4))
+case("einsum", lambda a, b: wnp.einsum(a, [0, 1], b, [1, 2]), real(2, 3), real(3, 4))
+case("einsum", lambda a, b: wnp.einsum(a, [0, 1], b, [1, 2], [2, 0]), real(2, 3), real(3, 4))
+case("einsum", lambda a, b: wnp.einsum(a, [..., 30], b, [30, 2], [..., 2]), real(4, 3), real(3, 2))
+case("einsum", lambda a: wnp.einsum(a, [1, 1]), real(3, 3))
+
+
+@pytest.mark.parametrize(
+    "name, fun, gens", CASES, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)]
+)
+def test_rules(name, fun, gens):
+    wg.check_grads(fun, modes=("fwd", "rev"), order=2)(*[g() for g in gens])
+
+
+A2 = R.standard_normal((4, 2, 3))
+PRODUCTS_2 = [
+    lambda np_, a: np_.vecdot(a, a[0, 0]),
+    lambda np_, a: np_.vecdot(a + 1j, a, axis=1),
+    lambda np_, a: np_.matvec(a, a[0, 0]),
+    lambda np_, a: np_.vecmat(a[:, :, 0] - 1j, a),
+    lambda np_, a: np_.matrix_transpose(a),
+    lambda np_, a: np_.einsum(a, [0, 1, 2], a[0], [1, 2]),
+    lambda np_, a: np_.einsum(a, [0, 1, 2], a[0], [1, 2], [1, 0]),
+    lambda np_, a: np_.einsum(a, [Ellipsis, 2], a[0, 0], [2], [Ellipsis]),
+    lambda np_, a: np_.einsum(a, [0, 1, 40], a, [0, 1, 40]),  # implicit output: by number
+    lambda np_, a: np_.einsum(a, [51, 0, 26]),
+]
+
+
+@pytest.mark.parametrize("call", PRODUCTS_2)
+def test_products_of_numpy_2_values(call):
+    expected = call(onp, A2)
+    onp.testing.assert_allclose(call(wnp, A2), expected, rtol=1e-14)
+    value = wg.jvp(lambda a: call(wnp, a), (A2,), (A2,))[0]
+    assert value.shape == expected.shape and value.dtype == expected.dtype
+    onp.testing.assert_allclose(value, expected, rtol=1e-13)
+
+
+def test_einsum_sublists_numpy_refuses_are_refused():
+    with pytest.raises(ValueError, match="not in"):
+        wg.grad(lambda a: wnp.sum(wnp.einsum(a, [0, 52])))(onp.ones((2, 2)))
+    with pytest.raises(ValueError):
+        wg.grad(lambda a: wnp.sum(wnp.matvec(a, a)))(onp.ones(2))

@@ -205,6 +205,39 @@ case("insert", lambda a, b: wnp.insert(a, 1, b, axis=1), real(3, 4), real(3, 1))
 case("insert", lambda a: wnp.insert(a, slice(0, 2), 7.0, axis=0), real(3, 2))
 case("delete", lambda a: wnp.delete(a, [0, 2]), real(2, 2))
 case("delete", lambda a: wnp.delete(a, slice(0, 4, 2), axis=1), real(3, 4))
+case("tril", lambda x: wnp.tril(x, 1), real(4))  # a vector: the rows of a square matrix
+case("triu", lambda x: wnp.triu(x), real(3))
+case("concat", lambda a, b: wnp.concat([a, b], axis=1), real(2, 2), real(2, 3))
+
+
+def positive(*shape):
+    return lambda: R.uniform(0.5, 3.0, shape)
+
+
+def nonzero(*shape):
+    """Values away from zero, of random signs."""
+    return lambda: R.uniform(0.5, 2.0, shape) * R.choice([-1.0, 1.0], shape)
+
+
+# geomspace in the rows' own dtype (NumPy's default promotes to float64, by definition)
+case("geomspace", lambda a, b: wnp.geomspace(a, b, 5, dtype=a.dtype), positive(), positive())
+case(
+    "geomspace",
+    lambda a, b: wnp.geomspace(-a, -b, 4, endpoint=False, axis=1, dtype=a.dtype),
+    positive(2),
+    positive(2),
+)
+case(
+    "geomspace",
+    lambda a, b: wnp.geomspace(a + 1j * b, b, 3, dtype=(a + 1j * b).dtype),
+    positive(),
+    positive(),
+)
+# Zeros that stay zeros when the values move: padding (the zeros inside a row move).
+case("trim_zeros", lambda x: wnp.trim_zeros(wnp.pad(x, (2, 1))), nonzero(4))
+case("trim_zeros", lambda x: wnp.trim_zeros(wnp.pad(x, 1), "b"), nonzero(4))
+case("trim_zeros", lambda x: wnp.trim_zeros(wnp.pad(x, 1), axis=0), nonzero(3, 2))
+case("sort_complex", wnp.sort_complex, lambda: distinct(4)() + 1j * R.standard_normal(4))
 
 
 @pytest.mark.parametrize(
@@ -258,6 +291,20 @@ VALUES = [
     ("diag", lambda np_, x: np_.diag(x, 2), (V,)),
     ("trace", lambda np_, x: np_.trace(x, 1), (X,)),
     ("tril", lambda np_, x: np_.tril(x, -1), (R.standard_normal((2, 3, 4)),)),
+    ("tril", lambda np_, x: np_.tril(x, 1), (V,)),
+    ("triu", lambda np_, x: np_.triu(x, -1), (V,)),
+    ("geomspace", lambda np_, x: np_.geomspace(x[0] ** 2, 10.0, 6), (V,)),
+    ("geomspace", lambda np_, x: np_.geomspace(-(x**2) - 0.5, -3.0, 4, axis=1), (V,)),
+    ("geomspace", lambda np_, x: np_.geomspace(1j + x[:2], 2.0 + x[:2], 3, endpoint=False), (V,)),
+    ("geomspace", lambda np_, x: np_.geomspace(x[0] ** 2, 8.0, 3, dtype=np_.float32), (V,)),
+    ("trim_zeros", lambda np_, x: np_.trim_zeros(np_.r_[0.0, 0.0, x, 0.0]), (V,)),
+    ("trim_zeros", lambda np_, x: np_.trim_zeros(np_.r_[0.0, x, 0.0], "F"), (V,)),
+    ("trim_zeros", lambda np_, x: np_.trim_zeros(x * 0.0), (V,)),
+    ("trim_zeros", lambda np_, x: np_.trim_zeros(np_.pad(X, 1) * x[0], axis=-1), (V,)),
+    ("sort_complex", lambda np_, x: np_.sort_complex(x), (V,)),
+    ("sort_complex", lambda np_, x: np_.sort_complex(x.astype(np_.float32)), (V,)),
+    ("sort_complex", lambda np_, x: np_.sort_complex(x[:3] + 1j * x[::-1][:3]), (V,)),
+    ("concat", lambda np_, x: np_.concat([x, x[:2]]), (V,)),
     ("triu", lambda np_, x: np_.triu(x, 2), (X,)),
     ("kron", lambda np_, a, b: np_.kron(a, b), (R.standard_normal((2, 1, 3)), X)),
     (

@@ -36,15 +36,21 @@ from numpy import (  # noqa: F401
 
 from .._core import box as _box
 from . import (
+    bessel,
     contractions,
+    converting,
     cumulative,
     elementwise,
     fft,
+    float_parts,
+    functional,
+    index_tricks,
     indexing,
     linalg,
     manipulation,
     nondiff,
     padding,
+    polynomials,
     random,  # noqa: F401
     reductions,
     selection,
@@ -52,20 +58,29 @@ from . import (
     signal,
     sorting,
     statistics,
+    writes,
 )
+from .bessel import *  # noqa: F403
 from .contractions import *  # noqa: F403
+from .converting import *  # noqa: F403
 from .cumulative import *  # noqa: F403
 from .elementwise import *  # noqa: F403
-from .indexing import index_add, index_update  # noqa: F401
+from .float_parts import *  # noqa: F403
+from .functional import *  # noqa: F403
+from .index_tricks import *  # noqa: F403
+from .indexing import at, index_add, index_update  # noqa: F401
 from .manipulation import *  # noqa: F403
 from .nondiff import *  # noqa: F403
 from .padding import *  # noqa: F403
+from .polynomials import *  # noqa: F403
 from .reductions import *  # noqa: F403
+from .reexports import *  # noqa: F403  (NumPy's own types, error state, printing, files)
 from .selection import *  # noqa: F403
 from .shaping import *  # noqa: F403
 from .signal import *  # noqa: F403
 from .sorting import *  # noqa: F403
 from .statistics import *  # noqa: F403
+from .writes import *  # noqa: F403
 
 # Modules whose names join the main namespace, and submodules mirroring numpy.linalg/fft.
 _MODULES = (
@@ -81,6 +96,13 @@ _MODULES = (
     statistics,
     signal,
     nondiff,
+    converting,
+    float_parts,
+    bessel,
+    functional,
+    index_tricks,
+    polynomials,
+    writes,
 )
 _SUBMODULES = ((linalg, _np.linalg), (fft, _np.fft))
 
@@ -101,6 +123,7 @@ def _register() -> None:
             if np_fun is not None and callable(np_fun):
                 _box.numpy_dispatch[np_fun] = getattr(module, name)
     ops.getitem = indexing.take_index
+    ops.at = indexing.at
     ops.astype = shaping.astype
     _box.numpy_dispatch[_np.true_divide] = elementwise.true_divide
     _box.numpy_dispatch[_np.linalg.matmul if hasattr(_np.linalg, "matmul") else _np.matmul] = (
@@ -112,5 +135,5 @@ _register()
 
 __all__ = sorted(
     {name for m in _MODULES for name in m.__all__}
-    | {"fft", "index_add", "index_update", "linalg", "random"}
+    | {"at", "fft", "index_add", "index_update", "linalg", "random"}
 )

@@ -8,11 +8,12 @@ traced values read as arrays, arguments that fix a result's shape kept constant.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .._core.box import Box, peek
+from .._core.box import Box, getval, peek
 from .._core.define import stop_gradient
 from .._core.vspace import shape_of
 from ..errors import AxisError, InPlaceWriteError
@@ -70,6 +71,24 @@ def _constant(value: Any, what: str, name: str) -> Any:
             "pass it as a constant."
         )
     return value
+
+
+def _shared(x: Any, answer: Callable[[np.ndarray], Any], what: str, name: str) -> Any:
+    """``answer(value)`` for the value of `x`, where it fixes the shape of a result (which
+    entries are zeros to trim): under vmap, the answer every member gives, since members
+    with results of different shapes cannot be stacked."""
+    value = np.asarray(getval(x))
+    ndim = len(shape_of(x))
+    if value.ndim == ndim:
+        return answer(value)
+    members = value.reshape((-1, *value.shape[value.ndim - ndim :]))
+    answers = [answer(member) for member in members]
+    if any(a != answers[0] for a in answers[1:]):
+        raise ValueError(
+            f"wengert.numpy.{name}: {what} differ between the members that vmap maps over, "
+            "which would give them results of different shapes; vmap cannot stack those."
+        )
+    return answers[0]
 
 
 def _index_array(value: Any) -> Any:

@@ -6,6 +6,7 @@ reverse rule contracts the cotangent with the other factor.
 
 from __future__ import annotations
 
+import operator
 import string
 
 import numpy as np
@@ -16,6 +17,7 @@ from .._core.box import Box, peek
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from ..errors import InPlaceWriteError
+from ._arraylike import accept_array_likes
 from .elementwise import multiply
 from .shaping import array, moveaxis, reshape, swapaxes, transpose
 
@@ -394,18 +396,148 @@ _einsum.defpattern(patterns.contraction(_einsum_as_einsum))
 
 
 def einsum(subscripts, *operands, optimize=None):
-    """Einstein summation over the given subscripts (string form), differentiable in
-    every operand."""
+    """Einstein summation, differentiable in every operand: subscripts as a string
+    (``einsum("ij,jk->ik", a, b)``) or interleaved with the operands as lists of axis
+    numbers (``einsum(a, [0, 1], b, [1, 2], [0, 2])``, Ellipsis for ``...``).
+
+    >>> import wengert.numpy as wnp
+    >>> a = wnp.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> wnp.einsum(a, [0, 1], a, [1, 2], [0, 2]) - wnp.einsum("ij,jk->ik", a, a)
+    array([[0., 0.],
+           [0., 0.]])
+    """
     if not isinstance(subscripts, str):
-        raise TypeError("wengert.numpy.einsum takes the subscripts as a string, e.g. 'ij,jk->ik'")
+        subscripts, operands = _interleaved((subscripts, *operands))
     if not any(_traced(op) for op in operands):
         return np.einsum(subscripts, *operands, optimize=optimize or False)
     return _einsum(subscripts, *[_operand(op, "einsum") for op in operands])
 
 
-__all__ = ["dot", "einsum", "inner", "matmul", "outer", "tensordot", "vdot"]
+def _interleaved(args: tuple) -> tuple[str, list]:
+    """The subscripts string and operands of einsum's interleaved form: operand, sublist,
+    operand, sublist, ..., and optionally the output's sublist."""
+    operands = list(args[0::2])
+    sublists = list(args[1::2])
+    output = operands.pop() if len(args) % 2 else None
+    if len(sublists) != len(operands):
+        raise ValueError("wengert.numpy.einsum: each operand needs its list of axis numbers")
+    spec = ",".join(_letters(s) for s in sublists)
+    if output is not None:
+        spec += "->" + _letters(output)
+    return spec, operands
+
+
+# Axis numbers 0 to 51 as letters in the order of their codes, as NumPy reads them, so that
+# an output left implicit lists its axes by number.
+_AXIS_LETTERS = string.ascii_uppercase + string.ascii_lowercase
+
+
+def _letters(sublist) -> str:
+    """A sublist of axis numbers (0 to 51) and Ellipsis as einsum letters."""
+    out = []
+    for axis in sublist:
+        if axis is Ellipsis:
+            out.append("...")
+            continue
+        axis = operator.index(axis)
+        if not 0 <= axis < len(_AXIS_LETTERS):
+            raise ValueError(
+                f"wengert.numpy.einsum: axis number {axis} in a sublist is not in [0, 52)"
+            )
+        out.append(_AXIS_LETTERS[axis])
+    return "".join(out)
+
+
+# --- products of the array API (NumPy 2's gufuncs) --------------------------------------------
+
+
+def vecdot(x1, x2, /, *, axis: int = -1, out=None):
+    """The dot product of vectors along `axis`, conjugating the first (NumPy's vecdot).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.vecdot(wnp.array([1.0, 2.0]), wnp.array([[3.0, 4.0], [5.0, 6.0]]))
+    array([11., 17.])
+    """
+    if not (_traced(x1) or _traced(x2)):
+        return np.vecdot(x1, x2, axis=axis, out=out)
+    _refuse_out(out, "vecdot")
+    from .elementwise import conj
+    from .reductions import sum as _sum
+
+    x1, x2 = _operand(x1, "vecdot"), _operand(x2, "vecdot")
+    if np.iscomplexobj(peek(x1)):
+        x1 = conj(x1)
+    return _sum(multiply(x1, x2), axis=axis)
+
+
+def matvec(x1, x2, /, *, out=None):
+    """Matrix times vector over the last axes, ``(..., m, n), (..., n) -> (..., m)``.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.matvec(wnp.array([[1.0, 2.0], [3.0, 4.0]]), wnp.array([1.0, 1.0]))
+    array([3., 7.])
+    """
+    if not (_traced(x1) or _traced(x2)):
+        return np.matvec(x1, x2, out=out)
+    _refuse_out(out, "matvec")
+    x1, x2 = _operand(x1, "matvec"), _operand(x2, "matvec")
+    _at_least(x1, 2, "matvec")
+    _at_least(x2, 1, "matvec")
+    return matmul(x1, reshape(x2, (*shape_of(x2), 1)))[..., 0]
+
+
+def vecmat(x1, x2, /, *, out=None):
+    """Vector (conjugated) times matrix over the last axes, ``(..., n), (..., n, m) ->
+    (..., m)``.
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.vecmat(wnp.array([1.0, 1.0]), wnp.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([4., 6.])
+    """
+    if not (_traced(x1) or _traced(x2)):
+        return np.vecmat(x1, x2, out=out)
+    _refuse_out(out, "vecmat")
+    from .elementwise import conj
+
+    x1, x2 = _operand(x1, "vecmat"), _operand(x2, "vecmat")
+    _at_least(x1, 1, "vecmat")
+    _at_least(x2, 2, "vecmat")
+    if np.iscomplexobj(peek(x1)):
+        x1 = conj(x1)
+    shape = shape_of(x1)
+    return matmul(reshape(x1, (*shape[:-1], 1, shape[-1])), x2)[..., 0, :]
+
+
+def _at_least(x, ndim: int, name: str) -> None:
+    if _ndim(x) < ndim:
+        raise ValueError(
+            f"wengert.numpy.{name}: an operand of shape {shape_of(x)} has fewer than {ndim} "
+            "axes, which the product's signature needs"
+        )
+
+
+def _refuse_out(out, name: str) -> None:
+    if out is not None:
+        raise InPlaceWriteError(f"wengert.numpy.{name}(..., out=...) writes in place; drop out=.")
+
+
+__all__ = [
+    "dot",
+    "einsum",
+    "inner",
+    "matmul",
+    "matvec",
+    "outer",
+    "tensordot",
+    "vdot",
+    "vecdot",
+    "vecmat",
+]
 
 # Generated source (Program.source) computes these primitives with their implementations,
 # copied (they use NumPy alone), or with the public function that they call.
 _einsum.defsource(_einsum_impl)
 tensordot.defsource(np.tensordot)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

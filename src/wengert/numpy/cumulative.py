@@ -17,6 +17,7 @@ from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from ..errors import NoValueError
 from . import reductions as _red
+from ._arraylike import accept_array_likes
 from ._common import _along, _as_array, _axis, _flip_axis, _no_out, _traced
 from .elementwise import where
 from .shaping import (
@@ -293,3 +294,6 @@ __all__ = [
 _cumsum.defsource(_cumsum_impl)
 _zero_masks.defsource(_zero_masks_impl)
 _cumprod.defsource(_cumprod_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

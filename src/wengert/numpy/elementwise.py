@@ -18,6 +18,7 @@ from .._core.define import binary, elementwise, linear, nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to
 from .._core.vspace import zeros_like as zeros_of
+from ._arraylike import accept_array_likes
 
 # Python floats, not NumPy scalars: a NumPy float64 scalar would widen float32 values.
 _LN2 = math.log(2.0)
@@ -580,3 +581,6 @@ positive.defsource(np.positive)
 _where.defsource(np.where)
 _share.defsource(_share_impl)
 _unit_sign.defsource(_unit_sign_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

@@ -20,6 +20,7 @@ from .._core.box import Box, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import shape_of
+from ._arraylike import accept_array_likes
 from ._common import _axis
 from .elementwise import conj, real
 from .shaping import concatenate
@@ -417,3 +418,6 @@ _fft.defsource(_fft_impl)
 _ifft.defsource(_ifft_impl)
 _rfft.defsource(_rfft_impl)
 _irfft.defsource(_irfft_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

@@ -36,6 +36,7 @@ from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, is_complex, shape_of
 from ..errors import AxisError
 from . import contractions as _contractions
+from ._arraylike import accept_array_likes
 from .contractions import matmul, outer, tensordot
 from .elementwise import absolute, conj, imag, real, where
 from .nondiff import logical_and
@@ -1533,6 +1534,8 @@ def matrix_transpose(x, /):
 
 def diagonal(x, /, *, offset: int = 0):
     """The diagonal (or an offset one) of each matrix in a stack."""
+    if not isinstance(x, Box):
+        x = np.asarray(x)
     m, n = shape_of(x)[-2:]
     start_row, start_col = max(-offset, 0), max(offset, 0)
     length = max(min(m - start_row, n - start_col), 0)
@@ -1547,6 +1550,8 @@ def trace(x, /, *, offset: int = 0, dtype=None):
 
 def vecdot(x1, x2, /, *, axis: int = -1):
     """The dot product along `axis`, conjugating the first argument."""
+    if not isinstance(x1, Box):
+        x1 = np.asarray(x1)
     return _sum(_conj(x1) * x2, axis=axis)
 
 
@@ -1623,3 +1628,6 @@ _svd.defsource(_svd_impl)
 _svdvals.defsource(_svdvals_impl)
 _pnorm.defsource(_pnorm_impl)
 _count_nonzero.defsource(_count_nonzero_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

@@ -25,8 +25,9 @@ from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, full_shaped, shape_of
 from . import reductions as _red
-from ._common import AxisError, _along, _as_array, _axis, _constant, _no_out, _traced
-from .elementwise import where
+from ._arraylike import accept_array_likes
+from ._common import AxisError, _along, _as_array, _axis, _constant, _no_out, _shared, _traced
+from .elementwise import absolute, log10, sign, where
 from .indexing import index_update
 from .selection import _wrap, take
 from .shaping import (
@@ -322,7 +323,8 @@ def diagflat(v: Any, k: int = 0) -> Any:
 
 
 def _triangle(m, mask):
-    return where(np.broadcast_to(mask, m.shape), m, np.zeros((), dtype=m.dtype))
+    # A vector gives a square matrix (the mask's shape), each row a copy of it, as in NumPy.
+    return where(mask, m, np.zeros((), dtype=m.dtype))
 
 
 def tril(m: Any, k: int = 0) -> Any:
@@ -335,8 +337,7 @@ def tril(m: Any, k: int = 0) -> Any:
     """
     if not isinstance(m, Box):
         return np.tril(m, k)
-    n, cols = m.shape[-2:]
-    return _triangle(m, np.tri(n, cols, k, dtype=bool))
+    return _triangle(m, np.tri(*shape_of(m)[-2:], k=k, dtype=bool))
 
 
 def triu(m: Any, k: int = 0) -> Any:
@@ -349,8 +350,7 @@ def triu(m: Any, k: int = 0) -> Any:
     """
     if not isinstance(m, Box):
         return np.triu(m, k)
-    n, cols = m.shape[-2:]
-    return _triangle(m, ~np.tri(n, cols, k - 1, dtype=bool))
+    return _triangle(m, ~np.tri(*shape_of(m)[-2:], k=k - 1, dtype=bool))
 
 
 # --- products -----------------------------------------------------------------------------
@@ -783,6 +783,47 @@ def logspace(
     return out if dtype is None else out.astype(dtype)
 
 
+def geomspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
+    """`num` values from `start` to `stop` evenly spaced on a log scale, differentiable in
+    both ends (NumPy's steps: the ends turned to positive reals, `logspace` between their
+    logarithms, the ends themselves put back exactly).
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wnp.geomspace(1.0, 100.0, 3)
+    array([  1.,  10., 100.])
+    >>> round(float(wg.grad(lambda b: wnp.geomspace(1.0, b, 3)[1])(100.0)), 12)
+    0.05
+    """
+    if not _traced(start, stop):
+        return np.geomspace(start, stop, num, endpoint, dtype, axis)
+    start, stop = _as_array(start), _as_array(stop)
+    if any_value(start == 0) or any_value(stop == 0):
+        raise ValueError("Geometric sequence cannot include zero")
+    dt = np.result_type(peek(start), peek(stop), float(num), np.zeros((), dtype))
+    start, stop = start.astype(dt), stop.astype(dt)
+    # Rotate start to the positive reals (NumPy's sign of a complex number is z / |z|).
+    out_sign = start / absolute(start) if dt.kind == "c" else sign(start)
+    start, stop = start / out_sign, stop / out_sign
+    result = logspace(log10(start), log10(stop), num=num, endpoint=endpoint, base=10.0)
+    result = result.astype(dt)
+    if num > 0:
+        result = index_update(result, 0, start)
+        if num > 1 and endpoint:
+            result = index_update(result, -1, stop)
+    result = result * out_sign
+    if axis != 0:
+        result = moveaxis(result, 0, _axis(axis, len(shape_of(result)), "geomspace"))
+    return result if dtype is None else result.astype(dtype)
+
+
 def append(arr: Any, values: Any, axis: int | None = None) -> Any:
     """`values` joined to the end of `arr` along `axis` (both flattened for None).
 
@@ -852,6 +893,42 @@ def delete(arr: Any, obj: Any, axis: int | None = None) -> Any:
     return ravel(arr)[kept - 1]
 
 
+def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
+    """`filt` without its leading (``"f"``) and trailing (``"b"``) zeros along `axis`
+    (all axes for None): a slice of it, so entries keep their derivatives. Which entries
+    are zero is read from the values (no derivative flows through it).
+
+    >>> import wengert.numpy as wnp
+    >>> wnp.trim_zeros(wnp.array([0.0, 1.5, 0.0, 2.0, 0.0]), "f")
+    array([1.5, 0. , 2. , 0. ])
+    """
+    if not isinstance(filt, Box):
+        return np.trim_zeros(filt, trim) if axis is None else np.trim_zeros(filt, trim, axis)
+    trim = trim.lower()
+    if trim not in {"fb", "bf", "f", "b"}:
+        raise ValueError(f"unexpected character(s) in `trim`: {trim!r}")
+    ndim = len(shape_of(filt))
+    if axis is None:
+        axes = set(range(ndim))
+    else:
+        axes = {_axis(a, ndim, "trim_zeros") for a in np.atleast_1d(axis).tolist()}
+    if not axes:
+        return filt
+    return filt[_shared(filt, lambda v: _trimmed(v, trim, axes), "the zeros to trim", "trim_zeros")]
+
+
+def _trimmed(value: np.ndarray, trim: str, axes: set) -> tuple:
+    """The index that trims the zeros of `value` (as NumPy's trim_zeros)."""
+    ndim = value.ndim
+    found = np.argwhere(value != 0)
+    if not len(found):  # all zero: an empty slice along every trimmed axis
+        start = stop = [0] * ndim
+    else:
+        start = found.min(axis=0).tolist() if "f" in trim else [None] * ndim
+        stop = (found.max(axis=0) + 1).tolist() if "b" in trim else [None] * ndim
+    return tuple(slice(start[a], stop[a]) if a in axes else slice(None) for a in range(ndim))
+
+
 __all__ = [
     "append",
     "array_split",
@@ -868,6 +945,7 @@ __all__ = [
     "flip",
     "fliplr",
     "flipud",
+    "geomspace",
     "hsplit",
     "insert",
     "kron",
@@ -884,6 +962,7 @@ __all__ = [
     "tile",
     "trace",
     "tril",
+    "trim_zeros",
     "triu",
     "unstack",
     "vsplit",
@@ -892,3 +971,6 @@ __all__ = [
 # Generated source (Program.source) computes these primitives with their implementations,
 # copied (they use NumPy alone), or with the public function that they call.
 _split.defsource(_split_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

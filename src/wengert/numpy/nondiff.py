@@ -11,6 +11,7 @@ import numpy as np
 from .._core.batching import along_axis
 from .._core.box import Box, shape_of
 from .._core.define import nondiff
+from ._arraylike import accept_array_likes
 
 # Functions of shapes and dtypes: they answer for one value (one member of a batch) and
 # never see the values themselves.
@@ -25,6 +26,9 @@ METADATA = (
     "can_cast",
     "promote_types",
     "broadcast_shapes",
+    "common_type",
+    "mintypecode",
+    "einsum_path",
 )
 
 NAMES = (
@@ -103,6 +107,28 @@ NAMES = (
     "iscomplex",
     "isreal",
     "lexsort",
+    # counts, set operations and neighbours of floating-point numbers
+    "histogram",
+    "histogram2d",
+    "histogramdd",
+    "histogram_bin_edges",
+    "intersect1d",
+    "union1d",
+    "setdiff1d",
+    "setxor1d",
+    "unique_all",
+    "unique_counts",
+    "unique_inverse",
+    "unique_values",
+    "nextafter",
+    "spacing",
+    "min_scalar_type",
+    # window functions of an integer length (kaiser's shape parameter has no derivative)
+    "bartlett",
+    "blackman",
+    "hamming",
+    "hanning",
+    "kaiser",
 )
 NAMES = tuple(name for name in NAMES if hasattr(np, name))  # (some are NumPy 2's only)
 # Along an axis (the keyword or the second argument); None: all of each member's axes.
@@ -145,3 +171,6 @@ _functions.update({name: _along_axis(name) for name in ALONG_AXIS})
 globals().update(_functions)
 
 __all__ = [*METADATA, *NAMES, *ALONG_AXIS]
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

@@ -10,6 +10,7 @@ import numpy as np
 from .._core.box import Box, peek
 from .._core.vspace import broadcast_to, shape_of
 from . import reductions as _red
+from ._arraylike import accept_array_likes
 from ._common import _along, _as_array, _axis, _constant, _real_dtype, _traced
 from .contractions import tensordot
 from .selection import take
@@ -188,3 +189,6 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
 __all__ = [
     "pad",
 ]
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

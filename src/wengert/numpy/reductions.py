@@ -22,6 +22,7 @@ from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, inexact_dtype, shape_of
 from ..errors import InPlaceWriteError
+from ._arraylike import accept_array_likes
 from .elementwise import _where, imag, maximum, minimum, real, sqrt
 from .shaping import array, reshape
 
@@ -545,3 +546,6 @@ __all__ = ["amax", "amin", "max", "mean", "min", "prod", "std", "sum", "var"]
 _counted.defsource(_counted_impl)
 _extremum_weights.defsource(_extremum_weights_impl)
 _dof.defsource(_dof_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

@@ -11,6 +11,7 @@ import numpy as np
 from .._core.box import Box, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.vspace import broadcast_to, full_shaped, shape_of
+from ._arraylike import accept_array_likes
 from ._common import _along, _as_array, _axis, _index_array, _no_out, _traced
 from .elementwise import nonzero, where
 from .indexing import index_update, take_index
@@ -278,3 +279,6 @@ def _to_bool_impl(c):
 
 
 _to_bool.defsource(_to_bool_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

@@ -11,6 +11,7 @@ from .._core.box import Box, peek
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, full_shaped, shape_of, zeros_like
+from ._arraylike import accept_array_likes
 
 
 def _first(args) -> tuple:
@@ -193,6 +194,18 @@ def concatenate(arrays, axis=0):
     return _concatenate(axis, *arrays)
 
 
+concat = concatenate  # the array API's name (NumPy 2)
+
+
+def matrix_transpose(x):
+    """The transpose of the last two axes of `x` (of at least two)."""
+    if len(shape_of(x)) < 2:
+        raise ValueError(
+            "wengert.numpy.matrix_transpose: input array must be at least 2-dimensional"
+        )
+    return swapaxes(x, -1, -2)
+
+
 def _stack_impl(axis, *arrays):
     return np.stack(arrays, axis=axis)
 
@@ -291,8 +304,17 @@ def _astype_impl(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
+def _astype_vjp(g, ans, x, dtype):
+    target = np.result_type(peek(x))
+    if target.kind != "c" and np.iscomplexobj(peek(g)):
+        from .elementwise import real  # a real input's cotangent: the real part
+
+        g = real(g)
+    return _astype(g, target)
+
+
 _astype = Primitive(_astype_impl, "astype")
-_astype.defvjp(lambda g, ans, x, dtype: _astype(g, np.result_type(peek(x))))
+_astype.defvjp(_astype_vjp)
 _astype.defjvp(lambda t, ans, x, dtype: _astype(t, dtype))
 _astype.elementwise = True
 
@@ -318,6 +340,8 @@ def full(shape, fill_value, dtype=None):
 
 def full_like(a, fill_value, dtype=None):
     """An array shaped like `a` filled with `fill_value` (differentiable in `fill_value`)."""
+    if type(a) in (list, tuple):
+        a = np.asarray(a)
     if not isinstance(fill_value, Box):
         return full_shaped(a, fill_value, shape_of(a), dtype)
     return full(shape_of(a), fill_value, dtype=dtype if dtype is not None else peek(a).dtype)
@@ -336,12 +360,14 @@ __all__ = [
     "atleast_2d",
     "atleast_3d",
     "broadcast_to",
+    "concat",
     "concatenate",
     "copy",
     "expand_dims",
     "full",
     "full_like",
     "hstack",
+    "matrix_transpose",
     "moveaxis",
     "permute_dims",
     "ravel",
@@ -363,3 +389,6 @@ _concatenate.defsource(_concatenate_impl)
 _stack.defsource(_stack_impl)
 _astype.defsource(_astype_impl)
 _astype_exact.defsource(_astype_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

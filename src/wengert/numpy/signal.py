@@ -19,6 +19,7 @@ from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import is_complex, shape_of
 from . import reductions as _red
+from ._arraylike import accept_array_likes
 from ._common import _along, _as_array, _axis, _traced
 from .contractions import matmul
 from .cumulative import cumprod, diff
@@ -642,3 +643,6 @@ _convolve.defsource(_convolve_impl)
 _sinc.defsource(_sinc_impl)
 _locate.defsource(_locate_impl)
 _unwrap_correction.defsource(_unwrap_correction_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

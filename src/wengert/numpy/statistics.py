@@ -22,6 +22,7 @@ from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import broadcast_to, shape_of
 from . import reductions as _red
+from ._arraylike import accept_array_likes
 from ._common import _as_array, _axis, _no_out, _traced
 from .contractions import matmul
 from .cumulative import cumprod, cumsum
@@ -821,3 +822,6 @@ __all__ = [
 _quantile_weights.defsource(_order_weights_impl)
 _order_statistic.defsource(_order_impl)
 _count.defsource(_count_impl)
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)

@@ -120,6 +120,10 @@ def interval(confidence, mu, loc=0):
     return _support.interval_of("poisson.interval", confidence, lambda q: ppf(q, mu, loc))
 
 
+# Whole numbers, constant in mu: listed as functions without a derivative (zero).
+median.nondifferentiable = interval.nondifferentiable = True
+
+
 def support(mu, loc=0):
     """The ends of the support, (loc, inf), constant in mu.
 

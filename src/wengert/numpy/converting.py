@@ -1,0 +1,69 @@
+"""NumPy's conversions to arrays that ask for a memory layout, a subclass or a check.
+
+A traced value is never written in place and has no memory layout of its own to keep, so
+for it each of these is `asarray` (with NumPy's dtype, and at least one axis where NumPy
+gives one): the identity, whose derivative is the identity. Plain values get NumPy's own
+function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core.box import Box, all_value
+from ._arraylike import accept_array_likes
+from .nondiff import isfinite
+from .shaping import asarray, atleast_1d
+
+
+def asanyarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> Any:
+    """`a` as an array (a traced value as it is, or cast to `dtype`).
+
+    >>> import wengert as wg
+    >>> import wengert.numpy as wnp
+    >>> wg.grad(lambda x: wnp.sum(wnp.asanyarray([x, 2.0 * x])))(1.0)
+    3.0
+    """
+    if not isinstance(a, Box):
+        return np.asanyarray(a, dtype=dtype, order=order, **kwargs)
+    return asarray(a, dtype)
+
+
+def ascontiguousarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
+    """`a` as an array of at least one axis, laid out in C order for plain arrays."""
+    if not isinstance(a, Box):
+        return np.ascontiguousarray(a, dtype=dtype, **kwargs)
+    return atleast_1d(asarray(a, dtype))
+
+
+def asfortranarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
+    """`a` as an array of at least one axis, laid out in Fortran order for plain arrays."""
+    if not isinstance(a, Box):
+        return np.asfortranarray(a, dtype=dtype, **kwargs)
+    return atleast_1d(asarray(a, dtype))
+
+
+def require(a: Any, dtype: Any = None, requirements: Any = None, **kwargs: Any) -> Any:
+    """`a` as an array of `dtype` meeting NumPy's layout `requirements` (plain arrays;
+    a traced value meets them all, since it is never written in place)."""
+    if not isinstance(a, Box):
+        return np.require(a, dtype=dtype, requirements=requirements, **kwargs)
+    return asarray(a, dtype)
+
+
+def asarray_chkfinite(a: Any, dtype: Any = None, order: Any = None) -> Any:
+    """`a` as an array, or NumPy's ValueError where it holds an inf or a NaN."""
+    if not isinstance(a, Box):
+        return np.asarray_chkfinite(a, dtype=dtype, order=order)
+    a = asarray(a, dtype)
+    if a.dtype.kind in "fc" and not all_value(isfinite(a)):
+        raise ValueError("array must not contain infs or NaNs")
+    return a
+
+
+__all__ = ["asanyarray", "ascontiguousarray", "asarray_chkfinite", "asfortranarray", "require"]
+
+# Lists and tuples holding traced values are read as arrays by the public functions.
+accept_array_likes(globals(), __all__)
