@@ -1,0 +1,5 @@
+"""autograd's `scipy.stats.gamma`: `wengert.scipy.stats.gamma` under autograd's name."""
+
+from ..._mirror import mirror
+
+mirror(__name__, "wengert.scipy.stats.gamma")
