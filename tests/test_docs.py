@@ -35,6 +35,7 @@ OPTIONAL = {
     "torch": ("torch", "torch"),
     "matplotlib": ("matplotlib", "matplotlib"),
     "sympy": ("sympy", "sympy"),
+    "autograd": ("autograd", "autograd"),
 }
 
 
