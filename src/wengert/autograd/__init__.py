@@ -13,54 +13,9 @@ maps onto wengert's own machinery (one engine), keeping autograd's signatures
 
 from __future__ import annotations
 
-from .builtins import dict, isinstance, list, tuple, type
-from .differential_operators import (
-    checkpoint,
-    deriv,
-    elementwise_grad,
-    grad,
-    grad_and_aux,
-    grad_named,
-    hessian,
-    hessian_tensor_product,
-    hessian_vector_product,
-    holomorphic_grad,
-    jacobian,
-    make_ggnvp,
-    make_hvp,
-    make_jvp,
-    make_vjp,
-    multigrad_dict,
-    tensor_jacobian_product,
-    value_and_grad,
-    vector_jacobian_product,
-)
-from .extend import primitive
+from . import differential_operators as _operators
+from .builtins import dict, isinstance, list, tuple, type  # noqa: F401
+from .differential_operators import *  # noqa: F403
+from .extend import primitive  # noqa: F401
 
-__all__ = [
-    "checkpoint",
-    "deriv",
-    "dict",
-    "elementwise_grad",
-    "grad",
-    "grad_and_aux",
-    "grad_named",
-    "hessian",
-    "hessian_tensor_product",
-    "hessian_vector_product",
-    "holomorphic_grad",
-    "isinstance",
-    "jacobian",
-    "list",
-    "make_ggnvp",
-    "make_hvp",
-    "make_jvp",
-    "make_vjp",
-    "multigrad_dict",
-    "primitive",
-    "tensor_jacobian_product",
-    "tuple",
-    "type",
-    "value_and_grad",
-    "vector_jacobian_product",
-]
+__all__ = sorted([*_operators.__all__, "dict", "isinstance", "list", "primitive", "tuple", "type"])

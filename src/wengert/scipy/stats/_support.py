@@ -245,3 +245,43 @@ def fit_loc_scale_of(stats: Callable, data, *shapes) -> tuple:
     if not all_value(usable, undecided=True):
         scale = wnp.where(usable, scale, 1.0)
     return loc, scale
+
+
+# The members of each continuous univariate distribution module (norm, t, gamma, chi2,
+# beta), which are SciPy's methods of the distribution object.
+CONTINUOUS = (
+    "cdf",
+    "entropy",
+    "expect",
+    "fit",
+    "fit_loc_scale",
+    "freeze",
+    "interval",
+    "isf",
+    "logcdf",
+    "logpdf",
+    "logsf",
+    "mean",
+    "median",
+    "moment",
+    "nnlf",
+    "pdf",
+    "ppf",
+    "rvs",
+    "sf",
+    "stats",
+    "std",
+    "support",
+    "var",
+)
+
+
+def scipy_methods(dist: object, name: str) -> tuple:
+    """SciPy's own ``rvs``, ``fit``, ``expect`` and ``freeze`` of a continuous distribution,
+    passed through (no derivative)."""
+    return (
+        PassThrough(dist, name, "rvs"),
+        PassThrough(dist, name, "fit", results="tuple"),
+        PassThrough(dist, name, "expect"),
+        PassThrough(dist, name, "freeze", results="object"),
+    )

@@ -243,34 +243,6 @@ def fit_loc_scale(data, a, b):
     return _support.fit_loc_scale_of(stats, data, a, b)
 
 
-_scipy = scipy.stats.beta
-rvs = _support.PassThrough(_scipy, "beta", "rvs")
-fit = _support.PassThrough(_scipy, "beta", "fit", results="tuple")
-expect = _support.PassThrough(_scipy, "beta", "expect")
-freeze = _support.PassThrough(_scipy, "beta", "freeze", results="object")
+rvs, fit, expect, freeze = _support.scipy_methods(scipy.stats.beta, "beta")
 
-__all__ = [
-    "cdf",
-    "entropy",
-    "expect",
-    "fit",
-    "fit_loc_scale",
-    "freeze",
-    "interval",
-    "isf",
-    "logcdf",
-    "logpdf",
-    "logsf",
-    "mean",
-    "median",
-    "moment",
-    "nnlf",
-    "pdf",
-    "ppf",
-    "rvs",
-    "sf",
-    "stats",
-    "std",
-    "support",
-    "var",
-]
+__all__ = list(_support.CONTINUOUS)

@@ -190,34 +190,6 @@ def fit_loc_scale(data, df):
     return _support.fit_loc_scale_of(stats, data, df)
 
 
-_scipy = scipy.stats.chi2
-rvs = _support.PassThrough(_scipy, "chi2", "rvs")
-fit = _support.PassThrough(_scipy, "chi2", "fit", results="tuple")
-expect = _support.PassThrough(_scipy, "chi2", "expect")
-freeze = _support.PassThrough(_scipy, "chi2", "freeze", results="object")
+rvs, fit, expect, freeze = _support.scipy_methods(scipy.stats.chi2, "chi2")
 
-__all__ = [
-    "cdf",
-    "entropy",
-    "expect",
-    "fit",
-    "fit_loc_scale",
-    "freeze",
-    "interval",
-    "isf",
-    "logcdf",
-    "logpdf",
-    "logsf",
-    "mean",
-    "median",
-    "moment",
-    "nnlf",
-    "pdf",
-    "ppf",
-    "rvs",
-    "sf",
-    "stats",
-    "std",
-    "support",
-    "var",
-]
+__all__ = list(_support.CONTINUOUS)

@@ -235,34 +235,6 @@ def fit_loc_scale(data, a):
     return _support.fit_loc_scale_of(stats, data, a)
 
 
-_scipy = scipy.stats.gamma
-rvs = _support.PassThrough(_scipy, "gamma", "rvs")
-fit = _support.PassThrough(_scipy, "gamma", "fit", results="tuple")
-expect = _support.PassThrough(_scipy, "gamma", "expect")
-freeze = _support.PassThrough(_scipy, "gamma", "freeze", results="object")
+rvs, fit, expect, freeze = _support.scipy_methods(scipy.stats.gamma, "gamma")
 
-__all__ = [
-    "cdf",
-    "entropy",
-    "expect",
-    "fit",
-    "fit_loc_scale",
-    "freeze",
-    "interval",
-    "isf",
-    "logcdf",
-    "logpdf",
-    "logsf",
-    "mean",
-    "median",
-    "moment",
-    "nnlf",
-    "pdf",
-    "ppf",
-    "rvs",
-    "sf",
-    "stats",
-    "std",
-    "support",
-    "var",
-]
+__all__ = list(_support.CONTINUOUS)

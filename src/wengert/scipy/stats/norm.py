@@ -203,34 +203,6 @@ def fit_loc_scale(data):
     return _support.fit_loc_scale_of(stats, data)
 
 
-_scipy = scipy.stats.norm
-rvs = _support.PassThrough(_scipy, "norm", "rvs")
-fit = _support.PassThrough(_scipy, "norm", "fit", results="tuple")
-expect = _support.PassThrough(_scipy, "norm", "expect")
-freeze = _support.PassThrough(_scipy, "norm", "freeze", results="object")
+rvs, fit, expect, freeze = _support.scipy_methods(scipy.stats.norm, "norm")
 
-__all__ = [
-    "cdf",
-    "entropy",
-    "expect",
-    "fit",
-    "fit_loc_scale",
-    "freeze",
-    "interval",
-    "isf",
-    "logcdf",
-    "logpdf",
-    "logsf",
-    "mean",
-    "median",
-    "moment",
-    "nnlf",
-    "pdf",
-    "ppf",
-    "rvs",
-    "sf",
-    "stats",
-    "std",
-    "support",
-    "var",
-]
+__all__ = list(_support.CONTINUOUS)
