@@ -20,9 +20,13 @@ import numpy as np
 from .box import Box
 from .primitive import Primitive, open_innermost
 from .tree import tree_flatten, tree_unflatten
+from .vspace import is_foreign_array
 
 
 def _zero_safe_multiply(t, d):
+    if type(d) is not np.ndarray and is_foreign_array(d):
+        # A lazy array (Dask): no entries to look at now, so always the masked product.
+        return np.where(np.equal(t, 0), 0.0, np.multiply(t, d))
     if np.isfinite(d).all():
         return np.multiply(t, d)
     # A zero tangent moves nothing, whatever the derivative: 0 * inf (or nan) is 0 here.

@@ -27,6 +27,45 @@ def is_complex(x: Any) -> bool:
     return isinstance(x, complex) or np.iscomplexobj(x)
 
 
+def is_foreign_array(x: Any) -> bool:
+    """Whether `x` is an array of another library that speaks NumPy's protocols (Dask,
+    CuPy): not a NumPy array or scalar and not a traced value. Such arrays may be lazy, so
+    code that would read their entries (``bool(...)``, ``np.asarray``) must not run on them.
+    """
+    return (
+        type(x) is not np.ndarray
+        and hasattr(type(x), "__array_function__")
+        and not isinstance(x, (np.ndarray, Box))
+    )
+
+
+def chunked_like(value: Any, like: Any) -> Any:
+    """`value` in the chunks of `like` where both are chunked arrays (Dask) of one shape.
+
+    A cotangent broadcast back over reduced axes is otherwise one block along them, so a
+    gradient would lose its input's chunks. Traced values and NumPy arrays pass unchanged.
+    """
+    like = peek(like)
+    chunks = getattr(like, "chunks", None) if is_foreign_array(like) else None
+    if chunks is None or not is_foreign_array(value) or np.isnan(like.shape).any():
+        return value  # (unknown sizes, after a boolean mask: nothing to match)
+    rechunk = getattr(value, "rechunk", None)
+    if rechunk is None or getattr(value, "chunks", chunks) == chunks:
+        return value
+    return rechunk(chunks)
+
+
+def refuse_lazy(name: str, x: Any, why: str) -> None:
+    """Raise a TypeError if `x` is a foreign (possibly lazy) array on which `name` cannot
+    work, saying why; nothing for NumPy values."""
+    if is_foreign_array(x):
+        kind = f"{type(x).__module__.split('.')[0]} {type(x).__name__}"
+        raise TypeError(
+            f"wengert.numpy.{name} does not support a {kind} here: {why}. Compute the "
+            "array (.compute() for dask) first, or rewrite without this operation."
+        )
+
+
 def _sum_to_shape(x, shape):
     """Sum `x` over the axes that broadcasting from `shape` added or stretched."""
     xshape = np.shape(x)
@@ -190,6 +229,8 @@ def _filled_like(x: Any, fill: float) -> Any:
     filled = getattr(value, "filled_like", None)  # a value kind with its own constants
     if filled is not None:
         return filled(fill)
+    if is_foreign_array(value):  # Dask, CuPy: constants of the input's kind
+        return np.full_like(value, fill, dtype=inexact_dtype(value))
     return np.full(np.shape(value), fill, dtype=inexact_dtype(value))
 
 
@@ -216,11 +257,14 @@ def ones_like(x: Any) -> Any:
 __all__ = [
     "broadcast_tangent",
     "broadcast_to",
+    "chunked_like",
     "full_shaped",
     "inexact_dtype",
     "is_complex",
+    "is_foreign_array",
     "match_realness",
     "ones_like",
+    "refuse_lazy",
     "shape_of",
     "sum_to_shape",
     "unbroadcast",

@@ -15,7 +15,7 @@ from .._core import patterns
 from .._core.batching import align
 from .._core.box import Box, peek
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, shape_of
+from .._core.vspace import broadcast_to, is_foreign_array, shape_of
 from ..errors import InPlaceWriteError
 from ._arraylike import accept_array_likes
 from .elementwise import multiply
@@ -35,6 +35,8 @@ def _operand(x, name: str):
     tuples (nested, holding traced values or not) and other array-likes as arrays, so
     that the rules see arrays; what NumPy refuses is refused with its own error."""
     if isinstance(x, (Box, np.ndarray)) or isinstance(x, _SCALARS):
+        return x
+    if is_foreign_array(x):  # Dask, CuPy: kept as they are (read lazily)
         return x
     if isinstance(x, (list, tuple)) and _traced(x):
         return array(x)

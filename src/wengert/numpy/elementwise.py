@@ -16,7 +16,7 @@ import numpy as np
 from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import binary, elementwise, linear, nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to
+from .._core.vspace import broadcast_to, is_foreign_array
 from .._core.vspace import zeros_like as zeros_of
 from ._arraylike import accept_array_likes
 
@@ -253,6 +253,8 @@ def _share_impl(x, y, greater: bool, ignore_nan: bool):
     dtype = np.result_type(x, y)
     if dtype.kind != "f":
         dtype = np.finfo(np.result_type(dtype, np.float16)).dtype  # complex: its real part
+    if is_foreign_array(wins):  # lazy (Dask): no entries to look at now
+        return np.where(np.equal(x, y), dtype.type(0.5), wins.astype(dtype))
     share = np.asarray(wins).astype(dtype)
     tie = np.equal(x, y)
     if np.any(tie):

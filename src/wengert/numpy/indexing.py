@@ -19,7 +19,15 @@ from .._core.batching import align, batch_size, loop
 from .._core.box import Box, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, full_shaped, inexact_dtype, shape_of
+from .._core.vspace import (
+    broadcast_to,
+    chunked_like,
+    full_shaped,
+    inexact_dtype,
+    is_foreign_array,
+    refuse_lazy,
+    shape_of,
+)
 from .._core.vspace import zeros_like as zeros_of
 from ._arraylike import accept_array_likes
 from .elementwise import _where, maximum, minimum, power
@@ -41,6 +49,8 @@ def _getitem_impl(x, index):
 
 
 def _scatter_impl(g, index, shape):
+    if type(g) is not np.ndarray and is_foreign_array(g):
+        return _scatter_foreign(g, index, shape)
     out = np.zeros(shape, dtype=inexact_dtype(g))
     if _is_basic(index):
         out[index] = g
@@ -49,10 +59,35 @@ def _scatter_impl(g, index, shape):
     return out
 
 
+def _scatter_foreign(g, index, shape):
+    """`_scatter_impl` for an array of another library (Dask): zeros of its kind with `g`
+    written in at a basic index (integers and slices); an index of arrays would need a
+    scatter-add, which such arrays lack."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for p in parts:
+        if isinstance(p, (list, np.ndarray)) or is_foreign_array(p):
+            refuse_lazy(
+                "getitem (x[index])",
+                g,
+                "the derivative of indexing with an integer or boolean array needs a "
+                "scatter-add (and a boolean mask gives a data-dependent shape); index "
+                "with integers and slices, or use where(mask, x, 0)",
+            )
+    out = np.zeros_like(g, shape=shape, dtype=inexact_dtype(g))
+    out[index] = g
+    return out
+
+
 getitem = Primitive(_getitem_impl, "getitem")
 _scatter = Primitive(_scatter_impl, "scatter_add")
 
-getitem.defvjp(lambda g, ans, x, index: _scatter(g, index, shape_of(x)))
+
+def _getitem_vjp(g, ans, x, index):
+    out = _scatter(g, index, shape_of(x))
+    return out if type(x) is np.ndarray else chunked_like(out, x)
+
+
+getitem.defvjp(_getitem_vjp)
 
 
 def _getitem_vjp_into(buffer, g, ans, x, index):

@@ -20,7 +20,7 @@ from .._core.batching import align, batch_axes, batch_size, reduction, spread
 from .._core.box import Box, all_value, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, inexact_dtype, shape_of
+from .._core.vspace import broadcast_to, chunked_like, inexact_dtype, shape_of
 from ..errors import InPlaceWriteError
 from ._arraylike import accept_array_likes
 from .elementwise import _where, imag, maximum, minimum, real, sqrt
@@ -51,7 +51,9 @@ def expand_reduced(g, x, axis, keepdims: bool):
     shape = shape_of(x)
     if not keepdims:
         g = reshape(g, _kept_shape(shape, axis))
-    return broadcast_to(g, shape)
+    if type(x) is np.ndarray:
+        return broadcast_to(g, shape)
+    return chunked_like(broadcast_to(g, shape), x)
 
 
 def _real_dtype(x) -> np.dtype:

@@ -29,6 +29,8 @@ def _reshape_back(g, ans, x, *args, **kwargs):
 
 
 def _reshape_impl(x, shape, order="C"):
+    if order == "C":  # no order= for array kinds that know only C order (Dask)
+        return np.reshape(x, shape)
     return np.reshape(x, shape, order=order)
 
 
@@ -54,6 +56,8 @@ reshape.defpattern(patterns.moves(reshape, _first))
 
 
 def _ravel_impl(x, order="C"):
+    if order == "C":  # no order= for array kinds that know only C order (Dask)
+        return np.ravel(x)
     return np.ravel(x, order=order)
 
 

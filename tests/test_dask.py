@@ -1,0 +1,198 @@
+"""Derivatives over Dask arrays stay lazy, keep the array type and chunks, and equal NumPy's.
+
+The gradient with respect to a NumPy argument through a Dask array (``w`` in ``X @ w``) is
+a Dask array too: nothing is computed until ``.compute()``.
+"""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+
+import wengert as wg  # noqa: E402
+import wengert.numpy as wnp  # noqa: E402
+
+TOL = dict(rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Make any eager read of a Dask array's entries (np.asarray, bool, float) raise."""
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a Dask array was computed eagerly")
+
+    for name in ("__array__", "__bool__", "__float__", "__int__", "__index__", "__complex__"):
+        monkeypatch.setattr(da.Array, name, refuse)
+    yield
+    monkeypatch.undo()
+
+
+def _data(shape=(40, 6), chunks=(10, 3), seed=0, positive=False):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.5, 2.0, size=shape) if positive else rng.normal(size=shape)
+    return x, da.from_array(x, chunks=chunks)
+
+
+def _logistic_data():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 5))
+    y = (x @ np.ones(5) > 0).astype(float)
+    return x, y, da.from_array(x, chunks=(50, 5)), da.from_array(y, chunks=50)
+
+
+def _logistic(x, y):
+    return lambda w: wnp.mean(wnp.logaddexp(0.0, x @ w) - y * (x @ w))
+
+
+W0 = np.linspace(-0.5, 0.5, 5)
+
+
+# One function of x per case: elementwise functions, reductions, products, broadcasting,
+# indexing, where, shapes. Each is checked in both modes against the same code on NumPy.
+CASES = {
+    "exp": (lambda x: wnp.sum(wnp.exp(x)), False),
+    "log": (lambda x: wnp.sum(wnp.log(x)), True),
+    "sqrt": (lambda x: wnp.sum(wnp.sqrt(x)), True),
+    "tanh": (lambda x: wnp.sum(wnp.tanh(x)), False),
+    "sin": (lambda x: wnp.sum(wnp.sin(x)), False),
+    "logaddexp": (lambda x: wnp.sum(wnp.logaddexp(0.0, x) + wnp.logaddexp(x, 2 * x)), False),
+    "arithmetic": (lambda x: wnp.sum(x * x / (1.0 + x * x) - x**3), False),
+    "abs": (lambda x: wnp.sum(wnp.abs(x)), False),
+    "maximum": (lambda x: wnp.sum(wnp.maximum(x, 0.0) * x), False),
+    "sum_axis0": (lambda x: wnp.sum(wnp.sum(x, axis=0) ** 2), False),
+    "sum_keepdims": (lambda x: wnp.sum(wnp.sum(x, axis=1, keepdims=True) * x), False),
+    "mean": (lambda x: wnp.mean(x**2), False),
+    "mean_axis0": (lambda x: wnp.sum(wnp.mean(x, axis=0) ** 2), False),
+    "mean_keepdims": (lambda x: wnp.sum(wnp.mean(x, axis=1, keepdims=True) * x), False),
+    "methods": (lambda x: (x**2).sum(axis=0).mean(), False),
+    "matmul_numpy_vector": (lambda x: wnp.sum((x @ np.arange(6.0)) ** 2), False),
+    "dot_numpy_vector": (lambda x: wnp.sum(wnp.dot(x, np.arange(6.0)) ** 2), False),
+    "matmul_transpose": (lambda x: wnp.sum(wnp.tanh(x.T @ x)), False),
+    "broadcast_row": (lambda x: wnp.sum((x + np.arange(6.0)) ** 2), False),
+    "broadcast_column": (lambda x: wnp.sum((x[:, :1] * x) ** 2), False),
+    "slices": (lambda x: wnp.sum(x[2:30:3, 1:4] ** 2) + wnp.sum(x[5] ** 3), False),
+    "where": (lambda x: wnp.sum(wnp.where(x > 0, x**2, -x)), False),
+    "reshape": (lambda x: wnp.sum(wnp.reshape(x, (4, 10, 6)) ** 2 * np.arange(6.0)), False),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_grad_and_jvp_lazy_and_equal_to_numpy(name, no_compute):
+    fun, positive = CASES[name]
+    x, xd = _data(positive=positive)
+    tangent = np.cos(np.arange(x.size)).reshape(x.shape)
+    grad = wg.grad(fun)(xd)
+    _, jvp = wg.jvp(fun, (xd,), (tangent,))
+    assert isinstance(grad, da.Array) and isinstance(jvp, da.Array)
+    assert grad.chunks[0] == xd.chunks[0]  # the input's row blocks, not one block
+    expected_grad = wg.grad(fun)(x)
+    expected_jvp = wg.jvp(fun, (x,), (tangent,))[1]
+    computed_grad, computed_jvp = da.compute(grad, jvp)
+    np.testing.assert_allclose(computed_grad, expected_grad, **TOL)
+    np.testing.assert_allclose(computed_jvp, expected_jvp, **TOL)
+
+
+def test_logistic_loss_grad_vjp_jvp_value_and_grad(no_compute):
+    x, y, xd, yd = _logistic_data()
+    loss, lazy_loss = _logistic(x, y), _logistic(xd, yd)
+    tangent = np.arange(5.0)
+
+    grad = wg.grad(lazy_loss)(W0)
+    value, grad2 = wg.value_and_grad(lazy_loss)(W0)
+    out, pullback = wg.vjp(lazy_loss, W0)
+    (vjp,) = pullback(1.0)
+    out_j, jvp = wg.jvp(lazy_loss, (W0,), (tangent,))
+    lazy = (grad, value, grad2, out, vjp, out_j, jvp)
+    assert all(isinstance(v, da.Array) for v in lazy)
+
+    computed = da.compute(*lazy)
+    ref_value, ref_grad = wg.value_and_grad(loss)(W0)
+    ref_jvp = wg.jvp(loss, (W0,), (tangent,))[1]
+    for got, want in zip(computed, (ref_grad, ref_value, ref_grad, ref_value, ref_grad)):
+        np.testing.assert_allclose(got, want, **TOL)
+    np.testing.assert_allclose(computed[5], ref_value, **TOL)
+    np.testing.assert_allclose(computed[6], ref_jvp, **TOL)
+
+
+def test_nothing_computed_before_compute():
+    x, y, _, yd = _logistic_data()
+    calls = []
+
+    def counted(block):
+        calls.append(block.shape)
+        return block
+
+    xd = da.from_array(x, chunks=(50, 5)).map_blocks(counted, dtype=float, meta=np.empty((0, 0)))
+    calls.clear()
+    grad = wg.grad(_logistic(xd, yd))(W0)
+    assert isinstance(grad, da.Array)
+    assert calls == []
+    np.testing.assert_allclose(grad.compute(), wg.grad(_logistic(x, y))(W0), **TOL)
+    assert len(calls) >= 4  # every block was read when computed
+
+
+def test_dask_matrix_times_dask_vector(no_compute):
+    x, xd = _data()
+    v, vd = _data(shape=(6,), chunks=3, seed=2)
+
+    def fun(w, vec):
+        return wnp.sum(wnp.exp(w @ vec))
+
+    grads = wg.grad(fun, argnums=(0, 1))(xd, vd)
+    assert all(isinstance(g, da.Array) for g in grads)
+    assert grads[0].chunks == xd.chunks
+    computed = da.compute(*grads)
+    expected = wg.grad(fun, argnums=(0, 1))(x, v)
+    for got, want in zip(computed, expected):
+        np.testing.assert_allclose(got, want, **TOL)
+
+
+def test_grad_through_dask_to_numpy_argument_is_dask(no_compute):
+    x, xd = _data()
+    w = np.linspace(1.0, 2.0, 6)
+
+    def fun(w, x):
+        return wnp.sum(wnp.tanh(x * w))  # w broadcast against x: summed back lazily
+
+    grad = wg.grad(fun)(w, xd)
+    assert isinstance(grad, da.Array) and grad.shape == (6,)
+    np.testing.assert_allclose(grad.compute(), wg.grad(fun)(w, x), **TOL)
+
+
+def test_gradient_of_reduction_keeps_chunks():
+    x, xd = _data(shape=(100, 8), chunks=(10, 4))
+    grad = wg.grad(lambda x: wnp.sum(wnp.mean(x, axis=0) ** 2))(xd)
+    assert grad.chunks == xd.chunks and grad.numblocks == (10, 2)
+    np.testing.assert_allclose(grad.compute(), 2 * np.mean(x, axis=0) / 100 * np.ones_like(x))
+
+
+@pytest.mark.parametrize(
+    "index",
+    [lambda x: x > 0, lambda x: np.array([0, 1, 1]), lambda x: [0, 2]],
+    ids=["boolean_mask", "integer_array", "list"],
+)
+def test_array_index_refused_with_clear_error(index):
+    _, xd = _data()
+    with pytest.raises(TypeError, match=r"getitem.*dask"):
+        wg.grad(lambda x: wnp.sum(x[index(x)] ** 2))(xd)
+
+
+def test_numpy_results_stay_numpy():
+    x, _ = _data()
+    grad = wg.grad(lambda x: wnp.sum(wnp.maximum(x, 0.0) * wnp.logaddexp(0.0, x)))(x)
+    assert type(grad) is np.ndarray
+
+
+def test_gradient_on_distributed_cluster():
+    distributed = pytest.importorskip("distributed")
+    x, y, xd, yd = _logistic_data()
+    grad = wg.grad(_logistic(xd, yd))(W0)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        computed = client.compute(grad).result()
+    np.testing.assert_allclose(computed, wg.grad(_logistic(x, y))(W0), **TOL)
