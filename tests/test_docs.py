@@ -36,6 +36,7 @@ OPTIONAL = {
     "matplotlib": ("matplotlib", "matplotlib"),
     "sympy": ("sympy", "sympy"),
     "autograd": ("autograd", "autograd"),
+    "dask": ("dask", "dask"),
 }
 
 
