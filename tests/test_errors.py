@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as onp
 import pytest
 
@@ -45,9 +47,10 @@ def test_writing_traced_value_into_numpy_array():
 
 
 def test_uncovered_numpy_function_is_named():
-    window = onp.lib.stride_tricks.sliding_window_view
-    with pytest.raises(wg.UnsupportedFunctionError, match=r"numpy.*sliding_window_view"):
-        wg.grad(lambda x: onp.sum(window(x, 2)))(onp.ones(3))
+    # writing a traced array to a file: NumPy's function, no derivative to give
+    out = io.StringIO()
+    with pytest.raises(wg.UnsupportedFunctionError, match=r"numpy.savetxt"):
+        wg.grad(lambda x: (onp.savetxt(out, x), onp.sum(x))[1])(onp.ones(3))
 
 
 def test_uncovered_ufunc_is_named():

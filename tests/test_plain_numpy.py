@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
@@ -68,9 +70,9 @@ def test_fft_based_filter():
 
 
 def test_uncovered_function_is_named_with_the_way_out():
-    window = np.lib.stride_tricks.sliding_window_view
-    with pytest.raises(wg.UnsupportedFunctionError, match=r"sliding_window_view.*stop_gradient"):
-        wg.grad(lambda x: np.sum(window(x, 2)))(np.ones(3))
+    out = io.StringIO()  # writing a traced array to a file: NumPy's, no derivative
+    with pytest.raises(wg.UnsupportedFunctionError, match=r"numpy\.savetxt.*stop_gradient"):
+        wg.grad(lambda x: (np.savetxt(out, x), np.sum(x))[1])(np.ones(3))
 
 
 def test_array_creation_without_array_argument_is_constant():

@@ -58,6 +58,7 @@ from . import (
     signal,
     sorting,
     statistics,
+    windows,
     writes,
 )
 from .bessel import *  # noqa: F403
@@ -80,6 +81,7 @@ from .shaping import *  # noqa: F403
 from .signal import *  # noqa: F403
 from .sorting import *  # noqa: F403
 from .statistics import *  # noqa: F403
+from .windows import *  # noqa: F403
 from .writes import *  # noqa: F403
 
 # Modules whose names join the main namespace, and submodules mirroring numpy.linalg/fft.
@@ -102,6 +104,7 @@ _MODULES = (
     functional,
     index_tricks,
     polynomials,
+    windows,
     writes,
 )
 _SUBMODULES = ((linalg, _np.linalg), (fft, _np.fft))
@@ -122,6 +125,8 @@ def _register() -> None:
             np_fun = getattr(np_module, name, None)
             if np_fun is not None and callable(np_fun):
                 _box.numpy_dispatch[np_fun] = getattr(module, name)
+    window_view = _np.lib.stride_tricks.sliding_window_view
+    _box.numpy_dispatch[window_view] = windows.sliding_window_view
     ops.getitem = indexing.take_index
     ops.at = indexing.at
     ops.astype = shaping.astype
