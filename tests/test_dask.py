@@ -196,3 +196,70 @@ def test_gradient_on_distributed_cluster():
     ):
         computed = client.compute(grad).result()
     np.testing.assert_allclose(computed, wg.grad(_logistic(x, y))(W0), **TOL)
+
+
+def _logistic_20():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 20))
+    y = (x @ np.ones(20) > 0).astype(float)
+    return x, y, da.from_array(x, chunks=(75, 20)), da.from_array(y, chunks=75)
+
+
+W20 = np.linspace(-0.5, 0.5, 20)
+V20 = np.cos(np.arange(20.0))
+
+
+@pytest.mark.parametrize("product", [wg.hvp, wg.vhp])
+def test_hessian_vector_products_lazy_and_equal_to_numpy(product, no_compute):
+    x, y, xd, yd = _logistic_20()
+    (lazy,) = product(_logistic(xd, yd), (W20,), (V20,))
+    assert isinstance(lazy, da.Array) and lazy.shape == (20,)
+    (expected,) = product(_logistic(x, y), (W20,), (V20,))
+    np.testing.assert_allclose(lazy.compute(), expected, **TOL)
+
+
+@pytest.mark.parametrize("mode", ["fwd-rev", "rev-rev", "fwd-fwd", "rev-fwd"])
+def test_hessian_lazy_and_equal_to_numpy_in_every_mode(mode, no_compute):
+    x, y, xd, yd = _logistic_20()
+    lazy = wg.hessian(_logistic(xd, yd), mode=mode)(W20)
+    assert isinstance(lazy, da.Array) and lazy.shape == (20, 20)
+    expected = wg.hessian(_logistic(x, y), mode=mode)(W20)
+    np.testing.assert_allclose(lazy.compute(), expected, **TOL)
+
+
+def test_batched_rules_see_dask_operands_axes():
+    # A Dask operand used to count as a static argument (no axes) in the batching rules,
+    # so forward-over-forward Hessians broadcast it wrongly against the batched tangents.
+    x, xd = _data(shape=(4, 3), chunks=(2, 3))
+    w = np.array([0.1, 0.2, 0.3])
+    hess = wg.jacfwd(wg.jacfwd(lambda w: wnp.sum((xd @ w) ** 2)))(w)
+    np.testing.assert_allclose(hess.compute(), 2 * x.T @ x, **TOL)
+    batched = wg.vmap(lambda w: xd * w)(np.stack([w, 2 * w]))
+    np.testing.assert_allclose(batched.compute(), np.stack([x * w, x * 2 * w]), **TOL)
+
+
+def test_minimize_computes_value_and_gradient_together():
+    pytest.importorskip("scipy")
+    from dask.callbacks import Callback
+
+    from wengert.optimize import minimize
+
+    x, y, xd, yd = _logistic_data()
+
+    def penalised(x, y):
+        return lambda w: _logistic(x, y)(w) + 0.01 * wnp.sum(w**2)
+
+    class CountComputes(Callback):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def _start(self, dsk):
+            self.count += 1
+
+    with CountComputes() as counter:
+        lazy = minimize(penalised(xd, yd), np.zeros(5), method="L-BFGS-B")
+    expected = minimize(penalised(x, y), np.zeros(5), method="L-BFGS-B")
+    assert lazy.success and counter.count == lazy.nfev  # one compute per evaluation
+    np.testing.assert_allclose(lazy.x, expected.x, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(lazy.fun, expected.fun, rtol=1e-8, atol=1e-8)

@@ -370,6 +370,8 @@ def _array_ndim(x) -> int:
     """The number of axes of an array argument; 0 for static ones (dtypes, axes)."""
     if isinstance(x, (Box, np.ndarray, np.generic)):
         return len(shape_of(x))
+    if hasattr(type(x), "__array_function__") and hasattr(x, "shape"):
+        return len(x.shape)  # an array of another library (Dask, CuPy)
     if isinstance(x, (list, tuple)) and not isinstance(x, type):
         return np.ndim(x)
     return 0
