@@ -81,6 +81,17 @@ def _method_name(method: Any, kwargs: dict) -> Any:
     return method.lower() if isinstance(method, str) else method
 
 
+def _computed(*values: Any) -> tuple:
+    """The values, untraced, with lazy (Dask) ones computed together in one pass, so that
+    a value and its gradient share the work of reading the data they depend on."""
+    values = tuple(getval(v) for v in values)
+    if any(hasattr(v, "__dask_graph__") for v in values):
+        import dask
+
+        values = dask.compute(*values)
+    return values
+
+
 def _as_float(value: Any, name: str) -> float:
     value = np.asarray(getval(value))
     if value.size != 1:
@@ -184,8 +195,8 @@ def minimize(
         gradient = value_and_grad(flat)
 
         def objective(v, *a):
-            value, g = gradient(v, *a)
-            return _as_float(value, "minimize"), np.asarray(getval(g), dtype=float)
+            value, g = _computed(*gradient(v, *a))
+            return _as_float(value, "minimize"), np.asarray(g, dtype=float)
 
         jac = True
     else:
