@@ -1,0 +1,157 @@
+"""Gradient of a logistic loss over a Dask array: wengert against a hand-written Dask one.
+
+The design matrix X (default 2,000,000 x 20 float64, 320 MB, in chunks of 200,000 rows)
+is generated and persisted in memory first, so each timed call builds the gradient's
+task graph and computes it. wengert's ``grad`` of the loss is compared with the
+hand-written gradient ``X.T @ (sigmoid(X @ w) - y) / n`` in Dask, computed by the local
+threaded scheduler or, with ``--cluster``, by a LocalCluster of two worker processes (the
+workers' peak memory is then reported). Medians of interleaved repeats after a warm-up;
+ratios against the hand-written gradient.
+Run: ``python bench/backends.py [--rows N] [--chunk N] [--repeats N] [--cluster]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import _timing  # noqa: F401  (first: it pins the BLAS threads before NumPy loads)
+import numpy as onp
+
+import wengert as wg
+import wengert.numpy as wnp
+
+FEATURES = 20
+
+
+def interleaved(funs: dict, repeats: int) -> dict:
+    """Median seconds per call of each function, after one warm-up each, in turns."""
+    for fun in funs.values():
+        fun()
+    samples: dict[str, list[float]] = {name: [] for name in funs}
+    names = list(funs)
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate the order
+            start = time.perf_counter()
+            funs[name]()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def make_data(da, rows: int, chunk: int, persist):
+    """X (rows x 20, standard normal) and labels y, persisted, as Dask arrays."""
+    rng = da.random.default_rng(0)
+    x = rng.normal(size=(rows, FEATURES), chunks=(chunk, FEATURES))
+    y = (x @ onp.linspace(-1.0, 1.0, FEATURES) > 0).astype(float)
+    return persist(x, y)
+
+
+def wengert_gradient(x, y):
+    def loss(w):
+        z = x @ w
+        return wnp.mean(wnp.logaddexp(0.0, z) - y * z)
+
+    return wg.grad(loss)
+
+
+def hand_gradient(x, y):
+    n = x.shape[0]
+
+    def gradient(w):
+        z = x @ w
+        return x.T @ (1.0 / (1.0 + onp.exp(-z)) - y) / n
+
+    return gradient
+
+
+def peak_memory(client) -> dict:
+    """Peak resident memory (bytes) of each worker process, from the workers themselves;
+    the scheduler's current memory figure where the platform has no peak."""
+
+    def peak() -> int | None:
+        try:
+            import resource
+        except ImportError:
+            return None
+        scale = 1 if platform.system() == "Darwin" else 1024  # ru_maxrss: bytes or KiB
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+    peaks = client.run(peak)
+    info = client.scheduler_info()["workers"]
+    return {
+        addr: value if value is not None else info[addr]["metrics"]["memory"]
+        for addr, value in peaks.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--chunk", type=int, default=200_000, help="rows per chunk")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--cluster", action="store_true", help="LocalCluster, 2 processes")
+    opts = parser.parse_args()
+
+    import dask
+    import dask.array as da
+
+    chunk = min(opts.chunk, opts.rows)
+    print(
+        f"python {platform.python_version()}, numpy {onp.__version__}, dask "
+        f"{dask.__version__}, nproc {os.cpu_count()}"
+    )
+    print(
+        f"X: {opts.rows} x {FEATURES} float64 ({opts.rows * FEATURES * 8 / 1e6:.0f} MB) "
+        f"in chunks of {chunk} rows"
+    )
+
+    client = cluster = None
+    if opts.cluster:
+        import distributed
+
+        cluster = distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+
+        def persist(*collections):
+            return client.persist(list(collections))
+
+        scheduler = "LocalCluster, 2 worker processes x 1 thread"
+    else:
+        persist = dask.persist
+        scheduler = "local threaded scheduler"
+    try:
+        x, y = make_data(da, opts.rows, chunk, persist)
+        if client is not None:
+            distributed.wait([x, y])
+        w = onp.linspace(-0.1, 0.1, FEATURES)
+        ours, hand = wengert_gradient(x, y), hand_gradient(x, y)
+        onp.testing.assert_allclose(ours(w).compute(), hand(w).compute(), rtol=1e-10)
+        times = interleaved(
+            {
+                "hand-written dask gradient": lambda: hand(w).compute(),
+                "wengert grad (dask)": lambda: ours(w).compute(),
+                "wengert grad: graph only": lambda: ours(w),
+            },
+            opts.repeats,
+        )
+        base = times["hand-written dask gradient"]
+        print(f"\ngradient of the logistic loss, {scheduler}, {opts.repeats} repeats")
+        print(f"{'':32} {'median':>10} {'ratio':>8}")
+        for name, seconds in times.items():
+            print(f"{name:32} {seconds * 1e3:8.1f}ms {seconds / base:8.2f}")
+        if client is not None:
+            for addr, peak in sorted(peak_memory(client).items()):
+                print(f"worker {addr}: peak memory {peak / 2**20:.0f} MiB")
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+
+
+if __name__ == "__main__":
+    main()
