@@ -46,6 +46,7 @@ CALLS = {
     "swapaxes": lambda f, v, m: f(m, 0, 1),
     "rollaxis": lambda f, v, m: f(m, 1),
     "tile": lambda f, v, m: f(v, (2, 1)),
+    "sliding_window_view": lambda f, v, m: f(m, (2, 2)),
     "take": lambda f, v, m: f(v, [0, 3]),
     "take_along_axis": lambda f, v, m: f(v, onp.array([3, 0]), axis=0),
     "choose": lambda f, v, m: f([0, 1, 1, 0], [v, (v[1],) * 4]),

@@ -14,6 +14,7 @@ import numpy as np
 from .._core.box import Box
 from .._core.vspace import shape_of
 from ..errors import InPlaceWriteError
+from ._arraylike import accept_array_likes
 from .shaping import reshape
 
 __all__ = ["sliding_window_view"]
@@ -47,3 +48,6 @@ def sliding_window_view(
     positions = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
     index = np.lib.stride_tricks.sliding_window_view(positions, window_shape, axis)
     return reshape(x, (-1,))[np.ascontiguousarray(index)]
+
+
+accept_array_likes(globals(), __all__)
