@@ -106,9 +106,12 @@ _NOT_SCALAR = (
 )
 
 
-def _check_size(name: str, ans: Any) -> None:
-    if vspace(ans).size != 1:
+def _ones_of_scalar(name: str, ans: Any) -> Any:
+    """The cotangent ones of an output with one element, or autograd's TypeError."""
+    space = vspace(ans)
+    if space.size != 1:
         raise TypeError(_NOT_SCALAR.format(name=name, shape=np.shape(ans)))
+    return space.ones()
 
 
 @unary_to_nary
@@ -116,8 +119,7 @@ def grad(fun: Callable, x: Any) -> Any:
     """The gradient of a function whose output has one element, with respect to argument
     ``argnum``; shaped like that argument."""
     vjp, ans = _make_vjp(fun, x)
-    _check_size("grad", ans)
-    return vjp(vspace(ans).ones())
+    return vjp(_ones_of_scalar("grad", ans))
 
 
 @unary_to_nary
@@ -226,16 +228,14 @@ def make_ggnvp(
 def value_and_grad(fun: Callable, x: Any) -> tuple[Any, Any]:
     """``(value, gradient)`` from one evaluation, as SciPy's optimisers want them."""
     vjp, ans = _make_vjp(fun, x)
-    _check_size("value_and_grad", ans)
-    return ans, vjp(vspace(ans).ones())
+    return ans, vjp(_ones_of_scalar("value_and_grad", ans))
 
 
 @unary_to_nary
 def grad_and_aux(fun: Callable, x: Any) -> tuple[Any, Any]:
     """The gradient of the first of the two outputs of `fun`, and the second unchanged."""
     ans, pullback, aux = _vjp(lambda x: tuple(fun(x)), (x,), True, "grad_and_aux")
-    _check_size("grad_and_aux", ans)
-    return pullback(vspace(ans).ones())[0], aux
+    return pullback(_ones_of_scalar("grad_and_aux", ans))[0], aux
 
 
 def multigrad_dict(fun: Callable) -> Callable:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
+from .html import json_number
 from .parse import ParseError, parse, parse_point
 from .report import render, report
 
@@ -161,18 +161,13 @@ def _first_reference(out, name, f, values, i) -> float:
     return float(api.grad(f, argnums=i)(*values))
 
 
-def _number(x):
-    x = float(x)
-    return x if math.isfinite(x) else str(x)
-
-
 def _steps_dict(s) -> dict:
     return {
         "steps": [float(h) for h in s.steps],
-        "forward": [_number(e) for e in s.forward],
-        "central": [_number(e) for e in s.central],
-        "complex_step": [_number(e) for e in s.complex_step],
-        "exact": _number(s.exact),
+        "forward": [json_number(e) for e in s.forward],
+        "central": [json_number(e) for e in s.central],
+        "complex_step": [json_number(e) for e in s.complex_step],
+        "exact": json_number(s.exact),
         "default_steps": {k: float(v) for k, v in s.default_steps.items()},
     }
 
@@ -185,14 +180,14 @@ def _trace_dict(t) -> dict:
                 "name": r.name,
                 "expression": r.expression,
                 "reads": r.reads,
-                "value": _number(r.value),
-                "partials": [_number(p) for p in r.partials],
-                "tangent": _number(r.tangent),
-                "adjoint": _number(r.adjoint),
+                "value": json_number(r.value),
+                "partials": [json_number(p) for p in r.partials],
+                "tangent": json_number(r.tangent),
+                "adjoint": json_number(r.adjoint),
             }
             for r in t.rows
         ],
-        "value": _number(t.value),
-        "derivative": _number(t.derivative),
-        "gradient": {k: _number(v) for k, v in t.gradient.items()},
+        "value": json_number(t.value),
+        "derivative": json_number(t.derivative),
+        "gradient": {k: json_number(v) for k, v in t.gradient.items()},
     }

@@ -110,7 +110,7 @@ def write_page(path: str | os.PathLike[str], trace: Trace, **keywords: Any) -> N
 # -- data ------------------------------------------------------------------------------
 
 
-def _number(x: float) -> float | str:
+def json_number(x: float) -> float | str:
     """`x` for JSON: finite numbers as numbers, others as "nan", "inf", "-inf" (which
     JSON cannot spell and the page's formatter shows as they are)."""
     x = float(x)
@@ -128,17 +128,17 @@ def _data(trace: Trace) -> dict[str, Any]:
     for row in trace.rows:
         item = asdict(row)
         for key in ("value", "tangent", "adjoint"):
-            item[key] = _number(item[key])
-        item["partials"] = [_number(p) for p in item["partials"]]
+            item[key] = json_number(item[key])
+        item["partials"] = [json_number(p) for p in item["partials"]]
         rows.append(item)
     return {
         "variables": list(trace.variables),
-        "point": {k: _number(v) for k, v in trace.point.items()},
-        "direction": {k: _number(v) for k, v in trace.direction.items()},
+        "point": {k: json_number(v) for k, v in trace.point.items()},
+        "direction": {k: json_number(v) for k, v in trace.direction.items()},
         "output": trace.output,
-        "value": _number(trace.value),
-        "derivative": _number(trace.derivative),
-        "gradient": {k: _number(v) for k, v in trace.gradient.items()},
+        "value": json_number(trace.value),
+        "derivative": json_number(trace.derivative),
+        "gradient": {k: json_number(v) for k, v in trace.gradient.items()},
         "rows": rows,
     }
 

@@ -199,18 +199,13 @@ def _convolve_axes_vjp(g, ans, argnums, a, b, axes, dot_axes, mode="full"):
     return cotangents
 
 
-def _convolve_axes_jvp(tangents, ans, a, b, axes, dot_axes, mode="full"):
-    ta, tb = tangents
-    out = None if ta is None else _convolve_axes(ta, b, axes=axes, dot_axes=dot_axes, mode=mode)
-    if tb is not None:
-        term = _convolve_axes(a, tb, axes=axes, dot_axes=dot_axes, mode=mode)
-        out = term if out is None else out + term
-    return out
-
-
 _convolve_axes = Primitive(_convolve_axes_impl, "convolve_axes")
 _convolve_axes.defvjp_all(_convolve_axes_vjp)
-_convolve_axes.defjvp_all(_convolve_axes_jvp)
+# Bilinear: each tangent goes through the product with the other operand; the engine sums.
+_convolve_axes.defjvp(
+    lambda t, ans, a, b, **kw: _convolve_axes(t, b, **kw),
+    lambda t, ans, a, b, **kw: _convolve_axes(a, t, **kw),
+)
 _convolve_axes_loop = loop(_convolve_axes)
 
 
