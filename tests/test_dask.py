@@ -263,3 +263,91 @@ def test_minimize_computes_value_and_gradient_together():
     assert lazy.success and counter.count == lazy.nfev  # one compute per evaluation
     np.testing.assert_allclose(lazy.x, expected.x, rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(lazy.fun, expected.fun, rtol=1e-8, atol=1e-8)
+
+
+def _layer_names(array) -> list[str]:
+    return [name.rsplit("-", 1)[0] for name in array.__dask_graph__().layers]
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda x: wnp.mean(x**2),
+        lambda x: wnp.sum(wnp.mean(x, axis=0) ** 2),
+        lambda x: wnp.sum(wnp.sum(x, axis=1, keepdims=True) * x),
+        lambda x: wnp.sum(wnp.tanh(x) * wnp.sum(x**2, axis=0)),
+    ],
+    ids=["mean", "mean_axis0", "sum_keepdims", "sum_broadcast"],
+)
+def test_broadcast_cotangents_are_made_in_the_input_chunks(fun, no_compute):
+    # A cotangent broadcast back over reduced axes is built block by block in the input's
+    # chunks: no rechunk of one large block, one task per block.
+    x, xd = _data(shape=(60, 4), chunks=(10, 2))
+    grad = wg.grad(fun)(xd)
+    assert grad.chunks == xd.chunks
+    assert not any("rechunk" in name for name in _layer_names(grad))
+    np.testing.assert_allclose(grad.compute(), wg.grad(fun)(x), **TOL)
+
+
+_W35 = np.linspace(-1.0, 1.0, 15).reshape(5, 3)
+
+
+def _row_loss(row):
+    return wnp.sum(wnp.tanh(row @ _W35) ** 2) + wnp.mean(row) * row[0]
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        wg.vmap(_row_loss),
+        wg.vmap(wg.grad(_row_loss)),
+        wg.vmap(wg.hessian(_row_loss)),
+        wg.jacrev(lambda x: wnp.tanh(x @ _W35)),
+        wg.jacfwd(lambda x: wnp.sum(wnp.tanh(x @ _W35), axis=1)),
+        wg.elementwise_grad(lambda x: wnp.sin(x) * x),
+    ],
+    ids=["vmap", "vmap_grad", "vmap_hessian", "jacrev", "jacfwd", "elementwise_grad"],
+)
+def test_dask_arrays_as_mapped_arguments(transform, no_compute):
+    # vmap over the rows of a chunked Dask array (and the Jacobians built on vmap): lazy,
+    # the row blocks kept, equal to NumPy's.
+    x, xd = _data(shape=(12, 5), chunks=(4, 5))
+    lazy = transform(xd)
+    assert isinstance(lazy, da.Array) and lazy.chunks[0] == xd.chunks[0]
+    np.testing.assert_allclose(lazy.compute(), transform(x), **TOL)
+
+
+def test_vmap_over_a_dask_array_along_another_axis(no_compute):
+    x, xd = _data(shape=(5, 12), chunks=(5, 4))
+    lazy = wg.vmap(wg.grad(_row_loss), in_axes=1)(xd)
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_allclose(lazy.compute(), wg.vmap(wg.grad(_row_loss), in_axes=1)(x), **TOL)
+
+
+@pytest.mark.parametrize("method", ["Newton-CG", "trust-ncg", "trust-exact"])
+def test_minimize_with_hessians_computes_each_product_once(method):
+    pytest.importorskip("scipy")
+    from dask.callbacks import Callback
+
+    from wengert.optimize import minimize
+
+    x, y, xd, yd = _logistic_data()
+
+    def penalised(x, y):
+        return lambda w: _logistic(x, y)(w) + 0.01 * wnp.sum(w**2)
+
+    class CountComputes(Callback):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def _start(self, dsk):
+            self.count += 1
+
+    with CountComputes() as counter:
+        lazy = minimize(penalised(xd, yd), np.zeros(5), method=method)
+    expected = minimize(penalised(x, y), np.zeros(5), method=method)
+    assert lazy.success
+    # one compute per value-and-gradient, one per Hessian or Hessian-vector product
+    assert counter.count <= lazy.nfev + lazy.nhev
+    np.testing.assert_allclose(lazy.x, expected.x, rtol=1e-8, atol=1e-8)

@@ -79,9 +79,33 @@ def _sum_to_shape(x, shape):
     return np.reshape(out, shape) if lead or np.ndim(out) != len(shape) else out
 
 
+def _broadcast_to(x, shape, subok=False, chunks=None):
+    """``np.broadcast_to``; with `chunks` (a Dask array's), the result is made in those
+    chunks at once, each block a view of `x`, instead of one block to be re-chunked."""
+    if chunks is None:  # (subok only when asked: other libraries' versions lack it)
+        return np.broadcast_to(x, shape, subok=True) if subok else np.broadcast_to(x, shape)
+    from dask.array import broadcast_to as chunked_broadcast  # chunks come from Dask alone
+
+    return chunked_broadcast(x, shape, chunks=chunks)
+
+
+def broadcast_like(g: Any, x: Any) -> Any:
+    """`g` broadcast to the shape of `x`, in the chunks of `x` where it is a Dask array:
+    the cotangent of a sum or of a broadcast keeps its input's blocks, so a gradient over a
+    chunked array costs one task per block and never gathers an axis into one block."""
+    shape = shape_of(x)
+    value = peek(x)
+    if type(value) is np.ndarray or not is_foreign_array(value):
+        return broadcast_to(g, shape)
+    chunks = getattr(value, "chunks", None)
+    if chunks is None or np.isnan(value.shape).any() or shape != tuple(value.shape):
+        return broadcast_to(g, shape)
+    return broadcast_to(g, shape, chunks=chunks)
+
+
 sum_to_shape = Primitive(_sum_to_shape, "sum_to_shape")
-broadcast_to = Primitive(np.broadcast_to, "broadcast_to")
-sum_to_shape.defvjp(lambda g, ans, x, shape: broadcast_to(g, shape_of(x)))
+broadcast_to = Primitive(_broadcast_to, "broadcast_to")
+sum_to_shape.defvjp(lambda g, ans, x, shape: broadcast_like(g, x))
 sum_to_shape.defjvp(lambda t, ans, x, shape: sum_to_shape(t, shape))
 broadcast_to.defvjp(lambda g, ans, x, shape, **kw: sum_to_shape(g, shape_of(x)))
 broadcast_to.defjvp(lambda t, ans, x, shape, **kw: broadcast_to(t, shape))
@@ -90,6 +114,7 @@ broadcast_to.defjvp(lambda t, ans, x, shape, **kw: broadcast_to(t, shape))
 def _broadcast_to_batch(batched, x, shape, **kwargs):
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
     x = align(x, len(shape))
+    kwargs.pop("chunks", None)  # a batch has another shape than one member's chunks
     return broadcast_to(x, (shape_of(x)[0], *shape), **kwargs)
 
 
@@ -150,7 +175,8 @@ def match_realness(cotangent: Any, primal: Any) -> Any:
         elif primal_type in _PYTHON_SCALARS and cotangent.dtype.kind != "c":
             return cotangent
     elif kind not in _COMPLEX_SCALARS and not isinstance(cotangent, Box):
-        return cotangent
+        if not is_foreign_array(cotangent):  # a Python number
+            return cotangent
     return _in_dtype(cotangent, primal)
 
 
@@ -244,6 +270,42 @@ def full_shaped(x: Any, fill: Any, shape: tuple, dtype: Any = None) -> np.ndarra
     return np.full(shape, fill, dtype=np.result_type(value) if dtype is None else dtype)
 
 
+def foreign_of(*values: Any) -> Any:
+    """The first array of another library (CuPy, Dask) among `values`, looked for under
+    boxes and in lists and tuples, or None: the ``like=`` that makes NumPy's creation
+    functions (``np.eye(n, like=...)``) give constants of the kind of the values at hand."""
+    for value in values:
+        value = peek(value)
+        if type(value) is np.ndarray:
+            continue
+        if isinstance(value, (list, tuple)):
+            found = foreign_of(*value)
+            if found is not None:
+                return found
+        elif is_foreign_array(value):
+            return value
+    return None
+
+
+def asarray(value: Any, dtype: Any = None, like: Any = None) -> Any:
+    """``np.asarray`` that keeps an array of another library in its library (CuPy, Dask:
+    no copy to the host), also one inside a list; `like` names that library for values
+    that hold none of its arrays (numbers, NumPy constants)."""
+    if type(value) is np.ndarray:
+        return value if dtype is None or value.dtype == dtype else value.astype(dtype)
+    like = foreign_of(value) if like is None else foreign_of(like)
+    if like is None:
+        return np.asarray(value, dtype=dtype)
+    return np.asarray(value, dtype=dtype, like=like)
+
+
+def is_lazy_array(x: Any) -> bool:
+    """Whether `x` is a lazy array of another library (a Dask collection), whose entries
+    are not known until computed: rules that need them (a scatter at array indices, a
+    shape read from values) refuse it, where they read an eager one (CuPy) in place."""
+    return is_foreign_array(x) and hasattr(x, "__dask_graph__")
+
+
 def zeros_like(x: Any) -> Any:
     """A zero of the same shape and (inexact) dtype as `x`, untraced."""
     return _filled_like(x, 0.0)
@@ -255,13 +317,17 @@ def ones_like(x: Any) -> Any:
 
 
 __all__ = [
+    "asarray",
+    "broadcast_like",
     "broadcast_tangent",
     "broadcast_to",
     "chunked_like",
+    "foreign_of",
     "full_shaped",
     "inexact_dtype",
     "is_complex",
     "is_foreign_array",
+    "is_lazy_array",
     "match_realness",
     "ones_like",
     "refuse_lazy",
@@ -274,3 +340,4 @@ __all__ = [
 # Generated source (Program.source) computes these primitives with their implementations,
 # copied (they use NumPy alone), or with the public function that they call.
 sum_to_shape.defsource(_sum_to_shape)
+broadcast_to.defsource(np.broadcast_to)

@@ -20,7 +20,7 @@ from .._core.batching import align, batch_axes, batch_size, reduction, spread
 from .._core.box import Box, all_value, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, chunked_like, inexact_dtype, shape_of
+from .._core.vspace import broadcast_like, broadcast_to, inexact_dtype, shape_of
 from ..errors import InPlaceWriteError
 from ._arraylike import accept_array_likes
 from .elementwise import _where, imag, maximum, minimum, real, sqrt
@@ -53,7 +53,7 @@ def expand_reduced(g, x, axis, keepdims: bool):
         g = reshape(g, _kept_shape(shape, axis))
     if type(x) is np.ndarray:
         return broadcast_to(g, shape)
-    return chunked_like(broadcast_to(g, shape), x)
+    return broadcast_like(g, x)
 
 
 def _real_dtype(x) -> np.dtype:
@@ -227,6 +227,8 @@ sum.defjvp(_sum_jvp)
 
 
 def _mean_vjp(g, ans, x, axis=None, dtype=None, keepdims=False, where=None):
+    if where is None:  # one count: divide the (small) cotangent before broadcasting it
+        return expand_reduced(g / _count(shape_of(x), axis), x, axis, keepdims)
     return _masked(expand_reduced(g, x, axis, keepdims) / _where_count(x, axis, where), where)
 
 
