@@ -351,3 +351,17 @@ def test_minimize_with_hessians_computes_each_product_once(method):
     # one compute per value-and-gradient, one per Hessian or Hessian-vector product
     assert counter.count <= lazy.nfev + lazy.nhev
     np.testing.assert_allclose(lazy.x, expected.x, rtol=1e-8, atol=1e-8)
+
+
+def test_jit_over_dask_runs_the_function_lazily(no_compute):
+    # A compiled program writes into NumPy buffers; with Dask arguments jit runs the
+    # function as it is (Dask builds its own graph), inside and outside grad.
+    x, xd = _data()
+    fun = CASES["logaddexp"][0]
+    for transform in (wg.jit(wg.grad(fun)), wg.grad(wg.jit(fun)), wg.jit(fun)):
+        lazy = transform(xd)
+        assert isinstance(lazy, da.Array)
+        np.testing.assert_allclose(lazy.compute(), transform(x), **TOL)
+    jitted = wg.jit(fun)
+    jitted(xd)
+    assert jitted.programs() == []  # nothing was recorded for the Dask call

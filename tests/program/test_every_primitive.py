@@ -1,7 +1,8 @@
 """Every primitive of the derivative tables is recordable: a program recorded at one draw
 gives the eager values at another draw (or refuses with GuardError where Python's path
 differs), and so does the program of its gradient; `jit` gives the eager values and
-gradients, recording again where a guard fails.
+gradients, recording again where a guard fails, with every array it may keep between calls
+kept (the workspace, at any size), and a later call never changes an earlier call's results.
 
 The rows are those of tests/numpy and tests/scipy (see tests/_tables.py).
 """
@@ -18,6 +19,7 @@ import pytest
 
 import wengert as wg
 from wengert._core.tree import tree_flatten
+from wengert.program import runner
 
 _spec = importlib.util.spec_from_file_location(
     "_wengert_test_tables", Path(__file__).resolve().parents[1] / "_tables.py"
@@ -45,7 +47,8 @@ def _same(got, want):
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_recorded_and_jitted_programs_equal_eager(case):
+def test_recorded_and_jitted_programs_equal_eager(case, monkeypatch):
+    monkeypatch.setattr(runner, "WORKSPACE_BYTES", 0)  # every intermediate it may keep
     leaves, treedef, diff = _split(case, 0)
     if not diff:
         pytest.skip("no floating-point input")
@@ -69,5 +72,9 @@ def test_recorded_and_jitted_programs_equal_eager(case):
             else:
                 _same(replayed, fun(*d1))
             jitted = wg.jit(fun)
-            _same(jitted(*d0), fun(*d0))
+            first = jitted(*d0)
+            kept = [onp.array(leaf, copy=True) for leaf in tree_flatten(first)[0]]
+            _same(first, fun(*d0))
             _same(jitted(*d1), fun(*d1))
+            for leaf, copy in zip(tree_flatten(first)[0], kept):  # (no buffer reused into it)
+                onp.testing.assert_array_equal(leaf, copy, strict=True)

@@ -27,6 +27,7 @@ import numpy as np
 from .._core.box import Box, peek
 from .._core.recording import ClosedOverTracerError, GuardFailure
 from .._core.tree import _dict_keys, tree_flatten, tree_unflatten
+from .._core.vspace import is_foreign_array
 from .call import ProgramCall
 from .program import Program, is_numeric_leaf, record
 from .runner import compile_program
@@ -45,9 +46,8 @@ class _Compiled:
         self.program = program
         self.run = run
         self._call = None
-        tree = program.out_tree
         # The outputs' tree from the output leaves (a lone leaf without rebuilding).
-        self.finish = _first if tree.kind == "leaf" else functools.partial(tree_unflatten, tree)
+        self.finish = _finisher(program.out_tree)
 
     def call(self, values: list) -> list:
         """The program on traced values: one primitive with jitted derivative rules."""
@@ -78,6 +78,9 @@ class Jitted:
         self.max_programs = max_programs
         self._cache: dict[Any, list[_Compiled]] = {}
         self._eager: set = set()  # signatures that run uncompiled
+        # Arrays its programs keep between calls (runner.compile_program), shared by all of
+        # them, so that many signatures do not keep many workspaces.
+        self._workspaces: list = []
         functools.update_wrapper(self, fun, updated=())  # (not its __dict__: our fields)
 
     def __repr__(self) -> str:
@@ -121,7 +124,10 @@ class Jitted:
         leaves, tree = tree_flatten((args, kwargs))
         avals, values = [], []
         for i, leaf in enumerate(leaves):
-            if is_numeric_leaf(leaf):
+            if type(leaf) is not np.ndarray and is_foreign_array(peek(leaf)):
+                avals.append(_FOREIGN)  # Dask, CuPy: the function runs as it is
+                values.append(leaf)
+            elif is_numeric_leaf(leaf):
                 value = peek(leaf)
                 t = type(value)
                 python = t if t in (float, int, complex, bool) else None
@@ -150,7 +156,7 @@ class Jitted:
         key, dyn_args, dyn_kwargs, values = self.signature(args, kwargs)
         if fast is not None and key not in self._eager:
             self._cache[fast] = self._cache.setdefault(key, [])
-        if key in self._eager:
+        if key in self._eager or _FOREIGN in key[1]:
             return self.fun(*args, **kwargs)
         traced = any(isinstance(x, Box) for x in values)
         if traced and not all(_members(x) for x in values):
@@ -195,7 +201,8 @@ class Jitted:
 
             program = fuse(program, backend=self.backend)
         entries = self._cache.setdefault(key, [])
-        entries.append(_Compiled(program, compile_program(program, _buffers(program))))
+        run = compile_program(program, _buffers(program), workspaces=self._workspaces)
+        entries.append(_Compiled(program, run))
         if len(entries) > self.max_programs:
             guards = [g for e in entries for g in e.program.guards]
             line = guards[-1].line if guards else None
@@ -239,41 +246,86 @@ class Jitted:
 
 
 _MISS = object()
+# The aval of an array of another library (Dask, CuPy). A program runs on NumPy arrays
+# (it writes into buffers with out=), so a call with one runs the function uncompiled:
+# Dask builds and optimises its own task graph, CuPy launches its own kernels.
+_FOREIGN = ("foreign",)
 _FAST_SCALARS = frozenset(
     {float, int, complex, np.float64, np.float32, np.complex128, np.complex64}
 )
+# The dtypes of arrays the fast path takes (numbers, in native byte order); the others take
+# the full signature.
+_FAST_DTYPES = frozenset(np.dtype(c) for c in "?bhilqpBHILQPefdgFDG")
 
 
 def _fast_key(args: tuple) -> tuple | None:
     """A cache key for arguments that are NumPy arrays and numbers, possibly in tuples,
-    lists and dicts (None otherwise), and their leaves in the order the program takes."""
-    key: list = []
+    lists and dicts (None otherwise), and their leaves in the order the program takes.
+    (The hot path of every call: one flat list, no generator or tuple per leaf.)"""
+    key: list = ["fast"]
     leaves: list = []
     if not _fast_into(args, key, leaves):
         return None
-    return ("fast", *key), leaves
+    return tuple(key), leaves
 
 
-def _fast_into(x: Any, key: list, leaves: list) -> bool:
-    t = type(x)
-    if t is np.ndarray:
-        if x.dtype.kind not in "biufc":
+def _fast_into(items: Any, key: list, leaves: list) -> bool:
+    """Add a tuple's or list's items to `key` and `leaves`; False for anything else."""
+    for x in items:
+        t = type(x)
+        if t is np.ndarray:
+            dtype = x.dtype
+            if dtype not in _FAST_DTYPES:
+                return False
+            key.append(x.shape)
+            key.append(dtype)
+            leaves.append(x)
+        elif t in _FAST_SCALARS:
+            key.append(t)
+            leaves.append(x)
+        elif t is tuple or t is list:
+            key.append((t, len(x)))
+            if not _fast_into(x, key, leaves):
+                return False
+        elif t is dict:
+            keys = _dict_keys(x)
+            key.append((dict, keys))
+            if not _fast_into([x[k] for k in keys], key, leaves):
+                return False
+        else:
             return False
-        key.append((x.shape, x.dtype))
-        leaves.append(x)
-        return True
-    if t in _FAST_SCALARS:
-        key.append(t)
-        leaves.append(x)
-        return True
-    if t is tuple or t is list:
-        key.append((t, len(x)))
-        return all(_fast_into(item, key, leaves) for item in x)
-    if t is dict:
-        keys = _dict_keys(x)
-        key.append((dict, keys))
-        return all(_fast_into(x[k], key, leaves) for k in keys)
-    return False
+    return True
+
+
+def _finisher(tree) -> Callable[[list], Any]:
+    """The function that puts the output leaves into the outputs' tree: generated for
+    trees of tuples, lists and None (the hot path), `tree_unflatten` for the others."""
+    if tree.kind == "leaf":
+        return _first
+    count = 0
+
+    def source(d) -> str | None:
+        nonlocal count
+        if d.kind == "leaf":
+            count += 1
+            return f"o[{count - 1}]"
+        if d.kind == "none":
+            return "None"
+        if d.kind not in ("tuple", "list"):
+            return None
+        parts = [source(c) for c in d.children]
+        if None in parts:
+            return None
+        if d.kind == "list":
+            return f"[{', '.join(parts)}]"
+        return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+
+    text = source(tree)
+    if text is None:
+        return functools.partial(tree_unflatten, tree)
+    namespace: dict = {}
+    exec(compile(f"def finish(o):\n    return {text}\n", "<wengert outputs>", "exec"), namespace)
+    return namespace["finish"]
 
 
 def _first(leaves: list) -> Any:

@@ -4,6 +4,11 @@ The function calls each equation's implementation directly, with the constants a
 arguments bound as names, so a call costs what the hand-written NumPy calls cost plus
 one Python statement per equation: no boxes, no traces, no rules. Guards become checks
 that raise `GuardFailure`, so that the caller can record the other path.
+
+Large intermediate arrays (at least `WORKSPACE_BYTES`) live in a workspace that the
+function keeps between calls, so that a call does not pay the page faults of fresh memory
+for them (NumPy's allocator hands arrays of megabytes back to the system when they are
+freed): see `_workspace`. Only arrays that no result can share memory with go there.
 """
 
 from __future__ import annotations
@@ -15,19 +20,48 @@ from typing import Any
 import numpy as np
 
 from .._core.recording import Equation, Guard, GuardFailure, Var
-from .._core.tree import tree_unflatten
+from .._core.tree import tree_flatten, tree_unflatten
+from .._core.vspace import _sum_to_shape
+from .passes import _observes_layout, _ufunc_call
+from .passes import ufunc_of as ufunc_of_primitive
 from .printing import INFIX
 
-__all__ = ["compile_program"]
+__all__ = ["WORKSPACE_BYTES", "compile_program"]
+
+# Intermediate arrays of at least this many bytes are kept in the workspace between calls,
+# and arrays of zeros this large that a ufunc then mostly overwrites are made as empty
+# arrays with only the rest zeroed. glibc hands freed blocks above its trim threshold back
+# to the system, and writing fresh memory costs a page fault per page: for the gradient of
+# Rosenbrock on 1e6 float64 values (two 8 MB intermediates), a fresh ufunc result took
+# 2.4 ms against 0.5 ms into a kept array (numba backend, one thread, NumPy 2.4, glibc,
+# a busy 2-core machine). Below about a megabyte NumPy's allocations stay in the heap.
+WORKSPACE_BYTES = 1 << 20
+# At most this many workspaces are kept for later calls, per compiled program or per list
+# that programs share (jit's programs of one function share one): one is taken per running
+# call, so threads that call at once each have their own, and a function called with many
+# signatures keeps no more than this many between calls.
+WORKSPACES = 4
 
 
-def compile_program(program, buffers: dict | None = None) -> Callable[..., list]:
+def compile_program(
+    program,
+    buffers: dict | None = None,
+    workspace_bytes: float | None = None,
+    workspaces: list | None = None,
+) -> Callable[..., list]:
     """A function of the input leaves that returns the output leaves of `program`.
 
     `buffers` maps an equation's index to the input variable whose array it may overwrite
     (its last use, not an input or output of the program): the equation's ufunc then
-    writes its result there with ``out=`` instead of allocating.
+    writes its result there with ``out=`` instead of allocating. Ufunc results of at
+    least `workspace_bytes` that no output can share memory with are written into arrays
+    kept between calls (default `WORKSPACE_BYTES`; ``math.inf``: none are), in one
+    workspace per running call, of which at most `WORKSPACES` wait in the list
+    `workspaces` for later calls (a new list by default; functions compiled with one list
+    share it, which bounds the memory they keep together).
     """
+    if workspace_bytes is None:
+        workspace_bytes = WORKSPACE_BYTES
     names: dict[Var, str] = {v: f"a{i}" for i, v in enumerate(program.inputs)}
     namespace: dict[str, Any] = {
         "GuardFailure": GuardFailure,
@@ -52,6 +86,17 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
     last_use = _last_uses(program)
     accumulate, skipped = _accumulations(program)
     direct = _direct_scatters(program, skipped)
+    slots, layout = _workspace(program, buffers or {}, accumulate, skipped, direct, workspace_bytes)
+    if slots:  # a workspace per running call, kept for the next (see _workspace)
+        # The pool may be shared by several programs (jit's, of one function): each
+        # workspace ends with the key of the program that made it, and a program that
+        # takes another's drops it and makes its own.
+        key = object()
+        namespace["_pool"] = [] if workspaces is None else workspaces
+        namespace["_new"] = _workspace_maker(layout, key)
+        namespace["_key"] = key
+        body.extend(["try:", "    _w = _pool.pop()", "except IndexError:", "    _w = _new()"])
+        body.append("if _w[-1] is not _key: _w = _new()")
     # Variables read last by an absorbed scatter die at its sum instead.
     deferred: dict[int, list[Var]] = {}
     for j, i in skipped.items():
@@ -102,23 +147,39 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
             names[v] = f"v{count}"
             outs.append(names[v])
         target = buffers.get(i) if buffers else None
+        out_text = None if target is None else names[target]
         if i in direct:  # the scatter's array of zeros, then the ufunc into its part
             scatter = program.equations[direct[i]]
             _, index, shape = scatter.inputs
             dtype = bind(scatter.outputs[0].dtype, "d")
-            body.append(f"{outs[0]} = _np.zeros({ref(shape)}, {dtype})[{bind(index, 'i')}]")
-            target = eq.outputs[0]
-        op = _operator(eq) if target is None else None
-        if op is not None:
+            rest = _complement(index, shape)
+            size = math.prod(shape) * scatter.outputs[0].dtype.itemsize
+            if rest is None or size < workspace_bytes:
+                body.append(f"{outs[0]} = _np.zeros({ref(shape)}, {dtype})[{bind(index, 'i')}]")
+            else:  # (fresh zeros would cost the page faults of writing every page twice)
+                body.append(f"_z = _np.empty({ref(shape)}, {dtype})")
+                body.extend(f"_z[{bind(region, 'i')}] = 0" for region in rest)
+                body.append(f"{outs[0]} = _z[{bind(index, 'i')}]")
+                body.append("del _z")
+            out_text = outs[0]
+        elif i in slots:
+            out_text = f"_w[{slots[i]}]"
+        op = _operator(eq) if out_text is None else None
+        special = _special(eq, ref) if out_text is None else None
+        if special is not None:
+            call = special
+        elif op is not None:
             operands = [ref(x) for x in eq.inputs]
             call = f"{op}{operands[0]}" if len(operands) == 1 else f" {op} ".join(operands)
         elif eq.tree is None:
-            fun = bind(eq.primitive.fun, "f")
+            # Into a buffer, the ufunc itself (a wrapper would only pass out= on to it).
+            ufunc = ufunc_of_primitive(eq.primitive) if out_text is not None else None
+            fun = bind(eq.primitive.fun if ufunc is None else ufunc, "f")
             args = [ref(x) for x in eq.inputs]
             if eq.kwargs:
                 args.append(f"**{bind(eq.kwargs, 'k')}")
-            if target is not None:
-                args.append(f"out={names[target]}")
+            if out_text is not None:
+                args.append(f"out={out_text}")
             call = f"{fun}({', '.join(args)})"
         else:
             fun = bind(eq.primitive.fun, "f")
@@ -135,6 +196,8 @@ def compile_program(program, buffers: dict | None = None) -> Callable[..., list]
         if dead:  # free arrays after their last use, as the eager backward pass does
             body.append(f"del {', '.join(dead)}")
     results = ", ".join(ref(x) for x in program.outputs)
+    if slots:  # (no result shares memory with the workspace: it may serve the next call)
+        body.append(f"if len(_pool) < {WORKSPACES}: _pool.append(_w)")
     body.append(f"return [{results}]")
     params = ", ".join(names[v] for v in program.inputs)
     source = f"def run({params}):\n" + "\n".join("    " + line for line in body) + "\n"
@@ -240,6 +303,190 @@ def _direct_scatters(program, skipped: dict[int, int]) -> dict[int, int]:
     return direct
 
 
+def _workspace(
+    program, buffers: dict, accumulate: dict, skipped: dict, direct: dict, min_bytes: float
+) -> tuple[dict[int, int], list[tuple]]:
+    """Which ufunc results go into arrays kept between calls: the equation indices mapped
+    to their array's place in the workspace, and the workspace's layout (per place: the
+    shape, the dtype, the block of memory it lies in and the block's size in bytes).
+
+    Reusing the workspace is safe because no result of the program can share memory with
+    it. A ufunc's result of at least `min_bytes` (no static keywords, known shape and
+    dtype) qualifies where no output may view its array and every equation that reads it,
+    or a view of it, is NumPy's or wengert's own and receives no callable (which could
+    keep it). As in `passes.buffer_plan`, results are taken to view their arguments,
+    except those of ufuncs, fused groups, scatters, sums to a smaller shape and NumPy's
+    reductions and dot (new arrays); writes in place, ``p[index] += part`` and ufuncs
+    writing into a scatter's zeros are followed. Arrays whose lifetimes (from the
+    equation that makes them to the last read of any view) do not meet share a block.
+    """
+    if min_bytes == math.inf or _observes_layout(program):
+        return {}, []
+    external = frozenset({0})
+    storage: dict[Var, frozenset] = {}
+    made: dict[int, int] = {}  # storage -> the equation that makes it (the candidates)
+    scatters = set(direct.values())
+    equations = program.equations
+    for i, eq in enumerate(equations):
+        if type(eq) is Guard:
+            continue
+        if i in skipped:  # never made: its sum adds the part into the other term in place
+            owner = frozenset()
+        elif i in accumulate:
+            owner = storage.get(accumulate[i][0], external)
+        elif i in scatters:  # the zeros its part was written into
+            owner = storage.get(eq.inputs[0], external)
+        elif i in direct:  # a new array of zeros (whatever the buffer plan says)
+            owner = frozenset({i + 1})  # (0 is the storage of inputs and constants)
+        elif i in buffers:
+            owner = storage.get(buffers[i], external)
+        elif _allocates(eq):
+            owner = frozenset({i + 1})
+            if not eq.kwargs and _ufunc_call(eq) is not None:
+                made[i + 1] = i
+        else:
+            owner = frozenset().union(
+                *(storage.get(x, external) for x in eq.inputs if type(x) is Var)
+            )
+        for out in eq.outputs:
+            storage[out] = owner
+    last: dict[int, int] = {}
+    unsafe: set[int] = set()
+    for i, eq in enumerate(equations):
+        at = skipped.get(i, i)  # an absorbed scatter's part is read where its sum is
+        reads = [eq.var] if type(eq) is Guard else [x for x in eq.inputs if type(x) is Var]
+        keeps = type(eq) is not Guard and not _keeps_nothing(eq)
+        for x in reads:
+            for s in storage.get(x, external):
+                last[s] = max(last.get(s, at), at)
+                if keeps:
+                    unsafe.add(s)
+    for x in program.outputs:
+        if type(x) is Var:
+            unsafe.update(storage.get(x, external))
+    chosen = []
+    for s, i in made.items():
+        (out,) = equations[i].outputs
+        known = out.dtype is not None and out.shape and all(type(n) is int for n in out.shape)
+        if s in unsafe or not known:
+            continue
+        nbytes = math.prod(out.shape) * np.dtype(out.dtype).itemsize
+        if nbytes >= min_bytes:
+            chosen.append((i, last.get(s, i), nbytes, out))
+    # Blocks of memory by first fit over lifetimes: an array may take a block whose last
+    # array was last read before this one is made (so the two never meet in one equation).
+    blocks: list[list] = []  # [bytes, free from after this equation index]
+    slots: dict[int, int] = {}
+    layout: list[tuple] = []
+    for i, end, nbytes, out in sorted(chosen, key=lambda c: c[0]):
+        free = [b for b, (_, until) in enumerate(blocks) if until < i]
+        fitting = [b for b in free if blocks[b][0] >= nbytes]
+        if fitting:
+            b = min(fitting, key=lambda b: blocks[b][0])
+        elif free:
+            b = max(free, key=lambda b: blocks[b][0])
+        else:
+            b = len(blocks)
+            blocks.append([0, -1])
+        blocks[b] = [max(blocks[b][0], nbytes), end]
+        slots[i] = len(layout)
+        layout.append((tuple(out.shape), np.dtype(out.dtype), b))
+    sizes = [size for size, _ in blocks]
+    return slots, [(shape, dtype, b, sizes[b]) for shape, dtype, b in layout]
+
+
+# NumPy functions whose result (without out=) is always a new array or scalar (by id: a
+# primitive's implementation need not be hashable).
+_NEW_ARRAYS = frozenset(map(id, (np.sum, np.mean, np.prod, np.max, np.min, np.dot)))
+
+
+def _allocates(eq: Equation) -> bool:
+    """Whether an equation's result is always a new array (not a view of an argument)."""
+    if eq.tree is not None or "out" in eq.kwargs:
+        return False
+    fun = eq.primitive.fun
+    if eq.primitive.name in ("scatter_add", "fused") or id(fun) in _NEW_ARRAYS:
+        return True
+    if fun is _sum_to_shape and len(eq.inputs) == 2 and type(eq.inputs[0]) is Var:
+        return eq.inputs[0].shape != eq.inputs[1]  # (where they agree, x itself)
+    return _ufunc_call(eq) is not None
+
+
+_OWN_MODULES = ("numpy", "wengert")
+
+
+def _keeps_nothing(eq: Equation) -> bool:
+    """Whether an equation is sure not to keep a reference to its arguments beyond the
+    call: a ufunc, or a NumPy or wengert function given no callable (a function passed in
+    could store what it is given)."""
+    fun = eq.primitive.fun
+    if isinstance(fun, np.ufunc):
+        return True
+    module = getattr(fun, "__module__", None) or ""
+    if module.split(".")[0] not in _OWN_MODULES:
+        return False
+    leaves = list(eq.inputs)
+    if eq.kwargs:
+        leaves.extend(tree_flatten(eq.kwargs)[0])
+    return not any(callable(x) and not _number_type(x) for x in leaves)
+
+
+def _number_type(x: Any) -> bool:
+    """Whether `x` is a number type (``np.float32``, ``float``: a dtype argument)."""
+    return isinstance(x, type) and (issubclass(x, np.generic) or x in (bool, int, float, complex))
+
+
+def _workspace_maker(layout: list[tuple], key: object) -> Callable[[], list]:
+    """A function that makes one workspace: per place, an array of its shape and dtype,
+    in its block of memory (bytes, shared by places whose lifetimes do not meet), and
+    last the `key` of the program it is for."""
+
+    def new() -> list:
+        blocks: dict[int, np.ndarray] = {}
+        arrays = []
+        for shape, dtype, b, size in layout:
+            if b not in blocks:
+                blocks[b] = np.empty(size, np.uint8)
+            nbytes = math.prod(shape) * dtype.itemsize
+            arrays.append(blocks[b][:nbytes].view(dtype).reshape(shape))
+        arrays.append(key)
+        return arrays
+
+    return new
+
+
+def _complement(index: Any, shape: Any) -> list[tuple] | None:
+    """Basic indices that together select exactly the entries of an array of `shape` that
+    `index` does not (each entry once), where `index` is integers and slices of step 1;
+    None otherwise."""
+    if type(shape) is not tuple:
+        return None
+    parts = index if type(index) is tuple else (index,)
+    if len(parts) > len(shape):
+        return None
+    box = []
+    for p, n in zip(parts, shape):
+        if type(p) is int:
+            if not -n <= p < n:
+                return None
+            start = p % n
+            box.append((start, start + 1))
+        elif type(p) is slice:
+            start, stop, step = p.indices(n)
+            if step != 1:
+                return None
+            box.append((start, max(start, stop)))
+        else:
+            return None
+    regions = []
+    for axis, (start, stop) in enumerate(box):
+        inside = tuple(slice(a, b) for a, b in box[:axis])
+        for a, b in ((0, start), (stop, shape[axis])):
+            if a < b:
+                regions.append((*inside, slice(a, b)))
+    return regions
+
+
 def _basic_constant(index: Any) -> bool:
     """Whether an index is a constant of slices, integers, None and Ellipsis only."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -285,6 +532,33 @@ def _operator(eq: Equation) -> str | None:
     if _is_python(eq.inputs[0]) and _is_python(eq.inputs[1]):
         return None
     return op
+
+
+def _special(eq: Equation, ref: Callable[[Any], str]) -> str | None:
+    """Source that gives an equation's result without a function call, from the shapes
+    the program knows: the transpose of a matrix as ``x.T``, and ``sum_to_shape`` as the
+    sum it comes to (``x`` itself where the shapes agree, as the function returns). None
+    for every other equation."""
+    if eq.tree is not None or eq.kwargs or len(eq.outputs) != 1 or not eq.inputs:
+        return None
+    x = eq.inputs[0]
+    if type(x) is not Var or x.shape is None:
+        return None
+    fun = eq.primitive.fun
+    if fun is np.swapaxes and len(x.shape) == 2 and len(eq.inputs) == 3:
+        axes = eq.inputs[1:]
+        if all(type(a) is int and -2 <= a < 2 for a in axes) and axes[0] % 2 != axes[1] % 2:
+            return f"{ref(x)}.T"
+        return None
+    if fun is _sum_to_shape and len(eq.inputs) == 2 and type(eq.inputs[1]) is tuple:
+        shape = eq.inputs[1]
+        if shape == x.shape:
+            return ref(x)
+        lead = len(x.shape) - len(shape)
+        if lead <= 0 or not shape or any(n == 1 and m != 1 for n, m in zip(shape, x.shape[lead:])):
+            return None  # (stretched axes too: the function's keepdims and reshape)
+        return f"{ref(x)}.sum(axis={tuple(range(lead))!r})"
+    return None
 
 
 def _is_python(x: Any) -> bool:
