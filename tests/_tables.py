@@ -83,16 +83,19 @@ def restricted(case: Case, leaves: list, treedef, diff: list[int]):
     return fun
 
 
-def weighted_gradient(fun, draw: list, seed: int):
+def weighted_gradient(fun, draw: list, seed: int, place=None):
     """The gradient of a fixed random weighting of `fun`'s floating-point outputs (the
     real part), with respect to every argument: a scalar function that runs every reverse
-    rule of the row."""
+    rule of the row. `place` puts the weights where the row's arrays are (another array
+    library's device); they are NumPy arrays without it."""
     import wengert as wg
     import wengert.numpy as wnp
     from wengert._core.tree import tree_flatten
 
     rng = onp.random.default_rng(seed)
     weights = [rng.standard_normal(onp.shape(o)) for o in tree_flatten(fun(*draw))[0]]
+    if place is not None:
+        weights = [place(w) for w in weights]
 
     def scalar(*d):
         return sum(

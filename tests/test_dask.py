@@ -365,3 +365,20 @@ def test_jit_over_dask_runs_the_function_lazily(no_compute):
     jitted = wg.jit(fun)
     jitted(xd)
     assert jitted.programs() == []  # nothing was recorded for the Dask call
+
+
+@pytest.mark.parametrize(
+    "fun, kind",
+    [
+        (lambda x: wnp.sum(wnp.abs(wnp.fft.fft(x, axis=1))), ValueError),
+        (lambda x: wnp.sum(wnp.linalg.qr(x)[1]), NotImplementedError),
+        (lambda x: wnp.median(x), NotImplementedError),
+    ],
+    ids=["fft_along_chunked_axis", "qr_chunked_both_ways", "median_of_all"],
+)
+def test_what_dask_lacks_raises_naming_the_function_and_dask(fun, kind):
+    _, xd = _data(shape=(8, 4), chunks=(4, 2))
+    with pytest.raises(kind, match=r"^wengert primitive \w+ on dask arrays: dask raised: "):
+        wg.grad(fun)(xd)
+    with pytest.raises(kind, match=r"on dask arrays"):
+        fun(xd)  # outside any transformation too

@@ -37,6 +37,7 @@ OPTIONAL = {
     "sympy": ("sympy", "sympy"),
     "autograd": ("autograd", "autograd"),
     "dask": ("dask", "dask"),
+    "cupy": ("cupy", "cupy"),
 }
 
 

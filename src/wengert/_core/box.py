@@ -418,7 +418,9 @@ class Box:
 
     @property
     def strides(self) -> tuple[int, ...]:
-        return np.asarray(peek(self)).strides
+        value = peek(self)
+        strides = getattr(value, "strides", None)  # (also an array of another library's)
+        return np.asarray(value).strides if strides is None else strides
 
     @property
     def base(self):
@@ -426,7 +428,10 @@ class Box:
 
     @property
     def flags(self):
-        view = np.asarray(getval(self)).view()
+        value = getval(self)
+        if type(value) is not np.ndarray and hasattr(type(value), "__array_function__"):
+            return value.flags  # an array of another library: its own flags
+        view = np.asarray(value).view()
         view.flags.writeable = False  # writes into a traced value raise InPlaceWriteError
         return view.flags
 

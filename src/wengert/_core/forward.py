@@ -8,7 +8,7 @@ never run for them; a result whose tangent is zero is returned unboxed.
 from __future__ import annotations
 
 from .box import Box
-from .primitive import Primitive
+from .primitive import LIBRARY_ERRORS, Primitive, library_error
 from .trace import Trace
 from .vspace import broadcast_tangent, zeros_like
 
@@ -38,7 +38,13 @@ class ForwardTrace(Trace):
     __slots__ = ()
 
     def process_primitive(self, primitive: Primitive, values, kwargs, argnums, boxes, nested):
-        ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
+        try:
+            ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
+        except LIBRARY_ERRORS as exc:
+            error = library_error(primitive, values, kwargs, exc)
+            if error is None:
+                raise
+            raise error from exc
         tangent = primitive.jvp(_tangents(values, argnums, boxes), ans, values, kwargs)
         if primitive.multiple_results:
             if tangent is None:

@@ -84,7 +84,13 @@ class Primitive:
         for arg in args:
             if isinstance(arg, Box):
                 return bind(self, args, kwargs)
-        return self.fun(*args, **kwargs)
+        try:
+            return self.fun(*args, **kwargs)
+        except LIBRARY_ERRORS as exc:
+            error = library_error(self, args, kwargs, exc)
+            if error is None:
+                raise
+            raise error from exc
 
     # --- rule registration ----------------------------------------------------------
     def defvjp(self, *rules: Callable | None, argnums: tuple[int, ...] | None = None) -> Primitive:
@@ -220,6 +226,36 @@ def as_numpy_scalars(values) -> tuple:
             for v in values
         ]
     )
+
+
+# What an array library raises where it lacks an operation or a form of it.
+LIBRARY_ERRORS = (TypeError, ValueError, NotImplementedError)
+
+
+def library_error(primitive: Primitive | Callable, args: tuple, kwargs: dict, exc: Exception):
+    """The error to raise instead of `exc`, raised by `primitive`'s implementation, where
+    an argument is an array of another library (Dask, CuPy): the same kind of error, naming
+    the primitive and the library before the library's own message. None otherwise (NumPy
+    arguments, or an error that names wengert already)."""
+    from .vspace import foreign_of
+
+    found = foreign_of(*args, *kwargs.values())
+    if found is None or str(exc).startswith("wengert"):
+        return None
+    library = type(found).__module__.split(".")[0]
+    if isinstance(primitive, Primitive):
+        kind, name = "primitive", primitive.name
+    else:  # a NumPy function called on untraced values
+        kind, name = "function", f"numpy.{primitive.__name__}"
+    try:
+        return type(exc)(
+            f"wengert {kind} {name} on {library} arrays: {library} raised: "
+            f"{exc} (where {library} lacks this operation or this form of it, compute the "
+            "array first: .compute() for Dask, .get() for CuPy; or rechunk where Dask "
+            "names its chunks)"
+        )
+    except Exception:  # an error type with its own constructor: keep the original
+        return None
 
 
 def _rule_table(table: tuple, rules: tuple, argnums) -> tuple:

@@ -20,7 +20,13 @@ import numpy as np
 
 from . import patterns
 from .box import Box
-from .primitive import PYTHON_ARITHMETIC_ERRORS, Primitive, as_numpy_scalars
+from .primitive import (
+    LIBRARY_ERRORS,
+    PYTHON_ARITHMETIC_ERRORS,
+    Primitive,
+    as_numpy_scalars,
+    library_error,
+)
 from .trace import Trace
 from .vspace import broadcast_tangent, inexact_dtype, match_realness, unbroadcast, zeros_like
 
@@ -89,7 +95,13 @@ class ReverseTrace(Trace):
     __slots__ = ()
 
     def process_primitive(self, primitive: Primitive, values, kwargs, argnums, boxes, nested):
-        ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
+        try:
+            ans = primitive(*values, **kwargs) if nested else primitive.fun(*values, **kwargs)
+        except LIBRARY_ERRORS as exc:
+            error = library_error(primitive, values, kwargs, exc)
+            if error is None:
+                raise
+            raise error from exc
         if primitive.multiple_results:
             return self.record_multiple(primitive, ans, values, kwargs, argnums, boxes)
         if len(boxes) == 1:

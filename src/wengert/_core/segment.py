@@ -132,13 +132,15 @@ def _scale(x: Any) -> float:
     value = x
     while isinstance(value, Box):
         value = value.value
-    magnitude = np.max(np.abs(value), initial=0.0) if np.size(value) else 0.0
+    magnitude = np.max(np.abs(value)) if np.size(value) else 0.0  # (no initial=: CuPy's)
     return float(magnitude)
 
 
 def _same_values(a: Any, b: Any) -> bool:
     """Whether two evaluations of one output agree (to rounding of a reordered sum)."""
     import numpy as np
+
+    from .vspace import asarray
 
     while isinstance(a, Box):
         a = a.value
@@ -147,7 +149,7 @@ def _same_values(a: Any, b: Any) -> bool:
     if np.shape(a) != np.shape(b):
         return False
     try:
-        diff = np.abs(np.asarray(a) - np.asarray(b))
+        diff = np.abs(asarray(a) - asarray(b))  # (arrays of another library stay in it)
     except TypeError:
         return a == b
     tolerance = 1e-9 * max(_scale(a), 1e-300)

@@ -175,7 +175,7 @@ def match_realness(cotangent: Any, primal: Any) -> Any:
         elif primal_type in _PYTHON_SCALARS and cotangent.dtype.kind != "c":
             return cotangent
     elif kind not in _COMPLEX_SCALARS and not isinstance(cotangent, Box):
-        if not is_foreign_array(cotangent):  # a Python number
+        if kind in _PYTHON_SCALARS or not is_foreign_array(cotangent):  # a Python number
             return cotangent
     return _in_dtype(cotangent, primal)
 
@@ -208,6 +208,9 @@ def broadcast_tangent(tangent: Any, ans: Any) -> Any:
         if tangent.shape != ans.shape:
             tangent = broadcast_to(tangent, ans.shape)
         return tangent if tangent.dtype is ans.dtype else _tangent_in_dtype(tangent, ans)
+    value = peek(ans)
+    if type(value) is not np.ndarray and is_foreign_array(value):
+        tangent = lift(tangent, value)  # (a number's tangent, for a CuPy or Dask value)
     shape = shape_of(ans)
     if shape_of(tangent) != shape:
         tangent = broadcast_to(tangent, shape)
@@ -291,12 +294,50 @@ def asarray(value: Any, dtype: Any = None, like: Any = None) -> Any:
     """``np.asarray`` that keeps an array of another library in its library (CuPy, Dask:
     no copy to the host), also one inside a list; `like` names that library for values
     that hold none of its arrays (numbers, NumPy constants)."""
-    if type(value) is np.ndarray:
-        return value if dtype is None or value.dtype == dtype else value.astype(dtype)
-    like = foreign_of(value) if like is None else foreign_of(like)
+    if like is None:
+        if type(value) is np.ndarray:
+            return value if dtype is None or value.dtype == dtype else value.astype(dtype)
+        like = foreign_of(value)
+    else:
+        like = foreign_of(like, value)
+    if isinstance(value, Box):  # traced values are arrays already
+        return value
     if like is None:
         return np.asarray(value, dtype=dtype)
     return np.asarray(value, dtype=dtype, like=like)
+
+
+asarray.numpy_form = np.asarray  # what generated source (on NumPy arrays) calls instead
+
+
+def lift(value: Any, like: Any) -> Any:
+    """`value` as an array of the library of `like` where `like` is an array of another
+    library (CuPy, Dask) and `value` is not one: a number, traced or not, that NumPy's
+    functions would make a NumPy array, which such arrays refuse to meet. A traced
+    number is lifted by adding a zero of that library, so its derivative flows on.
+    Anything else (NumPy next to NumPy) is returned as it is."""
+    kind = foreign_of(like)
+    if kind is None:
+        return value
+    inner = peek(value)
+    if is_foreign_array(inner):
+        return value
+    if isinstance(value, Box):
+        return value + np.zeros((), dtype=np.result_type(inner), like=kind)
+    return asarray(value, like=kind)
+
+
+def refuse_foreign(name: str, *values: Any, why: str) -> None:
+    """Raise a TypeError if any of `values` is an array of another library (CuPy, Dask)
+    on which `name` cannot work, saying why (what it would need on the host); nothing
+    for NumPy values, numbers and traced values of NumPy arrays."""
+    found = foreign_of(*values)
+    if found is not None:
+        kind = f"{type(found).__module__.split('.')[0]} {type(found).__name__}"
+        raise TypeError(
+            f"wengert.{name} does not support a {kind}: {why}. Convert the array to a "
+            "NumPy array first (CuPy: .get(), Dask: .compute()), or do without this function."
+        )
 
 
 def is_lazy_array(x: Any) -> bool:
@@ -328,8 +369,10 @@ __all__ = [
     "is_complex",
     "is_foreign_array",
     "is_lazy_array",
+    "lift",
     "match_realness",
     "ones_like",
+    "refuse_foreign",
     "refuse_lazy",
     "shape_of",
     "sum_to_shape",

@@ -7,6 +7,8 @@ traced values read as arrays, arguments that fix a result's shape kept constant.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -15,11 +17,52 @@ import numpy as np
 
 from .._core.box import Box, getval, peek
 from .._core.define import stop_gradient
-from .._core.vspace import shape_of
+from .._core.primitive import LIBRARY_ERRORS, library_error
+from .._core.vspace import asarray, foreign_of, lift, shape_of
 from ..errors import AxisError, InPlaceWriteError
 from .shaping import (
     array,
 )
+
+
+@functools.cache
+def _numpy_defaults(fun: Callable) -> dict:
+    """The keyword defaults of a NumPy function's signature (empty where it has none)."""
+    try:
+        parameters = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
+def numpy_call(fun: Callable, *args: Any, **kwargs: Any) -> Any:
+    """``fun(*args, **kwargs)`` for a NumPy function; where an argument is an array of
+    another library (Dask, CuPy), the keywords left at NumPy's defaults are not passed,
+    since that library's version of `fun` may lack them (``overwrite_input=``, ``out=``,
+    ``mode=``) and its defaults are NumPy's; what it raises names `fun` and the library."""
+    found = foreign_of(*args, *kwargs.values())
+    if found is None:
+        return fun(*args, **kwargs)
+    defaults = _numpy_defaults(fun)
+    kwargs = {
+        k: v for k, v in kwargs.items() if k not in defaults or not _same_default(v, defaults[k])
+    }
+    try:
+        return fun(*args, **kwargs)
+    except LIBRARY_ERRORS as exc:  # that library's own limits, named as such
+        error = library_error(fun, args, kwargs, exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _same_default(value: Any, default: Any) -> bool:
+    """Whether a keyword's value is the default itself (by identity for None and
+    objects, by equality for numbers, strings and booleans)."""
+    if value is default:
+        return True
+    plain = (bool, int, float, str)
+    return type(value) in plain and type(default) in plain and value == default
 
 
 def _traced(*values: Any) -> bool:
@@ -32,14 +75,16 @@ def _traced(*values: Any) -> bool:
     return False
 
 
-def _as_array(value: Any, dtype: Any = None) -> Any:
-    """A traced value as it is, a list holding traced values stacked, else a NumPy array
-    (of `dtype` if given: a constant that NumPy casts to another value's dtype)."""
+def _as_array(value: Any, dtype: Any = None, like: Any = None) -> Any:
+    """A traced value as it is, a list holding traced values stacked, else an array (of
+    `dtype` if given: a constant that NumPy casts to another value's dtype): a NumPy
+    array, or one of the library of an array in `value` or `like` (CuPy, Dask), so that
+    a number next to such arrays does not become a NumPy array."""
     if isinstance(value, Box):
-        return value
+        return value if like is None else lift(value, like)
     if isinstance(value, (list, tuple)) and _traced(*value):
         return array(value)
-    return np.asarray(value, dtype=dtype)
+    return asarray(value, dtype=dtype, like=like)
 
 
 def _real_dtype(x: Any) -> np.dtype:
@@ -77,7 +122,7 @@ def _shared(x: Any, answer: Callable[[np.ndarray], Any], what: str, name: str) -
     """``answer(value)`` for the value of `x`, where it fixes the shape of a result (which
     entries are zeros to trim): under vmap, the answer every member gives, since members
     with results of different shapes cannot be stacked."""
-    value = np.asarray(getval(x))
+    value = asarray(getval(x))
     ndim = len(shape_of(x))
     if value.ndim == ndim:
         return answer(value)
@@ -91,14 +136,14 @@ def _shared(x: Any, answer: Callable[[np.ndarray], Any], what: str, name: str) -
     return answers[0]
 
 
-def _index_array(value: Any) -> Any:
+def _index_array(value: Any, like: Any = None) -> Any:
     """Integer indices as an array, or as they are where vmap maps over them (a batch of
-    indices, without derivative)."""
+    indices, without derivative); with `like` (the array indexed), of its library."""
     if isinstance(value, Box) or (isinstance(value, (list, tuple)) and _traced(*value)):
         value = stop_gradient(_as_array(value))
         if isinstance(value, Box):
             return value
-    return np.asarray(value)
+    return asarray(value, like=like)
 
 
 def _no_out(out: Any, name: str) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from .._core.batching import along_axis
 from .._core.box import shape_of
 from .._core.primitive import Primitive
+from .._core.vspace import asarray
 from .elementwise import exp
 from .reductions import sum as _sum
 from .shaping import expand_dims, reshape
@@ -20,12 +21,12 @@ from .shaping import expand_dims, reshape
 
 def _shift(x, axis):
     """The largest real part along `axis` (kept), 0 where it is not finite."""
-    m = np.max(np.real(x), axis=axis, keepdims=True) if np.size(x) else np.zeros(())
+    m = np.max(np.real(x), axis=axis, keepdims=True) if np.size(x) else np.zeros((), like=x)
     return np.where(np.isfinite(m), m, 0)
 
 
 def _logsumexp_impl(x, axis=None, keepdims=False):
-    x = np.asarray(x)
+    x = asarray(x)
     m = _shift(x, axis)
     out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     out = out.astype(np.result_type(x, np.float16), copy=False)
@@ -56,13 +57,13 @@ logsumexp.defjvp(
 
 
 def _softmax_impl(x, axis=None):
-    x = np.asarray(x)
+    x = asarray(x)
     e = np.exp(x - _shift(x, axis))
     return (e / np.sum(e, axis=axis, keepdims=True)).astype(np.result_type(x, np.float16))
 
 
 def _log_softmax_impl(x, axis=None):
-    x = np.asarray(x)
+    x = asarray(x)
     return (x - _logsumexp_impl(x, axis=axis, keepdims=True)).astype(np.result_type(x, np.float16))
 
 

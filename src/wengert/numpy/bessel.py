@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._core.define import elementwise
+from .._core.vspace import asarray
 from ._arraylike import accept_array_likes
 from .elementwise import where
 
@@ -23,7 +24,7 @@ _ASYMPTOTIC_TERMS = 30
 
 def _i1_impl(x):
     """I_1(x) in double precision, in x's floating dtype."""
-    x = np.asarray(x)
+    x = asarray(x)
     dtype = np.result_type(x, np.float16)
     z = x.astype(np.float64)
     ax = np.abs(z)

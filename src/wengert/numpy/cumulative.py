@@ -14,11 +14,11 @@ from .._core.batching import along_axis
 from .._core.box import Box, any_value, peek
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, shape_of
+from .._core.vspace import broadcast_to, foreign_of, full_shaped, shape_of
 from ..errors import NoValueError
 from . import reductions as _red
 from ._arraylike import accept_array_likes
-from ._common import _along, _as_array, _axis, _flip_axis, _no_out, _traced
+from ._common import _along, _as_array, _axis, _flip_axis, _no_out, _traced, numpy_call
 from .elementwise import where
 from .shaping import (
     concatenate,
@@ -86,8 +86,10 @@ def _partials_of_others(d, x, axis, reverse: bool):
     y_k the sum over j <= k of d_j P[j, k])."""
     xm = moveaxis(x, axis, -1)
     n = shape_of(xm)[-1]
-    others = _cumprod(where(np.eye(n, dtype=bool), 1.0, expand_dims(xm, -2)), len(shape_of(xm)))
-    upper = np.triu(np.ones((n, n), dtype=bool))  # [j, k]: k >= j
+    like = foreign_of(x)
+    eye = np.eye(n, dtype=bool, like=like)
+    others = _cumprod(where(eye, 1.0, expand_dims(xm, -2)), len(shape_of(xm)))
+    upper = np.triu(np.ones((n, n), dtype=bool, like=like))  # [j, k]: k >= j
     weights = where(upper, others, 0.0)
     dm = moveaxis(d, axis, -1)
     if reverse:
@@ -197,6 +199,8 @@ def cumulative_prod(
 def _cumulative(x, axis, dtype, out, include_initial, fun, initial, name):
     np_fun = getattr(np, name, None)
     if not isinstance(x, Box) and np_fun is not None:
+        if out is None and not include_initial:  # (keywords other libraries may lack)
+            return np_fun(x, axis=axis, dtype=dtype)
         return np_fun(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
     _no_out(out, name)
     ndim = len(shape_of(x))
@@ -213,7 +217,7 @@ def _cumulative(x, axis, dtype, out, include_initial, fun, initial, name):
         return result
     shape = list(shape_of(result))
     shape[axis] = 1
-    start = np.full(shape, initial, dtype=peek(result).dtype)
+    start = full_shaped(result, initial, tuple(shape))
     return concatenate([start, result], axis=axis)
 
 
@@ -228,7 +232,7 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     """
     if not _traced(a, prepend, append):
         kw = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
-        return np.diff(a, n=n, axis=axis, **kw)
+        return numpy_call(np.diff, a, n=n, axis=axis, **kw)
     if n == 0:
         return a
     if n < 0:

@@ -16,7 +16,7 @@ import numpy as np
 from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import binary, elementwise, linear, nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, is_foreign_array
+from .._core.vspace import asarray, broadcast_to, is_foreign_array
 from .._core.vspace import zeros_like as zeros_of
 from ._arraylike import accept_array_likes
 
@@ -293,7 +293,14 @@ fmin = binary(
 
 
 def _where_impl(condition, x, y):
-    return np.where(condition, x, y)
+    out = np.where(condition, x, y)
+    if type(out) is np.ndarray and not out.ndim and not _any_ndarray(condition, x, y):
+        return out[()]  # numbers in, a number out (as from a ufunc), not a 0-d array
+    return out
+
+
+def _any_ndarray(*values) -> bool:
+    return any(type(v) is np.ndarray for v in values)
 
 
 _where = Primitive(_where_impl, "where", broadcasts=True, elementwise=True)
@@ -476,7 +483,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """
     if not any(isinstance(v, Box) for v in (x, nan, posinf, neginf)):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
-    x = x if isinstance(x, Box) else np.asarray(x)
+    x = asarray(x)
     value = peek(x)
     if np.iscomplexobj(value):
         parts = (real(x), imag(x))
@@ -559,7 +566,7 @@ def copysign(x1, x2, /, out=None, **kwargs):
 
 
 def _unit_sign_impl(x2, dtype):
-    return np.where(np.signbit(x2), -1.0, 1.0).astype(dtype)
+    return np.where(np.signbit(x2), -1.0, 1.0).astype(dtype)[()]  # (a number for a number)
 
 
 # The sign of each entry as -1 or 1 in `dtype`; constants, computed member by member under

@@ -19,7 +19,7 @@ from .._core.batching import along_axis
 from .._core.box import Box, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import shape_of
+from .._core.vspace import foreign_of, full_shaped, shape_of
 from ._arraylike import accept_array_likes
 from ._common import _axis
 from .elementwise import conj, real
@@ -54,15 +54,15 @@ def _resize(x, length: int, axis: int):
         index = (slice(None),) * axis + (slice(0, length),)
         return x[index]
     pad_shape = (*shape[:axis], length - have, *shape[axis + 1 :])
-    zeros = np.zeros(pad_shape, dtype=np.result_type(getattr(x, "dtype", float), np.float16))
-    return concatenate([x, zeros], axis=axis)
+    dtype = np.result_type(getattr(x, "dtype", float), np.float16)
+    return concatenate([x, full_shaped(x, 0, pad_shape, dtype)], axis=axis)
 
 
 def _half_weights(n: int, axis: int, ndim: int, like) -> np.ndarray:
     """Weights of the half spectrum in irfft: 1 for the zero (and even-n Nyquist) entry,
     2 for the others, shaped to broadcast along `axis`, in the real precision of `like`."""
     dtype = np.finfo(np.result_type(peek(like), np.float16)).dtype
-    weights = np.full(n // 2 + 1, 2.0, dtype=dtype)
+    weights = np.full(n // 2 + 1, 2.0, dtype=dtype, like=foreign_of(like))
     weights[0] = 1.0
     if n % 2 == 0:
         weights[-1] = 1.0

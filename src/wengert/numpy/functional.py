@@ -17,7 +17,7 @@ import numpy as np
 
 from .._core.box import Box
 from .._core.tree import tree_flatten
-from .._core.vspace import shape_of
+from .._core.vspace import foreign_of, shape_of
 from ..errors import TracedConversionError
 from ._arraylike import accept_array_likes
 from ._common import _axis
@@ -124,7 +124,9 @@ class vectorize:
             return vectorize(pyfunc, **self._options)
         mapped = [i for i in range(len(args)) if i not in self.excluded]
         keys = [k for k in kwargs if k not in self.excluded]
-        if not _holds_box([args[i] for i in mapped], [kwargs[k] for k in keys]):
+        plain = not _holds_box([args[i] for i in mapped], [kwargs[k] for k in keys])
+        # (np.vectorize reads arrays of another library, CuPy's, as NumPy's: looped here)
+        if plain and foreign_of(*args, *kwargs.values()) is None:
             try:
                 return self._numpy(*args, **kwargs)
             except TracedConversionError:

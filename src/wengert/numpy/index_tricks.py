@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._core.box import Box
-from .._core.vspace import shape_of
+from .._core.vspace import foreign_of, shape_of
 from ._arraylike import accept_array_likes, holds_box
 from ._common import _constant
 from .manipulation import linspace
@@ -48,7 +48,7 @@ def _slice_range(item: slice) -> Any:
     second = start + step
     delta = second - start
     parts = [array(start, ndmin=1), array(second, ndmin=1)]
-    parts.append(start + np.arange(2, max(n, 2)) * delta)
+    parts.append(start + np.arange(2, max(n, 2), like=foreign_of(start, stop, step)) * delta)
     return concatenate(parts)[:n]
 
 
@@ -63,8 +63,8 @@ class AxisConcatenator:
 
     def __getitem__(self, key: Any) -> Any:
         items = key if isinstance(key, tuple) else (key,)
-        if not any(_traced(item) for item in items):
-            return self.numpy_form[key]
+        if not any(_traced(item) for item in items) and foreign_of(*items) is None:
+            return self.numpy_form[key]  # (NumPy's reads CuPy's arrays as NumPy's)
         axis, ndmin, trans1d = self.axis, self.ndmin, self.trans1d
         objs, dtypes = [], []
         for k, item in enumerate(items):
@@ -148,7 +148,7 @@ def ndenumerate(arr: Any) -> Any:
     >>> wg.grad(lambda x: sum(i[0] * v for i, v in wnp.ndenumerate(x)))(wnp.ones(3))
     array([0., 1., 2.])
     """
-    if not isinstance(arr, Box):
+    if not isinstance(arr, Box) and foreign_of(arr) is None:
         return np.ndenumerate(arr)
     return ((index, arr[index]) for index in np.ndindex(*shape_of(arr)))
 

@@ -20,11 +20,15 @@ from .._core.box import Box, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
 from .._core.vspace import (
+    asarray,
     broadcast_to,
     chunked_like,
+    foreign_of,
     full_shaped,
     inexact_dtype,
     is_foreign_array,
+    is_lazy_array,
+    lift,
     refuse_lazy,
     shape_of,
 )
@@ -40,6 +44,8 @@ def _is_basic(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     for p in parts:
         if isinstance(p, (list, np.ndarray)) and np.asarray(p).dtype != bool:
+            return False
+        if is_foreign_array(p) and p.dtype != bool:
             return False
     return True
 
@@ -60,12 +66,16 @@ def _scatter_impl(g, index, shape):
 
 
 def _scatter_foreign(g, index, shape):
-    """`_scatter_impl` for an array of another library (Dask): zeros of its kind with `g`
-    written in at a basic index (integers and slices); an index of arrays would need a
-    scatter-add, which such arrays lack."""
+    """`_scatter_impl` for an array of another library: zeros of its kind with `g`
+    written in at a basic index (integers and slices), or added in at an index of arrays
+    (CuPy; a lazy array (Dask) has no scatter-add, and a mask gives it a data-dependent
+    shape)."""
     parts = index if isinstance(index, tuple) else (index,)
+    out = np.zeros_like(g, shape=shape, dtype=inexact_dtype(g))
     for p in parts:
         if isinstance(p, (list, np.ndarray)) or is_foreign_array(p):
+            if not is_lazy_array(g):
+                return _add_at(out, index, g)
             refuse_lazy(
                 "getitem (x[index])",
                 g,
@@ -73,9 +83,33 @@ def _scatter_foreign(g, index, shape):
                 "scatter-add (and a boolean mask gives a data-dependent shape); index "
                 "with integers and slices, or use where(mask, x, 0)",
             )
-    out = np.zeros_like(g, shape=shape, dtype=inexact_dtype(g))
     out[index] = g
     return out
+
+
+def _add_at(out, index, values):
+    """`out` with `values` added at `index`, repeated entries adding up (``np.add.at``).
+
+    NumPy arrays are written in place. An array of another library (CuPy), whose
+    ``ufunc.at`` NumPy's protocols do not reach, gets a new array: the sums per entry
+    of `out` by ``bincount`` of the entries' flat positions, made on its device."""
+    if type(out) is np.ndarray:
+        np.add.at(out, index, values)
+        return out
+    size = math.prod(out.shape)
+    positions = np.reshape(np.arange(size, like=out), out.shape)[index]
+    flat = np.reshape(positions, (-1,))
+    values = np.broadcast_to(asarray(values, like=out), positions.shape)
+    values = np.reshape(values, (-1,))
+
+    def sums(weights):
+        return np.bincount(flat, weights=weights, minlength=size)
+
+    if values.dtype.kind == "c":
+        added = sums(values.real) + 1j * sums(values.imag)
+    else:
+        added = sums(values)
+    return out + np.reshape(added, out.shape).astype(out.dtype, copy=False)
 
 
 getitem = Primitive(_getitem_impl, "getitem")
@@ -245,9 +279,7 @@ def _scatter_at_impl(g, *parts, template, shape):
 
 
 def _scatter_add_at(g, index, shape):
-    out = np.zeros(shape, dtype=inexact_dtype(g))
-    np.add.at(out, index, g)
-    return out
+    return _add_at(np.zeros_like(g, shape=shape, dtype=inexact_dtype(g)), index, g)
 
 
 def _write_at_impl(x, y, *parts, template, add):
@@ -406,18 +438,24 @@ scatter_at.defbatch(_scatter_at_batch)
 write_at.defbatch(_write_at_batch)
 
 
+def _copy(x, y):
+    """A copy of the array `x` (lists too) in the dtype it takes with `y`, of `x`'s
+    library."""
+    x, y = (asarray(v) if isinstance(v, (list, tuple)) else v for v in (x, y))
+    if type(x) is np.ndarray:
+        return np.array(x, dtype=np.result_type(x, y), copy=True), y
+    return asarray(x).astype(np.result_type(x, y), copy=True), y
+
+
 def _update_impl(x, index, y):
-    x, y = (np.asarray(v) if isinstance(v, (list, tuple)) else v for v in (x, y))  # lists too
-    out = np.array(x, dtype=np.result_type(x, y), copy=True)
+    out, y = _copy(x, y)
     out[index] = y
     return out
 
 
 def _add_impl(x, index, y):
-    x, y = (np.asarray(v) if isinstance(v, (list, tuple)) else v for v in (x, y))  # lists too
-    out = np.array(x, dtype=np.result_type(x, y), copy=True)
-    np.add.at(out, index, y)
-    return out
+    out, y = _copy(x, y)
+    return _add_at(out, index, y)
 
 
 def _unbroadcast_to_index(g, index, y):
@@ -524,8 +562,8 @@ def _may_repeat(index) -> bool:
             if math.prod(shape_of(part)) > 1 and not _is_bool(part):
                 return True
             continue
-        if isinstance(part, (list, tuple, np.ndarray)):
-            values = np.asarray(part)
+        if isinstance(part, (list, tuple, np.ndarray)) or is_foreign_array(part):
+            values = asarray(part)
             if values.size > 1 and values.dtype != bool:
                 return True
     return False
@@ -548,12 +586,13 @@ def _sorted_positions(shape: tuple, index) -> tuple:
     ``x[index]`` (shaped as ``x[index]``), the entries' order sorted by position (stable,
     so that entries on one position keep their order), and where in that order each
     position's run starts. An index out of bounds raises IndexError, as in NumPy."""
-    positions = np.arange(math.prod(shape)).reshape(shape)[index]
-    flat = positions.reshape(-1)
+    like = foreign_of(index)  # an index on a device: its analysis there too
+    positions = np.reshape(np.arange(math.prod(shape), like=like), shape)[index]
+    flat = np.reshape(positions, (-1,))
     order = np.argsort(flat, kind="stable")
     ordered = flat[order]
-    first = np.ones(flat.size, dtype=bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    head = np.ones(min(flat.size, 1), dtype=bool, like=like)
+    first = np.concatenate([head, ordered[1:] != ordered[:-1]])
     return positions, order, np.flatnonzero(first)
 
 
@@ -568,22 +607,24 @@ def _groups(shape: tuple, index) -> _Groups | None:
     groups.targets = positions.reshape(-1)[order[starts]]
     groups.counts = np.diff(np.append(starts, order.size))
     groups.last = order[starts + groups.counts - 1]
-    table = np.full((starts.size, int(groups.counts.max())), order.size)
-    rank = np.arange(order.size) - np.repeat(starts, groups.counts)
-    table[np.repeat(np.arange(starts.size), groups.counts), rank] = order
+    like = foreign_of(order)
+    table = np.full((starts.size, int(groups.counts.max())), order.size, like=like)
+    rank = np.arange(order.size, like=like) - np.repeat(starts, groups.counts)
+    table[np.repeat(np.arange(starts.size, like=like), groups.counts), rank] = order
     groups.table = table
     return groups
 
 
-def _flat_values(y, groups: _Groups):
-    """`y` broadcast to the shape of ``x[index]`` and flattened."""
-    return reshape(broadcast_to(y, groups.shape), (-1,))
+def _flat_values(y, groups: _Groups, like):
+    """`y` broadcast to the shape of ``x[index]`` and flattened (a number: an array of
+    the library of `like`, the array written to)."""
+    return reshape(broadcast_to(lift(y, like), groups.shape), (-1,))
 
 
 def _set_repeated(x, groups: _Groups, y):
     """`x` with ``x[index] = y`` where the index repeats entries: the last write wins."""
     flat = reshape(x, (-1,))
-    winners = take_index(_flat_values(y, groups), groups.last)
+    winners = take_index(_flat_values(y, groups, x), groups.last)
     return reshape(_index_update(flat, groups.targets, winners), shape_of(x))
 
 
@@ -594,19 +635,20 @@ def _update_last_impl(x, index, y):
     if starts.size == order.size:
         return _update_impl(x, index, y)
     last = order[np.append(starts[1:], order.size) - 1]
-    out = np.array(x, dtype=np.result_type(x, y), copy=True)
-    values = np.broadcast_to(y, positions.shape).reshape(-1)
-    np.put(out, positions.reshape(-1)[last], values[last])
-    return out
+    out, y = _copy(x, y)
+    values = np.reshape(np.broadcast_to(asarray(y, like=out), positions.shape), (-1,))
+    flat = np.reshape(out, (-1,))  # (a fresh copy: a view of it)
+    flat[np.reshape(positions, (-1,))[last]] = values[last]
+    return np.reshape(flat, np.shape(out))
 
 
 def _last_writes_of(index, shape):
     """True for each entry of ``x[index]`` (`x` of `shape`) that is the last write to
     its entry of x."""
     positions, order, starts = _sorted_positions(shape, index)
-    last = np.zeros(order.size, dtype=bool)
+    last = np.zeros(order.size, dtype=bool, like=foreign_of(order))
     last[order[np.append(starts[1:], order.size) - 1]] = True
-    return last.reshape(positions.shape)
+    return np.reshape(last, positions.shape)
 
 
 def _last_writes_impl(*parts, template, shape):
@@ -659,7 +701,7 @@ def _combine_repeated(x, groups: _Groups, y, how: str):
     flat = reshape(x, (-1,))
     pad = full_shaped(x, _pad_value(how, np.result_type(peek(x))), (1,))
     # One row per written entry of x: the entries of y that land on it, then padding.
-    rows = take_index(concatenate([_flat_values(y, groups), pad]), groups.table)
+    rows = take_index(concatenate([_flat_values(y, groups, x), pad]), groups.table)
     old = take_index(flat, groups.targets)
     if how in ("min", "max"):
         # One reduction over the old value and every entry of y, so ties share evenly.

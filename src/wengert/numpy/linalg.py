@@ -33,10 +33,18 @@ from .._core.batching import along_axis, batch_size, broadcasting, first_argumen
 from .._core.box import Box, getval, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, is_complex, shape_of
+from .._core.vspace import (
+    asarray,
+    broadcast_to,
+    foreign_of,
+    is_complex,
+    is_foreign_array,
+    shape_of,
+)
 from ..errors import AxisError
 from . import contractions as _contractions
 from ._arraylike import accept_array_likes
+from ._common import numpy_call
 from .contractions import matmul, outer, tensordot
 from .elementwise import absolute, conj, imag, real, where
 from .nondiff import logical_and
@@ -86,13 +94,14 @@ def _mH(x):
 
 def _eye(n: int, x) -> np.ndarray:
     """An untraced identity of size n in the floating dtype of `x`."""
-    return np.eye(n, dtype=np.result_type(peek(x), np.float16))
+    return np.eye(n, dtype=np.result_type(peek(x), np.float16), like=foreign_of(x))
 
 
 def _strict_lower(n: int, x) -> np.ndarray:
     """An untraced mask of the strict lower triangle, in the real precision of `x` (so
     that it does not widen float32 values)."""
-    return np.tri(n, n, -1, dtype=np.finfo(np.result_type(peek(x), np.float16)).dtype)
+    dtype = np.finfo(np.result_type(peek(x), np.float16)).dtype
+    return np.tri(n, n, -1, dtype=dtype, like=foreign_of(x))
 
 
 def _diag_part(x):
@@ -110,7 +119,7 @@ def _hermitian_part(x):
 
 
 def _hermitian_part_raw(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
+    a = asarray(a)
     return (a + np.conj(np.swapaxes(a, -1, -2))) * 0.5
 
 
@@ -124,7 +133,7 @@ def _eps(x) -> float:
 
 
 def _is_array(x) -> bool:
-    return isinstance(x, (Box, np.ndarray))
+    return isinstance(x, (Box, np.ndarray)) or is_foreign_array(x)
 
 
 def _over_stack_args(args, batched) -> list:
@@ -159,7 +168,7 @@ def _nondiff_over_stacks(fun, name: str):
 
 
 def _distinct_pairs_impl(w) -> np.ndarray:
-    w = np.asarray(w)
+    w = asarray(w)
     n = w.shape[-1]
     gap = np.abs(w[..., None, :] - w[..., :, None])
     scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if n else 0.0
@@ -183,15 +192,15 @@ class DegenerateDerivativeWarning(RuntimeWarning):
 
 
 def _raw(x) -> np.ndarray:
-    return np.asarray(getval(x))
+    return asarray(getval(x))
 
 
 def _repeated_pairs_impl(w, name: str) -> np.ndarray:
     """Mask (..., n, n) of pairs i != j of equal values (zero singular values, which
     follow the |x|-at-0 convention, left out)."""
-    w = np.asarray(w)
+    w = asarray(w)
     n = w.shape[-1] if w.ndim else 0
-    repeated = ~_distinct_pairs_impl(w) & ~np.eye(n, dtype=bool)
+    repeated = ~_distinct_pairs_impl(w) & ~np.eye(n, dtype=bool, like=foreign_of(w))
     if name.startswith("svd"):
         zero = ~_nonzero_singular_impl(w, n, n)
         repeated &= ~(zero[..., :, None] | zero[..., None, :])
@@ -207,9 +216,9 @@ def _any_repeated(values, name: str) -> bool:
 
 def _group_weights_impl(w, name: str) -> np.ndarray:
     """Weights (..., n, n) that average each value's share over its group of equal values."""
-    w = np.asarray(w)
+    w = asarray(w)
     n = w.shape[-1]
-    groups = (_repeated_pairs_impl(w, name) | np.eye(n, dtype=bool)).astype(
+    groups = (_repeated_pairs_impl(w, name) | np.eye(n, dtype=bool, like=foreign_of(w))).astype(
         np.finfo(np.result_type(w.dtype, np.float16)).dtype
     )
     return groups / np.sum(groups, axis=-1, keepdims=True)
@@ -234,18 +243,18 @@ def _degeneracy_impl(w, g, m, name: str, hermitian: bool) -> np.ndarray:
     """Per matrix of the stack (..., 2): whether the cotangent `g` of the values `w`
     differs inside a group of equal values, and whether the coupling `m` of the vectors is
     not Hermitian (with `hermitian=False`, not zero) inside such a group."""
-    w = np.asarray(w)
+    w = asarray(w)
     repeated = _repeated_pairs_impl(w, name)
     tolerance = np.sqrt(np.finfo(np.result_type(w.dtype, np.float16)).eps)
     tiny = np.finfo(float).tiny
-    flags = np.zeros((*w.shape[:-1], 2), dtype=bool)
+    flags = np.zeros((*w.shape[:-1], 2), dtype=bool, like=foreign_of(w))
     if g is not None:
-        g = np.asarray(g)
+        g = asarray(g)
         gap = np.abs(g[..., :, None] - g[..., None, :])
         scale = np.max(np.abs(g), axis=-1)[..., None, None] + tiny
         flags[..., 0] = np.any(repeated & (gap > tolerance * scale), axis=(-2, -1))
     if m is not None:
-        m = np.asarray(m)
+        m = asarray(m)
         off = m - np.conj(np.swapaxes(m, -1, -2)) if hermitian else m
         scale = np.max(np.abs(m), axis=(-2, -1))[..., None, None] + tiny
         flags[..., 1] = np.any(repeated & (np.abs(off) > tolerance * scale), axis=(-2, -1))
@@ -270,7 +279,7 @@ def _warn_if_degenerate(name: str, values, value_cotangent, coupling=None, hermi
         return
     flags = _degeneracy(values, value_cotangent, coupling, name, hermitian)
     # A warning, not a value: raised if any matrix (any member of a batch) needs it.
-    flags = np.asarray(getval(flags)).reshape(-1, 2).any(axis=0)
+    flags = asarray(getval(flags)).reshape(-1, 2).any(axis=0)
     reasons = []
     if flags[0]:
         reasons.append("it tells equal values apart")
@@ -479,7 +488,7 @@ _lstsq.defjvp_all(_lstsq_jvp)
 
 
 def _rank_impl(s, cutoff: float):
-    s = np.asarray(s)
+    s = asarray(s)
     return np.sum(s > cutoff * np.max(s, axis=-1, keepdims=True), axis=-1)
 
 
@@ -499,7 +508,7 @@ def lstsq(a, b, rcond=None):
     (array([2.]), array([2.]), 1)
     """
     if not _traced(a, b):
-        return np.linalg.lstsq(a, b, rcond=rcond)
+        return numpy_call(np.linalg.lstsq, a, b, rcond=rcond)
     if _ndim(a) != 2:
         raise LinAlgError(
             f"lstsq: a of shape {shape_of(a)} is not a matrix; it must be two-dimensional "
@@ -511,7 +520,7 @@ def lstsq(a, b, rcond=None):
     s = svdvals(a)
     rank = _rank(s, _lstsq_cutoff(a, rcond))
     if isinstance(rank, Box):  # a batch (vmap): one rank per member
-        full = np.asarray(getval(rank)) == n
+        full = asarray(getval(rank)) == n
         if m > n and np.any(full) and not np.all(full):
             raise ValueError(
                 f"lstsq: some members of the batch have full rank {n} and others not, so "
@@ -526,7 +535,8 @@ def lstsq(a, b, rcond=None):
         r = b2 - matmul(a, x)
         residuals = _sum(_re(r * _conj(r)), axis=0)
     else:
-        residuals = np.zeros((0,), dtype=np.result_type(peek(x).real.dtype))
+        dtype = np.result_type(peek(x).real.dtype)
+        residuals = np.zeros((0,), dtype=dtype, like=foreign_of(x))
     return (x[..., 0] if vector else x), residuals, rank, s
 
 
@@ -552,22 +562,23 @@ def _products_of_others(s, exclude_pairs: bool):
     traced `s` (third and higher derivatives of det) uses the differentiable `prod`.
     """
     n = shape_of(s)[-1]
-    eye = np.eye(n, dtype=bool)
+    like = foreign_of(s)
+    eye = np.eye(n, dtype=bool, like=like)
     if not isinstance(s, Box):
-        s = np.asarray(s)
+        s = asarray(s)
         if not exclude_pairs:
             return _others_raw(s)
         return _others_raw(np.where(eye, 1.0, s[..., None, :])) * ~eye
     if not exclude_pairs:
         return _prod(where(eye, 1.0, expand_dims(s, -2)), axis=-1)
-    idx = np.arange(n)
+    idx = np.arange(n, like=like)
     mask = (idx[:, None, None] == idx[None, None, :]) | (idx[None, :, None] == idx[None, None, :])
     full = _prod(where(mask, 1.0, expand_dims(expand_dims(s, -2), -2)), axis=-1)
     return full * ~eye
 
 
 def _cofactor_impl(a):
-    a = np.asarray(a)
+    a = asarray(a)
     if a.shape[-1] == 0:
         return np.zeros_like(a)
     u, s, vh = _svd_raw(a)
@@ -775,7 +786,7 @@ def qr(a, mode: str = "reduced"):
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"qr: unknown mode {mode!r}; use 'reduced', 'complete' or 'r'.")
     if not _traced(a):
-        result = np.linalg.qr(a, mode=mode)
+        result = numpy_call(np.linalg.qr, a, mode=mode)
         return QRResult(*result) if mode in ("reduced", "complete") else result
     m, n = shape_of(a)[-2:]
     if mode == "raw":
@@ -900,9 +911,10 @@ def _eig_impl(a):
 
 
 def _eig_pivots_impl(v) -> np.ndarray:
-    v = np.asarray(v)
+    v = asarray(v)
     rows = np.argmax(np.abs(v), axis=-2)  # (..., n)
-    return (np.arange(v.shape[-2])[:, None] == rows[..., None, :]).astype(v.real.dtype)
+    rows_of = np.arange(v.shape[-2], like=foreign_of(v))[:, None]
+    return (rows_of == rows[..., None, :]).astype(v.real.dtype)
 
 
 _eig_pivots = _nondiff_over_stacks(_eig_pivots_impl, "eig_pivots")
@@ -998,7 +1010,7 @@ def eigvals(a):
 
 
 def _nonzero_singular_impl(s, m: int, n: int) -> np.ndarray:
-    s = np.asarray(s)
+    s = asarray(s)
     top = np.max(s, axis=-1, keepdims=True) if s.shape[-1] else 0.0
     return s > max(m, n) * _eps(s) * top
 
@@ -1015,7 +1027,7 @@ def _svd_impl(a):
 
 def _svd_masks_impl(s, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where s_j - s_i (i != j) and s_j + s_i are nonzero beyond rounding, and where s is."""
-    s = np.asarray(s)
+    s = asarray(s)
     k = s.shape[-1]
     scale = (np.max(s, axis=-1, keepdims=True) if k else 0.0)[..., None]
     plus = s[..., None, :] + s[..., :, None] > max(m, n) * _eps(s) * scale
@@ -1140,7 +1152,7 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     m, n = shape_of(a)[-2:]
     if full_matrices and m != n:
         if not _traced(a):
-            return SVDResult(*np.linalg.svd(a, full_matrices=True))
+            return SVDResult(*numpy_call(np.linalg.svd, a, full_matrices=True))
         raise ValueError(
             f"svd: full_matrices=True for a {m}x{n} matrix has no derivative (the extra "
             "singular vectors are not unique); pass full_matrices=False."
@@ -1155,7 +1167,7 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
 def _pnorm_direct(x, p, axis, keepdims):
     """NumPy's formula: sqrt(sum |x|^2), or (sum |x|^p)^(1/p)."""
     if p == 2 and len(axis) == x.ndim:  # over everything NumPy uses dot products
-        flat = x.ravel(order="K")
+        flat = x.ravel(order="K") if type(x) is np.ndarray else np.reshape(x, (-1,))
         if np.iscomplexobj(flat):
             squares = flat.real.dot(flat.real) + flat.imag.dot(flat.imag)
         else:
@@ -1181,11 +1193,11 @@ def _pnorm_scaled(x, p, axis, keepdims):
 def _pnorm_impl(x, p, axis, keepdims):
     """The p-norm over `axis`: NumPy's value where the powers stay in range, the scaled
     one in slices where they overflow or lose precision to underflow."""
-    x = np.asarray(x)
+    x = asarray(x)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         direct = _pnorm_direct(x, p, axis, keepdims)
     if p < 0 and np.any(x == 0):  # 0 ** p: NumPy's warning (the only one it should give)
-        np.power(np.zeros(1, x.real.dtype), p)
+        np.power(np.zeros(1, x.real.dtype, like=foreign_of(x)), p)
     info = np.finfo(direct.dtype)
     small = np.sqrt(info.tiny) / info.eps  # below this, sum |x|^2 has lost digits
     out_of_range = (direct == np.inf) | (direct < (small if p == 2 else 1.0))
@@ -1244,7 +1256,7 @@ def _as_inexact(x):
     traced and plain calls give the same value)."""
     if isinstance(x, Box):
         return x
-    x = np.asarray(x)
+    x = asarray(x)
     return x if np.issubdtype(x.dtype, np.inexact) else x.astype(float)
 
 
@@ -1268,7 +1280,7 @@ def _keep(result, shape: tuple, axes: tuple, keepdims: bool):
 
 
 def _count_nonzero_impl(x, axes: tuple, keepdims: bool):
-    x = np.asarray(x)
+    x = asarray(x)
     return np.sum(x != 0, axis=axes, keepdims=keepdims).astype(x.real.dtype)
 
 
@@ -1535,11 +1547,11 @@ def matrix_transpose(x, /):
 def diagonal(x, /, *, offset: int = 0):
     """The diagonal (or an offset one) of each matrix in a stack."""
     if not isinstance(x, Box):
-        x = np.asarray(x)
+        x = asarray(x)
     m, n = shape_of(x)[-2:]
     start_row, start_col = max(-offset, 0), max(offset, 0)
     length = max(min(m - start_row, n - start_col), 0)
-    rows = np.arange(length) + start_row
+    rows = np.arange(length, like=foreign_of(x)) + start_row
     return x[..., rows, rows - start_row + start_col]
 
 
@@ -1551,7 +1563,7 @@ def trace(x, /, *, offset: int = 0, dtype=None):
 def vecdot(x1, x2, /, *, axis: int = -1):
     """The dot product along `axis`, conjugating the first argument."""
     if not isinstance(x1, Box):
-        x1 = np.asarray(x1)
+        x1 = asarray(x1)
     return _sum(_conj(x1) * x2, axis=axis)
 
 

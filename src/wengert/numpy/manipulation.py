@@ -23,10 +23,27 @@ from .._core.batching import along_axis
 from .._core.box import Box, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, full_shaped, shape_of
+from .._core.vspace import (
+    asarray,
+    broadcast_to,
+    foreign_of,
+    full_shaped,
+    is_foreign_array,
+    shape_of,
+)
 from . import reductions as _red
 from ._arraylike import accept_array_likes
-from ._common import AxisError, _along, _as_array, _axis, _constant, _no_out, _shared, _traced
+from ._common import (
+    AxisError,
+    _along,
+    _as_array,
+    _axis,
+    _constant,
+    _no_out,
+    _shared,
+    _traced,
+    numpy_call,
+)
 from .elementwise import absolute, log10, sign, where
 from .indexing import index_update
 from .selection import _wrap, take
@@ -87,7 +104,7 @@ def _roll_each(a: Any, shift: Any, axis: Any) -> Any:
         return reshape(_roll_each(ravel(a), shift, 0), shape_of(a))
     axis = _axis(axis, len(shape_of(a)), "roll")
     n = shape_of(a)[axis]
-    return take(a, _wrap(np.arange(n) - shift, n), axis=axis)
+    return take(a, _wrap(np.arange(n, like=foreign_of(a)) - shift, n), axis=axis)
 
 
 def flip(m: Any, axis: Any = None) -> Any:
@@ -219,14 +236,17 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axis(axis, a.ndim, "repeat")
-    counts = np.asarray(repeats)
+    counts = asarray(repeats)
+    if is_foreign_array(counts):  # the result's shape: read on the host
+        counts = np.array(counts.tolist())
     if counts.size == 1:
         r = int(counts.reshape(()))
         shape = a.shape
         expanded = reshape(a, (*shape[: axis + 1], 1, *shape[axis + 1 :]))
         spread = broadcast_to(expanded, (*shape[: axis + 1], r, *shape[axis + 1 :]))
         return reshape(spread, (*shape[:axis], shape[axis] * r, *shape[axis + 1 :]))
-    return take(a, np.repeat(np.arange(a.shape[axis]), counts), axis=axis)
+    index = asarray(np.repeat(np.arange(a.shape[axis]), counts), like=a)
+    return take(a, index, axis=axis)
 
 
 def resize(a: Any, new_shape: Any) -> Any:
@@ -241,8 +261,8 @@ def resize(a: Any, new_shape: Any) -> Any:
         return np.resize(a, new_shape)
     index = np.resize(np.arange(a.size), new_shape)
     if a.size == 0:
-        return np.zeros(index.shape, dtype=a.dtype)
-    return ravel(a)[index]
+        return full_shaped(a, 0, index.shape)
+    return ravel(a)[asarray(index, like=a)]
 
 
 # --- diagonals and triangles --------------------------------------------------------------
@@ -324,7 +344,7 @@ def diagflat(v: Any, k: int = 0) -> Any:
 
 def _triangle(m, mask):
     # A vector gives a square matrix (the mask's shape), each row a copy of it, as in NumPy.
-    return where(mask, m, np.zeros((), dtype=m.dtype))
+    return where(mask, m, full_shaped(m, 0, ()))
 
 
 def tril(m: Any, k: int = 0) -> Any:
@@ -337,7 +357,7 @@ def tril(m: Any, k: int = 0) -> Any:
     """
     if not isinstance(m, Box):
         return np.tril(m, k)
-    return _triangle(m, np.tri(*shape_of(m)[-2:], k=k, dtype=bool))
+    return _triangle(m, np.tri(*shape_of(m)[-2:], k=k, dtype=bool, like=foreign_of(m)))
 
 
 def triu(m: Any, k: int = 0) -> Any:
@@ -350,7 +370,7 @@ def triu(m: Any, k: int = 0) -> Any:
     """
     if not isinstance(m, Box):
         return np.triu(m, k)
-    return _triangle(m, ~np.tri(*shape_of(m)[-2:], k=k - 1, dtype=bool))
+    return _triangle(m, ~np.tri(*shape_of(m)[-2:], k=k - 1, dtype=bool, like=foreign_of(m)))
 
 
 # --- products -----------------------------------------------------------------------------
@@ -669,7 +689,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     [(2, 3), (2, 3)]
     """
     if not _traced(*xi):
-        return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+        return numpy_call(np.meshgrid, *xi, copy=copy, sparse=sparse, indexing=indexing)
     if indexing not in ("xy", "ij"):
         raise ValueError("wengert.numpy.meshgrid: valid values for indexing are 'xy' and 'ij'")
     ndim = len(xi)
@@ -706,6 +726,8 @@ def linspace(
     2.5
     """
     if not _traced(start, stop):
+        if device is None:  # (a NumPy-only keyword: not passed to other libraries)
+            return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
         return np.linspace(start, stop, num, endpoint, retstep, dtype, axis, device=device)
     if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
         # Integer results: piecewise constant, without derivative.
@@ -717,11 +739,12 @@ def linspace(
     start, stop = (_as_array(v) if isinstance(v, (list, tuple)) else v for v in (start, stop))
     # NumPy's dtype for the result: Python numbers at the ends are weak.
     dt = np.result_type(peek(start), peek(stop), float(num))
-    start, stop = _as_array(start, dt), _as_array(stop, dt)
+    start, stop = _as_array(start, dt, like=stop), _as_array(stop, dt, like=start)
     shape = np.broadcast_shapes(shape_of(start), shape_of(stop))
     div = num - 1 if endpoint else num
     delta = stop - start
-    steps = np.arange(num, dtype=np.result_type(peek(delta), dt)).reshape((-1,) + (1,) * len(shape))
+    steps = np.arange(num, dtype=np.result_type(peek(delta), dt), like=foreign_of(delta))
+    steps = np.reshape(steps, (-1,) + (1,) * len(shape))
     if div > 0:
         step = delta / div
         if any_value(step == 0, undecided=True):
@@ -804,10 +827,10 @@ def geomspace(
     """
     if not _traced(start, stop):
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
-    start, stop = _as_array(start), _as_array(stop)
+    start, stop = _as_array(start, like=stop), _as_array(stop, like=start)
     if any_value(start == 0) or any_value(stop == 0):
         raise ValueError("Geometric sequence cannot include zero")
-    dt = np.result_type(peek(start), peek(stop), float(num), np.zeros((), dtype))
+    dt = np.result_type(peek(start), peek(stop), float(num), np.dtype(dtype))
     start, stop = start.astype(dt), stop.astype(dt)
     # Rotate start to the positive reals (NumPy's sign of a complex number is z / |z|).
     out_sign = start / absolute(start) if dt.kind == "c" else sign(start)
@@ -832,7 +855,7 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Any:
     array([1., 2., 3.])
     """
     if not _traced(arr, values):
-        return np.append(arr, values, axis=axis)
+        return numpy_call(np.append, arr, values, axis=axis)
     arr, values = _as_array(arr), _as_array(values)
     if axis is None:
         return concatenate([ravel(arr), ravel(values)])
@@ -845,6 +868,7 @@ def _labels(shape: tuple, sign: int) -> np.ndarray:
 
 def _from_labels(labels: np.ndarray, first: Any, second: Any) -> Any:
     """Entries of the flattened `first` at positive labels, of `second` at negative ones."""
+    labels = asarray(labels, like=foreign_of(first, second))
     parts = []
     if np.any(labels > 0):
         parts.append(ravel(first)[np.clip(labels - 1, 0, None)])
@@ -868,10 +892,10 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     """
     obj = _constant(obj, "obj", "insert")
     if not _traced(arr, values):
-        return np.insert(arr, obj, values, axis=axis)
+        return numpy_call(np.insert, arr, obj, values, axis=axis)
     arr = _as_array(arr)
     dtype = np.result_type(peek(arr))
-    values = _as_array(values, dtype)  # NumPy casts the values to the array's dtype
+    values = _as_array(values, dtype, like=arr)  # NumPy casts the values to arr's dtype
     if np.result_type(peek(values)) != dtype:
         values = values.astype(dtype)
     labels = np.insert(_labels(shape_of(arr), 1), obj, _labels(shape_of(values), -1), axis=axis)

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from .._core.box import Box, peek
-from .._core.vspace import broadcast_to, shape_of
+from .._core.vspace import asarray, broadcast_to, foreign_of, shape_of
 from . import reductions as _red
 from ._arraylike import accept_array_likes
-from ._common import _along, _as_array, _axis, _constant, _real_dtype, _traced
+from ._common import _along, _as_array, _axis, _constant, _real_dtype, _traced, numpy_call
 from .contractions import tensordot
 from .selection import take
 from .shaping import (
@@ -35,7 +35,7 @@ def _pairs(value: Any, ndim: int, as_index: bool, dtype: Any = None) -> list:
     if as_index:
         value = _constant(value, "a pad width or length", "pad")
     traced = _traced(value)
-    arr = _as_array(value) if traced else np.asarray(value, dtype=dtype)
+    arr = _as_array(value) if traced else asarray(value, dtype=dtype)
     if traced and dtype is not None and np.result_type(peek(arr)) != dtype:
         arr = arr.astype(dtype)
     if as_index:
@@ -63,7 +63,7 @@ def _block(like, axis: int, width: int) -> list:
 def _filled(shape, value, like):
     if isinstance(value, Box):
         return broadcast_to(value, tuple(shape))
-    return np.full(shape, value, dtype=peek(like).dtype)
+    return np.full(shape, value, dtype=peek(like).dtype, like=foreign_of(like, value))
 
 
 def _pad_axis(x, axis, before, after, mode, options):
@@ -88,6 +88,7 @@ def _pad_axis(x, axis, before, after, mode, options):
         # rows of its matrix that make the pad.
         eye = np.eye(n, dtype=_real_dtype(x))
         rows = np.pad(eye, ((before, after), (0, 0)), mode=mode, reflect_type="odd")
+        rows = asarray(rows, like=x)  # (a constant: on x's device)
         for block in (rows[:before], rows[before + n :]):
             parts.append(
                 moveaxis(tensordot(block, x, ([1], [axis])), 0, axis) if len(block) else None
@@ -95,6 +96,7 @@ def _pad_axis(x, axis, before, after, mode, options):
     elif mode == "linear_ramp":
         ones = np.ones(n, dtype=_real_dtype(x))
         fraction = np.pad(ones, (before, after), mode="linear_ramp", end_values=0)
+        fraction = asarray(fraction, like=x)
         ends = options["end_values"]
         for width, part, edge, value in (
             (before, fraction[:before], 0, ends[0]),
@@ -106,7 +108,7 @@ def _pad_axis(x, axis, before, after, mode, options):
             shape = [1] * ndim
             shape[axis] = width
             edge_value = x[_along(ndim, axis, slice(edge, edge + 1))]
-            parts.append(value + (edge_value - value) * part.reshape(shape))
+            parts.append(value + (edge_value - value) * np.reshape(part, shape))
     elif mode in ("maximum", "minimum", "mean", "median"):
         stat = {"maximum": _red.max, "minimum": _red.min, "mean": _red.mean, "median": median}[mode]
         lengths = options["stat_length"]
@@ -152,7 +154,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     array([3., 2., 1., 2., 3., 2.])
     """
     if not _traced(array, *kwargs.values()):
-        return np.pad(array, pad_width, mode=mode, **kwargs)
+        return numpy_call(np.pad, array, pad_width, mode=mode, **kwargs)
     if callable(mode) or mode not in _PAD_OPTIONS:
         raise ValueError(f"wengert.numpy.pad: mode {mode!r} is not supported for traced values")
     unknown = set(kwargs) - set(_PAD_OPTIONS[mode])

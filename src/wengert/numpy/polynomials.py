@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from .._core.box import Box, all_value, any_value, peek
-from .._core.vspace import shape_of
+from .._core.vspace import foreign_of, shape_of
 from ._arraylike import accept_array_likes
-from ._common import _shared, _traced
+from ._common import _shared, _traced, numpy_call
 from .contractions import dot, outer
 from .elementwise import conj, imag, real, sqrt
 from .linalg import eigvals, inv, lstsq
@@ -47,7 +47,7 @@ def polydiv(u: Any, v: Any) -> tuple:
         d = scale * r[k]
         quotient.append(d)
         r = concatenate([r[:k], r[k : k + n + 1] - d * v, r[k + n + 1 :]])
-    q = stack(quotient).astype(dtype) if quotient else np.zeros((1,), dtype)
+    q = stack(quotient).astype(dtype) if quotient else np.zeros((1,), dtype, like=foreign_of(u))
     while shape_of(r)[-1] > 1 and all_value(isclose(r[0], 0.0, rtol=1e-14)):
         r = r[1:]
     return q, r
@@ -73,7 +73,7 @@ def polyfit(
     array([2., 1.])
     """
     if not _traced(x, y, w):
-        return np.polyfit(x, y, deg, rcond=rcond, full=full, w=w, cov=cov)
+        return numpy_call(np.polyfit, x, y, deg, rcond=rcond, full=full, w=w, cov=cov)
     order = int(deg) + 1
     x, y = asarray(x) + 0.0, asarray(y) + 0.0
     if deg < 0:
@@ -137,7 +137,7 @@ def roots(p: Any) -> Any:
         raise ValueError("Input must be a rank-1 array.")
     span = _shared(p, _nonzero_span, "the leading and trailing zero coefficients", "roots")
     if span is None:
-        return np.array([])
+        return np.zeros(0, like=foreign_of(p))
     trailing = shape_of(p)[0] - span[1] - 1
     if span != (0, shape_of(p)[0] - 1):
         p = p[span[0] : span[1] + 1]
@@ -146,15 +146,20 @@ def roots(p: Any) -> Any:
     n = shape_of(p)[0]
     if n > 1:
         companion = concatenate(
-            [array(-p[1:] / p[0], ndmin=2), np.eye(n - 2, n - 1, dtype=p.dtype)], axis=0
+            [
+                array(-p[1:] / p[0], ndmin=2),
+                np.eye(n - 2, n - 1, dtype=p.dtype, like=foreign_of(p)),
+            ],
+            axis=0,
         )
         out = eigvals(companion)
         if p.dtype.kind != "c" and all_value(imag(out) == 0):
             out = real(out)  # NumPy's eigvals: real when every root is
     else:
-        out = np.array([])
+        out = np.zeros(0, like=foreign_of(p))
     if trailing:
-        out = concatenate([out, np.zeros(trailing, dtype=np.result_type(peek(out)))])
+        zeros = np.zeros(trailing, dtype=np.result_type(peek(out)), like=foreign_of(p))
+        out = concatenate([out, zeros])
     return out
 
 
@@ -186,9 +191,10 @@ def poly(seq_of_zeros: Any) -> Any:
     if shape_of(zeros)[0] == 0:
         return 1.0
     dtype = zeros.dtype
-    a = np.ones((1,), dtype=dtype)
+    like = foreign_of(zeros)
+    a = np.ones((1,), dtype=dtype, like=like)
     for k in range(shape_of(zeros)[0]):
-        a = convolve(a, stack([np.ones((), dtype=dtype), -zeros[k]]), mode="full")
+        a = convolve(a, stack([np.ones((), dtype=dtype, like=like), -zeros[k]]), mode="full")
     if dtype.kind == "c":
         roots_ = zeros.astype(complex)
         if all_value(sort(roots_) == sort(conj(roots_))):

@@ -20,9 +20,17 @@ from .._core.batching import align, batch_axes, batch_size, reduction, spread
 from .._core.box import Box, all_value, any_value, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_like, broadcast_to, inexact_dtype, shape_of
+from .._core.vspace import (
+    asarray,
+    broadcast_like,
+    broadcast_to,
+    foreign_of,
+    inexact_dtype,
+    shape_of,
+)
 from ..errors import InPlaceWriteError
 from ._arraylike import accept_array_likes
+from ._common import numpy_call
 from .elementwise import _where, imag, maximum, minimum, real, sqrt
 from .shaping import array, reshape
 
@@ -263,7 +271,7 @@ def _prod_partials(ans, x, axis, keepdims, initial, where):
         others = _prod_others(x, axes)
     if initial is None:
         return others
-    return others * np.asarray(initial).astype(np.result_type(peek(ans)))
+    return others * asarray(initial, like=ans).astype(np.result_type(peek(ans)))
 
 
 def _prod_others(value, axes):
@@ -291,7 +299,7 @@ def _prod_others_traced(x, axes):
     lead = shape_of(moved)[: len(shape_of(moved)) - len(axes)]
     n = int(np.prod([shape_of(x)[a] for a in axes]))
     flat = reshape(moved, (*lead, 1, n))
-    eye = np.eye(n, dtype=bool)
+    eye = np.eye(n, dtype=bool, like=foreign_of(x))
     others = prod(_where(eye, 1.0, flat), axis=-1)
     return moveaxis(reshape(others, shape_of(moved)), dest, axes)
 
@@ -423,12 +431,12 @@ def _dof_impl(n, ddof, dtype, bad_as_one):
     """max(n - ddof, 0) as a divisor: a Python int where it is one number (which keeps
     the dtype of what it divides), else an array in `dtype`; 1 where it is not positive
     if `bad_as_one`."""
-    dof = np.maximum(np.asarray(n) - ddof, 0)
+    dof = np.maximum(asarray(n) - ddof, 0)
     if bad_as_one:
         dof = np.where(dof <= 0, 1, dof)
     if np.ndim(dof) == 0 and float(dof) == int(dof):
         return int(dof)
-    return np.asarray(dof).astype(dtype)
+    return asarray(dof).astype(dtype)
 
 
 _dof = nondiff(_dof_impl, "degrees_of_freedom", elementwise=True)
@@ -469,7 +477,9 @@ def var(
     """
     if not _traced(a) and not isinstance(mean, Box):
         extra = given(where=where, mean=mean, correction=correction)
-        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
+        return numpy_call(
+            np.var, a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra
+        )
     if out is not None:
         raise InPlaceWriteError("wengert.numpy.var(..., out=...) writes in place; drop out=.")
     ddof = _ddof(ddof, correction, "var")
@@ -527,7 +537,9 @@ def std(
     """
     if not _traced(a) and not isinstance(mean, Box):
         extra = given(where=where, mean=mean, correction=correction)
-        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
+        return numpy_call(
+            np.std, a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra
+        )
     if out is not None:
         raise InPlaceWriteError("wengert.numpy.std(..., out=...) writes in place; drop out=.")
     variance = var(

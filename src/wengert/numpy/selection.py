@@ -10,9 +10,16 @@ import numpy as np
 
 from .._core.box import Box, any_value, peek
 from .._core.define import nondiff, stop_gradient
-from .._core.vspace import broadcast_to, full_shaped, shape_of
+from .._core.vspace import (
+    asarray,
+    broadcast_to,
+    foreign_of,
+    full_shaped,
+    is_foreign_array,
+    shape_of,
+)
 from ._arraylike import accept_array_likes
-from ._common import _along, _as_array, _axis, _index_array, _no_out, _traced
+from ._common import _along, _as_array, _axis, _index_array, _no_out, _traced, numpy_call
 from .elementwise import nonzero, where
 from .indexing import index_update, take_index
 from .nondiff import logical_not, logical_or
@@ -35,8 +42,10 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     array([[2., 2., 1.],
            [4., 4., 3.]])
     """
-    idx = _index_array(indices)
+    idx = _index_array(indices, like=a)
     if not isinstance(a, Box) and not isinstance(idx, Box):
+        if out is None and mode == "raise":  # (other libraries' take may lack mode=)
+            return np.take(a, idx, axis=axis)
         return np.take(a, idx, axis=axis, out=out, mode=mode)
     _no_out(out, "take")
     a = _as_array(a)
@@ -71,7 +80,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     array([[1., 3.],
            [0., 2.]])
     """
-    idx = _index_array(indices)
+    idx = _index_array(indices, like=arr)
     if not isinstance(arr, Box) and not isinstance(idx, Box):
         return np.take_along_axis(arr, idx, axis=axis)
     arr = _as_array(arr)
@@ -85,14 +94,14 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
         )
     axis = _axis(axis, ndim, "take_along_axis")
     shape = shape_of(arr)
+    like = foreign_of(arr)
     fancy = []
     for dim in range(ndim):
         if dim == axis:
             fancy.append(idx)
         else:
-            fancy.append(
-                np.arange(shape[dim]).reshape([-1 if d == dim else 1 for d in range(ndim)])
-            )
+            line = np.arange(shape[dim], like=like)
+            fancy.append(np.reshape(line, [-1 if d == dim else 1 for d in range(ndim)]))
     return take_index(arr, tuple(fancy))
 
 
@@ -105,9 +114,9 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     >>> wnp.choose([1, 0, 1], [wnp.array([1.0, 2.0, 3.0]), 10.0])
     array([10.,  2., 10.])
     """
-    idx = _index_array(a)
+    idx = _index_array(a, like=choices)
     if not _traced(choices) and not isinstance(idx, Box):
-        return np.choose(idx, choices, out=out, mode=mode)
+        return numpy_call(np.choose, idx, choices, out=out, mode=mode)
     _no_out(out, "choose")
     dtype = np.result_type(peek(idx))
     if not np.can_cast(dtype, np.intp, "safe"):
@@ -139,7 +148,7 @@ def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -
     >>> wnp.compress([True, False, True], wnp.array([1.0, 2.0, 3.0]))
     array([1., 3.])
     """
-    cond = _index_array(condition)
+    cond = _index_array(condition, like=a)
     if not isinstance(a, Box) and not isinstance(cond, Box):
         return np.compress(cond, a, axis=axis, out=out)
     _no_out(out, "compress")
@@ -157,7 +166,7 @@ def extract(condition: Any, arr: Any) -> Any:
     >>> wnp.extract(x > 0, x)
     array([1., 4.])
     """
-    cond = _index_array(condition)
+    cond = _index_array(condition, like=arr)
     if not isinstance(arr, Box) and not isinstance(cond, Box):
         return np.extract(cond, arr)
     return take(ravel(_as_array(arr)), nonzero(ravel(cond))[0])
@@ -191,10 +200,10 @@ def _as_bool(condition: Any) -> Any:
     """A condition as a boolean array (traced by vmap, a batch of them)."""
     if isinstance(condition, Box) or (isinstance(condition, (list, tuple)) and _traced(*condition)):
         return _to_bool(_as_array(condition))
-    return np.asarray(condition, dtype=bool)
+    return asarray(condition, dtype=bool)
 
 
-_to_bool = nondiff(lambda c: np.asarray(c).astype(bool), "to_bool", elementwise=True)
+_to_bool = nondiff(lambda c: asarray(c).astype(bool), "to_bool", elementwise=True)
 
 
 def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) -> Any:
@@ -218,7 +227,9 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) 
         if len(shape_of(condlist)) < 2:
             condlist = [condlist]
     elif np.isscalar(condlist) or (
-        not isinstance(condlist[0], (list, np.ndarray, Box)) and len(shape_of(x)) != 0
+        not isinstance(condlist[0], (list, np.ndarray, Box))
+        and not is_foreign_array(condlist[0])
+        and len(shape_of(x)) != 0
     ):
         condlist = [condlist]
     if len(condlist) not in (n_funcs - 1, n_funcs):
@@ -229,7 +240,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) 
     result = full_shaped(x, 0, shape_of(x))
     if _traced(*condlist):
         return _piecewise_traced(x, condlist, funclist, result, args, kw)
-    conds = np.asarray(condlist, dtype=bool)
+    conds = asarray(condlist, dtype=bool, like=x)
     if len(conds) == n_funcs - 1:
         conds = np.concatenate([conds, ~np.any(conds, axis=0, keepdims=True)], axis=0)
     for cond, fun in zip(conds, funclist):

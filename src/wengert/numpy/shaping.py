@@ -10,7 +10,15 @@ from .._core.batching import batch_axes, batch_axis, batch_size, spread
 from .._core.box import Box, peek
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, full_shaped, shape_of, zeros_like
+from .._core.vspace import asarray as _asarray_of_kind
+from .._core.vspace import (
+    broadcast_to,
+    foreign_of,
+    full_shaped,
+    is_foreign_array,
+    shape_of,
+    zeros_like,
+)
 from ._arraylike import accept_array_likes
 
 
@@ -142,8 +150,18 @@ squeeze.defbatch(_squeeze_batch)
 squeeze.defpattern(patterns.moves(squeeze, _first))
 
 
+def _of_one_kind(arrays) -> tuple:
+    """The arrays of a join, where one is of another library (CuPy, Dask), with numbers
+    and NumPy arrays among them made arrays of that library (which refuses to meet
+    NumPy's): NumPy's join reads numbers as arrays, a join of such arrays cannot."""
+    for a in arrays:
+        if type(a) is not np.ndarray and is_foreign_array(a):
+            return tuple(b if is_foreign_array(b) else _asarray_of_kind(b, like=a) for b in arrays)
+    return arrays
+
+
 def _concatenate_impl(axis, *arrays):
-    return np.concatenate(arrays, axis=axis)
+    return np.concatenate(_of_one_kind(arrays), axis=axis)
 
 
 def _concatenate_vjp(g, ans, argnums, axis, *arrays):
@@ -210,8 +228,18 @@ def matrix_transpose(x):
     return swapaxes(x, -1, -2)
 
 
-def _stack_impl(axis, *arrays):
+def _concatenate_source(axis, *arrays):
+    """What `_concatenate_impl` computes on NumPy arrays (generated source runs on them)."""
+    return np.concatenate(arrays, axis=axis)
+
+
+def _stack_source(axis, *arrays):
+    """What `_stack_impl` computes on NumPy arrays."""
     return np.stack(arrays, axis=axis)
+
+
+def _stack_impl(axis, *arrays):
+    return np.stack(_of_one_kind(arrays), axis=axis)
 
 
 def _stack_vjp(g, ans, argnums, axis, *arrays):
@@ -283,8 +311,9 @@ def array(obj, dtype=None, copy=True, ndmin=0):
         out = obj if dtype is None else astype(obj, dtype)
     elif isinstance(obj, (list, tuple)) and _holds_box(obj):
         out = stack([array(o, dtype) for o in obj])
-    else:
-        out = np.array(obj, dtype=dtype, copy=copy)
+    else:  # (an array of another library stays in it)
+        like = None if type(obj) is np.ndarray else foreign_of(obj)
+        out = np.array(obj, dtype=dtype, copy=copy, like=like)
     if ndmin > len(shape_of(out)):
         out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + shape_of(out))
     return out
@@ -294,7 +323,7 @@ def asarray(obj, dtype=None):
     """Like `array`, without copying untraced arrays."""
     if isinstance(obj, Box) or (isinstance(obj, (list, tuple)) and _holds_box(obj)):
         return array(obj, dtype)
-    return np.asarray(obj, dtype=dtype)
+    return _asarray_of_kind(obj, dtype)
 
 
 def _holds_box(obj) -> bool:
@@ -305,7 +334,7 @@ def _holds_box(obj) -> bool:
 
 
 def _astype_impl(x, dtype):
-    return np.asarray(x).astype(dtype)
+    return _asarray_of_kind(x).astype(dtype)
 
 
 def _astype_vjp(g, ans, x, dtype):
@@ -337,7 +366,7 @@ def astype(x, dtype):
 def full(shape, fill_value, dtype=None):
     """An array of `shape` filled with `fill_value` (differentiable in `fill_value`)."""
     if not isinstance(fill_value, Box):
-        return np.full(shape, fill_value, dtype=dtype)
+        return np.full(shape, fill_value, dtype=dtype, like=foreign_of(fill_value))
     value = fill_value if dtype is None else astype(fill_value, dtype)
     return broadcast_to(value, (shape,) if isinstance(shape, int) else tuple(shape))
 
@@ -389,8 +418,8 @@ reshape.defsource(np.reshape)
 ravel.defsource(np.ravel)
 transpose.defsource(np.transpose)
 squeeze.defsource(np.squeeze)
-_concatenate.defsource(_concatenate_impl)
-_stack.defsource(_stack_impl)
+_concatenate.defsource(_concatenate_source)
+_stack.defsource(_stack_source)
 _astype.defsource(_astype_impl)
 _astype_exact.defsource(_astype_impl)
 

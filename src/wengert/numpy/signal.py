@@ -17,10 +17,17 @@ from .._core.batching import batch_size, loop
 from .._core.box import Box, any_value, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import is_complex, shape_of
+from .._core.vspace import (
+    asarray,
+    foreign_of,
+    full_shaped,
+    is_complex,
+    is_foreign_array,
+    shape_of,
+)
 from . import reductions as _red
 from ._arraylike import accept_array_likes
-from ._common import _along, _as_array, _axis, _traced
+from ._common import _along, _as_array, _axis, _traced, numpy_call
 from .contractions import matmul
 from .cumulative import cumprod, diff
 from .elementwise import clip, conj, mod, real, where
@@ -70,9 +77,9 @@ def _convolve_batch(batched, a, v):
     if size * (n + m - 1) * m > _WINDOW_LIMIT:
         return _convolve_loop(batched, a, v)
     if m > 1:
-        pad = np.zeros((*shape_of(a)[:-1], m - 1), dtype=np.result_type(peek(a)))
+        pad = full_shaped(a, 0, (*shape_of(a)[:-1], m - 1))
         a = concatenate([pad, a, pad], axis=-1)
-    index = np.arange(n + m - 1)[:, None] + np.arange(m)
+    index = asarray(np.arange(n + m - 1)[:, None] + np.arange(m), like=a)
     windows = a[:, index] if batched[0] else a[index]
     v_reversed = v[..., ::-1]
     if not batched[1]:
@@ -147,7 +154,7 @@ def _sinc_impl(x, order=0):
     """
     if order == 0:
         return np.sinc(x)
-    x = np.asarray(x)
+    x = asarray(x)
     u = np.pi * x.astype(np.result_type(x, 0.0))
     small = np.abs(u) < 2.0
     us = np.where(small, u, 0.0)
@@ -227,7 +234,7 @@ def _interp(x, xp, fp, left, right):
     low = fp[0] if left is None else left
     high = fp[-1] if right is None else right
     if n == 1:
-        inside = fp[0] + np.zeros(shape_of(x), dtype=np.result_type(peek(fp)))
+        inside = fp[0] + full_shaped(fp, 0, shape_of(x))
     else:
         j = clip(knot, 0, n - 2)
         x0, y0 = take_index(xp, j), take_index(fp, j)
@@ -238,7 +245,7 @@ def _interp(x, xp, fp, left, right):
             # outside the range of xp); the value is fp at the knot.
             k = clip(knot, 0, n - 1)
             slopes = (fp[1:] - fp[:-1]) / _safe(xp[1:] - xp[:-1])
-            zero = np.zeros(1, dtype=np.result_type(peek(slopes)))
+            zero = full_shaped(slopes, 0, (1,))
             slopes = concatenate([zero, slopes, zero])
             mean_slope = (take_index(slopes, k) + take_index(slopes, k + 1)) * 0.5
             on_knot = take_index(fp, k) + (x - take_index(xp, k)) * mean_slope
@@ -301,7 +308,7 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * n
     array([0.    , 3.    , 0.2168])
     """
     if not _traced(p, discont, period):
-        return np.unwrap(p, discont, axis, period=period)
+        return numpy_call(np.unwrap, p, discont, axis, period=period)
     p = _as_array(p)
     ndim = len(shape_of(p))
     axis = _axis(axis, ndim, "unwrap")
@@ -381,6 +388,9 @@ def _spacings(shape, axes, varargs):
         raise TypeError("wengert.numpy.gradient: invalid number of arguments")
     out = []
     for ax, distances in zip(axes, varargs):
+        if isinstance(distances, (int, float)):  # a number stays one (as NumPy computes)
+            out.append(distances)
+            continue
         distances = _as_array(distances)
         ndim = len(shape_of(distances))
         if ndim == 0:
@@ -414,7 +424,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     array([1.5, 2. , 3. , 3.5])
     """
     if not _traced(f, *varargs):
-        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
+        return numpy_call(np.gradient, f, *varargs, axis=axis, edge_order=edge_order)
     f = _as_array(f)
     shape = shape_of(f)
     ndim = len(shape)
@@ -490,8 +500,9 @@ def polyval(p: Any, x: Any) -> Any:
     """
     if not _traced(p, x):
         return np.polyval(p, x)
-    p, x = _as_array(p), _as_array(x)
-    y = np.zeros(shape_of(x), dtype=np.result_type(peek(x), peek(p), 0.0))
+    p, x = _as_array(p, like=x), _as_array(x, like=p)
+    dtype = np.result_type(peek(x), peek(p), 0.0)
+    y = full_shaped(p if is_foreign_array(peek(p)) else x, 0, shape_of(x), dtype)
     for coefficient in p:
         y = y * x + coefficient
     return y
@@ -501,7 +512,7 @@ def _pad_front(a, length):
     n = shape_of(a)[0]
     if n >= length:
         return a
-    return concatenate([np.zeros(length - n, dtype=np.result_type(peek(a))), a])
+    return concatenate([full_shaped(a, 0, (length - n,)), a])
 
 
 def polyadd(a1: Any, a2: Any) -> Any:
@@ -560,7 +571,7 @@ def polyder(p: Any, m: int = 1) -> Any:
     real_dtype = np.finfo(np.result_type(peek(p), np.float16)).dtype  # keeps float32
     for _ in range(m):
         n = shape_of(p)[0] - 1
-        p = p[:-1] * np.arange(n, 0, -1, dtype=real_dtype)
+        p = p[:-1] * np.arange(n, 0, -1, dtype=real_dtype, like=foreign_of(p))
     return p
 
 
@@ -580,17 +591,18 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
     p = _as_array(p)
     # The coefficients' precision (float32 stays float32), joined by that of k if given.
     dtype = np.result_type(peek(p), np.float16) if k is None else None
-    k = np.zeros(m, dtype=dtype) if k is None else atleast_1d(_as_array(k))
+    like = foreign_of(p, k)
+    k = np.zeros(m, dtype=dtype, like=like) if k is None else atleast_1d(_as_array(k, like=p))
     dtype = np.result_type(peek(p), peek(k), np.float16)
     real_dtype = np.finfo(dtype).dtype
     if shape_of(k)[0] == 1 and m > 1:
-        k = k[0] * np.ones(m, dtype=real_dtype)
+        k = k[0] * np.ones(m, dtype=real_dtype, like=like)
     if shape_of(k)[0] < m:
         raise ValueError(
             "wengert.numpy.polyint: k must be a scalar or a rank-1 array of length 1 or >m."
         )
     for i in range(m):
-        steps = np.arange(shape_of(p)[0], 0, -1, dtype=real_dtype)
+        steps = np.arange(shape_of(p)[0], 0, -1, dtype=real_dtype, like=like)
         p = concatenate([p / steps, reshape(k[i], (1,))])
     return p
 
@@ -611,9 +623,9 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> Any:
         raise ValueError("wengert.numpy.vander: x must be a one-dimensional array or sequence.")
     n = x.shape[0]
     N = n if N is None else int(N)
-    ones = np.ones((n, min(N, 1)), dtype=x.dtype)
+    ones = full_shaped(x, 1, (n, min(N, 1)))
     if N > 1:
-        powers = cumprod(reshape(x, (n, 1)) * np.ones((1, N - 1), dtype=x.dtype), axis=1)
+        powers = cumprod(reshape(x, (n, 1)) * full_shaped(x, 1, (1, N - 1)), axis=1)
         out = concatenate([ones, powers], axis=1)
     else:
         out = ones

@@ -11,7 +11,7 @@ from .._core.batching import along_axis, spread
 from .._core.box import Box, getval
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, shape_of
+from .._core.vspace import asarray, broadcast_to, foreign_of, shape_of
 from ._arraylike import accept_array_likes
 from ._common import _axis, _constant
 from .selection import take_along_axis
@@ -32,26 +32,28 @@ def _value_groups(values: np.ndarray, axis: int) -> np.ndarray | None:
     flat = moved.reshape(-1, n)
     order = np.argsort(flat, axis=1, kind="stable")
     ordered = np.take_along_axis(flat, order, 1)
-    starts = np.ones(flat.shape, dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    like = foreign_of(values)  # (values on a device: their groups made there too)
+    head = np.ones((flat.shape[0], 1), dtype=bool, like=like)
+    starts = np.concatenate([head, ordered[:, 1:] != ordered[:, :-1]], axis=1)
     if starts.all():
         return None
-    groups = np.empty(flat.shape, dtype=np.intp)
-    np.put_along_axis(groups, order, (np.cumsum(starts.ravel()) - 1).reshape(flat.shape), 1)
-    return np.moveaxis(groups.reshape(moved.shape), -1, axis)
+    groups = np.empty(flat.shape, dtype=np.intp, like=like)
+    ranks = np.reshape(np.cumsum(np.reshape(starts, (-1,))) - 1, flat.shape)
+    np.put_along_axis(groups, order, ranks, 1)
+    return np.moveaxis(np.reshape(groups, moved.shape), -1, axis)
 
 
 def _tie_average_impl(v, groups):
     """Each entry replaced by the mean of the entries of its group."""
-    v = np.asarray(v)
-    ids = groups.ravel()
+    v = asarray(v)
+    ids = np.reshape(groups, (-1,))
     counts = np.bincount(ids)
     if np.iscomplexobj(v):
-        sums = np.bincount(ids, weights=v.real.ravel()) + 1j * np.bincount(
-            ids, weights=v.imag.ravel()
+        sums = np.bincount(ids, weights=np.reshape(v.real, (-1,))) + 1j * np.bincount(
+            ids, weights=np.reshape(v.imag, (-1,))
         )
     else:
-        sums = np.bincount(ids, weights=v.ravel())
+        sums = np.bincount(ids, weights=np.reshape(v, (-1,)))
     return (sums / counts)[groups].astype(v.dtype, copy=False)
 
 
@@ -66,9 +68,10 @@ def _tie_average_batch(batched, v, groups):
     size = shape_of(v if batched[0] else groups)[0]
     if not batched[0]:
         v = broadcast_to(v, (size, *shape_of(v)))
-    count = int(np.max(getval(groups), initial=-1)) + 1
+    numbers = getval(groups)  # (no initial=: other libraries' max lacks it)
+    count = int(np.max(numbers)) + 1 if np.size(numbers) else 0
     ndim = len(shape_of(groups)) - batched[1]
-    offsets = (np.arange(size) * count).reshape((size,) + (1,) * ndim)
+    offsets = np.reshape(np.arange(size, like=foreign_of(groups)) * count, (size,) + (1,) * ndim)
     return _tie_average(v, groups + offsets)
 
 
@@ -91,7 +94,7 @@ def _groups_impl(values, axis):
     """`_value_groups`, with each entry a group of its own where nothing ties."""
     groups = _value_groups(values, axis)
     if groups is None:
-        return np.arange(np.size(values)).reshape(np.shape(values))
+        return np.reshape(np.arange(np.size(values), like=foreign_of(values)), np.shape(values))
     return groups
 
 

@@ -20,10 +20,10 @@ from .._core.batching import along_axis, loop
 from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, shape_of
+from .._core.vspace import asarray, broadcast_to, foreign_of, lift, shape_of
 from . import reductions as _red
 from ._arraylike import accept_array_likes
-from ._common import _as_array, _axis, _no_out, _traced
+from ._common import _as_array, _axis, _no_out, _traced, numpy_call
 from .contractions import matmul
 from .cumulative import cumprod, cumsum
 from .elementwise import clip, conj, imag, real, sqrt, where
@@ -75,17 +75,18 @@ def _order_weights_impl(x, q, axes, method, kind, ignore_nan):
     The positions of the sorted entries that make each result come from the same NumPy
     function applied to 0, 1, ..., n-1, so every interpolation method is matched.
     """
-    value = np.asarray(x)
+    value = asarray(x)
+    like = foreign_of(value)  # (an array on a device: the weights made there too)
     moved = np.moveaxis(value, axes, tuple(range(value.ndim - len(axes), value.ndim)))
-    lines = moved.reshape(-1, int(np.prod([value.shape[a] for a in axes], dtype=int)))
+    lines = np.reshape(moved, (-1, math.prod(value.shape[a] for a in axes)))
     n = lines.shape[1]
     nq = 1 if kind == "median" else int(np.size(q))
     nan = np.isnan(lines)
-    counts = n - nan.sum(axis=1) if ignore_nan else np.full(len(lines), n)
-    positions = np.full((nq, len(lines)), np.nan)
-    for count in np.unique(counts):
+    counts = n - nan.sum(axis=1) if ignore_nan else np.full(len(lines), n, like=like)
+    positions = np.full((nq, len(lines)), np.nan, like=like)
+    for count in np.unique(counts).tolist():
         if count > 0:
-            ranks = np.arange(count, dtype=float)
+            ranks = np.arange(count, dtype=float, like=like)
             at = np.ravel(_order_call(ranks, q, None, False, method, kind, False))
             positions[:, counts == count] = at[:, None]
     # Lines whose result is NaN: those holding a NaN, or (ignoring NaNs) only NaNs. The
@@ -96,8 +97,8 @@ def _order_weights_impl(x, q, axes, method, kind, ignore_nan):
     gamma = positions - low
     high = np.minimum(low + 1, np.maximum(counts - 1, 0))
     ordered = np.sort(lines, axis=1)  # NaNs last
-    rows = np.arange(len(lines))
-    weights = np.zeros((nq, *lines.shape))
+    rows = np.arange(len(lines), like=like)
+    weights = np.zeros((nq, *lines.shape), like=like)
     for share, rank in ((1.0 - gamma, low), (gamma, high)):
         hit = lines[None] == ordered[rows, rank][..., None]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -304,7 +305,9 @@ def median(
     array([0. , 0.5, 0.5, 0. ])
     """
     if not isinstance(a, Box):
-        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
+        return numpy_call(
+            np.median, a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims
+        )
     return _order(a, None, axis, out, keepdims, "linear", "median", False, "median")
 
 
@@ -412,7 +415,9 @@ def average(
     1.5
     """
     if not _traced(a, weights):
-        return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
+        return numpy_call(
+            np.average, a, axis=axis, weights=weights, returned=returned, keepdims=keepdims
+        )
     a = _as_array(a)
     shape = shape_of(a)
     if axis is not None:
@@ -422,7 +427,7 @@ def average(
         avg = _red.mean(a, axis=axis, keepdims=keepdims)
         scale = np.result_type(peek(avg)).type(math.prod(shape) / max(math.prod(shape_of(avg)), 1))
     else:
-        w = _as_array(weights)
+        w = _as_array(weights, like=a)
         if shape_of(w) != shape:
             if axis is None:
                 raise TypeError(
@@ -447,7 +452,7 @@ def average(
     if not returned:
         return avg
     if shape_of(scale) != shape_of(avg):
-        scale = broadcast_to(scale, shape_of(avg))
+        scale = broadcast_to(lift(scale, avg), shape_of(avg))
     return avg, scale
 
 
@@ -520,7 +525,7 @@ def nansum(
     """
     if not _traced(a, initial):
         extra = _red.given(initial=initial, where=where)
-        return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
+        return numpy_call(np.nansum, a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
     _no_out(out, "nansum")
     filled = _nan_filled(_as_array(a), 0.0)[0]
     return _red.sum(filled, axis, dtype, keepdims=keepdims, initial=initial, where=where)
@@ -543,7 +548,9 @@ def nanprod(
     """
     if not _traced(a, initial):
         extra = _red.given(initial=initial, where=where)
-        return np.nanprod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra)
+        return numpy_call(
+            np.nanprod, a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **extra
+        )
     _no_out(out, "nanprod")
     filled = _nan_filled(_as_array(a), 1.0)[0]
     return _red.prod(filled, axis, dtype, keepdims=keepdims, initial=initial, where=where)
@@ -623,7 +630,9 @@ def nanvar(
     """
     if not _traced(a, mean):
         extra = _red.given(where=where, mean=mean, correction=correction)
-        return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
+        return numpy_call(
+            np.nanvar, a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra
+        )
     _no_out(out, "nanvar")
     if correction is not None:
         if ddof != 0:
@@ -674,7 +683,9 @@ def nanstd(
     """
     if not _traced(a, mean):
         extra = _red.given(where=where, mean=mean, correction=correction)
-        return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
+        return numpy_call(
+            np.nanstd, a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra
+        )
     _no_out(out, "nanstd")
     variance = nanvar(
         a,
@@ -717,14 +728,14 @@ def cov(
            [-1.,  1.]])
     """
     if not _traced(m, y, fweights, aweights):
-        return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
+        return numpy_call(np.cov, m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
     if ddof is not None and ddof != int(ddof):
         raise ValueError("wengert.numpy.cov: ddof must be integer")
     x = array(_as_array(m), ndmin=2)
     if not rowvar and shape_of(x)[0] != 1:
         x = transpose(x)
     if shape_of(x)[0] == 0:
-        return np.array([]).reshape(0, 0)
+        return np.zeros((0, 0), like=foreign_of(x))
     if y is not None:
         y = array(_as_array(y), ndmin=2)
         if not rowvar and shape_of(y)[0] != 1:
@@ -738,14 +749,14 @@ def cov(
     # The checks of the weights see every member of a batch (under vmap), and refuse
     # the whole batch if one member's weights are bad, as a loop over the members would.
     if fweights is not None:
-        fw = _as_array(fweights)
-        value = np.asarray(getval(fw))
+        fw = _as_array(fweights, like=x)
+        value = asarray(getval(fw))
         if not np.all(value == np.around(value)) or np.any(value < 0):
             raise ValueError("wengert.numpy.cov: fweights must be non-negative integers")
         # Frequencies are counts: no derivative in them.
         w = stop_gradient(fw).astype(np.finfo(np.result_type(peek(x), 1.0)).dtype)
     if aweights is not None:
-        aw = _as_array(aweights)
+        aw = _as_array(aweights, like=x)
         if any_value(aw < 0, undecided=False):
             raise ValueError("wengert.numpy.cov: aweights cannot be negative")
         w = aw if w is None else w * aw
@@ -782,7 +793,7 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
            [0.5, 1. ]])
     """
     if not _traced(x, y):
-        return np.corrcoef(x, y, rowvar, dtype=dtype)
+        return numpy_call(np.corrcoef, x, y, rowvar, dtype=dtype)
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape_of(c)) == 0:
         return c / c

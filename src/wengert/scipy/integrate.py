@@ -29,7 +29,7 @@ from .. import numpy as wnp
 from .._core.box import Box, peek
 from .._core.primitive import Primitive
 from .._core.tree import tree_flatten, tree_unflatten
-from .._core.vspace import shape_of
+from .._core.vspace import asarray, is_foreign_array, refuse_foreign, shape_of
 from ..api import jvp, vjp
 
 __all__ = ["odeint"]
@@ -41,6 +41,8 @@ _PRIMAL_ONLY = ("Dfun", "col_deriv", "ml", "mu")
 
 def _numeric(x: Any) -> bool:
     """Whether a leaf of args is a number or an array (passed to the primitive)."""
+    if is_foreign_array(x):  # (an array of another library: refused by the primitive)
+        return True
     return isinstance(x, (Box, np.ndarray, np.generic, int, float, complex)) and not isinstance(
         x, bool
     )
@@ -48,6 +50,13 @@ def _numeric(x: Any) -> bool:
 
 def _odeint_impl(y0, t, *args, func, options=()):
     """y at the times t, as rows, from SciPy's LSODA, in the inputs' floating dtype."""
+    refuse_foreign(
+        "scipy.integrate.odeint",
+        y0,
+        t,
+        *args,
+        why="SciPy's LSODA steps on the host, calling func with NumPy arrays",
+    )
     floats = [v for v in (y0, t, *args) if np.result_type(v).kind == "f"]
     dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
 
@@ -266,8 +275,7 @@ def odeint(func: Callable, y0: Any, t: Any, args: tuple = (), **kwargs: Any) -> 
         def func(y, t, *args):
             return user(t, y, *args)
 
-    y0 = y0 if isinstance(y0, Box) else np.asarray(y0)
-    t = t if isinstance(t, Box) else np.asarray(t)
+    y0, t = asarray(y0), asarray(t)  # (arrays of another library: refused by odeint)
     _refuse_complex("y0", y0)
     _refuse_complex("t", t)
     if len(shape_of(t)) != 1 or shape_of(t)[0] < 1:

@@ -33,9 +33,23 @@ from .._core.batching import batch_size, first_argument
 from .._core.box import Box, peek
 from .._core.define import nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import inexact_dtype, shape_of, zeros_like
+from .._core.vspace import (
+    asarray,
+    foreign_of,
+    inexact_dtype,
+    is_foreign_array,
+    refuse_foreign,
+    shape_of,
+    zeros_like,
+)
 from ..numpy import linalg as np_linalg
 from ..numpy.linalg import _over_stack
+
+# Why SciPy's LAPACK-backed functions refuse arrays of another library.
+_NO_ROUTE = (
+    "SciPy computes it with LAPACK on NumPy arrays, and NumPy's protocols offer no "
+    "function that computes it on the array's own device"
+)
 
 
 def _t(x):
@@ -46,7 +60,7 @@ def _t(x):
 def _triangle(a, lower: bool, strict: bool) -> np.ndarray:
     """A 0/1 mask of the lower (or upper) triangle of a's matrices, without the diagonal
     if `strict`: one matrix, which broadcasts over stacks and batches."""
-    ones = np.ones(shape_of(a)[-2:], dtype=inexact_dtype(peek(a)))
+    ones = np.ones(shape_of(a)[-2:], dtype=inexact_dtype(peek(a)), like=foreign_of(a))
     if lower:
         return np.tril(ones, -1 if strict else 0)
     return np.triu(ones, 1 if strict else 0)
@@ -74,10 +88,31 @@ def _trans_code(trans) -> int:
 
 
 def _solve_triangular_impl(a, b, trans=0, lower=False, unit_diagonal=False):
+    if foreign_of(a, b) is not None:
+        return _solve_triangular_foreign(a, b, trans, lower, unit_diagonal)
+
     def solve(a, b):
         return sl.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
 
     return _each_matrix(solve, a, b)
+
+
+def _solve_triangular_foreign(a, b, trans, lower, unit_diagonal):
+    """`_solve_triangular_impl` for arrays of another library (CuPy), which SciPy does
+    not take: NumPy's dense solve of the triangle (the other entries read as zeros, the
+    diagonal as ones with `unit_diagonal`), through the arrays' own protocols."""
+    a, b = asarray(a, like=b), asarray(b, like=a)
+    tri = np.tril(a) if lower else np.triu(a)
+    if unit_diagonal:
+        n = a.shape[-1]
+        tri = np.where(np.eye(n, dtype=bool, like=a), np.ones((), a.dtype, like=a), tri)
+    if trans:
+        tri = np.swapaxes(tri, -1, -2)
+        if trans == 2:
+            tri = np.conj(tri)
+    if b.ndim == a.ndim - 1:  # (a stack of vectors: columns of one each)
+        return np.linalg.solve(tri, b[..., None])[..., 0]
+    return np.linalg.solve(tri, b)
 
 
 def _solve_triangular_vjp(g, ans, argnums, a, b, trans=0, lower=False, unit_diagonal=False):
@@ -185,13 +220,17 @@ def cho_solve(c_and_lower, b):
 def _permutation_impl(piv) -> np.ndarray:
     """The row order `perm` with ``a[perm] = L U``, from LAPACK's row interchanges (for
     each matrix of a stack)."""
-    piv = np.asarray(piv)
+    like = foreign_of(piv)
+    # LAPACK's interchanges apply one after another: read on the host (a few integers;
+    # pivots on a device are read once, explicitly), the order made where they were.
+    piv = np.asarray(piv if like is None else piv.tolist())
     if piv.ndim > 1:
-        return np.stack([_permutation_impl(p) for p in piv])
-    perm = np.arange(len(piv))
-    for i, p in enumerate(piv):
-        perm[i], perm[p] = perm[p], perm[i]
-    return perm
+        perm = np.stack([_permutation_impl(p) for p in piv])
+    else:
+        perm = np.arange(len(piv))
+        for i, p in enumerate(piv):
+            perm[i], perm[p] = perm[p], perm[i]
+    return perm if like is None else asarray(perm, like=like)
 
 
 # Without derivative (integers), so that batching gives each member its own pivots.
@@ -199,28 +238,29 @@ _permutation = nondiff(_permutation_impl, "lu_permutation")
 _permutation.defbatch(first_argument(_permutation))
 _inverse_permutation = nondiff(lambda perm: np.argsort(perm, axis=-1), "inverse_permutation")
 _inverse_permutation.defbatch(first_argument(_inverse_permutation))
-_pivots = nondiff(lambda a: _each_matrix(lambda m: sl.lu_factor(m)[1], a), "lu_pivots")
+_pivots = nondiff(lambda a: _each_matrix(_lu_pivots_of_matrix, a), "lu_pivots")
 _pivots.defbatch(first_argument(_pivots))
 
 
 def _rows(x, perm):
     """``x[perm]``: the rows of `x` (..., n, k) in the order `perm` (..., n)."""
-    if isinstance(perm, np.ndarray) and perm.ndim == 1:
+    if (isinstance(perm, np.ndarray) or is_foreign_array(perm)) and perm.ndim == 1:
         return x[..., perm, :]
     # One order per matrix (a stack, or a batch of pivots): a selection by a one-hot mask.
     n = shape_of(perm)[-1]
-    pick = wnp.expand_dims(perm, -1) == np.arange(n)  # pick[..., i, j]: row i is x's row j
+    rows = np.arange(n, like=foreign_of(perm, x))
+    pick = wnp.expand_dims(perm, -1) == rows  # pick[..., i, j]: row i is x's row j
     return wnp.sum(wnp.where(wnp.expand_dims(pick, -1), wnp.expand_dims(x, -3), 0.0), axis=-2)
 
 
 def _lu_impl(a, perm):
     # `perm` is the row order of this factorization: the rules need it, SciPy does not.
-    return _each_matrix(lambda m: sl.lu_factor(m)[0], a)
+    return _each_matrix(lambda m: _lu_factor_of_matrix(m)[0], a)
 
 
 def _lu_parts(lu):
     """L (unit lower) and U (upper) out of the packed factor, differentiably."""
-    eye = np.eye(shape_of(lu)[-1], dtype=inexact_dtype(peek(lu)))
+    eye = np.eye(shape_of(lu)[-1], dtype=inexact_dtype(peek(lu)), like=foreign_of(lu))
     return lu * _triangle(lu, True, True) + eye, lu * _triangle(lu, False, False)
 
 
@@ -257,7 +297,7 @@ def lu_factor(a):
     [1, 1]
     """
     if not isinstance(a, Box):
-        return sl.lu_factor(a)
+        return _lu_factor_of_matrix(a)
     if len(shape_of(a)) != 2 or shape_of(a)[0] != shape_of(a)[1]:
         raise ValueError(f"lu_factor: derivatives need a square matrix, got shape {shape_of(a)}")
     piv = _pivots(a)
@@ -275,11 +315,11 @@ def lu_solve(lu_and_piv, b, trans=0):
     array([1., 2.])
     """
     lu, piv = lu_and_piv
-    b = b if isinstance(b, Box) else np.asarray(b)
+    b = asarray(b, like=lu)
     vector = len(shape_of(b)) == 1
     if vector:
         b = wnp.reshape(b, (-1, 1))
-    perm = _permutation(piv if isinstance(piv, Box) else np.asarray(piv))
+    perm = _permutation(piv if isinstance(piv, Box) else asarray(piv))
     code = _trans_code(trans)
     if code == 0:
         y = solve_triangular(lu, _rows(b, perm), lower=True, unit_diagonal=True)
@@ -327,14 +367,14 @@ def solve_banded(l_and_u, ab, b):
     >>> solve_banded((1, 1), ab, np.array([5.0, 6.0, 5.0]))
     array([1., 1., 1.])
     """
-    if not isinstance(ab, Box) and not isinstance(b, Box):
+    if not isinstance(ab, Box) and not isinstance(b, Box) and foreign_of(ab, b) is None:
         return sl.solve_banded(l_and_u, ab, b)
     lower, upper = l_and_u
     n = shape_of(ab)[1]
     i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     inside = (i - j <= lower) & (j - i <= upper)
     rows, cols = i[inside], j[inside]
-    zeros = np.zeros((n, n), dtype=inexact_dtype(peek(ab)))
+    zeros = np.zeros((n, n), dtype=inexact_dtype(peek(ab)), like=foreign_of(ab, b))
     dense = wnp.index_update(zeros, (rows, cols), ab[upper + rows - cols, cols])
     return np_linalg.solve(dense, b)
 
@@ -351,6 +391,7 @@ def _frechet(a, e):
 
 
 def _expm_impl(a):
+    refuse_foreign("scipy.linalg.expm", a, why=_NO_ROUTE)
     return sl.expm(a)
 
 
@@ -368,6 +409,7 @@ array([[1., 0.],
 
 
 def _sylvester_impl(a, b, q):
+    refuse_foreign("scipy.linalg.solve_sylvester", a, b, q, why=_NO_ROUTE)
     return _each_matrix(sl.solve_sylvester, a, b, q)
 
 
@@ -399,6 +441,7 @@ array([[1., 2.],
 
 
 def _sqrtm_impl(a):
+    refuse_foreign("scipy.linalg.sqrtm", a, why=_NO_ROUTE)
     return _each_matrix(sl.sqrtm, a)
 
 
@@ -447,7 +490,8 @@ def _block_diag_jvp(tangents, ans, *arrays):
 def _block_diag_batch(batched, *arrays):
     """Each member's blocks (the batch in front) laid out by concatenating with zeros."""
     size = batch_size(arrays, batched)
-    dtype = np.result_type(*[np.asarray(peek(x)).dtype for x in arrays])
+    dtype = np.result_type(*[asarray(peek(x)).dtype for x in arrays])
+    like = foreign_of(*arrays)
     shapes = [_block_shape(shape_of(x)[b:]) for x, b in zip(arrays, batched)]
     total = sum(c for _, c in shapes)
     rows, start = [], 0
@@ -457,14 +501,34 @@ def _block_diag_batch(batched, *arrays):
             if b
             else wnp.broadcast_to(wnp.reshape(x, (r, c)), (size, r, c))
         )
-        left = np.zeros((size, r, start), dtype)
-        right = np.zeros((size, r, total - start - c), dtype)
+        left = np.zeros((size, r, start), dtype, like=like)
+        right = np.zeros((size, r, total - start - c), dtype, like=like)
         rows.append(wnp.concatenate([left, block, right], axis=-1))
         start += c
     return wnp.concatenate(rows, axis=-2)
 
 
-_block_diag = Primitive(sl.block_diag, "block_diag")
+def _block_diag_impl(*arrays):
+    like = foreign_of(*arrays)
+    if like is None:
+        return sl.block_diag(*arrays)
+    # Arrays of another library (CuPy), which SciPy does not take: rows of zeros and
+    # blocks joined by NumPy's protocols.
+    arrays = [asarray(x, like=like) for x in arrays]
+    shapes = [_block_shape(np.shape(x)) for x in arrays]
+    dtype = np.result_type(*arrays)
+    total = sum(c for _, c in shapes)
+    rows, start = [], 0
+    for x, (r, c) in zip(arrays, shapes):
+        block = np.reshape(x, (r, c)).astype(dtype)
+        left = np.zeros((r, start), dtype, like=like)
+        right = np.zeros((r, total - start - c), dtype, like=like)
+        rows.append(np.concatenate([left, block, right], axis=1))
+        start += c
+    return np.concatenate(rows, axis=0)
+
+
+_block_diag = Primitive(_block_diag_impl, "block_diag")
 _block_diag.defbatch(_block_diag_batch)
 _block_diag.defvjp_all(_block_diag_vjp)
 _block_diag.defjvp_all(_block_diag_jvp)
@@ -512,7 +576,12 @@ def _pivots_impl(a):
 
 
 def _lu_pivots_of_matrix(m):
-    return sl.lu_factor(m)[1]
+    return _lu_factor_of_matrix(m)[1]
+
+
+def _lu_factor_of_matrix(m):
+    refuse_foreign("scipy.linalg.lu_factor", m, why=_NO_ROUTE)
+    return sl.lu_factor(m)
 
 
 _solve_triangular.defsource(_solve_triangular_impl)

@@ -26,9 +26,9 @@ import scipy.signal as ss
 
 from .. import numpy as wnp
 from .._core.batching import loop
-from .._core.box import Box, peek
+from .._core.box import peek
 from .._core.primitive import Primitive
-from .._core.vspace import inexact_dtype, shape_of
+from .._core.vspace import asarray, foreign_of, full_shaped, inexact_dtype, shape_of
 
 _MODES = ("full", "same", "valid")
 
@@ -45,10 +45,15 @@ def _in_full(g, a, b, mode: str):
     full = tuple(n + m - 1 for n, m in zip(shape_of(a), shape_of(b)))
     start = [(f - n) // 2 for f, n in zip(full, shape_of(g))]
     index = tuple(slice(s, s + n) for s, n in zip(start, shape_of(g)))
-    return wnp.index_update(np.zeros(full, dtype=inexact_dtype(peek(g))), index, g)
+    return wnp.index_update(full_shaped(g, 0, full, inexact_dtype(peek(g))), index, g)
 
 
 def _convolve_impl(a, b, mode="full", method="auto"):
+    if foreign_of(a, b) is not None:
+        # Arrays of another library (CuPy), which SciPy reads as NumPy's: the direct sum
+        # over windows, in NumPy's protocols (every axis convolved, none summed).
+        every = tuple(range(np.ndim(a)))
+        return _convolve_axes_impl(a, b, (every, every), ((), ()), mode)
     return ss.convolve(a, b, mode=mode, method=method)
 
 
@@ -117,7 +122,7 @@ def _kept(ndim: int, conv: tuple, dot: tuple) -> tuple:
 
 
 def _convolve_axes_impl(a, b, axes, dot_axes, mode="full"):
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = asarray(a, like=b), asarray(b, like=a)
     (a_conv, b_conv), (a_dot, b_dot) = axes, dot_axes
     a = np.transpose(a, _kept(a.ndim, a_conv, a_dot) + a_dot + a_conv)
     b = np.transpose(b, _kept(b.ndim, b_conv, b_dot) + b_dot + b_conv)
@@ -348,8 +353,7 @@ def convolve(
             f"convolve: with axes= or dot_axes= the convolution is computed directly; method "
             f"must be 'auto' or 'direct', got {method!r}"
         )
-    in1 = in1 if isinstance(in1, Box) else np.asarray(in1)
-    in2 = in2 if isinstance(in2, Box) else np.asarray(in2)
+    in1, in2 = asarray(in1, like=in2), asarray(in2, like=in1)
     axes, dot_axes = _parse_axes(in1, in2, axes, dot_axes, mode)
     return _convolve_axes(in1, in2, axes=axes, dot_axes=dot_axes, mode=mode)
 
@@ -364,7 +368,7 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto"):
     array([2. , 3.5, 3. ])
     """
     _check("correlate", in1, in2, mode, method)
-    in2 = in2 if isinstance(in2, Box) else np.asarray(in2)
+    in2 = asarray(in2, like=in1)
     kernel = wnp.conj(in2) if np.iscomplexobj(peek(in2)) else in2
     return _convolve(in1, _flip(kernel), mode=mode, method=method)
 

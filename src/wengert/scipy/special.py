@@ -27,7 +27,7 @@ from .._core.batching import batch_axes, spread
 from .._core.box import Box, any_value, peek
 from .._core.define import binary, elementwise, nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import full_shaped, shape_of
+from .._core.vspace import asarray, foreign_of, full_shaped, shape_of
 from ..errors import MissingRuleError
 from ..numpy import _softmax as _shared
 from ..numpy.reductions import expand_reduced
@@ -112,7 +112,21 @@ digamma = elementwise(
 )
 psi = digamma
 
-polygamma = Primitive(_in_precision(sc.polygamma), "polygamma", broadcasts=True, elementwise=True)
+
+def _polygamma(n, x):
+    """SciPy's polygamma; for arrays of another library (CuPy), which its Python code
+    would read as NumPy's, its formula in ufuncs alone: psi for n = 0, else
+    (-1)^(n+1) n! zeta(n + 1, x)."""
+    if foreign_of(n, x) is None:
+        out = sc.polygamma(n, x)
+        if type(out) is np.ndarray and not out.ndim and type(x) is not np.ndarray:
+            return out[()]  # a number for a number, as from the ufuncs (no 0-d array)
+        return out
+    fac = (-1.0) ** (n + 1) * sc.gamma(n + 1.0) * sc.zeta(n + 1, x)
+    return np.where(n == 0, sc.psi(x), fac)
+
+
+polygamma = Primitive(_in_precision(_polygamma), "polygamma", broadcasts=True, elementwise=True)
 polygamma.defvjp(
     _no_derivative("polygamma", "n", "n is an integer order"),
     lambda g, ans, n, x: g * polygamma(n + 1, x),
@@ -152,7 +166,8 @@ def multigammaln(a, d: int):
         raise ValueError(
             f"multigammaln: every entry of a must exceed (d - 1) / 2 = {0.5 * (d - 1)}"
         )
-    shifts = 0.5 * np.arange(d, dtype=np.result_type(peek(a), np.float16))
+    dtype = np.result_type(peek(a), np.float16)
+    shifts = 0.5 * np.arange(d, dtype=dtype, like=foreign_of(a))
     terms = gammaln(wnp.expand_dims(a, -1) - shifts)
     return 0.25 * d * (d - 1) * _LOG_PI + wnp.sum(terms, axis=-1)
 
@@ -359,8 +374,29 @@ sinc = elementwise(_in_precision(sc.sinc), _sinc_deriv, "sinc")
 # --- reductions over an axis: logsumexp, softmax, log_softmax ------------------------------
 
 
+def _signed_logsumexp(a, b, axis, keepdims):
+    """SciPy's ``logsumexp(..., return_sign=True)``; for arrays of another library
+    (CuPy), which SciPy reads as NumPy's, the same sum in NumPy's protocols: the largest
+    real part (where finite) taken out, log|sum| back with it, and the sum's sign."""
+    if foreign_of(a, b) is None:
+        return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    a = asarray(a, like=b)
+    top = np.max(np.real(a), axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0)
+    terms = np.exp(a - top)
+    total = np.sum(terms if b is None else b * terms, axis=axis, keepdims=True)
+    size = np.abs(total)
+    with np.errstate(divide="ignore"):
+        out = np.log(size) + top
+    sign = total / np.where(size > 0, size, 1) if np.iscomplexobj(total) else np.sign(total)
+    if not keepdims:
+        out = np.squeeze(out, axis=axis)
+        sign = np.squeeze(sign, axis=axis)
+    return out, sign
+
+
 def _logsumexp_impl(a, b, axis=None, keepdims=False):
-    out, sign = sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    out, sign = _signed_logsumexp(a, b, axis, keepdims)
     if np.iscomplexobj(sign):
         # Complex terms: the complex logarithm of the sum, log|sum| + i arg(sum), as SciPy
         # returns it; the rules below are then its holomorphic derivative.
@@ -434,7 +470,7 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     >>> wg.grad(logsumexp)(np.zeros(4))
     array([0.25, 0.25, 0.25, 0.25])
     """
-    if not isinstance(a, Box) and not isinstance(b, Box):
+    if not isinstance(a, Box) and not isinstance(b, Box) and foreign_of(a, b) is None:
         return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
     if b is not None and shape_of(a) != shape_of(b):
         shape = np.broadcast_shapes(shape_of(a), shape_of(b))
@@ -458,7 +494,7 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
 
 
 def _lse_sign_impl(a, b, axis=None, keepdims=False):
-    return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[1]
+    return _signed_logsumexp(a, b, axis, keepdims)[1]
 
 
 # The sign of the sum: no derivative, and each member's own under vmap.
@@ -570,6 +606,8 @@ for _prim in (
     xlog1py, entr, rel_entr, i0, i1, i0e, i1e, j0, j1, y0, y1, jv, yv, iv, kv, sinc,
 ):  # fmt: skip
     _prim.defsource(functools.partial(_call_in_precision, _prim.fun.__wrapped__))
+# (polygamma's implementation also takes CuPy's arrays; the source computes SciPy's.)
+polygamma.defsource(functools.partial(_call_in_precision, sc.polygamma))
 
 
 def _sinc_series_mask_impl(x):

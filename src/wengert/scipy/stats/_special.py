@@ -26,6 +26,7 @@ import scipy.special as sc
 from ... import numpy as wnp
 from ..._core.define import zero_safe_multiply
 from ..._core.primitive import Primitive
+from ..._core.vspace import refuse_foreign
 from ...errors import MissingRuleError
 from .. import special
 from ..special import _call_in_precision, _in_precision
@@ -102,6 +103,11 @@ def _poisson_entropy_impl(n, mu):
     and differences of the last beyond. Each order is summed in a form free of
     cancellation between large terms where one is at hand.
     """
+    refuse_foreign(
+        "scipy.stats.poisson.entropy",
+        mu,
+        why="its series has, for each rate, a number of terms read from the rate's value",
+    )
     n = int(n)
     rates = np.asarray(mu, dtype=np.float64)
     out = np.full(rates.shape, np.nan)

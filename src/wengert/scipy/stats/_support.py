@@ -15,6 +15,7 @@ from ..._core.box import Box, all_value, any_value, shape_of
 from ..._core.define import nondiff
 from ..._core.primitive import Primitive
 from ..._core.tree import tree_flatten, tree_unflatten
+from ..._core.vspace import asarray
 from ...errors import MissingRuleError
 
 
@@ -46,7 +47,7 @@ def on_support(z, inside, safe: float, fun: Callable, outside: float):
 
 
 def _mask_impl(z, test: Callable) -> np.ndarray:
-    return test(np.asarray(z))
+    return test(asarray(z))
 
 
 # A mask carries no derivative; under vmap each member's is computed from its own values.
@@ -59,7 +60,7 @@ def mask(z, test: Callable):
 
 
 def _count_impl(k, loc, dtype):
-    return np.asarray(k, dtype=dtype) - np.asarray(loc, dtype=dtype)
+    return asarray(k, dtype=dtype, like=loc) - asarray(loc, dtype=dtype, like=k)
 
 
 def _is_count_impl(k):
