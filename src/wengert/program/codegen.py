@@ -398,9 +398,11 @@ class _Writer:
         node = tree.body[0]
         if len(tree.body) != 1 or not isinstance(node, ast.FunctionDef) or node.decorator_list:
             raise MissingRuleError(f"the source form {fun.__qualname__} is not a plain def")
+        node = _NumpyOnly.prune(node)
+        present = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
         renames = {}
         modules = {}
-        for g in sorted(_global_names(fun, node)):
+        for g in sorted(_global_names(fun, node) & present):
             value = fun.__globals__.get(g)
             if isinstance(value, types.ModuleType) and value.__name__.startswith("wengert"):
                 modules[g] = value  # its attributes are bound one by one, below
@@ -508,7 +510,11 @@ class _Writer:
         return self.bind_value(fun, g, value)
 
     def bind_value(self, fun: types.FunctionType, g: str, value: Any) -> str:
-        """The name under which the source binds `value`, which `fun` calls `g`."""
+        """The name under which the source binds `value`, which `fun` calls `g`: a
+        function of wengert's that names a ``numpy_form`` (what it computes on NumPy
+        arrays, such as ``np.asarray`` for the library-keeping ``asarray``) is bound as
+        that form."""
+        value = getattr(value, "numpy_form", value)
         if isinstance(value, types.ModuleType):
             module = value.__name__
             if module not in ("numpy", "math") and not module.startswith("scipy"):
@@ -557,6 +563,156 @@ class _Writer:
 
 
 _GETITEM = __import__("operator").getitem
+
+
+class _NumpyOnly(ast.NodeTransformer):
+    """Removes from copied code the branches that serve arrays of other libraries (Dask,
+    CuPy): generated source runs on NumPy arrays, where ``is_foreign_array(x)`` and
+    ``is_lazy_array(x)`` are False and ``foreign_of(...)`` is None. Tests built of those
+    calls with ``not``, ``and``, ``or`` and ``is (not) None`` are decided; a name assigned
+    only from ``foreign_of`` is None. What no such test decides is kept as written."""
+
+    FALSE_CALLS = frozenset({"is_foreign_array", "is_lazy_array"})
+    NONE_CALLS = frozenset({"foreign_of"})
+    FIRST_ARGUMENT_CALLS = frozenset({"lift"})  # (its argument itself, next to NumPy's)
+    IDLE_CALLS = frozenset({"refuse_foreign", "refuse_lazy"})  # (raise for others only)
+
+    def __init__(self, none_names: frozenset):
+        self.none_names = none_names
+
+    @classmethod
+    def prune(cls, node: ast.FunctionDef) -> ast.FunctionDef:
+        assigned: dict[str, list] = {}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Assign):
+                for t in n.targets:
+                    if isinstance(t, ast.Name):
+                        assigned.setdefault(t.id, []).append(n.value)
+            elif isinstance(n, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
+                target = n.target
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(None)
+        params = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}
+        first = cls(frozenset())
+        none_names = frozenset(
+            name
+            for name, values in assigned.items()
+            if name not in params
+            and all(v is not None and first.known(v) == "none" for v in values)
+        )
+        node = cls(none_names).visit(node)
+        for n in ast.walk(node):  # a block left empty holds `pass`
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(n, field, None)
+                if field == "body" and isinstance(block, list) and not block:
+                    setattr(n, field, [ast.Pass()])
+        return ast.fix_missing_locations(node)
+
+    def _name(self, func: ast.expr) -> str | None:
+        if isinstance(func, ast.Name):
+            return func.id
+        if isinstance(func, ast.Attribute):
+            return func.attr
+        return None
+
+    def known(self, expr: ast.expr) -> Any:
+        """True or False where the test is decided, "none" for a None value, else None."""
+        if isinstance(expr, ast.Constant) and expr.value in (True, False, None):
+            return "none" if expr.value is None else expr.value
+        if isinstance(expr, ast.Call):
+            name = self._name(expr.func)
+            if name in self.FALSE_CALLS:
+                return False
+            if name in self.NONE_CALLS:
+                return "none"
+            return None
+        if isinstance(expr, ast.Name):
+            return "none" if expr.id in self.none_names else None
+        if isinstance(expr, ast.IfExp):
+            a, b = self.known(expr.body), self.known(expr.orelse)
+            return a if a == b and a is not None else None
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+            inner = self.known(expr.operand)
+            return None if inner is None else (inner == "none" or inner is False)
+        if isinstance(expr, ast.Compare) and len(expr.ops) == 1:
+            op, right = expr.ops[0], expr.comparators[0]
+            if isinstance(op, (ast.Is, ast.IsNot)) and self.known(right) == "none":
+                left = self.known(expr.left)
+                if left == "none":
+                    return isinstance(op, ast.Is)
+            return None
+        if isinstance(expr, ast.BoolOp):
+            values = [self.known(v) for v in expr.values]
+            if isinstance(expr.op, ast.And):
+                if False in values:
+                    return False
+                return True if all(v is True for v in values) else None
+            if True in values:
+                return True
+            return False if all(v is False for v in values) else None
+        return None
+
+    def visit_If(self, node: ast.If) -> Any:
+        decided = self.known(node.test)
+        if decided is True or decided is False:
+            kept = node.body if decided else node.orelse
+            return [self.visit(statement) for statement in kept]
+        self.generic_visit(node)
+        return node
+
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
+        decided = self.known(node.test)
+        if decided is True or decided is False:
+            return self.visit(node.body if decided else node.orelse)
+        self.generic_visit(node)
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
+        self.generic_visit(node)
+        drop = True if isinstance(node.op, ast.And) else False  # operands that change nothing
+        values = [v for v in node.values if self.known(v) is not drop]
+        if not values:
+            return ast.Constant(drop)
+        return values[0] if len(values) == 1 else ast.BoolOp(node.op, values)
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        name = self._name(node.func)
+        if name in self.FIRST_ARGUMENT_CALLS and node.args:
+            return self.visit(node.args[0])
+        if name in self.NONE_CALLS:
+            return ast.Constant(None)
+        self.generic_visit(node)
+        node.keywords = [  # like=None is NumPy's default
+            k
+            for k in node.keywords
+            if not (k.arg == "like" and isinstance(k.value, ast.Constant) and k.value.value is None)
+        ]
+        return node
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        if node.id in self.none_names and isinstance(node.ctx, ast.Load):
+            return ast.Constant(None)
+        return node
+
+    def visit_Assign(self, node: ast.Assign) -> Any:
+        if all(isinstance(t, ast.Name) and t.id in self.none_names for t in node.targets):
+            return None  # (its uses read None)
+        self.generic_visit(node)
+        return node
+
+    def visit_Expr(self, node: ast.Expr) -> Any:
+        value = node.value
+        if isinstance(value, ast.Call) and self._name(value.func) in self.IDLE_CALLS:
+            return None
+        self.generic_visit(node)
+        return node
+
+    def visit_For(self, node: ast.For) -> Any:
+        self.generic_visit(node)
+        idle = all(isinstance(b, ast.Pass) for b in node.body) and not node.orelse
+        if idle and isinstance(node.iter, ast.Name):
+            return None  # (a loop over a name that does nothing)
+        return node
 
 
 class _Attributes(ast.NodeTransformer):
