@@ -581,16 +581,26 @@ def shape_of(x: Any) -> tuple[int, ...]:
     return np.shape(x) if shape is None else shape
 
 
+def _lazy(value: Any) -> bool:
+    """Whether a value is a lazy array of another library (Dask), whose entries reading
+    would compute."""
+    return type(value) is not np.ndarray and hasattr(value, "__dask_graph__")
+
+
 def any_value(condition: Any, undecided: bool | None = None) -> bool:
     """Whether any entry of a (traced) condition is true, in any member of a batch: for
     rules that take a cheaper path when no entry needs care. A recording keeps the
     decision as a guard on the condition, so a replay that decides otherwise re-records.
 
-    `undecided` is the answer for a condition without a value (of symbolic expressions):
+    `undecided` is the answer for a condition without a value (of symbolic expressions)
+    or with a lazy one (Dask, which reading would compute):
     the one whose path holds for every value (the careful path, so that a formula is right
     at special points too); None raises instead."""
     try:
-        result = bool(np.any(peek(condition)))
+        value = peek(condition)
+        if undecided is not None and _lazy(value):
+            return undecided  # (a Dask array: not read, the careful path is taken)
+        result = bool(np.any(value))
     except NoValueError:
         if undecided is None:
             raise
@@ -603,7 +613,10 @@ def all_value(condition: Any, undecided: bool | None = None) -> bool:
     """Whether every entry of a (traced) condition is true, in every member of a batch
     (recorded as a guard, as `any_value`; `undecided` as there)."""
     try:
-        result = bool(np.all(peek(condition)))
+        value = peek(condition)
+        if undecided is not None and _lazy(value):
+            return undecided  # (a Dask array: not read, the careful path is taken)
+        result = bool(np.all(value))
     except NoValueError:
         if undecided is None:
             raise

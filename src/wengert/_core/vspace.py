@@ -86,6 +86,12 @@ def _broadcast_to(x, shape, subok=False, chunks=None):
         return np.broadcast_to(x, shape, subok=True) if subok else np.broadcast_to(x, shape)
     from dask.array import broadcast_to as chunked_broadcast  # chunks come from Dask alone
 
+    have = getattr(x, "chunks", None)
+    if have is not None:  # Dask needs x's own chunks to match along the axes it keeps
+        lead = len(shape) - len(have)
+        want = tuple(c if n != 1 else (1,) for c, n in zip(chunks[lead:], np.shape(x)))
+        if want != have:
+            x = x.rechunk(want)
     return chunked_broadcast(x, shape, chunks=chunks)
 
 
@@ -290,6 +296,27 @@ def foreign_of(*values: Any) -> Any:
     return None
 
 
+def eye_like(n: int, m: int | None = None, k: int = 0, dtype: Any = float, like: Any = None):
+    """``np.eye(n, m, k, dtype)`` as an array of the library of `like` (an array of another
+    library, or None for NumPy). ``np.eye(..., like=)`` passes NumPy's ``order=`` on, which
+    Dask's ``eye`` lacks; the identity is compared from two ``arange``s there instead."""
+    if like is None:
+        return np.eye(n, m, k, dtype=dtype)
+    rows = np.arange(n, like=like)
+    cols = np.arange(n if m is None else m, like=like)
+    return (rows[:, None] + k == cols[None, :]).astype(dtype)
+
+
+def values_list(x: Any) -> Any:
+    """The entries of an array as (nested) Python lists, read on purpose by a rule that
+    needs a few numbers (counts, pivots, axes): ``.tolist()`` for NumPy and CuPy, and for
+    a lazy Dask array, which has none, the entries computed with ``.compute()`` first."""
+    x = peek(x)
+    if type(x) is not np.ndarray and is_lazy_array(x):
+        x = x.compute()
+    return x.tolist() if hasattr(x, "tolist") else np.asarray(x).tolist()
+
+
 def asarray(value: Any, dtype: Any = None, like: Any = None) -> Any:
     """``np.asarray`` that keeps an array of another library in its library (CuPy, Dask:
     no copy to the host), also one inside a list; `like` names that library for values
@@ -363,6 +390,7 @@ __all__ = [
     "broadcast_tangent",
     "broadcast_to",
     "chunked_like",
+    "eye_like",
     "foreign_of",
     "full_shaped",
     "inexact_dtype",
@@ -372,6 +400,7 @@ __all__ = [
     "lift",
     "match_realness",
     "ones_like",
+    "values_list",
     "refuse_foreign",
     "refuse_lazy",
     "shape_of",

@@ -21,7 +21,7 @@ from .shaping import expand_dims, reshape
 
 def _shift(x, axis):
     """The largest real part along `axis` (kept), 0 where it is not finite."""
-    m = np.max(np.real(x), axis=axis, keepdims=True) if np.size(x) else np.zeros((), like=x)
+    m = np.max(np.real(x), axis=axis, keepdims=True) if x.size else np.zeros((), like=x)
     return np.where(np.isfinite(m), m, 0)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._core.define import elementwise
-from .._core.vspace import asarray
+from .._core.vspace import asarray, is_lazy_array
 from ._arraylike import accept_array_likes
 from .elementwise import where
 
@@ -26,6 +26,8 @@ def _i1_impl(x):
     """I_1(x) in double precision, in x's floating dtype."""
     x = asarray(x)
     dtype = np.result_type(x, np.float16)
+    if type(x) is not np.ndarray and is_lazy_array(x):  # (one task per block, not ~250)
+        return x.map_blocks(_i1_impl, dtype=dtype)
     z = x.astype(np.float64)
     ax = np.abs(z)
     small = ax <= _SERIES_LIMIT

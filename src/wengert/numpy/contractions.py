@@ -15,7 +15,7 @@ from .._core import patterns
 from .._core.batching import align
 from .._core.box import Box, peek
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, foreign_of, is_foreign_array, shape_of
+from .._core.vspace import broadcast_to, eye_like, foreign_of, is_foreign_array, shape_of
 from ..errors import InPlaceWriteError
 from ._arraylike import accept_array_likes
 from .elementwise import multiply
@@ -307,7 +307,7 @@ def _einsum_vjp(g, ans, argnums, subscripts, *operands):
         for c in target:
             if c in letters:
                 d = next(spare)
-                eye = np.eye(sizes[c], dtype=np.result_type(peek(g)), like=foreign_of(g))
+                eye = eye_like(sizes[c], dtype=np.result_type(peek(g)), like=foreign_of(g))
                 terms.append((c + d, eye))
                 renamed.append(d)
             else:

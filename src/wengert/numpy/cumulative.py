@@ -14,7 +14,7 @@ from .._core.batching import along_axis
 from .._core.box import Box, any_value, peek
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, foreign_of, full_shaped, shape_of
+from .._core.vspace import broadcast_to, eye_like, foreign_of, full_shaped, shape_of
 from ..errors import NoValueError
 from . import reductions as _red
 from ._arraylike import accept_array_likes
@@ -87,7 +87,7 @@ def _partials_of_others(d, x, axis, reverse: bool):
     xm = moveaxis(x, axis, -1)
     n = shape_of(xm)[-1]
     like = foreign_of(x)
-    eye = np.eye(n, dtype=bool, like=like)
+    eye = eye_like(n, dtype=bool, like=like)
     others = _cumprod(where(eye, 1.0, expand_dims(xm, -2)), len(shape_of(xm)))
     upper = np.triu(np.ones((n, n), dtype=bool, like=like))  # [j, k]: k >= j
     weights = where(upper, others, 0.0)

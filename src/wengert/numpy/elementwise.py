@@ -16,7 +16,7 @@ import numpy as np
 from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import binary, elementwise, linear, nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import asarray, broadcast_to, is_foreign_array
+from .._core.vspace import asarray, broadcast_to, is_foreign_array, is_lazy_array
 from .._core.vspace import zeros_like as zeros_of
 from ._arraylike import accept_array_likes
 
@@ -100,7 +100,7 @@ positive = linear(_positive_impl, lambda g, ans, x, **kw: g, "positive", element
 
 
 def _power_dx(ans, x, y):
-    if not isinstance(y, Box) and np.ndim(y) == 0:
+    if not isinstance(y, Box) and np.ndim(y) == 0 and not is_lazy_array(y):
         # A constant exponent (the common x**2): no masking needed, and y == 2 is cheap.
         if y == 2:
             return 2.0 * x

@@ -36,9 +36,12 @@ from .._core.primitive import Primitive
 from .._core.vspace import (
     asarray,
     broadcast_to,
+    eye_like,
     foreign_of,
     is_complex,
     is_foreign_array,
+    is_lazy_array,
+    refuse_lazy,
     shape_of,
 )
 from ..errors import AxisError
@@ -94,7 +97,7 @@ def _mH(x):
 
 def _eye(n: int, x) -> np.ndarray:
     """An untraced identity of size n in the floating dtype of `x`."""
-    return np.eye(n, dtype=np.result_type(peek(x), np.float16), like=foreign_of(x))
+    return eye_like(n, dtype=np.result_type(peek(x), np.float16), like=foreign_of(x))
 
 
 def _strict_lower(n: int, x) -> np.ndarray:
@@ -200,7 +203,7 @@ def _repeated_pairs_impl(w, name: str) -> np.ndarray:
     follow the |x|-at-0 convention, left out)."""
     w = asarray(w)
     n = w.shape[-1] if w.ndim else 0
-    repeated = ~_distinct_pairs_impl(w) & ~np.eye(n, dtype=bool, like=foreign_of(w))
+    repeated = ~_distinct_pairs_impl(w) & ~eye_like(n, dtype=bool, like=foreign_of(w))
     if name.startswith("svd"):
         zero = ~_nonzero_singular_impl(w, n, n)
         repeated &= ~(zero[..., :, None] | zero[..., None, :])
@@ -211,6 +214,8 @@ def _any_repeated(values, name: str) -> bool:
     """Whether any matrix has equal values: read from the values under all boxes (for a
     batch, of every member), only to skip work that changes nothing without them."""
     w = _raw(values)
+    if type(w) is not np.ndarray and is_lazy_array(w):
+        return bool(w.ndim and w.shape[-1] > 1)  # (not read: the grouping works lazily)
     return bool(w.ndim and w.shape[-1] > 1 and np.any(_repeated_pairs_impl(w, name)))
 
 
@@ -218,7 +223,7 @@ def _group_weights_impl(w, name: str) -> np.ndarray:
     """Weights (..., n, n) that average each value's share over its group of equal values."""
     w = asarray(w)
     n = w.shape[-1]
-    groups = (_repeated_pairs_impl(w, name) | np.eye(n, dtype=bool, like=foreign_of(w))).astype(
+    groups = (_repeated_pairs_impl(w, name) | eye_like(n, dtype=bool, like=foreign_of(w))).astype(
         np.finfo(np.result_type(w.dtype, np.float16)).dtype
     )
     return groups / np.sum(groups, axis=-1, keepdims=True)
@@ -275,6 +280,9 @@ def _warn_if_degenerate(name: str, values, value_cotangent, coupling=None, hermi
     group (the function depends on the basis chosen in the repeated eigenspace); with
     `hermitian=False` (eig) any coupling inside a group counts.
     """
+    raw = _raw(values)
+    if type(raw) is not np.ndarray and is_lazy_array(raw):
+        return  # (a warning is not worth computing a lazy array for)
     if not _any_repeated(values, name):
         return
     flags = _degeneracy(values, value_cotangent, coupling, name, hermitian)
@@ -403,7 +411,19 @@ def _pinv_cotangent(a, x, g):
     )
 
 
+def _pinv_lazy(a, rcond):
+    """The pseudo-inverse from Dask's SVD: Dask has no pinv (its fallback would compute
+    the array), and NumPy's cutoff, `rcond` times the largest singular value."""
+    u, s, vh = np.linalg.svd(a)
+    keep = s > rcond * np.max(s, axis=-1, keepdims=True)
+    s_inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    v = np.conj(np.swapaxes(vh, -1, -2))
+    return np.matmul(v * s_inv[..., None, :], np.conj(np.swapaxes(u, -1, -2)))
+
+
 def _pinv_impl(a, rcond=None):
+    if type(a) is not np.ndarray and is_lazy_array(a):
+        return _pinv_lazy(a, 1e-15 if rcond is None else rcond)
     return np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
 
 
@@ -433,6 +453,8 @@ def pinv(a, rcond=None, hermitian: bool = False, *, rtol=None):
 
 def _lstsq_impl(a, b, rcond):
     if np.ndim(a) == 2:
+        if rcond is None and type(a) is not np.ndarray and is_lazy_array(a):
+            return np.linalg.lstsq(a, b)[0]  # (Dask's lstsq has no rcond: NumPy's default)
         return np.linalg.lstsq(a, b, rcond=rcond)[0]
     # Stacks (from batching, with equal stack axes): NumPy's lstsq takes one matrix.
     lead = np.shape(a)[:-2]
@@ -563,7 +585,7 @@ def _products_of_others(s, exclude_pairs: bool):
     """
     n = shape_of(s)[-1]
     like = foreign_of(s)
-    eye = np.eye(n, dtype=bool, like=like)
+    eye = eye_like(n, dtype=bool, like=like)
     if not isinstance(s, Box):
         s = asarray(s)
         if not exclude_pairs:
@@ -581,6 +603,8 @@ def _cofactor_impl(a):
     a = asarray(a)
     if a.shape[-1] == 0:
         return np.zeros_like(a)
+    if is_lazy_array(a):
+        refuse_lazy("linalg.det", a, "Dask has no det (its fallback would compute the array)")
     u, s, vh = _svd_raw(a)
     k = np.linalg.det(u) * np.linalg.det(vh)
     pi = _products_of_others(s, exclude_pairs=False)
@@ -611,6 +635,8 @@ _cofactor.defjvp(lambda t, ans, a: _cofactor_linear(a, t))
 
 
 def _det_impl(a):
+    if is_lazy_array(a):
+        refuse_lazy("linalg.det", a, "Dask has no det (its fallback would compute the array)")
     return np.linalg.det(a)
 
 
@@ -808,8 +834,12 @@ def qr(a, mode: str = "reduced"):
 
 # --- symmetric / Hermitian eigenproblems -------------------------------------------------
 
+_NO_DASK_EIG = "Dask has no eigendecomposition (its fallback would compute the array)"
+
 
 def _eigh_impl(a):
+    if is_lazy_array(a):
+        refuse_lazy("linalg.eigh", a, _NO_DASK_EIG)
     w, v = np.linalg.eigh(_hermitian_part_raw(a))
     return w, v
 
@@ -859,6 +889,8 @@ def eigh(a, UPLO: str = "L") -> EighResult:
 
 
 def _eigvalsh_impl(a):
+    if is_lazy_array(a):
+        refuse_lazy("linalg.eigvalsh", a, _NO_DASK_EIG)
     return np.linalg.eigvalsh(_hermitian_part_raw(a))
 
 
@@ -900,6 +932,8 @@ def eigvalsh(a, UPLO: str = "L"):
 
 
 def _eig_impl(a):
+    if is_lazy_array(a):
+        refuse_lazy("linalg.eig", a, _NO_DASK_EIG)
     w, v = np.linalg.eig(a)
     dtype = np.result_type(w.dtype, np.complex64)
     w, v = w.astype(dtype, copy=False), v.astype(dtype, copy=False)
@@ -975,6 +1009,8 @@ def eig(a) -> EigResult:
 
 
 def _eigvals_impl(a):
+    if is_lazy_array(a):
+        refuse_lazy("linalg.eigvals", a, _NO_DASK_EIG)
     return _eig_impl(a)[0]
 
 
@@ -1101,6 +1137,8 @@ _svd.defjvp_all(_svd_jvp)
 
 
 def _svdvals_impl(a):
+    if type(a) is not np.ndarray and is_lazy_array(a):  # Dask's svd has no compute_uv
+        return np.linalg.svd(a)[1]
     return np.linalg.svd(a, compute_uv=False)
 
 
@@ -1196,17 +1234,20 @@ def _pnorm_impl(x, p, axis, keepdims):
     x = asarray(x)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         direct = _pnorm_direct(x, p, axis, keepdims)
-    if p < 0 and np.any(x == 0):  # 0 ** p: NumPy's warning (the only one it should give)
+    # On a lazy (Dask) array nothing is read: the scaled norm is built and picked lazily.
+    if (
+        p < 0 and not is_lazy_array(x) and np.any(x == 0)
+    ):  # 0 ** p: NumPy's warning (the only one it gives)
         np.power(np.zeros(1, x.real.dtype, like=foreign_of(x)), p)
     info = np.finfo(direct.dtype)
     small = np.sqrt(info.tiny) / info.eps  # below this, sum |x|^2 has lost digits
     out_of_range = (direct == np.inf) | (direct < (small if p == 2 else 1.0))
-    if not np.any(out_of_range):
+    if not is_lazy_array(x) and not np.any(out_of_range):
         return direct
     redo = out_of_range & np.all(np.isfinite(x), axis=axis, keepdims=keepdims)
     if p < 0:  # a zero entry makes the norm exactly 0
         redo &= np.all(x != 0, axis=axis, keepdims=keepdims)
-    if not np.any(redo):
+    if not is_lazy_array(x) and not np.any(redo):
         return direct
     out = np.where(redo, _pnorm_scaled(x, p, axis, keepdims), direct)
     return out.astype(direct.dtype)[()]

@@ -30,6 +30,7 @@ from .._core.vspace import (
     full_shaped,
     is_foreign_array,
     shape_of,
+    values_list,
 )
 from . import reductions as _red
 from ._arraylike import accept_array_likes
@@ -238,7 +239,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     axis = _axis(axis, a.ndim, "repeat")
     counts = asarray(repeats)
     if is_foreign_array(counts):  # the result's shape: read on the host
-        counts = np.array(counts.tolist())
+        counts = np.array(values_list(counts))
     if counts.size == 1:
         r = int(counts.reshape(()))
         shape = a.shape

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._core.box import Box, all_value, any_value, peek
-from .._core.vspace import foreign_of, shape_of
+from .._core.vspace import eye_like, foreign_of, shape_of
 from ._arraylike import accept_array_likes
 from ._common import _shared, _traced, numpy_call
 from .contractions import dot, outer
@@ -148,7 +148,7 @@ def roots(p: Any) -> Any:
         companion = concatenate(
             [
                 array(-p[1:] / p[0], ndmin=2),
-                np.eye(n - 2, n - 1, dtype=p.dtype, like=foreign_of(p)),
+                eye_like(n - 2, n - 1, dtype=p.dtype, like=foreign_of(p)),
             ],
             axis=0,
         )

@@ -24,6 +24,7 @@ from .._core.vspace import (
     asarray,
     broadcast_like,
     broadcast_to,
+    eye_like,
     foreign_of,
     inexact_dtype,
     shape_of,
@@ -299,7 +300,7 @@ def _prod_others_traced(x, axes):
     lead = shape_of(moved)[: len(shape_of(moved)) - len(axes)]
     n = int(np.prod([shape_of(x)[a] for a in axes]))
     flat = reshape(moved, (*lead, 1, n))
-    eye = np.eye(n, dtype=bool, like=foreign_of(x))
+    eye = eye_like(n, dtype=bool, like=foreign_of(x))
     others = prod(_where(eye, 1.0, flat), axis=-1)
     return moveaxis(reshape(others, shape_of(moved)), dest, axes)
 

@@ -23,6 +23,8 @@ from .._core.vspace import (
     full_shaped,
     is_complex,
     is_foreign_array,
+    is_lazy_array,
+    refuse_lazy,
     shape_of,
 )
 from . import reductions as _red
@@ -40,6 +42,11 @@ from .shaping import atleast_1d, concatenate, reshape, transpose
 
 
 def _convolve_impl(a, v):
+    for x in (a, v):
+        if is_lazy_array(x):
+            refuse_lazy(
+                "convolve", x, "Dask has no convolve (its fallback would compute the array)"
+            )
     return np.convolve(a, v, "full")
 
 
@@ -208,6 +215,8 @@ def _locate_impl(x, xp):
     """Where the query points `x` lie among the sorted knots `xp`: below the first, above
     the last, the index of the last knot at or before each (-1 before the first), and
     whether it is on that knot."""
+    if type(xp) is np.ndarray and type(x) is not np.ndarray and is_foreign_array(x):
+        xp = asarray(xp, like=x)  # (Dask searches knots of its own kind only)
     knot = np.searchsorted(xp, x, side="right") - 1
     on_knot = (knot >= 0) & (xp[np.clip(knot, 0, len(xp) - 1)] == x)
     return x < xp[0], x > xp[-1], knot, on_knot

@@ -11,7 +11,7 @@ from .._core.batching import along_axis, spread
 from .._core.box import Box, getval
 from .._core.define import linear, nondiff
 from .._core.primitive import Primitive
-from .._core.vspace import asarray, broadcast_to, foreign_of, shape_of
+from .._core.vspace import asarray, broadcast_to, foreign_of, is_lazy_array, refuse_lazy, shape_of
 from ._arraylike import accept_array_likes
 from ._common import _axis, _constant
 from .selection import take_along_axis
@@ -25,6 +25,8 @@ from .shaping import (
 def _value_groups(values: np.ndarray, axis: int) -> np.ndarray | None:
     """A group number for each entry, shared by equal entries of the same line along
     `axis`; None if no line has two equal entries."""
+    if is_lazy_array(values):
+        refuse_lazy("sort", values, "equal entries are found by a sort, which Dask lacks")
     moved = np.moveaxis(values, axis, -1)
     n = moved.shape[-1]
     if n < 2:
@@ -138,10 +140,14 @@ def _rearranged_jvp(t, ans, x, axis, **kw):
 
 
 def _sort_impl(x, axis):
+    if is_lazy_array(x):
+        refuse_lazy("sort", x, "Dask has no sort (its fallback would compute the array)")
     return np.sort(x, axis=axis)
 
 
 def _partition_impl(x, axis, kth):
+    if is_lazy_array(x):
+        refuse_lazy("partition", x, "Dask has no partition (its fallback would compute the array)")
     return np.partition(x, kth, axis=axis)
 
 

@@ -20,7 +20,16 @@ from .._core.batching import along_axis, loop
 from .._core.box import Box, all_value, any_value, getval, peek
 from .._core.define import nondiff, stop_gradient
 from .._core.primitive import Primitive
-from .._core.vspace import asarray, broadcast_to, foreign_of, lift, shape_of
+from .._core.vspace import (
+    asarray,
+    broadcast_to,
+    foreign_of,
+    is_lazy_array,
+    lift,
+    refuse_lazy,
+    shape_of,
+    values_list,
+)
 from . import reductions as _red
 from ._arraylike import accept_array_likes
 from ._common import _as_array, _axis, _no_out, _traced, numpy_call
@@ -76,6 +85,8 @@ def _order_weights_impl(x, q, axes, method, kind, ignore_nan):
     function applied to 0, 1, ..., n-1, so every interpolation method is matched.
     """
     value = asarray(x)
+    if is_lazy_array(value):
+        refuse_lazy(kind, value, "its weights need a sort along the axes, which Dask lacks")
     like = foreign_of(value)  # (an array on a device: the weights made there too)
     moved = np.moveaxis(value, axes, tuple(range(value.ndim - len(axes), value.ndim)))
     lines = np.reshape(moved, (-1, math.prod(value.shape[a] for a in axes)))
@@ -84,11 +95,12 @@ def _order_weights_impl(x, q, axes, method, kind, ignore_nan):
     nan = np.isnan(lines)
     counts = n - nan.sum(axis=1) if ignore_nan else np.full(len(lines), n, like=like)
     positions = np.full((nq, len(lines)), np.nan, like=like)
-    for count in np.unique(counts).tolist():
+    # Without NaNs to ignore every line counts n; else the counts are read (a few numbers).
+    for count in values_list(np.unique(counts)) if ignore_nan else [n]:
         if count > 0:
             ranks = np.arange(count, dtype=float, like=like)
             at = np.ravel(_order_call(ranks, q, None, False, method, kind, False))
-            positions[:, counts == count] = at[:, None]
+            positions = np.where(counts == count, at[:, None], positions)
     # Lines whose result is NaN: those holding a NaN, or (ignoring NaNs) only NaNs. The
     # first propagate NaN; the second have no entry that counts, so no derivative.
     undefined = np.isnan(positions) | (nan.any(axis=1) & (not ignore_nan))

@@ -35,11 +35,13 @@ from .._core.define import nondiff
 from .._core.primitive import Primitive
 from .._core.vspace import (
     asarray,
+    eye_like,
     foreign_of,
     inexact_dtype,
     is_foreign_array,
     refuse_foreign,
     shape_of,
+    values_list,
     zeros_like,
 )
 from ..numpy import linalg as np_linalg
@@ -105,7 +107,9 @@ def _solve_triangular_foreign(a, b, trans, lower, unit_diagonal):
     tri = np.tril(a) if lower else np.triu(a)
     if unit_diagonal:
         n = a.shape[-1]
-        tri = np.where(np.eye(n, dtype=bool, like=a), np.ones((), a.dtype, like=a), tri)
+        tri = np.where(
+            eye_like(n, dtype=bool, like=foreign_of(a)), np.ones((), a.dtype, like=a), tri
+        )
     if trans:
         tri = np.swapaxes(tri, -1, -2)
         if trans == 2:
@@ -223,7 +227,7 @@ def _permutation_impl(piv) -> np.ndarray:
     like = foreign_of(piv)
     # LAPACK's interchanges apply one after another: read on the host (a few integers;
     # pivots on a device are read once, explicitly), the order made where they were.
-    piv = np.asarray(piv if like is None else piv.tolist())
+    piv = np.asarray(piv if like is None else values_list(piv))
     if piv.ndim > 1:
         perm = np.stack([_permutation_impl(p) for p in piv])
     else:
@@ -260,7 +264,7 @@ def _lu_impl(a, perm):
 
 def _lu_parts(lu):
     """L (unit lower) and U (upper) out of the packed factor, differentiably."""
-    eye = np.eye(shape_of(lu)[-1], dtype=inexact_dtype(peek(lu)), like=foreign_of(lu))
+    eye = eye_like(shape_of(lu)[-1], dtype=inexact_dtype(peek(lu)), like=foreign_of(lu))
     return lu * _triangle(lu, True, True) + eye, lu * _triangle(lu, False, False)
 
 

@@ -1,0 +1,632 @@
+"""Every primitive on Dask arrays chunked along their first axis: the derivatives are built
+lazily and equal NumPy's, or wengert refuses clearly.
+
+The cases are the rows of the derivative tables of tests/numpy and tests/scipy (see
+tests/_tables.py). A row's floating-point array inputs become Dask arrays in two chunks
+along their first axis (one where it has length 1) and one chunk along every other axis:
+the data-parallel layout users have. Every row then ends in exactly one of:
+
+- the gradient of a fixed weighting of its outputs (every reverse rule) and a ``jvp`` along
+  a random tangent (every forward rule) are Dask arrays where NumPy gives arrays (a 0-d
+  result may be a number), equal NumPy's to 1e-9 once computed, and nothing was computed
+  while they were built;
+- the row is in READS_VALUES (a rule that must read a few of its input's values): it
+  computes while building, and is still equal to NumPy's;
+- the row is in REFUSED (what Dask cannot do, or wengert cannot do lazily): it raises a
+  TypeError, ValueError or NotImplementedError that names wengert and Dask.
+
+The lists are exact: a listed row that starts to work fails, so they stay true. Rows in
+KNOWN_FAILING end in neither way today; each is an expected failure (strict) with its
+reason, to be fixed and moved to a list above.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as onp
+import pytest
+
+da = pytest.importorskip("dask.array")
+pytest.importorskip("dask")
+
+import dask  # noqa: E402
+import dask.callbacks  # noqa: E402
+
+import wengert as wg  # noqa: E402
+from wengert._core.tree import tree_flatten  # noqa: E402
+
+
+def _load(name: str, file: str):
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / file)
+    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(module)
+    return module
+
+
+_tables = _load("_wengert_test_tables", "_tables.py")
+
+CASES, _ = _tables.load_tables("_dask_tables")
+TOL = dict(rtol=1e-9, atol=1e-9, equal_nan=True)
+
+# --- the lists: one reason per function, and its rows (by their number in the tables) -----
+
+# Refused: what Dask cannot do (its own limits) or wengert cannot do lazily.
+_FFT = "Dask's FFT needs the transformed axis in one chunk, and the first axis has two"
+_SQUARE = "Dask's LU and Cholesky (inv, solve, det's rule, cholesky) need square chunks"
+_ONE_MATRIX = "Dask's linear algebra takes one 2-d matrix, not a stack of them"
+_TSQR = "Dask's QR and SVD (tsqr) need one chunk along the matrix's short axis"
+_SCATTER = "the derivative of integer-array or mask indexing is a scatter Dask cannot do lazily"
+_FANCY = "Dask indexes with at most one 1-d integer array (no nested lists, no 2-d indices)"
+_SORT = "Dask has no sort or partition (its fallback would compute the array)"
+_ORDER = "quantile weights need a sort along the axes, and Dask's median takes one axis"
+_CONVOLVE = "Dask has no convolve (its fallback would compute the array)"
+_EIG = "Dask has no eigendecomposition (its fallback would compute the array)"
+_DET = "Dask has no det (its fallback would compute the array)"
+_LAPACK = "SciPy computes it with LAPACK on NumPy arrays; NumPy's protocols have no route"
+_ODE = "SciPy's LSODA steps on the host, calling func with NumPy arrays"
+_POISSON = "each rate's series length is read from its value"
+_KEYWORD = "Dask's reductions lack NumPy's initial= and where= keywords"
+_RESHAPE = "Dask's reshape cannot merge axes split across chunks this way"
+_LSTSQ = "Dask's lstsq has no rcond= and needs b chunked as a"
+
+# Reads values while building (still lazy results, equal to NumPy's).
+_BRANCH = (
+    "a rule reads a condition (any_value/all_value with no path right for every value, or "
+    "a check of the input such as finiteness) to choose its formula"
+)
+_RANK = "lstsq returns the rank as an integer, and the residuals' shape depends on it"
+_VALIDATE = "cov checks that fweights are non-negative integers"
+_DTYPE = "real_if_close's result type depends on the values"
+_LAZY_INDEX = "Dask computes an integer index array that is itself lazy (interp's knots)"
+
+# Known failures: neither lazy and right nor a clear refusal (not fixed here; see the
+# reason). Each fails today (xfail, strict), so fixing one means moving it to a list above.
+_EINSUM_CHUNKS = "Dask's einsum does not align the chunks of a repeated index (raises on compute)"
+_MASK_SHAPES = "a mask's unknown (nan) chunk sizes reach a broadcast; should be refused lazily"
+_AT_INDEX = "the at-rule hands Dask an index form it mis-computes, with no wengert-named error"
+_SIGNS = "Dask's tsqr picks other signs for Q's columns and singular vectors than LAPACK"
+_TIE = "bincount of NumPy group ids with Dask weights; should be refused or made lazily"
+_DATA_SHAPE = "a data-dependent shape (unknown chunks) that should be refused lazily"
+_INTERP_INDEX = "Dask refuses a 2-d integer index outside a primitive: the error lacks wengert"
+
+REFUSED: dict[str, tuple[str, tuple[int, ...]]] = {
+    "numpy/test_fft:fft": (
+        _FFT,
+        (
+            0,
+            1,
+            9,
+            10,
+            18,
+            19,
+            27,
+            28,
+            38,
+            46,
+            47,
+            55,
+            56,
+            64,
+            65,
+            73,
+            74,
+            84,
+            92,
+            93,
+            101,
+            102,
+            110,
+            111,
+            119,
+            120,
+            130,
+            138,
+            139,
+            147,
+            148,
+            156,
+            157,
+            165,
+            166,
+            176,
+        ),
+    ),
+    "numpy/test_fft:ifft": (
+        _FFT,
+        (2, 11, 20, 29, 39, 48, 57, 66, 75, 85, 94, 103, 112, 121, 131, 140, 149, 158, 167, 177),
+    ),
+    "numpy/test_fft:irfft": (
+        _FFT,
+        (
+            5,
+            6,
+            7,
+            14,
+            15,
+            16,
+            23,
+            24,
+            25,
+            32,
+            33,
+            34,
+            42,
+            45,
+            51,
+            52,
+            53,
+            60,
+            61,
+            62,
+            69,
+            70,
+            71,
+            78,
+            79,
+            80,
+            88,
+            91,
+            97,
+            98,
+            99,
+            106,
+            107,
+            108,
+            115,
+            116,
+            117,
+            124,
+            125,
+            126,
+            134,
+            137,
+            143,
+            144,
+            145,
+            152,
+            153,
+            154,
+            161,
+            162,
+            163,
+            170,
+            171,
+            172,
+            180,
+            183,
+        ),
+    ),
+    "numpy/test_fft:rfft": (
+        _FFT,
+        (
+            4,
+            8,
+            13,
+            17,
+            22,
+            26,
+            31,
+            35,
+            40,
+            41,
+            44,
+            50,
+            54,
+            59,
+            63,
+            68,
+            72,
+            77,
+            81,
+            86,
+            87,
+            90,
+            96,
+            100,
+            105,
+            109,
+            114,
+            118,
+            123,
+            127,
+            132,
+            133,
+            136,
+            142,
+            146,
+            151,
+            155,
+            160,
+            164,
+            169,
+            173,
+            178,
+            179,
+            182,
+        ),
+    ),
+    "numpy/test_indexing_at:at.add": (_SCATTER, (14, 16, 17, 18, 19, 20, 21, 22, 23)),
+    "numpy/test_indexing_at:at.apply": (_SCATTER, (103, 105, 107)),
+    "numpy/test_indexing_at:at.divide": (f"{_FANCY}; {_SCATTER}", (84, 86, 88, 90, 92, 96, 97)),
+    "numpy/test_indexing_at:at.get": (_SCATTER, (102, 104, 106)),
+    "numpy/test_indexing_at:at.max": (f"{_FANCY}; {_SCATTER}", (68, 69, 70, 71, 72, 75, 76)),
+    "numpy/test_indexing_at:at.min": (f"{_FANCY}; {_SCATTER}", (55, 56, 57, 58, 59, 62, 63)),
+    "numpy/test_indexing_at:at.multiply": (
+        f"{_FANCY}; {_SCATTER}",
+        (42, 43, 44, 45, 46, 49, 50, 99),
+    ),
+    "numpy/test_indexing_at:at.power": (f"{_FANCY}; {_SCATTER}", (85, 87, 89, 91, 93)),
+    "numpy/test_indexing_at:at.set": (_SCATTER, (4, 5, 7, 10, 11, 108)),
+    "numpy/test_indexing_at:at.subtract": (_SCATTER, (27, 29, 30, 31, 32, 33, 34, 35, 36)),
+    "numpy/test_linalg:cholesky": (_SQUARE, (37, 38, 39, 40, 41, 42)),
+    "numpy/test_linalg:cofactor": (_DET, (30, 31, 32)),
+    "numpy/test_linalg:det": (_DET, (22, 23, 24, 25, 26, 27, 28, 29)),
+    "numpy/test_linalg:eig": (_EIG, (58, 59, 60, 61, 62)),
+    "numpy/test_linalg:eigh": (_EIG, (51, 52, 53, 54)),
+    "numpy/test_linalg:eigvals": (_EIG, (63, 64, 65)),
+    "numpy/test_linalg:eigvalsh": (_EIG, (55, 56, 57)),
+    "numpy/test_linalg:getitem": (_FANCY, (135, 136)),
+    "numpy/test_linalg:inv": (_SQUARE, (0, 1, 2, 3, 126, 127, 130)),
+    "numpy/test_linalg:lstsq": (_LSTSQ, (16,)),
+    "numpy/test_linalg:pinv": (_ONE_MATRIX, (11,)),
+    "numpy/test_linalg:qr": (_TSQR, (46,)),
+    "numpy/test_linalg:slogdet": (_SQUARE, (33, 34, 35, 36)),
+    "numpy/test_linalg:solve": (_SQUARE, (4, 5, 6, 7, 8)),
+    "numpy/test_linalg:svd": (_ONE_MATRIX, (67, 70)),
+    "numpy/test_linalg:svdvals": (_ONE_MATRIX, (74, 107, 113, 115, 123, 125)),
+    "numpy/test_linalg:tensorinv": (_SQUARE, (20, 21)),
+    "numpy/test_linalg:tensorsolve": (_SQUARE, (18, 19)),
+    "numpy/test_manipulation:choose": (_FANCY, (44, 45)),
+    "numpy/test_manipulation:compress": (_SCATTER, (46, 47)),
+    "numpy/test_manipulation:delete": (f"{_FANCY}; {_SCATTER}", (145, 146)),
+    "numpy/test_manipulation:diag": (f"{_FANCY}; {_SCATTER}", (90, 91, 96, 97, 102, 103)),
+    "numpy/test_manipulation:diagflat": (_SCATTER, (107,)),
+    "numpy/test_manipulation:diagonal": (_FANCY, (88, 94, 100, 106)),
+    "numpy/test_manipulation:extract": (_SCATTER, (48,)),
+    "numpy/test_manipulation:insert": (f"{_FANCY}; {_SCATTER}", (141, 142, 143, 144)),
+    "numpy/test_manipulation:pad": (f"{_ORDER}; {_SCATTER}", (54, 55, 56, 57, 64, 66)),
+    "numpy/test_manipulation:partition": (_SORT, (30, 31, 32, 33, 34, 35)),
+    "numpy/test_manipulation:piecewise": (_SCATTER, (51,)),
+    "numpy/test_manipulation:repeat": (_SCATTER, (86,)),
+    "numpy/test_manipulation:resize": (_FANCY, (87,)),
+    "numpy/test_manipulation:sort": (_SORT, (25, 26, 27, 28, 29)),
+    "numpy/test_manipulation:sort_complex": (_SORT, (156,)),
+    "numpy/test_manipulation:split": (_SCATTER, (119,)),
+    "numpy/test_manipulation:take": (f"{_FANCY}; {_SCATTER}", (37, 38, 39, 40, 41)),
+    "numpy/test_manipulation:take_along_axis": (f"{_FANCY}; {_SCATTER}", (42, 43)),
+    "numpy/test_manipulation:trace": (_FANCY, (89, 95, 101)),
+    "numpy/test_polynomials:poly": (f"{_CONVOLVE}; {_EIG}", (10, 11)),
+    "numpy/test_polynomials:polyfit": (_KEYWORD, (3, 4, 5, 6, 7)),
+    "numpy/test_primitives:getitem": (f"{_FANCY}; {_SCATTER}", (330, 332, 333, 334)),
+    "numpy/test_primitives:getitem_at": (_SCATTER, (341,)),
+    "numpy/test_primitives:index_add": (_SCATTER, (340,)),
+    "numpy/test_primitives:index_write_at": (_SCATTER, (343,)),
+    "numpy/test_primitives:max": (_KEYWORD, (276, 277)),
+    "numpy/test_primitives:mean": (_KEYWORD, (275,)),
+    "numpy/test_primitives:min": (_KEYWORD, (278, 279)),
+    "numpy/test_primitives:nanmax": (_KEYWORD, (280, 281)),
+    "numpy/test_primitives:nanmin": (_KEYWORD, (282, 283)),
+    "numpy/test_primitives:prod": (_KEYWORD, (274,)),
+    "numpy/test_primitives:reshape": (_RESHAPE, (286,)),
+    "numpy/test_primitives:scatter_add": (_SCATTER, (337,)),
+    "numpy/test_primitives:scatter_add_at": (_SCATTER, (342,)),
+    "numpy/test_primitives:sum": (_KEYWORD, (273,)),
+    "numpy/test_signal:convolve": (
+        _CONVOLVE,
+        (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 31, 33),
+    ),
+    "numpy/test_signal:correlate": (
+        _CONVOLVE,
+        (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 32),
+    ),
+    "numpy/test_signal:interp": (_SCATTER, (35, 36, 41)),
+    "numpy/test_signal:polymul": (_CONVOLVE, (34,)),
+    "numpy/test_statistics:corrcoef": (_FANCY, (84, 85, 86)),
+    "numpy/test_statistics:quantile": (
+        _ORDER,
+        (
+            0,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            10,
+            11,
+            12,
+            13,
+            14,
+            15,
+            16,
+            17,
+            18,
+            19,
+            20,
+            21,
+            22,
+            23,
+            24,
+            25,
+            26,
+            27,
+            28,
+            29,
+            30,
+            31,
+            32,
+            33,
+            34,
+            35,
+            36,
+        ),
+    ),
+    "numpy/test_windows:sliding_window_view": (_FANCY, (0, 1, 2, 3)),
+    "scipy/test_integrate:odeint": (_ODE, (0, 1, 2, 3)),
+    "scipy/test_linalg:cholesky": (_SQUARE, (16, 18, 19, 37, 39, 40)),
+    "scipy/test_linalg:det": (_DET, (51, 52)),
+    "scipy/test_linalg:expm": (_LAPACK, (53, 54, 55)),
+    "scipy/test_linalg:inv": (_SQUARE, (49, 50)),
+    "scipy/test_linalg:lu_factor": (_LAPACK, (42, 43, 44, 45, 46, 47)),
+    "scipy/test_linalg:solve_banded": (_FANCY, (62, 63)),
+    "scipy/test_linalg:solve_sylvester": (_LAPACK, (58,)),
+    "scipy/test_linalg:solve_triangular": (
+        _SQUARE,
+        (
+            0,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            10,
+            11,
+            12,
+            13,
+            14,
+            15,
+            20,
+            21,
+            22,
+            23,
+            24,
+            25,
+            26,
+            27,
+            28,
+            29,
+            30,
+            31,
+            32,
+            33,
+            34,
+            35,
+            36,
+            41,
+            48,
+        ),
+    ),
+    "scipy/test_linalg:sqrtm": (_LAPACK, (56, 57)),
+    "scipy/test_stats:dirichlet.cov": (_SCATTER, (214,)),
+    "scipy/test_stats:multivariate_normal.entropy": (_SQUARE, (102,)),
+    "scipy/test_stats:multivariate_normal.logpdf": (_SQUARE, (92, 93)),
+    "scipy/test_stats:multivariate_normal.pdf": (_SQUARE, (97, 98)),
+    "scipy/test_stats:poisson.entropy": (_POISSON, (203, 204)),
+    "scipy/test_stats:poisson_entropy": (_POISSON, (223,)),
+}
+
+READS_VALUES: dict[str, tuple[str, tuple[int, ...]]] = {
+    "numpy/test_converting:asarray_chkfinite": (_BRANCH, (8, 9)),
+    "numpy/test_linalg:lstsq": (_RANK, (14, 15, 17)),
+    "numpy/test_manipulation:cumprod": (_BRANCH, (1, 3, 5, 7, 10, 11, 12, 13, 14, 15, 16)),
+    "numpy/test_manipulation:cumulative_prod": (_BRANCH, (18,)),
+    "numpy/test_manipulation:geomspace": (_BRANCH, (150, 151, 152)),
+    "numpy/test_polynomials:polydiv": (_BRANCH, (0, 1, 2)),
+    "numpy/test_signal:interp": (_LAZY_INDEX, (37,)),
+    "numpy/test_signal:real_if_close": (_DTYPE, (77, 78)),
+    "numpy/test_signal:vander": (_BRANCH, (68, 69)),
+    "numpy/test_statistics:cov": (f"{_BRANCH}; {_VALIDATE}", (81, 83)),
+    "numpy/test_statistics:nancumprod": (_BRANCH, (76,)),
+}
+
+KNOWN_FAILING: dict[str, tuple[str, tuple[int, ...]]] = {
+    "numpy/test_contractions:einsum": (_EINSUM_CHUNKS, (11,)),
+    "numpy/test_primitives:einsum": (_EINSUM_CHUNKS, (372, 373)),
+    "numpy/test_indexing_at:at.add": (_AT_INDEX, (25,)),
+    "numpy/test_indexing_at:at.subtract": (_AT_INDEX, (38,)),
+    "numpy/test_indexing_at:at.set": (_AT_INDEX, (12,)),
+    "numpy/test_indexing_at:at.divide": (_MASK_SHAPES, (98,)),
+    "numpy/test_indexing_at:at.max": (_MASK_SHAPES, (77,)),
+    "numpy/test_indexing_at:at.min": (_MASK_SHAPES, (64,)),
+    "numpy/test_indexing_at:at.multiply": (_MASK_SHAPES, (51,)),
+    "numpy/test_manipulation:piecewise": (_MASK_SHAPES, (50,)),
+    "numpy/test_linalg:qr": (_SIGNS, (43, 44, 47, 49, 50)),
+    "numpy/test_linalg:svd": (_SIGNS, (66, 68, 69)),
+    "numpy/test_manipulation:tie_average": (_TIE, (36,)),
+    "numpy/test_manipulation:trim_zeros": (_DATA_SHAPE, (153, 154, 155)),
+    "numpy/test_polynomials:roots": (_DATA_SHAPE, (8, 9)),
+    "numpy/test_signal:interp": (_INTERP_INDEX, (39,)),
+}
+
+
+def _rows(table: dict) -> dict[str, str]:
+    return {f"{fn}-{i}": reason for fn, (reason, rows) in table.items() for i in rows}
+
+
+_REFUSED_ROWS = _rows(REFUSED)
+_READING_ROWS = _rows(READS_VALUES)
+_FAILING_ROWS = _rows(KNOWN_FAILING)
+
+# --- running a row -------------------------------------------------------------------------
+
+
+def _chunked(x):
+    """`x` as a Dask array in two chunks along its first axis, one along the others."""
+    first = (x.shape[0] + 1) // 2 if x.shape[0] >= 2 else max(x.shape[0], 1)
+    return da.from_array(x, chunks=(first, *(max(n, 1) for n in x.shape[1:])))
+
+
+def _lazy_inputs(primals: list) -> list:
+    lazy = [
+        _chunked(p) if type(p) is onp.ndarray and p.ndim >= 1 and p.size > 0 else p for p in primals
+    ]
+    if not any(isinstance(p, da.Array) for p in lazy):  # numbers, 0-d: as 0-d Dask arrays
+        lazy = [da.from_array(onp.asarray(p)) for p in primals]
+    return lazy
+
+
+def _tangents(case, primals: list) -> list:
+    rng = onp.random.default_rng(case.seed + 1)
+    out = []
+    for p in primals:
+        dtype, shape = onp.result_type(p), onp.shape(p)
+        value = rng.standard_normal(shape)
+        if dtype.kind == "c":
+            value = value + 1j * rng.standard_normal(shape)
+        out.append(type(p)(value) if type(p) in (float, complex) else value.astype(dtype))
+    return out
+
+
+def _run(case, lazy: bool) -> tuple[list, list]:
+    """The row's weighted gradient and its jvp's value and tangent (flattened), on NumPy
+    or (`lazy`) with its floating-point inputs as Dask arrays."""
+    leaves, treedef = tree_flatten(tuple(_tables.generate(case)))
+    diff = [i for i, x in enumerate(leaves) if _tables.is_inexact(x)]
+    f = _tables.restricted(case, leaves, treedef, diff)
+    primals = [leaves[i] for i in diff]
+    tangents = _tangents(case, primals)
+    gradient = _tables.weighted_gradient(f, primals, case.seed)
+    if lazy:
+        primals = _lazy_inputs(primals)
+        tangents = [  # (in their primal's chunks)
+            da.from_array(onp.asarray(t), chunks=p.chunks) if isinstance(p, da.Array) else t
+            for p, t in zip(primals, tangents)
+        ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value, tangent = wg.jvp(f, primals, tangents)
+        grads = gradient(*primals)
+    return list(grads), tree_flatten(value)[0] + tree_flatten(tangent)[0]
+
+
+class _Reads(dask.callbacks.Callback):
+    """Counts the reads of Dask arrays' values while active: np.asarray, bool, float and
+    the like, and any graph run (``.compute()``, Dask's own fallback to NumPy for the
+    functions it lacks, which computes its arguments)."""
+
+    NAMES = ("__array__", "__bool__", "__float__", "__int__", "__index__", "__complex__")
+
+    def __init__(self, monkeypatch):
+        super().__init__()
+        self.count = 0
+        for name in self.NAMES:
+            monkeypatch.setattr(da.Array, name, self._counting(getattr(da.Array, name)))
+
+    def _start(self, dsk):
+        self.count += 1
+
+    def _counting(self, original):
+        def counted(array, *args, **kwargs):
+            self.count += 1
+            return original(array, *args, **kwargs)
+
+        return counted
+
+
+def _is_array(x) -> bool:
+    return isinstance(x, (onp.ndarray, onp.generic)) and x.dtype.kind in "biufc"
+
+
+def _problems(expected: list, got: list) -> list[str]:
+    found = []
+    if len(expected) != len(got):
+        return [f"{len(got)} results, NumPy {len(expected)}"]
+    try:
+        computed = dask.compute(*got, scheduler="sync", optimize_graph=False)
+    except Exception as error:  # (reported as the row's failure)
+        return [f"computing the results raised {type(error).__name__}: {error}"]
+    for i, (e, g, c) in enumerate(zip(expected, got, computed)):
+        if _is_array(e) and onp.ndim(e) and not isinstance(g, da.Array):
+            found.append(f"result {i} is a {type(g).__name__}, not a Dask array")
+            continue
+        try:
+            onp.testing.assert_allclose(onp.asarray(c), e, **TOL)
+        except (AssertionError, TypeError, ValueError) as error:
+            found.append(f"result {i} differs: {str(error).strip().splitlines()[-1]}")
+    return found
+
+
+_LIBRARY_ERRORS = (TypeError, ValueError, NotImplementedError)
+_NAMES_BOTH = re.compile(r"wengert.*dask", re.IGNORECASE | re.DOTALL)
+
+
+def outcome(case, monkeypatch) -> tuple[str, str]:
+    """How the row ends on Dask: ("lazy", ""), ("reads", ""), ("refused", message), or a
+    failure ("wrong", what differs; "error", what was raised)."""
+    expected = _run(case, lazy=False)
+    with monkeypatch.context() as patch:
+        reads = _Reads(patch)
+        try:
+            with reads, dask.config.set(scheduler="sync"):
+                got = _run(case, lazy=True)
+        except _LIBRARY_ERRORS as error:
+            if _NAMES_BOTH.search(str(error)):
+                return "refused", f"{type(error).__name__}: {error}"
+            return "error", f"{type(error).__name__}: {error}"
+        except Exception as error:  # (reported as the row's failure)
+            return "error", f"{type(error).__name__}: {error}"
+        count = reads.count
+    found = _problems(expected[0] + expected[1], got[0] + got[1])
+    if found:
+        return "wrong", "; ".join(found)
+    return ("reads", "") if count else ("lazy", "")
+
+
+def _marks(case) -> list:
+    reason = _FAILING_ROWS.get(case.id)
+    return [] if reason is None else [pytest.mark.xfail(reason=reason, strict=True)]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=_marks(c)) for c in CASES])
+def test_every_primitive_on_dask_arrays(case, monkeypatch):
+    kind, detail = outcome(case, monkeypatch)
+    if case.id in _REFUSED_ROWS:
+        assert kind == "refused", f"{case.id} is listed as refused, but ended {kind} {detail}"
+    elif case.id in _READING_ROWS:
+        assert kind == "reads", f"{case.id} is listed as reading values, but ended {kind}"
+    else:
+        assert kind == "lazy", f"{case.id}: {kind}: {detail}"
+
+
+def test_every_listed_row_exists_once():
+    ids = {case.id for case in CASES}
+    listed = [set(_REFUSED_ROWS), set(_READING_ROWS), set(_FAILING_ROWS)]
+    assert not set().union(*listed) - ids, "a listed row is in no table"
+    assert sum(map(len, listed)) == len(set().union(*listed)), "a row is listed twice"
+
+
+if __name__ == "__main__":  # a survey: every row's outcome, by kind
+    import collections
+    import time
+
+    counts = collections.Counter()
+    for case in CASES:
+        start = time.perf_counter()
+        kind, detail = outcome(case, pytest.MonkeyPatch())
+        took = time.perf_counter() - start
+        counts[kind] += 1
+        if kind != "lazy" or took > 0.3:
+            print(kind, f"{took:.2f}", case.id, detail[:300].replace("\n", " "), flush=True)
+    print(counts)
