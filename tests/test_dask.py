@@ -238,16 +238,13 @@ def test_batched_rules_see_dask_operands_axes():
     np.testing.assert_allclose(batched.compute(), np.stack([x * w, x * 2 * w]), **TOL)
 
 
-def test_minimize_computes_value_and_gradient_together():
-    pytest.importorskip("scipy")
+def _penalised_logistic(x, y):
+    return lambda w: _logistic(x, y)(w) + 0.01 * wnp.sum(w**2)
+
+
+def _count_computes():
+    """A Dask callback counting the graph computations started while it is active."""
     from dask.callbacks import Callback
-
-    from wengert.optimize import minimize
-
-    x, y, xd, yd = _logistic_data()
-
-    def penalised(x, y):
-        return lambda w: _logistic(x, y)(w) + 0.01 * wnp.sum(w**2)
 
     class CountComputes(Callback):
         def __init__(self):
@@ -257,7 +254,16 @@ def test_minimize_computes_value_and_gradient_together():
         def _start(self, dsk):
             self.count += 1
 
-    with CountComputes() as counter:
+    return CountComputes()
+
+
+def test_minimize_computes_value_and_gradient_together():
+    pytest.importorskip("scipy")
+    from wengert.optimize import minimize
+
+    x, y, xd, yd = _logistic_data()
+    penalised = _penalised_logistic
+    with _count_computes() as counter:
         lazy = minimize(penalised(xd, yd), np.zeros(5), method="L-BFGS-B")
     expected = minimize(penalised(x, y), np.zeros(5), method="L-BFGS-B")
     assert lazy.success and counter.count == lazy.nfev  # one compute per evaluation
@@ -327,24 +333,11 @@ def test_vmap_over_a_dask_array_along_another_axis(no_compute):
 @pytest.mark.parametrize("method", ["Newton-CG", "trust-ncg", "trust-exact"])
 def test_minimize_with_hessians_computes_each_product_once(method):
     pytest.importorskip("scipy")
-    from dask.callbacks import Callback
-
     from wengert.optimize import minimize
 
     x, y, xd, yd = _logistic_data()
-
-    def penalised(x, y):
-        return lambda w: _logistic(x, y)(w) + 0.01 * wnp.sum(w**2)
-
-    class CountComputes(Callback):
-        def __init__(self):
-            super().__init__()
-            self.count = 0
-
-        def _start(self, dsk):
-            self.count += 1
-
-    with CountComputes() as counter:
+    penalised = _penalised_logistic
+    with _count_computes() as counter:
         lazy = minimize(penalised(xd, yd), np.zeros(5), method=method)
     expected = minimize(penalised(x, y), np.zeros(5), method=method)
     assert lazy.success
