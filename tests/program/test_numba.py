@@ -264,3 +264,57 @@ def test_every_elementwise_table_row_equals_the_numpy_backend(case, dtype):
         *[args[i] for i in diff]
     )
     _check(grad_prog, [new_args[i] for i in diff], tol)
+
+
+def _chain(x):
+    for _ in range(10):
+        x = np.tanh(np.sin(x) * 1.1 + 0.3) / (1.0 + x * x) - np.exp(-x) * 0.1
+    return x
+
+
+def test_a_program_of_float64_scalars_is_compiled_whole():
+    program = wg.make_program(wg.grad(_chain))(0.5)
+    assert fuse_numba.scalar_program(program)
+    jitted = wg.jit(wg.grad(_chain), backend="numba")
+    for x in (0.5, -1.25, onp.float64(2.0)):
+        got = jitted(x)
+        assert type(got) is onp.float64
+        onp.testing.assert_allclose(got, wg.grad(_chain)(x), **F64)
+    (entry,) = jitted._cache[jitted.signature((0.5,), {})[0]]
+    assert entry.run.__name__ == "call"  # the whole-program function, not the runner's
+
+
+def test_what_numba_cannot_compile_whole_stays_numpy_calls():
+    # float32 (numba would promote next to Python floats), guards, arrays: not scalar
+    # programs; their results are the runner's.
+    assert not fuse_numba.scalar_program(wg.make_program(_chain)(onp.float32(0.5)))
+    assert not fuse_numba.scalar_program(wg.make_program(_chain)(onp.ones(3)))
+
+    def branchy(x):
+        return np.sin(x) if x > 0 else np.cos(x) * 2.0
+
+    assert not fuse_numba.scalar_program(wg.make_program(branchy)(0.5))
+    jitted = wg.jit(wg.grad(branchy), backend="numba")
+    for x in (0.5, -0.5, 1.5, -2.0):
+        onp.testing.assert_allclose(jitted(x), wg.grad(branchy)(x), **F64)
+    got = wg.jit(_chain, backend="numba")(onp.float32(0.5))
+    assert got.dtype == onp.float32
+
+
+def test_a_scalar_program_numba_rejects_runs_as_numpy_calls():
+    # A function numba cannot compile: the first call finds out and keeps the runner's
+    # function, with its results.
+    calls = []
+
+    def plain(x):  # a Python function: numba's nopython mode cannot call it
+        calls.append(x)
+        return x * 2.0
+
+    namespace = {"f1": plain}
+    source = "def run(a0):\n    v1 = f1(a0)\n    return [v1]\n"
+    exec(source, namespace)
+    run = namespace["run"]
+    run.source = source
+    call = fuse_numba.compile_scalars(run)
+    assert call(1.5) == [3.0] and call(2.0) == [4.0]
+    assert calls == [1.5, 2.0]  # (numba's failed attempt ran nothing)

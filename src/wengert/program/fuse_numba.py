@@ -40,6 +40,7 @@ from .fuse import (
     _Literal,
     _Op,
 )
+from .passes import ufunc_of
 
 try:
     import numba
@@ -269,3 +270,55 @@ def backend() -> _Numba:
 
 
 _BACKEND = _Numba()
+
+
+# --- programs of scalars -----------------------------------------------------------------
+
+
+def scalar_program(program) -> bool:
+    """Whether every value of `program` is a float64 scalar computed by a ufunc or by
+    Python's arithmetic, with no guard: a program that numba can compile whole into one
+    machine-code function (nothing fuses on scalars, and each NumPy call on one costs about
+    a hundred nanoseconds). float64 only: numba promotes float32 next to Python floats
+    where NumPy does not."""
+    float64 = np.dtype(np.float64)
+    values = list(program.inputs)
+    for eq in program.equations:
+        if type(eq) is not Equation or eq.tree is not None or eq.kwargs:
+            return False
+        ufunc = ufunc_of(eq.primitive)
+        if ufunc is None or ufunc.nout != 1:
+            return False
+        values.extend(eq.outputs)
+    values.extend(v for v in program.outputs if type(v) is Var)
+    return bool(program.equations) and all(v.shape == () and v.dtype == float64 for v in values)
+
+
+def compile_scalars(run) -> Any:
+    """`run` (the NumPy runner's function of a scalar program) compiled whole by numba,
+    its results as NumPy float64 scalars like the runner's; `run` itself where numba
+    cannot compile it (which is found at the first call, and remembered)."""
+    source = "\n".join(
+        line for line in run.source.splitlines() if not line.strip().startswith("del ")
+    )
+    namespace = dict(run.__globals__)
+    exec(compile(source, "<wengert scalar program>", "exec"), namespace)
+    compiled = numba.njit(cache=False)(namespace["run"])
+    state = {"fast": None}
+    float64 = np.float64
+
+    def call(*args):
+        fast = state["fast"]
+        if fast is None:
+            try:
+                compiled(*args)
+            except Exception:  # numba lacks a ufunc or a form: stay with NumPy's calls
+                state["fast"] = fast = run
+            else:
+                state["fast"] = fast = compiled
+        if fast is run:
+            return run(*args)
+        return [float64(v) for v in fast(*args)]
+
+    call.source = run.source
+    return call

@@ -202,6 +202,11 @@ class Jitted:
             program = fuse(program, backend=self.backend)
         entries = self._cache.setdefault(key, [])
         run = compile_program(program, _buffers(program), workspaces=self._workspaces)
+        if self.backend == "numba":
+            from .fuse_numba import compile_scalars, scalar_program
+
+            if scalar_program(program):  # one machine-code function for all of it
+                run = compile_scalars(run)
         entries.append(_Compiled(program, run))
         if len(entries) > self.max_programs:
             guards = [g for e in entries for g in e.program.guards]
