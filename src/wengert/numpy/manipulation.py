@@ -29,6 +29,8 @@ from .._core.vspace import (
     foreign_of,
     full_shaped,
     is_foreign_array,
+    is_lazy_array,
+    refuse_lazy,
     shape_of,
     values_list,
 )
@@ -927,6 +929,12 @@ def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
     >>> wnp.trim_zeros(wnp.array([0.0, 1.5, 0.0, 2.0, 0.0]), "f")
     array([1.5, 0. , 2. , 0. ])
     """
+    if is_lazy_array(peek(filt)):
+        refuse_lazy(
+            "trim_zeros",
+            peek(filt),
+            "which entries it keeps depends on the values (a data-dependent shape)",
+        )
     if not isinstance(filt, Box):
         return np.trim_zeros(filt, trim) if axis is None else np.trim_zeros(filt, trim, axis)
     trim = trim.lower()

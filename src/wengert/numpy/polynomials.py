@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._core.box import Box, all_value, any_value, peek
-from .._core.vspace import eye_like, foreign_of, shape_of
+from .._core.vspace import eye_like, foreign_of, is_lazy_array, refuse_lazy, shape_of
 from ._arraylike import accept_array_likes
 from ._common import _shared, _traced, numpy_call
 from .contractions import dot, outer
@@ -130,6 +130,13 @@ def roots(p: Any) -> Any:
     >>> wnp.sort(wnp.roots(wnp.array([1.0, -3.0, 2.0])))
     array([1., 2.])
     """
+    if is_lazy_array(peek(p)):
+        refuse_lazy(
+            "roots",
+            peek(p),
+            "the number of roots depends on the leading zeros' values (a data-dependent "
+            "shape), and they are eigenvalues, which Dask does not compute",
+        )
     if not isinstance(p, Box):
         return np.roots(p)
     p = atleast_1d(p)
