@@ -47,3 +47,23 @@ def print_table(title: str, rows: list[tuple[str, float, str]], baseline: str) -
     print(f"{'':32} {'median':>12} {'ratio':>8}")
     for name, seconds, note in rows:
         print(f"{name:32} {seconds * 1e6:10.2f}us {seconds / base:8.2f}  {note}")
+
+
+def interleaved_medians(funs: dict, repeats: int, sync: Callable[[], object] | None = None) -> dict:
+    """Median seconds per call of each function, after one warm-up each, timed in turns
+    whose order rotates (so drift hits all alike); `sync` ends each timed call (a device
+    synchronisation) where given."""
+    for fun in funs.values():
+        fun()
+    if sync is not None:
+        sync()
+    samples: dict[str, list[float]] = {name: [] for name in funs}
+    names = list(funs)
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            funs[name]()
+            if sync is not None:
+                sync()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in samples.items()}

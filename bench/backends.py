@@ -17,30 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
-import _timing  # noqa: F401  (first: it pins the BLAS threads before NumPy loads)
+import _timing  # (first: it pins the BLAS threads before NumPy loads)
 import numpy as onp
 
 import wengert as wg
 import wengert.numpy as wnp
 
 FEATURES = 20
-
-
-def interleaved(funs: dict, repeats: int) -> dict:
-    """Median seconds per call of each function, after one warm-up each, in turns."""
-    for fun in funs.values():
-        fun()
-    samples: dict[str, list[float]] = {name: [] for name in funs}
-    names = list(funs)
-    for r in range(repeats):
-        for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate the order
-            start = time.perf_counter()
-            funs[name]()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def make_data(da, rows: int, chunk: int, persist):
@@ -137,7 +121,7 @@ def main() -> None:
         w = onp.linspace(-0.1, 0.1, FEATURES)
         ours, hand = wengert_gradient(x, y), hand_gradient(x, y)
         onp.testing.assert_allclose(ours(w).compute(), hand(w).compute(), rtol=1e-10)
-        times = interleaved(
+        times = _timing.interleaved_medians(
             {
                 "hand-written dask gradient": lambda: hand(w).compute(),
                 "wengert grad (dask)": lambda: ours(w).compute(),

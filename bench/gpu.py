@@ -16,31 +16,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
-import time
 
-import _timing  # noqa: F401  (first: it pins the BLAS threads before NumPy loads)
+import _timing  # (first: it pins the BLAS threads before NumPy loads)
 import numpy as onp
 
 import wengert as wg
 import wengert.numpy as wnp
-
-
-def interleaved(funs: dict, repeats: int, sync) -> dict:
-    """Median seconds per call of each function (synchronised), in rotating turns."""
-    for fun in funs.values():
-        fun()
-    sync()
-    samples: dict[str, list[float]] = {name: [] for name in funs}
-    names = list(funs)
-    for r in range(repeats):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            start = time.perf_counter()
-            funs[name]()
-            sync()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def rosenbrock(np):
@@ -127,7 +109,7 @@ def main() -> None:
     assert type(got) is type(x), f"the gradient left the array library: {type(got)}"
     want = torch_grad().cpu().numpy()
     onp.testing.assert_allclose(onp.asarray(got.get() if hasattr(got, "get") else got), want)
-    times = interleaved(
+    times = _timing.interleaved_medians(
         {"PyTorch autograd": torch_grad, f"wengert grad ({xp.__name__})": lambda: ours(x)},
         opts.repeats,
         sync,
@@ -157,7 +139,7 @@ def main() -> None:
         assert all(g.dtype == onp.float32 and type(g) is type(params[0]) for g in grads)
         t_value, t_grads = torch_value_and_grad()
         onp.testing.assert_allclose(float(value), float(t_value.detach()), rtol=1e-4)
-        times = interleaved(
+        times = _timing.interleaved_medians(
             {
                 "PyTorch autograd": torch_value_and_grad,
                 f"wengert ({xp.__name__})": lambda: ours(params, *data),  # noqa: B023
