@@ -15,7 +15,14 @@ from .._core import patterns
 from .._core.batching import align
 from .._core.box import Box, peek
 from .._core.primitive import Primitive
-from .._core.vspace import broadcast_to, eye_like, foreign_of, is_foreign_array, shape_of
+from .._core.vspace import (
+    broadcast_to,
+    eye_like,
+    foreign_of,
+    is_foreign_array,
+    is_lazy_array,
+    shape_of,
+)
 from ..errors import InPlaceWriteError
 from ._arraylike import accept_array_likes
 from .elementwise import multiply
@@ -287,7 +294,30 @@ def _parse_einsum(subscripts: str, shapes: list[tuple]) -> tuple[list[str], str]
 
 
 def _einsum_impl(subscripts, *operands):
+    if any(is_lazy_array(op) for op in operands):
+        operands = _aligned_chunks(subscripts, operands)
     return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
+
+
+def _aligned_chunks(subscripts: str, operands: tuple) -> list:
+    """Lazy (Dask) operands rechunked so that every axis of one letter has the chunks of
+    its first appearance: Dask's einsum aligns a letter across operands but not a letter
+    repeated within one (a diagonal such as ``"ii->i"``), which it then fails to compute."""
+    ins, _ = _parse_einsum(subscripts, [shape_of(op) for op in operands])
+    first: dict[str, tuple] = {}
+    for sub, op in zip(ins, operands):
+        for c, n, chunks in zip(sub, shape_of(op), getattr(op, "chunks", ())):
+            if n > 1:
+                first.setdefault(c, chunks)
+    aligned = []
+    for sub, op in zip(ins, operands):
+        if is_lazy_array(op):
+            want = tuple(
+                first[c] if n > 1 else chunks for c, n, chunks in zip(sub, shape_of(op), op.chunks)
+            )
+            op = op if want == op.chunks else op.rechunk(want)
+        aligned.append(op)
+    return aligned
 
 
 def _einsum_vjp(g, ans, argnums, subscripts, *operands):
@@ -411,6 +441,8 @@ def einsum(subscripts, *operands, optimize=None):
     if not isinstance(subscripts, str):
         subscripts, operands = _interleaved((subscripts, *operands))
     if not any(_traced(op) for op in operands):
+        if any(is_lazy_array(op) for op in operands):
+            operands = _aligned_chunks(subscripts, operands)
         return np.einsum(subscripts, *operands, optimize=optimize or False)
     return _einsum(subscripts, *[_operand(op, "einsum") for op in operands])
 

@@ -521,6 +521,9 @@ def index_update(x, index, y):
     array([0., 5., 0.])
     """
     index = _normalize_index(index)
+    written = _lazy_mask_write(x, index, y, "set")
+    if written is not None:
+        return written
     template, parts = _template(index)
     if parts:
         return write_at(x, y, *parts, template=template, add=False)
@@ -539,6 +542,9 @@ def index_add(x, index, y):
     array([2., 0., 1.])
     """
     index = _normalize_index(index)
+    written = _lazy_mask_write(x, index, y, "add")
+    if written is not None:
+        return written
     template, parts = _template(index)
     if parts:
         return write_at(x, y, *parts, template=template, add=True)
@@ -713,6 +719,38 @@ def _combine_repeated(x, groups: _Groups, y, how: str):
     return reshape(_index_update(flat, groups.targets, new), shape_of(x))
 
 
+def _lazy_mask_write(x, index, values, how: str):
+    """A write at one boolean mask over lazy (Dask) arrays as a ``where``, or None where
+    that does not apply. ``x[mask]`` has a size known only from the mask's values there,
+    so a write of one value per position (a scalar, or one row broadcast along the axes
+    after the mask) keeps `x` where the mask is False instead; other writes go on to the
+    general rules, which refuse what Dask cannot do."""
+    if not (is_lazy_array(peek(x)) or is_lazy_array(peek(values))):
+        return None
+    mask = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+    if (
+        isinstance(mask, Box)
+        or not (isinstance(mask, np.ndarray) or is_foreign_array(mask))
+        or mask.dtype != bool
+    ):
+        return None
+    shape, rest = shape_of(x), shape_of(x)[mask.ndim :]
+    if tuple(mask.shape) != shape[: mask.ndim]:
+        return None
+    vshape = shape_of(values)
+    if len(vshape) == len(rest) + 1 and vshape[0] == 1:
+        values = reshape(values, vshape[1:])
+    elif len(vshape) > len(rest):
+        return None
+    mask = reshape(lift(mask, x), (*mask.shape, *(1,) * len(rest)))
+    if how == "set":
+        new = values
+    else:
+        neutral = _where(mask, x, full_shaped(x, 0 if how == "add" else 1, ()))
+        new = neutral + values if how == "add" else _COMBINE[how](neutral, values)
+    return _in_dtype_of(_where(mask, new, x), x)
+
+
 def _check_mode(mode, method: str) -> None:
     if mode is not None and mode != "promise_in_bounds":
         raise NotImplementedError(
@@ -818,6 +856,9 @@ class _IndexUpdateRef:
         _check_options(options, how)
         x = _as_array(self.array)
         values = _in_dtype_of(values, x)
+        written = _lazy_mask_write(x, _normalize_index(self.index), values, how)
+        if written is not None:
+            return written
         if how == "set":
             return index_update(x, self.index, values)
         if how == "add":

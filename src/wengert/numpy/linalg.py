@@ -811,7 +811,10 @@ def qr(a, mode: str = "reduced"):
     """
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"qr: unknown mode {mode!r}; use 'reduced', 'complete' or 'r'.")
-    if not _traced(a):
+    # Another library's qr (Dask's has no mode=, and its wide factors are another shape)
+    # is called on a tall or square matrix, as for traced values.
+    foreign = foreign_of(a) is not None and mode in ("reduced", "r")
+    if not _traced(a) and not foreign:
         result = numpy_call(np.linalg.qr, a, mode=mode)
         return QRResult(*result) if mode in ("reduced", "complete") else result
     m, n = shape_of(a)[-2:]

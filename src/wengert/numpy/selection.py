@@ -16,6 +16,7 @@ from .._core.vspace import (
     foreign_of,
     full_shaped,
     is_foreign_array,
+    is_lazy_array,
     shape_of,
 )
 from ._arraylike import accept_array_likes
@@ -212,7 +213,8 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) 
 
     Under `vmap`, conditions computed from the mapped values select different entries in
     each member: each function is then applied to all of `x` (so it must act entry by
-    entry, as in JAX) and kept where its condition holds.
+    entry, as in JAX) and kept where its condition holds. So it is on lazy (Dask) arrays,
+    where the entries a condition selects are not known until computed.
 
     >>> import wengert.numpy as wnp
     >>> x = wnp.array([-2.0, 3.0])
@@ -238,7 +240,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence, *args: Any, **kw: Any) 
             f"{len(condlist)} or {len(condlist) + 1} functions are expected"
         )
     result = full_shaped(x, 0, shape_of(x))
-    if _traced(*condlist):
+    if _traced(*condlist) or is_lazy_array(peek(x)) or any(map(is_lazy_array, condlist)):
         return _piecewise_traced(x, condlist, funclist, result, args, kw)
     conds = asarray(condlist, dtype=bool, like=x)
     if len(conds) == n_funcs - 1:

@@ -300,7 +300,12 @@ def interp(
         xp = concatenate([xp[-1:] - period, xp, xp[0:1] + period])
         fp = concatenate([fp[-1:], fp, fp[0:1]])
         left = right = None
+    shape = shape_of(x)
+    if is_lazy_array(peek(x)) and len(shape) > 1:  # (Dask indexes with 1-d integer arrays only)
+        x = reshape(x, (-1,))
     out = _interp(x, xp, fp, left, right)
+    if shape_of(out) != shape:
+        out = reshape(out, shape)
     return out if np.result_type(peek(out)) == dtype else out.astype(dtype)
 
 

@@ -569,8 +569,9 @@ class _NumpyOnly(ast.NodeTransformer):
     """Removes from copied code the branches that serve arrays of other libraries (Dask,
     CuPy): generated source runs on NumPy arrays, where ``is_foreign_array(x)`` and
     ``is_lazy_array(x)`` are False and ``foreign_of(...)`` is None. Tests built of those
-    calls with ``not``, ``and``, ``or`` and ``is (not) None`` are decided; a name assigned
-    only from ``foreign_of`` is None. What no such test decides is kept as written."""
+    calls with ``not``, ``and``, ``or``, ``is (not) None`` and ``any(... for ...)`` are
+    decided; a name assigned only from ``foreign_of`` is None. What no such test decides
+    is kept as written."""
 
     FALSE_CALLS = frozenset({"is_foreign_array", "is_lazy_array"})
     NONE_CALLS = frozenset({"foreign_of"})
@@ -625,6 +626,8 @@ class _NumpyOnly(ast.NodeTransformer):
                 return False
             if name in self.NONE_CALLS:
                 return "none"
+            if name == "any" and len(expr.args) == 1 and isinstance(expr.args[0], ast.GeneratorExp):
+                return False if self.known(expr.args[0].elt) is False else None
             return None
         if isinstance(expr, ast.Name):
             return "none" if expr.id in self.none_names else None
