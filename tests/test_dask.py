@@ -167,15 +167,84 @@ def test_gradient_of_reduction_keeps_chunks():
     np.testing.assert_allclose(grad.compute(), 2 * np.mean(x, axis=0) / 100 * np.ones_like(x))
 
 
+def test_boolean_dask_mask_refused_with_clear_error():
+    _, xd = _data()
+    with pytest.raises(TypeError, match=r"getitem.*dask.*scatter-add"):
+        wg.grad(lambda x: wnp.sum(x[x > 0] ** 2))(xd)
+
+
+# Advanced indices of NumPy constants, in every form NumPy takes (Dask itself takes one
+# 1-d integer array at a time): gathered, scattered back and written lazily.
+INDICES = {
+    "integer_array": np.array([0, 1, 1, 39]),
+    "list": [0, 2, -1],
+    "two_d": np.array([[3, 3], [0, 17]]),
+    "pairs": (np.array([0, 5, 5]), np.array([2, 0, 2])),
+    "mixed": (slice(3, 20, 4), np.array([1, 1, 5])),
+    "mask": np.arange(40) % 3 == 0,
+    "full_mask": np.arange(240).reshape(40, 6) % 7 == 1,
+    "newaxis": (None, np.array([4, 2]), Ellipsis, 0),
+}
+
+
+@pytest.mark.parametrize("index", list(INDICES.values()), ids=list(INDICES))
+def test_advanced_indices_of_constants_stay_lazy(index, no_compute):
+    x, xd = _data()
+
+    def gather(x):
+        return wnp.sum(wnp.sin(x[index]) ** 2)
+
+    def write(x):
+        y = wnp.at(x)[index].add(1.5 * x[index]) * 2.0
+        return wnp.sum(wnp.at(y)[index].set(wnp.cos(x[index])) ** 2)
+
+    for fun in (gather, write):
+        grad = wg.grad(fun)(xd)
+        _, tangent = wg.jvp(fun, (xd,), (xd * 0.5,))
+        assert isinstance(grad, da.Array) and grad.chunks == xd.chunks
+        computed_grad, computed_tangent = da.compute(grad, tangent)
+        np.testing.assert_allclose(computed_grad, wg.grad(fun)(x), **TOL)
+        np.testing.assert_allclose(computed_tangent, wg.jvp(fun, (x,), (x * 0.5,))[1], **TOL)
+
+
+def test_gradient_through_a_lazy_integer_index_along_the_first_axis(no_compute):
+    """An embedding table (NumPy) looked up at tokens that are Dask data: the gradient is a
+    lazy scatter-add over the tokens' chunks, equal to NumPy's."""
+    rng = np.random.default_rng(3)
+    table = rng.normal(size=(7, 3)).astype(np.float32)
+    tokens = rng.integers(-7, 7, size=(60, 2))
+    lazy_tokens = da.from_array(tokens, chunks=(15, 2))
+
+    def loss(table, tokens):
+        return wnp.sum(wnp.tanh(table[tokens]) ** 2)
+
+    grad = wg.grad(loss)(table, lazy_tokens)
+    assert isinstance(grad, da.Array) and grad.dtype == np.float32
+    np.testing.assert_allclose(grad.compute(), wg.grad(loss)(table, tokens), rtol=1e-5)
+
+
 @pytest.mark.parametrize(
     "index",
-    [lambda x: x > 0, lambda x: np.array([0, 1, 1]), lambda x: [0, 2]],
-    ids=["boolean_mask", "integer_array", "list"],
+    [
+        (slice(2, 30, 3), slice(1, 4)),
+        5,
+        (None, slice(None), Ellipsis, -1),
+        (slice(None, None, -2),),
+    ],
+    ids=["strided", "integer", "newaxis", "reversed"],
 )
-def test_array_index_refused_with_clear_error(index):
-    _, xd = _data()
-    with pytest.raises(TypeError, match=r"getitem.*dask"):
-        wg.grad(lambda x: wnp.sum(x[index(x)] ** 2))(xd)
+def test_slice_cotangent_is_padded_in_the_input_chunks(index, no_compute):
+    """The cotangent of a basic index is the cotangent padded with zeros, in the input's
+    chunks: no array of zeros in one block is written into."""
+    x, xd = _data(shape=(40, 6), chunks=(10, 3))
+
+    def fun(x):
+        return wnp.sum(x[index] ** 3)
+
+    grad = wg.grad(fun)(xd)
+    assert grad.chunks == xd.chunks
+    assert not any(key[0].startswith("setitem") for key in grad.__dask_graph__())
+    np.testing.assert_allclose(grad.compute(), wg.grad(fun)(x), **TOL)
 
 
 def test_numpy_results_stay_numpy():

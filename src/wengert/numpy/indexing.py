@@ -51,6 +51,14 @@ def _is_basic(index) -> bool:
 
 
 def _getitem_impl(x, index):
+    if type(x) is not np.ndarray and is_lazy_array(x) and _host_advanced(index):
+        return _lazy_take(x, index)
+    if type(index) in (int, slice, tuple, np.ndarray) or not is_foreign_array(index):
+        return x[index]
+    x = asarray(x, like=index)  # (a table looked up at another library's data)
+    if is_lazy_array(index) and index.ndim != 1 and index.dtype.kind in "iu":
+        rows = x[np.reshape(index, (-1,))]  # (Dask takes 1-d integer Dask arrays only)
+        return np.reshape(rows, (*index.shape, *x.shape[1:]))
     return x[index]
 
 
@@ -71,20 +79,57 @@ def _scatter_foreign(g, index, shape):
     (CuPy; a lazy array (Dask) has no scatter-add, and a mask gives it a data-dependent
     shape)."""
     parts = index if isinstance(index, tuple) else (index,)
+    if is_lazy_array(g) and not any(_is_array_part(p) for p in parts):
+        padded = _padded(g, parts, shape)
+        if padded is not None:
+            return padded.astype(inexact_dtype(g), copy=False)
     out = np.zeros_like(g, shape=shape, dtype=inexact_dtype(g))
-    for p in parts:
-        if isinstance(p, (list, np.ndarray)) or is_foreign_array(p):
-            if not is_lazy_array(g):
-                return _add_at(out, index, g)
-            refuse_lazy(
-                "getitem (x[index])",
-                g,
-                "the derivative of indexing with an integer or boolean array needs a "
-                "scatter-add (and a boolean mask gives a data-dependent shape); index "
-                "with integers and slices, or use where(mask, x, 0)",
-            )
+    if any(_is_array_part(p) for p in parts):
+        return _add_at(out, index, g)
     out[index] = g
     return out
+
+
+def _is_array_part(part) -> bool:
+    return isinstance(part, (list, np.ndarray)) or is_foreign_array(part)
+
+
+def _padded(g, parts: tuple, shape: tuple):
+    """The cotangent of ``x[index]`` for a basic index (numbers, slices, None, Ellipsis)
+    built from `g` with zeros padded on (a lazy array keeps its chunks and gains chunks of
+    zeros: nothing is written into one big array of zeros), or None for a boolean part."""
+    if any(isinstance(p, (bool, np.bool_)) for p in parts):
+        return None
+    if 0 in g.shape:  # (an empty selection)
+        return np.zeros_like(g, shape=shape)
+    parts = _spell_out_ellipsis(parts, len(shape))
+    used = sum(p is not None for p in parts)
+    parts = (*parts, *(slice(None),) * (len(shape) - used))
+    kept = [p for p in parts if not isinstance(p, (int, np.integer))]  # (g's axes)
+    squeeze = tuple(k for k, p in enumerate(kept) if p is None)
+    if squeeze:  # (the axes None added, of length 1)
+        g = np.reshape(g, tuple(n for k, n in enumerate(g.shape) if k not in squeeze))
+    axis = 0
+    for part in (p for p in parts if p is not None):
+        n = shape[axis]
+        if isinstance(part, (int, np.integer)):
+            g = np.expand_dims(g, axis)
+            part = slice(operator.index(part) % n, operator.index(part) % n + 1)
+        start, _, step = part.indices(n)
+        count = g.shape[axis]
+        if step < 0:  # the same entries in ascending order
+            g, start, step = np.flip(g, axis), start + (count - 1) * step, -step
+        if count and step > 1:  # zeros between the entries
+            gaps = np.zeros_like(g, shape=(*g.shape, step - 1))
+            g = np.concatenate([np.expand_dims(g, -1), gaps], axis=-1)
+            g = np.moveaxis(g, -1, axis + 1)
+            merged = (*g.shape[:axis], count * step, *g.shape[axis + 2 :])
+            g = np.reshape(g, merged)[(slice(None),) * axis + (slice(0, (count - 1) * step + 1),)]
+        width = [(0, 0)] * g.ndim
+        width[axis] = (start if count else 0, n - (start if count else 0) - g.shape[axis])
+        g = np.pad(g, width)
+        axis += 1
+    return g
 
 
 def _add_at(out, index, values):
@@ -96,6 +141,8 @@ def _add_at(out, index, values):
     if type(out) is np.ndarray:
         np.add.at(out, index, values)
         return out
+    if is_lazy_array(out) or is_lazy_array(values):
+        return _lazy_add_at(out, index, values)
     size = math.prod(out.shape)
     positions = np.reshape(np.arange(size, like=out), out.shape)[index]
     flat = np.reshape(positions, (-1,))
@@ -110,6 +157,125 @@ def _add_at(out, index, values):
     else:
         added = sums(values)
     return out + np.reshape(added, out.shape).astype(out.dtype, copy=False)
+
+
+# --- lazy (Dask) arrays: advanced indices through flat positions ---------------------------
+# Dask indexes with one 1-d integer array at a time and has no scatter. An index of NumPy
+# constants is turned, on the host, into the flat position in x of each entry of x[index];
+# a gather is then one 1-d take from x flattened, and a scatter-add one ``bincount`` of
+# the positions weighted by the values (summed chunk by chunk, its length given), so both
+# stay lazy whatever the index's form. A lazy index is supported along the first axis.
+
+
+def _host_advanced(index) -> bool:
+    """Whether `index` has an integer or boolean array part and every part is known on
+    the host (numbers, slices, None, Ellipsis, lists, NumPy arrays)."""
+    parts = _as_tuple(index)
+    if any(isinstance(p, Box) or is_foreign_array(p) for p in parts):
+        return False
+    return any(isinstance(p, (list, np.ndarray)) for p in parts)
+
+
+def _flat_positions(shape: tuple, index) -> np.ndarray:
+    """The flat position in an array of `shape` of each entry of ``x[index]`` (shaped as
+    it), summed from read-only views of each axis' coordinates, so that only arrays of
+    the result's size are made. An index out of bounds raises IndexError, as in NumPy."""
+    positions = np.broadcast_to(np.zeros((), dtype=np.intp), shape)[index]
+    stride = 1
+    for axis in reversed(range(len(shape))):
+        along = (-1,) + (1,) * (len(shape) - axis - 1)
+        coordinates = np.broadcast_to(np.arange(shape[axis]).reshape(along), shape)
+        positions = positions + coordinates[index] * stride
+        stride *= shape[axis]
+    return np.asarray(positions)
+
+
+def _lazy_positions(shape: tuple, index, like):
+    """`_flat_positions` as an array of `like`'s library (Dask) in `like`'s chunks, where
+    `like` has the shape of ``x[index]``; for a lazy integer array along the first axis
+    (``x[i]``, ``x[i, :]``) computed lazily from it. None for other lazy indices."""
+    if _host_advanced(index) or not any(is_foreign_array(p) for p in _as_tuple(index)):
+        positions = np.asarray(_flat_positions(shape, index), like=like)
+        return positions.rechunk(like.chunks) if hasattr(positions, "rechunk") else positions
+    first, *rest = _as_tuple(index)
+    if not (
+        is_foreign_array(first)
+        and first.dtype.kind in "iu"
+        and all(isinstance(p, slice) and p == slice(None) for p in rest)
+    ):
+        return None
+    n, tail = shape[0], shape[1:]
+    rows = np.reshape(first % n if n else first, (*first.shape, *(1,) * len(tail)))
+    within = np.reshape(np.arange(math.prod(tail), like=like), tail)
+    return rows * math.prod(tail) + within
+
+
+def _refuse_lazy_index(x) -> None:
+    refuse_lazy(
+        "getitem (x[index])",
+        x,
+        "its derivative is a scatter-add at the index, made for Dask arrays at indices of "
+        "NumPy constants (any form) or at one integer Dask array along the first axis; a "
+        "boolean Dask mask gives a size known only from its values. Use where(mask, x, 0), "
+        "or compute the index first",
+    )
+
+
+def _lazy_take(x, index):
+    """``x[index]`` of a lazy `x` at an index of NumPy constants, as a 1-d take."""
+    positions = _flat_positions(x.shape, index)
+    flat = np.reshape(x, (-1,))[np.reshape(positions, (-1,))]
+    return np.reshape(flat, positions.shape)
+
+
+def _bincount(positions, values, size: int):
+    """The sums of the flattened `values` at the flattened `positions` (equal chunks)
+    over `size` entries, complex values by their real and imaginary parts."""
+    positions, values = np.reshape(positions, (-1,)), np.reshape(values, (-1,))
+    if getattr(values, "chunks", None) != getattr(positions, "chunks", None):
+        values = values.rechunk(positions.chunks)
+
+    def sums(weights):
+        return np.bincount(positions, weights=weights, minlength=size)
+
+    if values.dtype.kind == "c":
+        return sums(values.real) + 1j * sums(values.imag)
+    return sums(values)
+
+
+def _lazy_add_at(out, index, values):
+    """`_add_at` of lazy arrays: `out` plus the values summed at their flat positions."""
+    like = values if is_lazy_array(values) else out
+    size, shape, parts = math.prod(out.shape), out.shape, _as_tuple(index)
+    host = not any(is_foreign_array(p) for p in parts)
+    at = np.shape(_flat_positions(shape, index)) if host else None
+    template = np.broadcast_to(asarray(values, like=like), at) if host else values
+    if not any(_is_array_part(p) for p in parts):  # (a basic index: zeros padded on)
+        padded = _padded(template, parts, shape)
+        if padded is not None:
+            return chunked_like(out + padded.astype(out.dtype, copy=False), out)
+    positions = _lazy_positions(shape, index, template)
+    if positions is None:
+        _refuse_lazy_index(like)
+    added = _bincount(positions, np.broadcast_to(template, positions.shape), size)
+    return chunked_like(out + np.reshape(added, shape).astype(out.dtype, copy=False), out)
+
+
+def _lazy_set(x, index, y):
+    """``x[index] = y`` of a lazy `x` at an index of NumPy constants, the last write
+    winning where the index names an entry twice: the written entries are found and
+    filled by bincounts of the (last) writes' positions."""
+    positions, order, starts = _sorted_positions(x.shape, index)
+    last = np.sort(order[np.append(starts[1:], order.size) - 1])
+    flat_positions = np.reshape(positions, (-1,))[last]
+    dtype = np.result_type(x, y)
+    values = np.broadcast_to(asarray(y, like=x).astype(dtype), positions.shape)
+    values = np.reshape(values, (-1,))[last]
+    lazy = np.asarray(flat_positions, like=values).rechunk(values.chunks)
+    size = math.prod(x.shape)
+    written = np.bincount(lazy, minlength=size) > 0
+    flat = np.where(written, _bincount(lazy, values, size), np.reshape(x, (-1,)))
+    return chunked_like(np.reshape(flat.astype(dtype, copy=False), x.shape), x)
 
 
 getitem = Primitive(_getitem_impl, "getitem")
@@ -448,6 +614,8 @@ def _copy(x, y):
 
 
 def _update_impl(x, index, y):
+    if type(x) is not np.ndarray and is_lazy_array(x) and _host_advanced(index):
+        return _lazy_set(x, index, y)
     out, y = _copy(x, y)
     out[index] = y
     return out
@@ -593,7 +761,10 @@ def _sorted_positions(shape: tuple, index) -> tuple:
     so that entries on one position keep their order), and where in that order each
     position's run starts. An index out of bounds raises IndexError, as in NumPy."""
     like = foreign_of(index)  # an index on a device: its analysis there too
-    positions = np.reshape(np.arange(math.prod(shape), like=like), shape)[index]
+    if like is None:
+        positions = _flat_positions(shape, index)
+    else:
+        positions = np.reshape(np.arange(math.prod(shape), like=like), shape)[index]
     flat = np.reshape(positions, (-1,))
     order = np.argsort(flat, kind="stable")
     ordered = flat[order]
@@ -637,6 +808,8 @@ def _set_repeated(x, groups: _Groups, y):
 def _update_last_impl(x, index, y):
     """`_update_impl` with the last write winning where the index repeats an entry (which
     NumPy's assignment leaves unspecified)."""
+    if type(x) is not np.ndarray and is_lazy_array(x) and _host_advanced(index):
+        return _lazy_set(x, index, y)
     positions, order, starts = _sorted_positions(np.shape(x), index)
     if starts.size == order.size:
         return _update_impl(x, index, y)

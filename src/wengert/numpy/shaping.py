@@ -13,6 +13,7 @@ from .._core.primitive import Primitive
 from .._core.vspace import asarray as _asarray_of_kind
 from .._core.vspace import (
     broadcast_to,
+    chunked_like,
     foreign_of,
     full_shaped,
     is_foreign_array,
@@ -43,7 +44,8 @@ def _reshape_impl(x, shape, order="C"):
 
 
 def _reshape_vjp(g, ans, x, shape, order="C"):
-    return reshape(g, shape_of(x), order=order)
+    out = reshape(g, shape_of(x), order=order)
+    return out if type(x) is np.ndarray else chunked_like(out, x)  # (Dask: x's chunks)
 
 
 reshape = linear(_reshape_impl, _reshape_vjp, "reshape")
