@@ -53,7 +53,8 @@ class Box:
 
     @property
     def size(self) -> int:
-        return np.size(self.value)
+        size = getattr(self.value, "size", None)  # (np.size would compute a lazy array)
+        return size if isinstance(size, (int, np.integer)) else np.size(self.value)
 
     @property
     def dtype(self) -> np.dtype:

@@ -307,6 +307,14 @@ def eye_like(n: int, m: int | None = None, k: int = 0, dtype: Any = float, like:
     return (rows[:, None] + k == cols[None, :]).astype(dtype)
 
 
+def index_like(x: Any) -> Any:
+    """The ``like=`` for index arrays made to index `x`: its library where its arrays live
+    on a device (CuPy), None (NumPy constants) for NumPy and for lazy arrays (Dask), which
+    are indexed best by constants known while the graph is built."""
+    found = foreign_of(x)
+    return None if found is None or is_lazy_array(found) else found
+
+
 def values_list(x: Any) -> Any:
     """The entries of an array as (nested) Python lists, read on purpose by a rule that
     needs a few numbers (counts, pivots, axes): ``.tolist()`` for NumPy and CuPy, and for

@@ -18,7 +18,7 @@ import numpy as np
 from .._core.box import Box, getval, peek
 from .._core.define import stop_gradient
 from .._core.primitive import LIBRARY_ERRORS, library_error
-from .._core.vspace import asarray, foreign_of, lift, shape_of
+from .._core.vspace import asarray, foreign_of, index_like, lift, shape_of
 from ..errors import AxisError, InPlaceWriteError
 from .shaping import (
     array,
@@ -143,7 +143,7 @@ def _index_array(value: Any, like: Any = None) -> Any:
         value = stop_gradient(_as_array(value))
         if isinstance(value, Box):
             return value
-    return asarray(value, like=like)
+    return asarray(value, like=index_like(like))
 
 
 def _no_out(out: Any, name: str) -> None:

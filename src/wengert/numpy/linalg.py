@@ -38,6 +38,7 @@ from .._core.vspace import (
     broadcast_to,
     eye_like,
     foreign_of,
+    index_like,
     is_complex,
     is_foreign_array,
     is_lazy_array,
@@ -1595,7 +1596,7 @@ def diagonal(x, /, *, offset: int = 0):
     m, n = shape_of(x)[-2:]
     start_row, start_col = max(-offset, 0), max(offset, 0)
     length = max(min(m - start_row, n - start_col), 0)
-    rows = np.arange(length, like=foreign_of(x)) + start_row
+    rows = np.arange(length, like=index_like(x)) + start_row
     return x[..., rows, rows - start_row + start_col]
 
 

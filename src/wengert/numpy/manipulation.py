@@ -28,6 +28,7 @@ from .._core.vspace import (
     broadcast_to,
     foreign_of,
     full_shaped,
+    index_like,
     is_foreign_array,
     is_lazy_array,
     refuse_lazy,
@@ -248,7 +249,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
         expanded = reshape(a, (*shape[: axis + 1], 1, *shape[axis + 1 :]))
         spread = broadcast_to(expanded, (*shape[: axis + 1], r, *shape[axis + 1 :]))
         return reshape(spread, (*shape[:axis], shape[axis] * r, *shape[axis + 1 :]))
-    index = asarray(np.repeat(np.arange(a.shape[axis]), counts), like=a)
+    index = asarray(np.repeat(np.arange(a.shape[axis]), counts), like=index_like(a))
     return take(a, index, axis=axis)
 
 
@@ -265,7 +266,7 @@ def resize(a: Any, new_shape: Any) -> Any:
     index = np.resize(np.arange(a.size), new_shape)
     if a.size == 0:
         return full_shaped(a, 0, index.shape)
-    return ravel(a)[asarray(index, like=a)]
+    return ravel(a)[asarray(index, like=index_like(a))]
 
 
 # --- diagonals and triangles --------------------------------------------------------------
@@ -871,12 +872,12 @@ def _labels(shape: tuple, sign: int) -> np.ndarray:
 
 def _from_labels(labels: np.ndarray, first: Any, second: Any) -> Any:
     """Entries of the flattened `first` at positive labels, of `second` at negative ones."""
-    labels = asarray(labels, like=foreign_of(first, second))
+    labels = asarray(labels, like=index_like([first, second]))
     parts = []
-    if np.any(labels > 0):
-        parts.append(ravel(first)[np.clip(labels - 1, 0, None)])
-    if np.any(labels < 0):
-        parts.append(ravel(second)[np.clip(-labels - 1, 0, None)])
+    for values, at in ((first, labels - 1), (second, -labels - 1)):
+        if np.any(at >= 0):  # (by a 1-d index, the one form Dask takes of every array)
+            flat = np.reshape(np.clip(at, 0, None), (-1,))
+            parts.append(reshape(ravel(values)[flat], np.shape(labels)))
     if len(parts) == 1:
         return parts[0]
     return where(labels > 0, parts[0], parts[1])

@@ -13,8 +13,8 @@ from .._core.define import nondiff, stop_gradient
 from .._core.vspace import (
     asarray,
     broadcast_to,
-    foreign_of,
     full_shaped,
+    index_like,
     is_foreign_array,
     is_lazy_array,
     shape_of,
@@ -95,7 +95,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
         )
     axis = _axis(axis, ndim, "take_along_axis")
     shape = shape_of(arr)
-    like = foreign_of(arr)
+    like = index_like(arr)
     fancy = []
     for dim in range(ndim):
         if dim == axis:

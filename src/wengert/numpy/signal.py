@@ -21,6 +21,7 @@ from .._core.vspace import (
     asarray,
     foreign_of,
     full_shaped,
+    index_like,
     is_complex,
     is_foreign_array,
     is_lazy_array,
@@ -86,7 +87,7 @@ def _convolve_batch(batched, a, v):
     if m > 1:
         pad = full_shaped(a, 0, (*shape_of(a)[:-1], m - 1))
         a = concatenate([pad, a, pad], axis=-1)
-    index = asarray(np.arange(n + m - 1)[:, None] + np.arange(m), like=a)
+    index = asarray(np.arange(n + m - 1)[:, None] + np.arange(m), like=index_like(a))
     windows = a[:, index] if batched[0] else a[index]
     v_reversed = v[..., ::-1]
     if not batched[1]:
