@@ -150,17 +150,19 @@ log = elementwise(np.log, lambda ans, x: 1.0 / x, "log", singular=True)
 log2 = elementwise(np.log2, lambda ans, x: 1.0 / (x * _LN2), "log2", singular=True)
 log10 = elementwise(np.log10, lambda ans, x: 1.0 / (x * _LN10), "log10", singular=True)
 log1p = elementwise(np.log1p, lambda ans, x: 1.0 / (x + 1.0), "log1p", singular=True)
+# The slopes are logistic functions of x - y, written without the result: a lazy (Dask)
+# gradient then needs no logaddexp itself, and x = inf next to a finite y has slope 1.
 logaddexp = binary(
     np.logaddexp,
-    lambda ans, x, y: exp(x - ans),
-    lambda ans, x, y: exp(y - ans),
+    lambda ans, x, y: 1.0 / (1.0 + exp(y - x)),
+    lambda ans, x, y: 1.0 / (1.0 + exp(x - y)),
     "logaddexp",
     singular=True,
 )
 logaddexp2 = binary(
     np.logaddexp2,
-    lambda ans, x, y: exp2(x - ans),
-    lambda ans, x, y: exp2(y - ans),
+    lambda ans, x, y: 1.0 / (1.0 + exp2(y - x)),
+    lambda ans, x, y: 1.0 / (1.0 + exp2(x - y)),
     "logaddexp2",
     singular=True,
 )
