@@ -280,3 +280,14 @@ def test_vmap_of_a_boolean_mask_index_needs_as_many_entries_in_each_member():
 def test_vmap_refuses_shapes_computed_from_the_batch(f):
     with pytest.raises(ValueError, match="vmap cannot stack"):
         wg.vmap(f)(onp.array([[1.0, 2.0], [2.0, 1.0]]))
+
+
+@pytest.mark.parametrize("fun", [wnp.logaddexp, wnp.logaddexp2], ids=["e", "2"])
+def test_logaddexp_slopes_at_infinities(fun):
+    """The slopes are logistic functions of x - y: 1 where x is infinite and y is not, 0
+    where x is -inf, in both modes and in float32."""
+    for x, y, slope in [(onp.inf, 1.0, 1.0), (-onp.inf, 1.0, 0.0), (3.0, onp.inf, 0.0)]:
+        assert wg.grad(fun)(x, y) == slope
+        assert wg.jvp(lambda x: fun(x, y), (x,), (1.0,))[1] == slope
+    x32 = onp.array([0.5, -2.0], dtype=onp.float32)
+    assert wg.grad(lambda x: wnp.sum(fun(x, onp.float32(1.0))))(x32).dtype == onp.float32
