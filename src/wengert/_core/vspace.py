@@ -55,6 +55,19 @@ def chunked_like(value: Any, like: Any) -> Any:
     return rechunk(chunks)
 
 
+def square_blocks(a: Any) -> Any:
+    """A lazy (Dask) matrix in equal square blocks (those of its columns where they
+    divide it, else one block): Dask's LU and Cholesky, under inv, solve and cholesky,
+    take no other layout. Other arrays are returned as they are."""
+    chunks = getattr(a, "chunks", None) if is_lazy_array(a) else None
+    if chunks is None or len(chunks) != 2 or len(set(chunks[0] + chunks[1])) == 1:
+        return a
+    n, size = a.shape[-1], chunks[1][0]
+    size = size if size and n % size == 0 else n
+    blocks = (size,) * (n // size) if n else (0,)
+    return a.rechunk((blocks, blocks))
+
+
 def refuse_lazy(name: str, x: Any, why: str) -> None:
     """Raise a TypeError if `x` is a foreign (possibly lazy) array on which `name` cannot
     work, saying why; nothing for NumPy values."""

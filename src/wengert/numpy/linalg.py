@@ -44,6 +44,7 @@ from .._core.vspace import (
     is_lazy_array,
     refuse_lazy,
     shape_of,
+    square_blocks,
 )
 from ..errors import AxisError
 from . import contractions as _contractions
@@ -324,7 +325,7 @@ def _as_matrix_rhs(b) -> tuple[Any, bool]:
 
 
 def _inv_impl(a):
-    return np.linalg.inv(a)
+    return np.linalg.inv(square_blocks(a))
 
 
 _inv = Primitive(_inv_impl, "inv")
@@ -346,7 +347,7 @@ def inv(a):
 
 
 def _solve_impl(a, b):
-    return np.linalg.solve(a, b)
+    return np.linalg.solve(square_blocks(a), b)
 
 
 def _solve_vjp(g, ans, argnums, a, b):
@@ -668,6 +669,10 @@ def det(a):
 
 
 def _slogdet_impl(a):
+    if is_lazy_array(a):
+        refuse_lazy(
+            "linalg.slogdet", a, "Dask has no slogdet (its fallback would compute the array)"
+        )
     sign, logabsdet = np.linalg.slogdet(a)
     return sign, logabsdet
 
@@ -717,7 +722,12 @@ def _lower_half_diagonal(n: int, x) -> np.ndarray:
 
 
 def _cholesky_impl(a):
-    return np.linalg.cholesky(_hermitian_part_raw(a))
+    a = _hermitian_part_raw(a)
+    if is_lazy_array(a):  # (Dask's cholesky gives the upper factor unless asked)
+        from dask.array.linalg import cholesky as lazy_cholesky
+
+        return lazy_cholesky(square_blocks(a), lower=True)
+    return np.linalg.cholesky(a)
 
 
 def _cholesky_jvp(t, ans, a):
@@ -1193,6 +1203,11 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
         return _svdvals(a)
     m, n = shape_of(a)[-2:]
     if full_matrices and m != n:
+        if is_lazy_array(peek(a)):
+            raise ValueError(
+                f"wengert.numpy.linalg.svd: Dask computes the reduced factors of a {m}x{n} "
+                "matrix only, not full_matrices=True; pass full_matrices=False."
+            )
         if not _traced(a):
             return SVDResult(*numpy_call(np.linalg.svd, a, full_matrices=True))
         raise ValueError(

@@ -41,6 +41,7 @@ from .._core.vspace import (
     is_foreign_array,
     refuse_foreign,
     shape_of,
+    square_blocks,
     values_list,
     zeros_like,
 )
@@ -114,6 +115,7 @@ def _solve_triangular_foreign(a, b, trans, lower, unit_diagonal):
         tri = np.swapaxes(tri, -1, -2)
         if trans == 2:
             tri = np.conj(tri)
+    tri = square_blocks(tri)  # (Dask's LU: equal square blocks)
     if b.ndim == a.ndim - 1:  # (a stack of vectors: columns of one each)
         return np.linalg.solve(tri, b[..., None])[..., 0]
     return np.linalg.solve(tri, b)
