@@ -444,3 +444,20 @@ def test_what_dask_lacks_raises_naming_the_function_and_dask(fun, kind):
         wg.grad(fun)(xd)
     with pytest.raises(kind, match=r"on dask arrays"):
         fun(xd)  # outside any transformation too
+
+
+def test_functions_whose_dask_defaults_differ_from_numpy_give_numpy_results():
+    """Where Dask's function reads a left-out argument otherwise than NumPy (take's axis
+    None, cholesky's lower factor) or needs one NumPy does not (delete's and insert's
+    axis), wengert passes what NumPy means; full SVD factors, which Dask lacks, are
+    refused rather than given reduced."""
+    x, xd = _data(shape=(4, 3), chunks=(2, 3))
+    for name, args in [("take", ([0, 5],)), ("delete", ([1, 7],)), ("insert", (2, 5.0))]:
+        got = getattr(wnp, name)(xd, *args)
+        assert isinstance(got, da.Array)
+        np.testing.assert_array_equal(got.compute(), getattr(np, name)(x, *args))
+    spd = x.T @ x + np.eye(3)
+    lower = wnp.linalg.cholesky(da.from_array(spd, chunks=(2, 3)))
+    np.testing.assert_allclose(lower.compute(), np.linalg.cholesky(spd), **TOL)
+    with pytest.raises(ValueError, match=r"svd.*Dask.*full_matrices=False"):
+        wnp.linalg.svd(xd)

@@ -896,6 +896,8 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     """
     obj = _constant(obj, "obj", "insert")
     if not _traced(arr, values):
+        if axis is None and is_foreign_array(arr):  # (Dask's insert needs an axis)
+            arr, axis = np.reshape(arr, (-1,)), 0
         return numpy_call(np.insert, arr, obj, values, axis=axis)
     arr = _as_array(arr)
     dtype = np.result_type(peek(arr))
@@ -916,6 +918,8 @@ def delete(arr: Any, obj: Any, axis: int | None = None) -> Any:
     """
     obj = _constant(obj, "obj", "delete")
     if not isinstance(arr, Box):
+        if axis is None and is_foreign_array(arr):  # (Dask's delete needs an axis)
+            arr, axis = np.reshape(arr, (-1,)), 0
         return np.delete(arr, obj, axis=axis)
     kept = np.delete(_labels(arr.shape, 1), obj, axis=axis)
     return ravel(arr)[kept - 1]
