@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._core.box import Box, peek
-from .._core.vspace import asarray, broadcast_to, foreign_of, shape_of
+from .._core.vspace import asarray, broadcast_to, foreign_of, is_lazy_array, shape_of
 from . import reductions as _red
 from ._arraylike import accept_array_likes
 from ._common import _along, _as_array, _axis, _constant, _real_dtype, _traced, numpy_call
@@ -153,7 +153,10 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     >>> wnp.pad(wnp.array([1.0, 2.0, 3.0]), (2, 1), mode="reflect")
     array([3., 2., 1., 2., 3., 2.])
     """
-    if not _traced(array, *kwargs.values()):
+    # Dask's pad gives other values than NumPy's where a reflection or a wrap is wider
+    # than the axis: lazy arrays are padded by the rules below, as traced ones are.
+    lazy = is_lazy_array(array) and mode in ("wrap", "reflect", "symmetric")
+    if not _traced(array, *kwargs.values()) and not lazy:
         return numpy_call(np.pad, array, pad_width, mode=mode, **kwargs)
     if callable(mode) or mode not in _PAD_OPTIONS:
         raise ValueError(f"wengert.numpy.pad: mode {mode!r} is not supported for traced values")

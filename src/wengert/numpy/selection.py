@@ -44,9 +44,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
            [4., 4., 3.]])
     """
     idx = _index_array(indices, like=a)
-    if not isinstance(a, Box) and not isinstance(idx, Box):
-        if axis is None and is_foreign_array(a):  # (Dask's take reads None as axis 0)
-            a, axis = np.reshape(a, (-1,)), 0
+    if not isinstance(a, Box) and not isinstance(idx, Box) and not is_lazy_array(a):
         if out is None and mode == "raise":  # (other libraries' take may lack mode=)
             return np.take(a, idx, axis=axis)
         return np.take(a, idx, axis=axis, out=out, mode=mode)

@@ -17,6 +17,7 @@ from .._core.vspace import (
     foreign_of,
     full_shaped,
     is_foreign_array,
+    lift,
     shape_of,
     zeros_like,
 )
@@ -315,7 +316,14 @@ def array(obj, dtype=None, copy=True, ndmin=0):
         out = stack([array(o, dtype) for o in obj])
     else:  # (an array of another library stays in it)
         like = None if type(obj) is np.ndarray else foreign_of(obj)
-        out = np.array(obj, dtype=dtype, copy=copy, like=like)
+        if like is None:
+            out = np.array(obj, dtype=dtype, copy=copy)
+        elif is_foreign_array(obj):  # (its library's array() may lack copy=, as Dask's)
+            out = obj.astype(obj.dtype if dtype is None else dtype, copy=copy)
+        elif isinstance(obj, (list, tuple)):  # (nested: stacked in that library)
+            out = stack([lift(array(o, dtype), like) for o in obj])
+        else:
+            out = np.array(obj, dtype=dtype, copy=copy, like=like)
     if ndmin > len(shape_of(out)):
         out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + shape_of(out))
     return out

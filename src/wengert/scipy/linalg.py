@@ -46,6 +46,7 @@ from .._core.vspace import (
     zeros_like,
 )
 from ..numpy import linalg as np_linalg
+from ..numpy.indexing import take_index
 from ..numpy.linalg import _over_stack
 
 # Why SciPy's LAPACK-backed functions refuse arrays of another library.
@@ -381,7 +382,8 @@ def solve_banded(l_and_u, ab, b):
     inside = (i - j <= lower) & (j - i <= upper)
     rows, cols = i[inside], j[inside]
     zeros = np.zeros((n, n), dtype=inexact_dtype(peek(ab)), like=foreign_of(ab, b))
-    dense = wnp.index_update(zeros, (rows, cols), ab[upper + rows - cols, cols])
+    band = take_index(ab, (upper + rows - cols, cols))  # (also on an untraced Dask array)
+    dense = wnp.index_update(zeros, (rows, cols), band)
     return np_linalg.solve(dense, b)
 
 

@@ -23,6 +23,7 @@ import scipy.stats
 from ... import numpy as wnp
 from ..._core.box import peek
 from ..._core.vspace import shape_of
+from ...numpy.indexing import take_index
 from .. import linalg
 from . import _support
 from ._support import weak
@@ -56,7 +57,8 @@ def _logdet(cov, dim: int):
         return wnp.sum(wnp.log(cov)), None
     factor = linalg.cholesky(cov, lower=True)
     idx = np.arange(dim)
-    return 2.0 * wnp.sum(wnp.log(factor[idx, idx])), factor
+    diagonal = take_index(factor, (idx, idx))  # (also on an untraced Dask array)
+    return 2.0 * wnp.sum(wnp.log(diagonal)), factor
 
 
 def logpdf(x, mean=None, cov=1.0):
