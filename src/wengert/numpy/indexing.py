@@ -74,10 +74,9 @@ def _scatter_impl(g, index, shape):
 
 
 def _scatter_foreign(g, index, shape):
-    """`_scatter_impl` for an array of another library: zeros of its kind with `g`
-    written in at a basic index (integers and slices), or added in at an index of arrays
-    (CuPy; a lazy array (Dask) has no scatter-add, and a mask gives it a data-dependent
-    shape)."""
+    """`_scatter_impl` for an array of another library: `g` written into zeros of its kind
+    at a basic index (a lazy (Dask) `g` padded with zeros instead), or added in at an
+    index of arrays (`_add_at`: a bincount of flat positions, on Dask chunk by chunk)."""
     parts = index if isinstance(index, tuple) else (index,)
     if is_lazy_array(g) and not any(_is_array_part(p) for p in parts):
         padded = _padded(g, parts, shape)
