@@ -51,8 +51,10 @@ def _is_basic(index) -> bool:
 
 
 def _getitem_impl(x, index):
-    if type(x) is not np.ndarray and is_lazy_array(x) and _host_advanced(index):
-        return _lazy_take(x, index)
+    if type(x) is not np.ndarray and is_lazy_array(x):
+        if _host_advanced(index):
+            return _lazy_take(x, index)
+        return _without_empty_chunks(x[index])
     if type(index) in (int, slice, tuple, np.ndarray) or not is_foreign_array(index):
         return x[index]
     x = asarray(x, like=index)  # (a table looked up at another library's data)
@@ -60,6 +62,17 @@ def _getitem_impl(x, index):
         rows = x[np.reshape(index, (-1,))]  # (Dask takes 1-d integer Dask arrays only)
         return np.reshape(rows, (*index.shape, *x.shape[1:]))
     return x[index]
+
+
+def _without_empty_chunks(x):
+    """A lazy (Dask) array without chunks of length 0 along an axis that has entries:
+    a strided slice leaves such a chunk (``x[:3:3]`` of chunks (2, 2) has chunks (1, 0)),
+    and Dask then loses the chunk's task in later graphs (a missing dependency, or
+    silently other values once the graph is optimised)."""
+    chunks = x.chunks
+    if not any(0 in axis and len(axis) > 1 for axis in chunks):
+        return x
+    return x.rechunk(tuple(tuple(n for n in axis if n) or (0,) for axis in chunks))
 
 
 def _scatter_impl(g, index, shape):
@@ -123,7 +136,8 @@ def _padded(g, parts: tuple, shape: tuple):
             g = np.concatenate([np.expand_dims(g, -1), gaps], axis=-1)
             g = np.moveaxis(g, -1, axis + 1)
             merged = (*g.shape[:axis], count * step, *g.shape[axis + 2 :])
-            g = np.reshape(g, merged)[(slice(None),) * axis + (slice(0, (count - 1) * step + 1),)]
+            head = (slice(None),) * axis + (slice(0, (count - 1) * step + 1),)
+            g = _without_empty_chunks(np.reshape(g, merged)[head])
         width = [(0, 0)] * g.ndim
         width[axis] = (start if count else 0, n - (start if count else 0) - g.shape[axis])
         g = np.pad(g, width)
@@ -224,7 +238,7 @@ def _lazy_take(x, index):
     """``x[index]`` of a lazy `x` at an index of NumPy constants, as a 1-d take."""
     positions = _flat_positions(x.shape, index)
     flat = np.reshape(x, (-1,))[np.reshape(positions, (-1,))]
-    return np.reshape(flat, positions.shape)
+    return np.reshape(_without_empty_chunks(flat), positions.shape)
 
 
 def _bincount(positions, values, size: int):
@@ -260,14 +274,33 @@ def _lazy_add_at(out, index, values):
     return chunked_like(out + np.reshape(added, shape).astype(out.dtype, copy=False), out)
 
 
+def _lazy_basic_set(x, index, y):
+    """``x[index] = y`` of a lazy `x` at a basic index (numbers, slices, None, Ellipsis):
+    `y` and a mask of the written entries padded to x's shape, then a ``where`` (Dask's
+    own assignment takes no None); None where the index holds anything else."""
+    parts = _as_tuple(index)
+    if any(_is_array_part(p) for p in parts):
+        return None
+    dtype = np.result_type(x, y)
+    target = np.shape(np.broadcast_to(np.zeros((), dtype=bool), x.shape)[index])
+    values = np.broadcast_to(asarray(y, like=x).astype(dtype), target)
+    padded = _padded(values, parts, x.shape)
+    if padded is None:
+        return None
+    mask = _padded(np.ones_like(values, dtype=bool), parts, x.shape)
+    return chunked_like(np.where(mask, padded, x.astype(dtype, copy=False)), x)
+
+
 def _lazy_set(x, index, y):
     """``x[index] = y`` of a lazy `x` at an index of NumPy constants, the last write
     winning where the index names an entry twice: the written entries are found and
     filled by bincounts of the (last) writes' positions."""
     positions, order, starts = _sorted_positions(x.shape, index)
+    dtype = np.result_type(x, y)
+    if not order.size:  # (nothing is written)
+        return x.astype(dtype, copy=False)
     last = np.sort(order[np.append(starts[1:], order.size) - 1])
     flat_positions = np.reshape(positions, (-1,))[last]
-    dtype = np.result_type(x, y)
     values = np.broadcast_to(asarray(y, like=x).astype(dtype), positions.shape)
     values = np.reshape(values, (-1,))[last]
     lazy = np.asarray(flat_positions, like=values).rechunk(values.chunks)
@@ -613,8 +646,12 @@ def _copy(x, y):
 
 
 def _update_impl(x, index, y):
-    if type(x) is not np.ndarray and is_lazy_array(x) and _host_advanced(index):
-        return _lazy_set(x, index, y)
+    if type(x) is not np.ndarray and is_lazy_array(x):
+        if _host_advanced(index):
+            return _lazy_set(x, index, y)
+        written = _lazy_basic_set(x, index, y)
+        if written is not None:
+            return written
     out, y = _copy(x, y)
     out[index] = y
     return out
