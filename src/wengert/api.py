@@ -13,7 +13,7 @@ from ._core.define import stop_gradient as _stop_gradient
 from ._core.forward import ForwardTrace
 from ._core.reverse import backward
 from ._core.tree import tree_flatten, tree_map, tree_unflatten
-from ._core.vspace import is_complex, ones_like, shape_of, zeros_like
+from ._core.vspace import chunked_like, is_complex, ones_like, shape_of, zeros_like
 from ._validate import Stamps, check_derivative
 from .argnums import argnums_partial
 from .errors import NonScalarOutputError
@@ -96,7 +96,10 @@ class Pullback:
         if release:
             self._in_nodes = self._out_boxes = None
         grads = backward(outputs, in_nodes, release=release) if outputs else [None] * len(in_nodes)
-        grads = [zeros_like(x) if g is None else g for g, x in zip(grads, self._in_values)]
+        grads = [
+            zeros_like(x) if g is None else g if type(x) is np.ndarray else chunked_like(g, x)
+            for g, x in zip(grads, self._in_values)
+        ]  # (a Dask input's gradient in its chunks, whatever the rules' chunks summed to)
         return tree_unflatten(self._in_def, grads)
 
 
