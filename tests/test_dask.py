@@ -6,6 +6,9 @@ a Dask array too: nothing is computed until ``.compute()``.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 da = pytest.importorskip("dask.array")
 
@@ -461,3 +464,44 @@ def test_functions_whose_dask_defaults_differ_from_numpy_give_numpy_results():
     np.testing.assert_allclose(lower.compute(), np.linalg.cholesky(spd), **TOL)
     with pytest.raises(ValueError, match=r"svd.*Dask.*full_matrices=False"):
         wnp.linalg.svd(xd)
+
+
+@st.composite
+def _shapes_and_indices(draw):
+    """A shape and an index of it in one of NumPy's forms: basic (integers, slices with
+    any step, None, Ellipsis), integer arrays (broadcast together, negative entries and
+    repeats included) or a boolean mask."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
+    kind = draw(st.sampled_from(["basic", "integers", "mask"]))
+    if kind == "basic":
+        index = draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+    elif kind == "integers":
+        index = draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(max_dims=2)))
+    else:
+        index = draw(hnp.arrays(bool, shape[: draw(st.integers(1, len(shape)))]))
+    return shape, index
+
+
+@settings(max_examples=60, deadline=None)
+@given(_shapes_and_indices())
+def test_any_index_of_constants_on_dask_equals_numpy(shape_and_index):
+    """Property: for any index of NumPy constants, the gather, at-add and at-set (the last
+    write winning) and their derivatives in both modes are lazy on Dask and equal
+    NumPy's, the gradient in the input's chunks."""
+    shape, index = shape_and_index
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape)
+    xd = da.from_array(x, chunks=tuple(max(1, (n + 1) // 2) for n in shape))
+    weights = rng.normal(size=np.shape(x[index]))
+
+    def fun(x):
+        picked = wnp.sin(x[index]) * weights
+        added = wnp.sum(wnp.at(x)[index].add(picked * x[index]) ** 2)
+        return wnp.sum(picked) + added + wnp.sum(wnp.at(x * x)[index].set(picked) ** 3)
+
+    grad = wg.grad(fun)(xd)
+    _, tangent = wg.jvp(fun, (xd,), (xd * 0.5,))
+    assert isinstance(grad, da.Array) and grad.chunks == xd.chunks
+    computed_grad, computed_tangent = da.compute(grad, tangent)
+    np.testing.assert_allclose(computed_grad, wg.grad(fun)(x), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(computed_tangent, wg.jvp(fun, (x,), (x * 0.5,))[1], rtol=1e-10)
