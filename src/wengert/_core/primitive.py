@@ -258,6 +258,19 @@ def library_error(primitive: Primitive | Callable, args: tuple, kwargs: dict, ex
         return None
 
 
+def library_call(fun: Callable, args: tuple, kwargs: dict) -> Any:
+    """``fun(*args, **kwargs)``, what another array library raises in it re-raised naming
+    `fun` and that library (`library_error`); NumPy's paths pay for a ``try`` only.
+    (Primitive.__call__ keeps the same ``try`` inline: it is on every primitive's path.)"""
+    try:
+        return fun(*args, **kwargs)
+    except LIBRARY_ERRORS as exc:
+        error = library_error(fun, args, kwargs, exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
 def _rule_table(table: tuple, rules: tuple, argnums) -> tuple:
     """`table` with `rules` set at positions `argnums` (default 0, 1, ...)."""
     argnums = tuple(range(len(rules))) if argnums is None else tuple(argnums)

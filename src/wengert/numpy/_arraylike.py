@@ -146,25 +146,13 @@ def reading_array_likes(fun: Callable) -> Callable:
                 if type(value) in _CONTAINERS and holds_box(value):
                     break
             else:
-                return _call(fun, args, kwargs)
+                return _primitive.library_call(fun, args, kwargs)
         args = tuple(_read(a, positional[i] if i < n else extra) for i, a in enumerate(args))
         kwargs = {k: _read(v, keywords.get(k, _KEEP)) for k, v in kwargs.items()}
-        return _call(fun, args, kwargs)
+        return _primitive.library_call(fun, args, kwargs)
 
     read_then_call.reads_array_likes = True
     return read_then_call
-
-
-def _call(fun: Callable, args: tuple, kwargs: dict) -> Any:
-    """``fun(*args, **kwargs)``, an error of another array library's raised as naming
-    `fun` and that library (see `library_error`); NumPy's paths pay for a ``try`` only."""
-    try:
-        return fun(*args, **kwargs)
-    except _primitive.LIBRARY_ERRORS as exc:
-        error = _primitive.library_error(fun, args, kwargs, exc)
-        if error is None:
-            raise
-        raise error from exc
 
 
 def accept_array_likes(namespace: dict, names: Iterable[str]) -> None:

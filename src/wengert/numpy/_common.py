@@ -17,7 +17,7 @@ import numpy as np
 
 from .._core.box import Box, getval, peek
 from .._core.define import stop_gradient
-from .._core.primitive import LIBRARY_ERRORS, library_error
+from .._core.primitive import library_call
 from .._core.vspace import asarray, foreign_of, index_like, lift, shape_of
 from ..errors import AxisError, InPlaceWriteError
 from .shaping import (
@@ -47,13 +47,7 @@ def numpy_call(fun: Callable, *args: Any, **kwargs: Any) -> Any:
     kwargs = {
         k: v for k, v in kwargs.items() if k not in defaults or not _same_default(v, defaults[k])
     }
-    try:
-        return fun(*args, **kwargs)
-    except LIBRARY_ERRORS as exc:  # that library's own limits, named as such
-        error = library_error(fun, args, kwargs, exc)
-        if error is None:
-            raise
-        raise error from exc
+    return library_call(fun, args, kwargs)  # (that library's own limits, named as such)
 
 
 def _same_default(value: Any, default: Any) -> bool:

@@ -91,12 +91,13 @@ def _scatter_foreign(g, index, shape):
     at a basic index (a lazy (Dask) `g` padded with zeros instead), or added in at an
     index of arrays (`_add_at`: a bincount of flat positions, on Dask chunk by chunk)."""
     parts = index if isinstance(index, tuple) else (index,)
-    if is_lazy_array(g) and not any(_is_array_part(p) for p in parts):
+    arrays = any(_is_array_part(p) for p in parts)
+    if is_lazy_array(g) and not arrays:
         padded = _padded(g, parts, shape)
         if padded is not None:
             return padded.astype(inexact_dtype(g), copy=False)
     out = np.zeros_like(g, shape=shape, dtype=inexact_dtype(g))
-    if any(_is_array_part(p) for p in parts):
+    if arrays:
         return _add_at(out, index, g)
     out[index] = g
     return out
@@ -158,17 +159,8 @@ def _add_at(out, index, values):
         return _lazy_add_at(out, index, values)
     size = math.prod(out.shape)
     positions = np.reshape(np.arange(size, like=out), out.shape)[index]
-    flat = np.reshape(positions, (-1,))
     values = np.broadcast_to(asarray(values, like=out), positions.shape)
-    values = np.reshape(values, (-1,))
-
-    def sums(weights):
-        return np.bincount(flat, weights=weights, minlength=size)
-
-    if values.dtype.kind == "c":
-        added = sums(values.real) + 1j * sums(values.imag)
-    else:
-        added = sums(values)
+    added = sums_at(positions, values, size)
     return out + np.reshape(added, out.shape).astype(out.dtype, copy=False)
 
 
@@ -203,13 +195,14 @@ def _flat_positions(shape: tuple, index) -> np.ndarray:
     return np.asarray(positions)
 
 
-def _lazy_positions(shape: tuple, index, like):
-    """`_flat_positions` as an array of `like`'s library (Dask) in `like`'s chunks, where
-    `like` has the shape of ``x[index]``; for a lazy integer array along the first axis
-    (``x[i]``, ``x[i, :]``) computed lazily from it. None for other lazy indices."""
-    if _host_advanced(index) or not any(is_foreign_array(p) for p in _as_tuple(index)):
-        positions = np.asarray(_flat_positions(shape, index), like=like)
-        return positions.rechunk(like.chunks) if hasattr(positions, "rechunk") else positions
+def _indexed_shape(shape: tuple, index) -> tuple:
+    """The shape of ``x[index]`` for an `x` of `shape` (from a read-only view of zeros)."""
+    return np.shape(np.broadcast_to(np.zeros((), dtype=bool), shape)[index])
+
+
+def _lazy_index_positions(shape: tuple, index, like):
+    """`_flat_positions` for an index holding a lazy (Dask) integer array, computed lazily
+    from it: one along the first axis (``x[i]``, ``x[i, :]``); None for other forms."""
     first, *rest = _as_tuple(index)
     if not (
         is_foreign_array(first)
@@ -241,12 +234,14 @@ def _lazy_take(x, index):
     return np.reshape(_without_empty_chunks(flat), positions.shape)
 
 
-def _bincount(positions, values, size: int):
-    """The sums of the flattened `values` at the flattened `positions` (equal chunks)
-    over `size` entries, complex values by their real and imaginary parts."""
+def sums_at(positions, values, size: int):
+    """The sums of the flattened `values` at the flattened `positions` (integers below
+    `size`) over `size` entries, by ``bincount``: complex values by their real and
+    imaginary parts; lazy (Dask) values summed chunk by chunk, the positions (NumPy
+    constants or Dask) taken to the values' chunks."""
     positions, values = np.reshape(positions, (-1,)), np.reshape(values, (-1,))
-    if getattr(values, "chunks", None) != getattr(positions, "chunks", None):
-        values = values.rechunk(positions.chunks)
+    if is_lazy_array(values) and getattr(positions, "chunks", None) != values.chunks:
+        positions = np.asarray(positions, like=values).rechunk(values.chunks)
 
     def sums(weights):
         return np.bincount(positions, weights=weights, minlength=size)
@@ -259,18 +254,21 @@ def _bincount(positions, values, size: int):
 def _lazy_add_at(out, index, values):
     """`_add_at` of lazy arrays: `out` plus the values summed at their flat positions."""
     like = values if is_lazy_array(values) else out
-    size, shape, parts = math.prod(out.shape), out.shape, _as_tuple(index)
-    host = not any(is_foreign_array(p) for p in parts)
-    at = np.shape(_flat_positions(shape, index)) if host else None
-    template = np.broadcast_to(asarray(values, like=like), at) if host else values
-    if not any(_is_array_part(p) for p in parts):  # (a basic index: zeros padded on)
-        padded = _padded(template, parts, shape)
-        if padded is not None:
-            return chunked_like(out + padded.astype(out.dtype, copy=False), out)
-    positions = _lazy_positions(shape, index, template)
-    if positions is None:
-        _refuse_lazy_index(like)
-    added = _bincount(positions, np.broadcast_to(template, positions.shape), size)
+    shape, parts = out.shape, _as_tuple(index)
+    values = asarray(values, like=like)
+    if any(is_foreign_array(p) for p in parts):  # (a lazy index)
+        positions = _lazy_index_positions(shape, index, like)
+        if positions is None:
+            _refuse_lazy_index(like)
+    else:
+        if not any(_is_array_part(p) for p in parts):  # (a basic index: zeros padded on)
+            target = np.broadcast_to(values, _indexed_shape(shape, index))
+            padded = _padded(target, parts, shape)
+            if padded is not None:
+                return chunked_like(out + padded.astype(out.dtype, copy=False), out)
+        positions = _flat_positions(shape, index)
+    values = np.broadcast_to(values, np.shape(positions))
+    added = sums_at(positions, values, math.prod(shape))
     return chunked_like(out + np.reshape(added, shape).astype(out.dtype, copy=False), out)
 
 
@@ -282,8 +280,7 @@ def _lazy_basic_set(x, index, y):
     if any(_is_array_part(p) for p in parts):
         return None
     dtype = np.result_type(x, y)
-    target = np.shape(np.broadcast_to(np.zeros((), dtype=bool), x.shape)[index])
-    values = np.broadcast_to(asarray(y, like=x).astype(dtype), target)
+    values = np.broadcast_to(asarray(y, like=x).astype(dtype), _indexed_shape(x.shape, index))
     padded = _padded(values, parts, x.shape)
     if padded is None:
         return None
@@ -303,10 +300,9 @@ def _lazy_set(x, index, y):
     flat_positions = np.reshape(positions, (-1,))[last]
     values = np.broadcast_to(asarray(y, like=x).astype(dtype), positions.shape)
     values = np.reshape(values, (-1,))[last]
-    lazy = np.asarray(flat_positions, like=values).rechunk(values.chunks)
     size = math.prod(x.shape)
-    written = np.bincount(lazy, minlength=size) > 0
-    flat = np.where(written, _bincount(lazy, values, size), np.reshape(x, (-1,)))
+    written = sums_at(flat_positions, np.ones_like(values, dtype=float), size) > 0
+    flat = np.where(written, sums_at(flat_positions, values, size), np.reshape(x, (-1,)))
     return chunked_like(np.reshape(flat.astype(dtype, copy=False), x.shape), x)
 
 
@@ -844,8 +840,8 @@ def _set_repeated(x, groups: _Groups, y):
 def _update_last_impl(x, index, y):
     """`_update_impl` with the last write winning where the index repeats an entry (which
     NumPy's assignment leaves unspecified)."""
-    if type(x) is not np.ndarray and is_lazy_array(x) and _host_advanced(index):
-        return _lazy_set(x, index, y)
+    if type(x) is not np.ndarray and is_lazy_array(x):  # (its writes keep the last one)
+        return _update_impl(x, index, y)
     positions, order, starts = _sorted_positions(np.shape(x), index)
     if starts.size == order.size:
         return _update_impl(x, index, y)
@@ -1065,14 +1061,14 @@ class _IndexUpdateRef:
         _check_options(options, how)
         x = _as_array(self.array)
         values = _in_dtype_of(values, x)
-        written = _lazy_mask_write(x, _normalize_index(self.index), values, how)
-        if written is not None:
-            return written
         if how == "set":
             return index_update(x, self.index, values)
         if how == "add":
             return index_add(x, self.index, values)
         index = _normalize_index(self.index)
+        written = _lazy_mask_write(x, index, values, how)
+        if written is not None:
+            return written
         groups = None
         if _may_repeat(index):
             if _template(index)[1]:

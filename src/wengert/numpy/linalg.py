@@ -601,12 +601,15 @@ def _products_of_others(s, exclude_pairs: bool):
     return full * ~eye
 
 
+_NO_DASK_DET = "Dask has no det (its fallback would compute the array)"
+
+
 def _cofactor_impl(a):
     a = asarray(a)
     if a.shape[-1] == 0:
         return np.zeros_like(a)
     if is_lazy_array(a):
-        refuse_lazy("linalg.det", a, "Dask has no det (its fallback would compute the array)")
+        refuse_lazy("linalg.det", a, _NO_DASK_DET)
     u, s, vh = _svd_raw(a)
     k = np.linalg.det(u) * np.linalg.det(vh)
     pi = _products_of_others(s, exclude_pairs=False)
@@ -638,7 +641,7 @@ _cofactor.defjvp(lambda t, ans, a: _cofactor_linear(a, t))
 
 def _det_impl(a):
     if is_lazy_array(a):
-        refuse_lazy("linalg.det", a, "Dask has no det (its fallback would compute the array)")
+        refuse_lazy("linalg.det", a, _NO_DASK_DET)
     return np.linalg.det(a)
 
 
@@ -1254,9 +1257,8 @@ def _pnorm_impl(x, p, axis, keepdims):
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         direct = _pnorm_direct(x, p, axis, keepdims)
     # On a lazy (Dask) array nothing is read: the scaled norm is built and picked lazily.
-    if (
-        p < 0 and not is_lazy_array(x) and np.any(x == 0)
-    ):  # 0 ** p: NumPy's warning (the only one it gives)
+    # (is_lazy_array is called in each test: exported source decides calls, not names.)
+    if p < 0 and not is_lazy_array(x) and np.any(x == 0):  # 0 ** p: NumPy's only warning
         np.power(np.zeros(1, x.real.dtype, like=foreign_of(x)), p)
     info = np.finfo(direct.dtype)
     small = np.sqrt(info.tiny) / info.eps  # below this, sum |x|^2 has lost digits

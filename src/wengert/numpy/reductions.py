@@ -19,7 +19,7 @@ from .._core import patterns
 from .._core.batching import align, batch_axes, batch_size, reduction, spread
 from .._core.box import Box, all_value, any_value, peek
 from .._core.define import nondiff, stop_gradient
-from .._core.primitive import LIBRARY_ERRORS, Primitive, library_error
+from .._core.primitive import Primitive, library_call
 from .._core.vspace import (
     asarray,
     broadcast_like,
@@ -180,13 +180,7 @@ class _Reduction(Primitive):
         if not isinstance(a, Box):
             if not _traced(a) and not isinstance(initial, Box):
                 if not isinstance(kwargs.get("where"), Box):
-                    try:
-                        return self.np_fun(a, **kwargs)
-                    except LIBRARY_ERRORS as exc:  # (another library's, named as such)
-                        error = library_error(self.np_fun, (a,), kwargs, exc)
-                        if error is None:
-                            raise
-                        raise error from exc
+                    return library_call(self.np_fun, (a,), kwargs)
             elif _traced(a):
                 a = array(a)
         elif not _OPTIONAL.intersection(kwargs):  # the common call: axis, dtype, keepdims

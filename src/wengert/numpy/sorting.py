@@ -14,6 +14,7 @@ from .._core.primitive import Primitive
 from .._core.vspace import asarray, broadcast_to, foreign_of, is_lazy_array, refuse_lazy, shape_of
 from ._arraylike import accept_array_likes
 from ._common import _axis, _constant
+from .indexing import sums_at
 from .selection import take_along_axis
 from .shaping import (
     ravel,
@@ -48,33 +49,10 @@ def _value_groups(values: np.ndarray, axis: int) -> np.ndarray | None:
 def _tie_average_impl(v, groups):
     """Each entry replaced by the mean of the entries of its group."""
     v = asarray(v)
-    if is_lazy_array(v) and not is_lazy_array(groups):
-        return _tie_average_lazy(v, np.asarray(groups))
-    ids = np.reshape(groups, (-1,))
+    ids = np.reshape(groups, (-1,))  # (lazy values: sums by chunk, the groups' constants)
     counts = np.bincount(ids)
-    if np.iscomplexobj(v):
-        sums = np.bincount(ids, weights=np.reshape(v.real, (-1,))) + 1j * np.bincount(
-            ids, weights=np.reshape(v.imag, (-1,))
-        )
-    else:
-        sums = np.bincount(ids, weights=np.reshape(v, (-1,)))
-    return (sums / counts)[groups].astype(v.dtype, copy=False)
-
-
-def _tie_average_lazy(v, groups: np.ndarray):
-    """`_tie_average_impl` of lazy (Dask) values with groups known on the host: the group
-    numbers go to Dask in the chunks of the flattened values, whose ``bincount`` then sums
-    chunk by chunk (its output's length given), so nothing is computed while it is built."""
-    ids = np.reshape(groups, (-1,))
-    counts = np.bincount(ids)
-    flat = np.reshape(v, (-1,))
-    lazy_ids = np.asarray(ids, like=flat).rechunk(flat.chunks)
-
-    def sums(weights):
-        return np.bincount(lazy_ids, weights=weights, minlength=counts.size)
-
-    total = sums(flat.real) + 1j * sums(flat.imag) if np.iscomplexobj(v) else sums(flat)
-    return np.reshape((total / counts)[ids], groups.shape).astype(v.dtype, copy=False)
+    means = sums_at(ids, v, counts.size) / counts
+    return np.reshape(means[ids], np.shape(groups)).astype(v.dtype, copy=False)
 
 
 # Averaging over groups is symmetric: the map is its own transpose.
